@@ -1,0 +1,350 @@
+"""The wire contract between terminals and the fleet: MQTT topics and payloads, in one place.
+
+Both the device agent and the fleet import this module; it must never import Qt. Every payload is
+versioned JSON (field ``v``); anything that does not decode into one of the models below raises
+:class:`ContractError` with a short machine-readable ``reason`` that the fleet counts.
+
+Privacy: no model has a field that could carry a visited URL, typed text or a screenshot of a
+resident's session. Free-form values are short scalars, and strings that look like URLs are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, TypeAlias
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+PROTOCOL_VERSION: Final = 1
+TOPIC_ROOT: Final = "kiosk/v1"
+MAX_PAYLOAD_BYTES: Final = 64 * 1024
+TERMINAL_ID_PATTERN: Final = r"[a-z0-9-]{3,40}"
+# The fleet's own MQTT user name; no terminal may take it.
+FLEET_USERNAME: Final = "fleet"
+RESERVED_TERMINAL_IDS: Final = frozenset({FLEET_USERNAME})
+
+_TERMINAL_ID_RE = re.compile(TERMINAL_ID_PATTERN)
+
+
+class Channel(StrEnum):
+    """The sub-topics under ``kiosk/v1/<terminal-id>/``."""
+
+    STATUS = "status"  # retained: birth "online", last will "lost", clean stop "offline"
+    HEALTH = "health"  # periodic metrics, terminal -> fleet
+    EVENT = "event"  # something happened on the terminal, terminal -> fleet
+    CMD = "cmd"  # fleet -> terminal
+    CMD_ACK = "cmd/ack"  # terminal -> fleet
+    DESIRED = "desired"  # retained: what the fleet wants the terminal to run, fleet -> terminal
+
+
+#: Channels a terminal publishes on (under its own prefix only, enforced by the broker's ACL).
+TERMINAL_PUBLISHES: Final = (Channel.STATUS, Channel.HEALTH, Channel.EVENT, Channel.CMD_ACK)
+#: Channels a terminal reads (its own only).
+TERMINAL_READS: Final = (Channel.CMD, Channel.DESIRED)
+
+
+class ContractError(ValueError):
+    """A topic or payload that does not follow the contract."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+# --------------------------------------------------------------------------------------------
+# Topics
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a message was published: which terminal, which channel."""
+
+    terminal_id: str
+    channel: Channel
+
+    @property
+    def topic(self) -> str:
+        return topic_for(self.terminal_id, self.channel)
+
+
+def is_valid_terminal_id(terminal_id: str) -> bool:
+    return (
+        _TERMINAL_ID_RE.fullmatch(terminal_id) is not None
+        and terminal_id not in RESERVED_TERMINAL_IDS
+    )
+
+
+def validate_terminal_id(terminal_id: str) -> str:
+    """Return ``terminal_id`` if it is a valid terminal id, else raise :class:`ContractError`."""
+    if not is_valid_terminal_id(terminal_id):
+        raise ContractError(
+            "bad_terminal_id",
+            f"{terminal_id!r} is not 3 to 40 of a-z, 0-9 and '-' (or is reserved)",
+        )
+    return terminal_id
+
+
+def topic_for(terminal_id: str, channel: Channel) -> str:
+    """The topic of ``channel`` for ``terminal_id``, e.g. ``kiosk/v1/bdx-001/health``."""
+    return f"{TOPIC_ROOT}/{validate_terminal_id(terminal_id)}/{channel.value}"
+
+
+def parse_topic(topic: str) -> Address:
+    """Split a topic into terminal id and channel, or raise :class:`ContractError`."""
+    prefix = TOPIC_ROOT + "/"
+    if not topic.startswith(prefix):
+        raise ContractError("bad_topic", f"{topic!r} is not under {TOPIC_ROOT}/")
+    terminal_id, _, rest = topic[len(prefix) :].partition("/")
+    try:
+        channel = Channel(rest)
+    except ValueError as exc:
+        raise ContractError("bad_topic", f"{topic!r} has no known channel") from exc
+    return Address(validate_terminal_id(terminal_id), channel)
+
+
+def subscription_for(channel: Channel | None = None, terminal_id: str | None = None) -> str:
+    """A subscription filter: one channel or all, one terminal or all (``+``)."""
+    who = "+" if terminal_id is None else validate_terminal_id(terminal_id)
+    if channel is None:
+        return f"{TOPIC_ROOT}/{who}/#"
+    return f"{TOPIC_ROOT}/{who}/{channel.value}"
+
+
+def shared_subscription(group: str, topic_filter: str) -> str:
+    """An MQTT v5 shared subscription, so that several fleet processes split the load."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", group):
+        raise ContractError("bad_group", f"{group!r} is not a valid share group name")
+    return f"$share/{group}/{topic_filter}"
+
+
+# --------------------------------------------------------------------------------------------
+# Payloads
+
+Scalar: TypeAlias = str | int | float | bool | None
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
+CommandId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+Seq = Annotated[int, Field(ge=0)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _refuse_personal_data(values: dict[str, Scalar]) -> dict[str, Scalar]:
+    """Free-form values must not smuggle a URL or a long text off the terminal."""
+    if len(values) > 32:
+        raise ValueError("at most 32 entries")
+    for key, value in values.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", key):
+            raise ValueError(f"key {key!r} must be 1 to 40 of a-z, 0-9 and '_'")
+        if isinstance(value, str) and (len(value) > 200 or "://" in value):
+            raise ValueError(f"value of {key!r} is too long or looks like a URL")
+    return values
+
+
+class Message(BaseModel):
+    """Base of every payload: frozen, no unknown fields, a protocol version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    v: Literal[1] = PROTOCOL_VERSION
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class Status(Message):
+    """Retained on ``status``: the birth, the clean stop, or the will the broker sends for us."""
+
+    state: Literal["online", "offline", "lost"]
+    boot_id: ShortText
+    birth_seq: Seq = 0
+    sent_at: AwareDatetime
+    keepalive_s: int = Field(ge=1, le=3600)
+    versions: dict[Name, ShortText] = Field(default_factory=dict, max_length=16)
+
+
+class Disk(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mount: ShortText
+    total_bytes: int = Field(ge=0)
+    used_percent: Percent
+
+
+class Health(Message):
+    """Published on ``health`` at an interval."""
+
+    seq: Seq
+    sent_at: AwareDatetime
+    uptime_s: NonNegative
+    cpu_percent: Percent
+    load_1m: NonNegative | None = None
+    memory_percent: Percent
+    memory_total_bytes: int = Field(ge=0)
+    disks: list[Disk] = Field(default_factory=list, max_length=16)
+    # Sensor label -> degrees Celsius; empty where the hardware exposes none.
+    temperatures_c: dict[ShortText, float] = Field(default_factory=dict, max_length=32)
+
+
+class Event(Message):
+    """Something happened on the terminal (session ended, wipe done, crash, door opened...)."""
+
+    seq: Seq
+    sent_at: AwareDatetime
+    kind: Name
+    data: dict[str, Scalar] = Field(default_factory=dict)
+
+    _check_data = field_validator("data")(_refuse_personal_data)
+
+
+CommandName = Literal[
+    "reboot", "restart_ui", "wipe_session", "screenshot", "set_settings", "refresh_content"
+]
+
+
+class Command(Message):
+    """Fleet -> terminal on ``cmd``. Applied at most once (by ``id``), never after ``expires_at``."""
+
+    id: CommandId
+    name: CommandName
+    args: dict[str, Scalar] = Field(default_factory=dict)
+    issued_at: AwareDatetime
+    expires_at: AwareDatetime
+
+    _check_args = field_validator("args")(_refuse_personal_data)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or utc_now()) >= self.expires_at
+
+
+class CommandAck(Message):
+    """Terminal -> fleet on ``cmd/ack``."""
+
+    id: CommandId
+    result: Literal["accepted", "done", "failed", "refused"]
+    reason: ShortText | None = None
+    seq: Seq
+    sent_at: AwareDatetime
+
+
+class Desired(Message):
+    """Retained fleet -> terminal on ``desired``: the content version and settings wanted."""
+
+    content_version: ShortText | None = None
+    settings: dict[str, Scalar] = Field(default_factory=dict)
+    sent_at: AwareDatetime
+
+    _check_settings = field_validator("settings")(_refuse_personal_data)
+
+
+MODEL_FOR_CHANNEL: Final[dict[Channel, type[Message]]] = {
+    Channel.STATUS: Status,
+    Channel.HEALTH: Health,
+    Channel.EVENT: Event,
+    Channel.CMD: Command,
+    Channel.CMD_ACK: CommandAck,
+    Channel.DESIRED: Desired,
+}
+
+AnyMessage: TypeAlias = Status | Health | Event | Command | CommandAck | Desired
+
+
+def decode(channel: Channel, payload: bytes) -> Message:
+    """Decode a payload received on ``channel``, or raise :class:`ContractError`.
+
+    Reasons: ``oversized``, ``bad_json``, ``unknown_version``, ``invalid``.
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ContractError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        raw: Any = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError("bad_json", str(exc)) from exc
+    if not isinstance(raw, dict):
+        raise ContractError("bad_json", "payload is not a JSON object")
+    version = raw.get("v")
+    if version != PROTOCOL_VERSION:
+        raise ContractError("unknown_version", f"v={version!r}, this side speaks v=1")
+    try:
+        return MODEL_FOR_CHANNEL[channel].model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ContractError("invalid", f"{where}: {first['msg']}") from exc
+
+
+def decode_message(topic: str, payload: bytes) -> tuple[Address, Message]:
+    """Parse the topic and decode the payload in one go."""
+    address = parse_topic(topic)
+    return address, decode(address.channel, payload)
+
+
+# --------------------------------------------------------------------------------------------
+# Documentation
+
+
+def protocol_markdown() -> str:
+    """The text of ``docs/protocol.md``, generated from the models so it never drifts."""
+    lines = [
+        "# The wire contract (generated)",
+        "",
+        "Generated by `python -m kiosk.contract` from `kiosk/contract.py`; a test fails when this",
+        "file differs from what the code says. Do not edit by hand.",
+        "",
+        f"- Topics: `{TOPIC_ROOT}/<terminal-id>/<channel>`; a terminal id matches "
+        f"`{TERMINAL_ID_PATTERN}` and is never `{FLEET_USERNAME}` (the fleet's user).",
+        f"- Payloads: UTF-8 JSON objects of at most {MAX_PAYLOAD_BYTES} bytes, with `\"v\": "
+        f"{PROTOCOL_VERSION}`. Anything else is rejected and counted by reason "
+        "(`oversized`, `bad_json`, `unknown_version`, `invalid`, `bad_topic`, `bad_terminal_id`).",
+        "- No personal data crosses the wire: no visited URL, no typed text, no screenshot of a",
+        "  resident's session. Free-form values are short scalars; strings containing `://` are",
+        "  refused.",
+        "",
+        "| channel | direction | retained | model |",
+        "|---|---|---|---|",
+    ]
+    direction = {
+        Channel.STATUS: ("terminal → fleet", "yes"),
+        Channel.HEALTH: ("terminal → fleet", "no"),
+        Channel.EVENT: ("terminal → fleet", "no"),
+        Channel.CMD: ("fleet → terminal", "no"),
+        Channel.CMD_ACK: ("terminal → fleet", "no"),
+        Channel.DESIRED: ("fleet → terminal", "yes"),
+    }
+    for channel, model in MODEL_FOR_CHANNEL.items():
+        way, retained = direction[channel]
+        lines.append(f"| `{channel.value}` | {way} | {retained} | `{model.__name__}` |")
+    lines.append("")
+    for channel, model in MODEL_FOR_CHANNEL.items():
+        lines += [
+            f"## `{channel.value}`: {model.__name__}",
+            "",
+            (model.__doc__ or "").strip(),
+            "",
+            "```json",
+            json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False),
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(protocol_markdown(), end="")
