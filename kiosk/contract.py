@@ -220,7 +220,7 @@ CommandName = Literal[
 
 
 class Command(Message):
-    """Fleet -> terminal on ``cmd``. Applied at most once (by ``id``), never after ``expires_at``."""
+    """Fleet -> terminal on ``cmd``: applied at most once (by ``id``), never once expired."""
 
     id: CommandId
     name: CommandName
@@ -310,7 +310,7 @@ def protocol_markdown() -> str:
         "",
         f"- Topics: `{TOPIC_ROOT}/<terminal-id>/<channel>`; a terminal id matches "
         f"`{TERMINAL_ID_PATTERN}` and is never `{FLEET_USERNAME}` (the fleet's user).",
-        f"- Payloads: UTF-8 JSON objects of at most {MAX_PAYLOAD_BYTES} bytes, with `\"v\": "
+        f'- Payloads: UTF-8 JSON objects of at most {MAX_PAYLOAD_BYTES} bytes, with `"v": '
         f"{PROTOCOL_VERSION}`. Anything else is rejected and counted by reason "
         "(`oversized`, `bad_json`, `unknown_version`, `invalid`, `bad_topic`, `bad_terminal_id`).",
         "- No personal data crosses the wire: no visited URL, no typed text, no screenshot of a",

@@ -50,3 +50,16 @@ def translations(locale_dir: Path, domain: str, language: str) -> gettext.NullTr
 def translator(locale_dir: Path, domain: str, language: str) -> Callable[[str], str]:
     """A ``_()`` function for ``domain`` in ``language``."""
     return translations(locale_dir, domain, language).gettext
+
+
+def cli_language(argv: list[str], environ: dict[str, str] | None = None) -> str:
+    """The language a command-line tool speaks: ``--lang X``, else ``$KIOSK_LANG``, else French.
+
+    Read before the command's parser is built, because its help texts are translated.
+    """
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return (environ or {}).get("KIOSK_LANG") or DEFAULT_LANGUAGE

@@ -1,0 +1,1 @@
+"""``kiosk-provision``: the technician's command-line tool."""

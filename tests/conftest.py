@@ -22,6 +22,7 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu"
 
 @dataclass
 class TestBroker:
+    __test__ = False  # a fixture value, not a test class
     running: RunningBroker
     credentials: dict[str, str]
 
