@@ -8,7 +8,6 @@ are in place.
 # No `from __future__ import annotations`: Typer reads the translated help inside the
 # annotations of commands defined in build_app(), which must be evaluated there.
 
-
 import os
 import sys
 from pathlib import Path
@@ -39,7 +38,8 @@ def build_app(language: str) -> typer.Typer:
     @app.callback()
     def options(
         lang: Annotated[
-            str, typer.Option("--lang", help=_("Language of messages (fr, en).")),
+            str,
+            typer.Option("--lang", help=_("Language of messages (fr, en).")),
         ] = language,
     ) -> None:
         """Options shared by every command."""

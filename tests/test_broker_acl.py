@@ -133,4 +133,3 @@ def test_acl_is_derived_from_the_contract() -> None:
     assert "pattern read kiosk/v1/%u/cmd" in text
     assert "pattern write kiosk/v1/%u/cmd\n" not in text
     assert "topic write kiosk/v1/+/cmd" in text
-
