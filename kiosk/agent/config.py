@@ -1,0 +1,203 @@
+"""The agent's settings, read from one TOML file (``/etc/kiosk/agent.toml`` by default).
+
+Every problem with the file comes out as one :class:`ConfigError` whose text is a translated,
+one-paragraph explanation that names the file and the key, for the technician who wrote it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from kiosk.agent.i18n import Translate, untranslated
+from kiosk.contract import ContractError, validate_terminal_id
+
+DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/agent.toml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``str()`` is the message for the person who wrote it."""
+
+
+class _Section(BaseModel):
+    # Unknown keys are refused so that a misspelt key is reported, not silently ignored.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MqttSettings(_Section):
+    """``[mqtt]``: how to reach the broker and who we are to it."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = Field(default=None, min_length=1)
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    ca_file: FilePath | None = None
+    keepalive_s: int = Field(default=30, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _one_password(self) -> MqttSettings:
+        if self.password is None and self.password_file is None:
+            raise PydanticCustomError("password_missing", "no password", {"key": "password"})
+        if self.password is not None and self.password_file is not None:
+            raise PydanticCustomError("password_twice", "two passwords", {"key": "password"})
+        return self
+
+
+class HealthSettings(_Section):
+    """``[health]``: how often health is published."""
+
+    interval_s: float = Field(default=60.0, gt=0, le=86400)
+
+
+class SensorSettings(_Section):
+    """``[sensors]``: where sensor readings come from."""
+
+    backend: Literal["psutil", "simulated"] = "psutil"
+
+
+class AgentSettings(_Section):
+    """The whole file. After :func:`load_settings`, ``mqtt.password`` is always set."""
+
+    terminal_id: str
+    state_dir: Path | None = None
+    mqtt: MqttSettings
+    health: HealthSettings = HealthSettings()
+    sensors: SensorSettings = SensorSettings()
+
+    @field_validator("terminal_id")
+    @classmethod
+    def _valid_terminal_id(cls, value: str) -> str:
+        try:
+            return validate_terminal_id(value)
+        except ContractError as exc:
+            raise PydanticCustomError("bad_terminal_id", "bad terminal id") from exc
+
+    @property
+    def mqtt_username(self) -> str:
+        """The MQTT user name: the terminal id unless the file says otherwise."""
+        return self.mqtt.username or self.terminal_id
+
+
+def load_settings(path: Path, _: Translate = untranslated) -> AgentSettings:
+    """Read and check ``path``; raise :class:`ConfigError` with a translated message if unusable."""
+    try:
+        with path.open("rb") as config_file:
+            raw = tomllib.load(config_file)
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            _(
+                "The configuration file {path} does not exist. Create it (kiosk-agent --help "
+                "shows an example) or give another one with --config."
+            ).format(path=path)
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            _("Cannot read the configuration file {path}: {error}.").format(
+                path=path, error=exc.strerror or exc
+            )
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            _(
+                "The configuration file {path} is not valid TOML ({error}). Fix the syntax "
+                "and start the agent again."
+            ).format(path=path, error=exc)
+        ) from exc
+    try:
+        settings = AgentSettings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error, _) for error in exc.errors())
+        raise ConfigError(
+            _(
+                "The configuration file {path} has invalid values: {problems}. Fix them and "
+                "start the agent again."
+            ).format(path=path, problems=problems)
+        ) from exc
+    return _with_password(settings, path, _)
+
+
+def _with_password(settings: AgentSettings, path: Path, _: Translate) -> AgentSettings:
+    """Read ``mqtt.password_file`` now, so that a bad file is a configuration error at start."""
+    password_file = settings.mqtt.password_file
+    if password_file is None:
+        return settings
+    try:
+        password = password_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ConfigError(
+            _(
+                "The configuration file {path} names the password file {password_file} "
+                '(key "mqtt.password_file"), which cannot be read: {error}.'
+            ).format(path=path, password_file=password_file, error=reason or exc)
+        ) from exc
+    if not password:
+        raise ConfigError(
+            _(
+                'The password file {password_file} named in {path} (key "mqtt.password_file") '
+                "is empty."
+            ).format(path=path, password_file=password_file)
+        )
+    mqtt = settings.mqtt.model_copy(update={"password": SecretStr(password)})
+    return settings.model_copy(update={"mqtt": mqtt})
+
+
+def _describe(error: ErrorDetails, _: Translate) -> str:
+    """One problem as ``key: what is wrong``, in the user's language."""
+    context: dict[str, Any] = dict(error.get("ctx") or {})
+    location = [str(part) for part in error["loc"]]
+    if "key" in context:
+        location.append(str(context["key"]))
+    key = ".".join(location) or _("(whole file)")
+    return '"{key}": {problem}'.format(key=key, problem=_problem(error["type"], context, _))
+
+
+def _problem(kind: str, context: dict[str, Any], _: Translate) -> str:
+    """What is wrong, for the pydantic error types a hand-written TOML file can produce."""
+    if kind == "missing":
+        return _("this key is required")
+    if kind == "extra_forbidden":
+        return _("unknown key (check its spelling)")
+    if kind == "bad_terminal_id":
+        return _("must be 3 to 40 characters among a-z, 0-9 and '-', and must not be 'fleet'")
+    if kind == "password_missing":
+        return _("give the MQTT password with password or password_file (one of the two)")
+    if kind == "password_twice":
+        return _("give password or password_file, not both")
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return _("must be a whole number")
+    if kind in {"float_type", "float_parsing"}:
+        return _("must be a number")
+    if kind in {"string_type", "path_type"}:
+        return _("must be a text in quotes")
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return _("must be a section ([name]) of keys")
+    if kind == "literal_error":
+        return _("must be one of {expected}").format(expected=context.get("expected", ""))
+    if kind in {"path_not_file", "path_not_exists"}:
+        return _("this file does not exist")
+    if kind == "string_too_short":
+        return _("must not be empty")
+    for bound, text in (
+        ("gt", _("must be greater than {limit}")),
+        ("ge", _("must be at least {limit}")),
+        ("lt", _("must be less than {limit}")),
+        ("le", _("must be at most {limit}")),
+    ):
+        if bound in context:
+            return text.format(limit=context[bound])
+    return _("invalid value ({error_type})").format(error_type=kind)

@@ -1,0 +1,45 @@
+"""Health reports: valid by the contract, with real disks only."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from kiosk.agent.health import collect_health, prime_cpu_percent, select_partitions
+from kiosk.agent.sensors import PsutilSensors, SimulatedSensors
+from kiosk.contract import Channel, Health, decode
+
+
+class Partition(NamedTuple):
+    device: str
+    mountpoint: str
+    fstype: str
+
+
+def test_health_round_trips_through_the_contract() -> None:
+    prime_cpu_percent()
+    health = collect_health(7, SimulatedSensors(seed="bdx-test-a"))
+    decoded = decode(Channel.HEALTH, health.to_bytes())
+    assert decoded == health
+    assert isinstance(decoded, Health)
+    assert decoded.seq == 7
+    assert decoded.uptime_s > 0
+    assert decoded.memory_total_bytes > 0
+    assert set(decoded.temperatures_c) == {"cpu", "board", "enclosure"}
+    assert any(disk.mount == "/" for disk in decoded.disks)
+
+
+def test_health_with_the_machine_sensors() -> None:
+    health = collect_health(1, PsutilSensors())
+    assert decode(Channel.HEALTH, health.to_bytes()) == health
+
+
+def test_partitions_skip_pseudo_filesystems_and_repeated_devices() -> None:
+    partitions = [
+        Partition("/dev/sda2", "/var/lib/docker/bind", "ext4"),
+        Partition("/dev/sda2", "/", "ext4"),
+        Partition("/dev/sda1", "/boot/efi", "vfat"),
+        Partition("tmpfs", "/run", "tmpfs"),
+        Partition("/dev/loop0", "/snap/core/1", "squashfs"),
+        Partition("overlay", "/var/lib/containers/x", "overlay"),
+    ]
+    assert select_partitions(partitions) == ["/", "/boot/efi"]
