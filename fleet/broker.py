@@ -176,9 +176,7 @@ def start_broker(
     if binary is None:
         raise BrokerError("mosquitto not found: install the Debian package 'mosquitto'")
     port = port or free_port(host)
-    conf = write_broker_config(
-        config_dir, port, credentials, host=host, run_as=getpass.getuser()
-    )
+    conf = write_broker_config(config_dir, port, credentials, host=host, run_as=getpass.getuser())
     log = (log_path or config_dir / "mosquitto.log").open("ab")
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
     log.close()

@@ -1,0 +1,131 @@
+"""Dependencies shared by the routes: database session, settings, language, current user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Protocol
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from fleet import crud
+from fleet.api.templating import Templates
+from fleet.core.config import FleetSettings
+from fleet.core.security import CSRF_SESSION_KEY, new_csrf_token
+from fleet.i18n import gettext_for, supported_or
+from fleet.models import User
+
+LANGUAGE_SESSION_KEY = "lang"
+USER_SESSION_KEY = "user_id"
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies when nobody is logged in; the app redirects to /login."""
+
+
+class BrokerLink(Protocol):
+    """What the web side needs to know of the ingest's MQTT connection."""
+
+    @property
+    def broker_connected(self) -> bool: ...
+
+    @property
+    def broker_down_since(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    """``connected`` is ``None`` when this process runs no ingest."""
+
+    connected: bool | None
+    down_since: datetime | None
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_settings(request: Request) -> FleetSettings:
+    settings: FleetSettings = request.app.state.settings
+    return settings
+
+
+def get_templates(request: Request) -> Templates:
+    templates: Templates = request.app.state.templates
+    return templates
+
+
+def get_broker_state(request: Request) -> BrokerState:
+    link: BrokerLink | None = request.app.state.ingest
+    if link is None:
+        return BrokerState(connected=None, down_since=None)
+    return BrokerState(connected=link.broker_connected, down_since=link.broker_down_since)
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[FleetSettings, Depends(get_settings)]
+TemplatesDep = Annotated[Templates, Depends(get_templates)]
+BrokerDep = Annotated[BrokerState, Depends(get_broker_state)]
+
+
+@dataclass(frozen=True)
+class Language:
+    """The reader's language and its ``_()``."""
+
+    code: str
+    gettext: Callable[[str], str]
+
+
+def get_language(request: Request, settings: SettingsDep) -> Language:
+    """``?lang=xx`` switches and is remembered in the session; else the fleet's default."""
+    default = supported_or(settings.default_language, "fr")
+    asked = request.query_params.get("lang")
+    if asked is not None and supported_or(asked, "") == asked:
+        request.session[LANGUAGE_SESSION_KEY] = asked
+    code = supported_or(request.session.get(LANGUAGE_SESSION_KEY), default)
+    return Language(code, gettext_for(code))
+
+
+LanguageDep = Annotated[Language, Depends(get_language)]
+
+
+def get_csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get(CSRF_SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        token = new_csrf_token()
+        request.session[CSRF_SESSION_KEY] = token
+    return token
+
+
+CsrfTokenDep = Annotated[str, Depends(get_csrf_token)]
+
+
+def _session_user(request: Request, session: Session) -> User | None:
+    user_id = request.session.get(USER_SESSION_KEY)
+    if not isinstance(user_id, int):
+        return None
+    return crud.get_user_by_id(session, user_id)
+
+
+def get_page_user(request: Request, session: SessionDep) -> User:
+    """The logged-in user, or a redirect to the login page."""
+    user = _session_user(request, session)
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+def get_api_user(request: Request, session: SessionDep) -> User:
+    """The logged-in user, or 401 for API clients."""
+    user = _session_user(request, session)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+    return user
+
+
+PageUser = Annotated[User, Depends(get_page_user)]
+ApiUser = Annotated[User, Depends(get_api_user)]

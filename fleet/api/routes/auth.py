@@ -1,0 +1,115 @@
+"""Log in and out of the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from fleet import crud
+from fleet.api.deps import (
+    LANGUAGE_SESSION_KEY,
+    USER_SESSION_KEY,
+    CsrfTokenDep,
+    LanguageDep,
+    SessionDep,
+    TemplatesDep,
+    get_csrf_token,
+)
+from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
+
+router = APIRouter(tags=["auth"])
+
+FormText = Annotated[str, Form()]
+
+
+def _restart_session(request: Request) -> None:
+    """A fresh session (against fixation), keeping only the chosen language."""
+    language = request.session.get(LANGUAGE_SESSION_KEY)
+    request.session.clear()
+    if language is not None:
+        request.session[LANGUAGE_SESSION_KEY] = language
+    request.session[CSRF_SESSION_KEY] = new_csrf_token()
+
+
+@router.get("/login", response_model=None)
+def login_page(
+    request: Request, language: LanguageDep, templates: TemplatesDep, csrf_token: CsrfTokenDep
+) -> Response:
+    if isinstance(request.session.get(USER_SESSION_KEY), int):
+        return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    return templates.render(
+        request, language.code, "login.html", {"csrf_token": csrf_token, "error": None}
+    )
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    session: SessionDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    username: FormText = "",
+    password: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    _ = language.gettext
+    expected = request.session.get(CSRF_SESSION_KEY)
+    if not csrf_token_matches(expected, csrf_token):
+        return templates.render(
+            request,
+            language.code,
+            "login.html",
+            {
+                "csrf_token": get_csrf_token(request),
+                "error": _(
+                    "This form has expired or was not sent by this page. "
+                    "Reload the page and try again."
+                ),
+                "username": username,
+            },
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    user = crud.authenticate(session, username.strip(), password)
+    if user is None:
+        return templates.render(
+            request,
+            language.code,
+            "login.html",
+            {
+                "csrf_token": get_csrf_token(request),
+                "error": _("Wrong username or password"),
+                "username": username,
+            },
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+    _restart_session(request)
+    request.session[USER_SESSION_KEY] = user.id
+    return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/logout", response_model=None)
+def logout(
+    request: Request,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: FormText = "",
+) -> Response:
+    _ = language.gettext
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
+        return templates.render(
+            request,
+            language.code,
+            "login.html",
+            {
+                "csrf_token": get_csrf_token(request),
+                "error": _(
+                    "This form has expired or was not sent by this page. "
+                    "Reload the page and try again."
+                ),
+            },
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    _restart_session(request)
+    return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)

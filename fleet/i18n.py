@@ -1,0 +1,29 @@
+"""The fleet's translations: catalogs under ``fleet/locale``, French by default."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from kiosk.i18n import translations
+
+LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
+DOMAIN: Final = "fleet"
+#: The languages the dashboard offers; English is the source language.
+SUPPORTED_LANGUAGES: Final = ("fr", "en")
+
+
+def fleet_translations(language: str) -> gettext.NullTranslations:
+    return translations(LOCALE_DIR, DOMAIN, language)
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    """A ``_()`` function for ``language``."""
+    return fleet_translations(language).gettext
+
+
+def supported_or(language: str | None, fallback: str) -> str:
+    """``language`` if the fleet speaks it, else ``fallback``."""
+    return language if language in SUPPORTED_LANGUAGES else fallback

@@ -1,0 +1,210 @@
+"""Decode one MQTT message through the contract and store it: no MQTT here, so it is testable."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fleet import crud
+from fleet.models import CommandAckRecord, EventRecord, HealthSample, RejectedMessage, Terminal
+from kiosk.contract import (
+    TOPIC_ROOT,
+    CommandAck,
+    ContractError,
+    Event,
+    Health,
+    Message,
+    Status,
+    decode_message,
+    is_valid_terminal_id,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_DETAIL_CHARS: Final = 300
+
+OutcomeKind = Literal["stored", "duplicate", "stale", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one message."""
+
+    kind: OutcomeKind
+    terminal_id: str | None
+    reason: str | None = None
+
+
+def handle_message(session: Session, topic: str, payload: bytes, received_at: datetime) -> Outcome:
+    """Decode and store one message in its own transaction (committed here).
+
+    Bad input is counted in ``rejected_messages`` and never raises; a database error does,
+    and the caller drops the message.
+    """
+    try:
+        address, message = decode_message(topic, payload)
+        outcome = _store(session, address.terminal_id, message, received_at)
+    except ContractError as error:
+        outcome = _reject(session, topic, error, received_at)
+    session.commit()
+    return outcome
+
+
+def _store(session: Session, terminal_id: str, message: Message, at: datetime) -> Outcome:
+    terminal = crud.get_or_create_terminal(session, terminal_id, at)
+    if isinstance(message, Status):
+        return _apply_status(terminal, message, at)
+    if isinstance(message, Health):
+        return _store_health(session, terminal, message, at)
+    if isinstance(message, Event):
+        return _store_event(session, terminal, message, at)
+    if isinstance(message, CommandAck):
+        return _store_ack(session, terminal, message, at)
+    # cmd and desired flow from the fleet to terminals; a terminal cannot publish them (ACL).
+    raise ContractError("bad_topic", f"{type(message).__name__} is not sent by terminals")
+
+
+def _apply_status(terminal: Terminal, status: Status, at: datetime) -> Outcome:
+    """Presence: the newest birth wins, whatever order the broker delivers retained copies in."""
+    if (
+        terminal.boot_id == status.boot_id
+        and terminal.birth_seq is not None
+        and status.birth_seq < terminal.birth_seq
+    ):
+        logger.info(
+            "Ignored a stale %r status from terminal %s (birth %d, already saw birth %d).",
+            status.state,
+            terminal.id,
+            status.birth_seq,
+            terminal.birth_seq,
+        )
+        return Outcome("stale", terminal.id)
+    if terminal.state != status.state:
+        terminal.state = status.state
+        terminal.state_since = at
+    terminal.boot_id = status.boot_id
+    terminal.birth_seq = status.birth_seq
+    terminal.keepalive_s = status.keepalive_s
+    if status.state != "lost":
+        # "lost" is the will the broker sends on the terminal's behalf: it was not seen.
+        terminal.last_seen_at = at
+        terminal.versions = dict(status.versions)
+    return Outcome("stored", terminal.id)
+
+
+def _store_health(session: Session, terminal: Terminal, health: Health, at: datetime) -> Outcome:
+    terminal.last_seen_at = at
+    if _exists(session, HealthSample, terminal.id, health.seq, health.sent_at):
+        return Outcome("duplicate", terminal.id)
+    session.add(
+        HealthSample(
+            terminal_id=terminal.id,
+            seq=health.seq,
+            sent_at=health.sent_at,
+            received_at=at,
+            payload=health.model_dump(mode="json"),
+        )
+    )
+    # A report forwarded late from the agent's queue is history, not the current picture.
+    if terminal.health_at is None or health.sent_at >= terminal.health_at:
+        terminal.cpu_percent = health.cpu_percent
+        terminal.memory_percent = health.memory_percent
+        terminal.disk_percent = max((d.used_percent for d in health.disks), default=None)
+        terminal.temperature_c = max(health.temperatures_c.values(), default=None)
+        terminal.uptime_s = health.uptime_s
+        terminal.health_at = health.sent_at
+    return Outcome("stored", terminal.id)
+
+
+def _store_event(session: Session, terminal: Terminal, event: Event, at: datetime) -> Outcome:
+    terminal.last_seen_at = at
+    if _exists(session, EventRecord, terminal.id, event.seq, event.sent_at):
+        return Outcome("duplicate", terminal.id)
+    session.add(
+        EventRecord(
+            terminal_id=terminal.id,
+            seq=event.seq,
+            kind=event.kind,
+            sent_at=event.sent_at,
+            received_at=at,
+            data=dict(event.data),
+        )
+    )
+    return Outcome("stored", terminal.id)
+
+
+def _store_ack(session: Session, terminal: Terminal, ack: CommandAck, at: datetime) -> Outcome:
+    terminal.last_seen_at = at
+    if _exists(session, CommandAckRecord, terminal.id, ack.seq, ack.sent_at):
+        return Outcome("duplicate", terminal.id)
+    session.add(
+        CommandAckRecord(
+            terminal_id=terminal.id,
+            command_id=ack.id,
+            result=ack.result,
+            reason=ack.reason,
+            seq=ack.seq,
+            sent_at=ack.sent_at,
+            received_at=at,
+        )
+    )
+    return Outcome("stored", terminal.id)
+
+
+def _exists(
+    session: Session,
+    model: type[HealthSample] | type[EventRecord] | type[CommandAckRecord],
+    terminal_id: str,
+    seq: int,
+    sent_at: datetime,
+) -> bool:
+    query = select(model.id).where(
+        model.terminal_id == terminal_id, model.seq == seq, model.sent_at == sent_at
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def terminal_id_of(topic: str) -> str | None:
+    """The terminal id in a topic, when there is a valid one, even if the rest is wrong."""
+    prefix = TOPIC_ROOT + "/"
+    if not topic.startswith(prefix):
+        return None
+    candidate = topic[len(prefix) :].partition("/")[0]
+    return candidate if is_valid_terminal_id(candidate) else None
+
+
+def _reject(session: Session, topic: str, error: ContractError, at: datetime) -> Outcome:
+    """Count a bad message; say so in the log the first time for this terminal and reason."""
+    session.rollback()  # nothing half-stored from a message that turned out bad
+    terminal_id = terminal_id_of(topic)
+    row = session.scalar(
+        select(RejectedMessage).where(
+            RejectedMessage.terminal_id.is_(None)
+            if terminal_id is None
+            else RejectedMessage.terminal_id == terminal_id,
+            RejectedMessage.reason == error.reason,
+        )
+    )
+    detail = f"{topic[:100]!r}: {error.detail}"[:MAX_DETAIL_CHARS]
+    if row is None:
+        row = RejectedMessage(
+            terminal_id=terminal_id, reason=error.reason, count=0, first_at=at, last_at=at
+        )
+        session.add(row)
+        logger.warning(
+            "Rejected a message from terminal %s (%s: %s). Dropped; further %s messages "
+            "from it are only counted on the dashboard.",
+            terminal_id or "(unknown id)",
+            error.reason,
+            detail,
+            error.reason,
+        )
+    row.count += 1
+    row.last_at = at
+    row.last_detail = detail
+    return Outcome("rejected", terminal_id, error.reason)

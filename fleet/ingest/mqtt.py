@@ -1,0 +1,182 @@
+"""The fleet's MQTT connection: subscribes to what terminals publish and hands it to the handler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import datetime
+from typing import Any, Final
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fleet.core.config import FleetSettings
+from fleet.crud import utc_now
+from fleet.ingest.handler import handle_message, terminal_id_of
+from kiosk.contract import Channel, subscription_for
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIBED_CHANNELS: Final = (Channel.STATUS, Channel.HEALTH, Channel.EVENT, Channel.CMD_ACK)
+QOS: Final = 1
+RECONNECT_MIN_S: Final = 1
+RECONNECT_MAX_S: Final = 30
+
+
+def client_id() -> str:
+    return f"fleet-{socket.gethostname()}-{os.getpid()}"
+
+
+class Ingest:
+    """Keeps one MQTT connection open (retrying with backoff) and stores every message."""
+
+    def __init__(self, settings: FleetSettings, session_factory: sessionmaker[Session]) -> None:
+        self._settings = settings
+        self._session_factory = session_factory
+        self._lock = threading.Lock()
+        self._connected = False
+        self._down_since: datetime | None = None
+        # Warn once per outage, not at every retry.
+        self._outage_reported = False
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id(),
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        password = settings.resolved_broker_password()
+        self._client.username_pw_set(settings.broker_username, password)
+        if settings.broker_ca_file is not None:
+            self._client.tls_set(ca_certs=str(settings.broker_ca_file))
+        self._client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    @property
+    def broker_connected(self) -> bool:
+        with self._lock:
+            return self._connected
+
+    @property
+    def broker_down_since(self) -> datetime | None:
+        with self._lock:
+            return self._down_since
+
+    @property
+    def broker_address(self) -> str:
+        return f"{self._settings.broker_host}:{self._settings.broker_port}"
+
+    def start(self) -> None:
+        """Start connecting in the background; returns at once even if the broker is down."""
+        with self._lock:
+            self._down_since = utc_now()
+        logger.info(
+            "Connecting to the MQTT broker at %s as %r.",
+            self.broker_address,
+            self._settings.broker_username,
+        )
+        self._client.connect_async(
+            self._settings.broker_host,
+            self._settings.broker_port,
+            keepalive=self._settings.broker_keepalive_s,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect and stop the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        with self._lock:
+            self._connected = False
+
+    def _mark_down(self) -> None:
+        with self._lock:
+            self._connected = False
+            if self._down_since is None:
+                self._down_since = utc_now()
+            first_report = not self._outage_reported
+            self._outage_reported = True
+        if first_report:
+            logger.warning(
+                "MQTT broker at %s unreachable; terminal reports are not received until it "
+                "answers (the dashboard shows a banner). Retrying every %d to %d s.",
+                self.broker_address,
+                RECONNECT_MIN_S,
+                RECONNECT_MAX_S,
+            )
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason_code: ReasonCode,
+        _properties: Any,
+    ) -> None:
+        if reason_code.is_failure:
+            logger.error(
+                "The MQTT broker at %s refused the fleet's connection (%s); check "
+                "broker_username and broker_password. Retrying.",
+                self.broker_address,
+                reason_code,
+            )
+            self._mark_down()
+            return
+        # Subscribe on every connection: a clean start forgets subscriptions.
+        client.subscribe([(subscription_for(channel), QOS) for channel in SUBSCRIBED_CHANNELS])
+        with self._lock:
+            down_since = self._down_since
+            self._connected = True
+            self._down_since = None
+            self._outage_reported = False
+        logger.info(
+            "Connected to the MQTT broker at %s (it was unreachable since %s); receiving "
+            "terminal reports.",
+            self.broker_address,
+            down_since.isoformat(timespec="seconds") if down_since else "-",
+        )
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        logger.debug("MQTT broker at %s unreachable; retrying with backoff.", self.broker_address)
+        self._mark_down()
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        _reason_code: ReasonCode,
+        _properties: Any,
+    ) -> None:
+        self._mark_down()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.process(msg.topic, bytes(msg.payload), utc_now())
+
+    def process(self, topic: str, payload: bytes, received_at: datetime) -> None:
+        """Store one message in its own session; whatever goes wrong, the loop goes on."""
+        try:
+            with self._session_factory() as session:
+                handle_message(session, topic, payload, received_at)
+        except SQLAlchemyError:
+            logger.exception(
+                "Database error while storing a message from terminal %s (topic %r); the "
+                "message is dropped and the ingest goes on.",
+                terminal_id_of(topic) or "(unknown id)",
+                topic[:100],
+            )
+        except Exception:
+            # The boundary of paho's network thread: an escaping exception would stop the
+            # ingest for every terminal, so one bad message must cost only itself.
+            logger.exception(
+                "Unexpected error while handling a message from terminal %s (topic %r); the "
+                "message is dropped and the ingest goes on.",
+                terminal_id_of(topic) or "(unknown id)",
+                topic[:100],
+            )

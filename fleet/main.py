@@ -1,0 +1,68 @@
+"""The fleet web application: dashboard, API and the in-process MQTT ingest."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from fleet.api.deps import LoginRequired
+from fleet.api.routes import auth, dashboard, health, terminals
+from fleet.api.templating import Templates
+from fleet.core.config import FleetSettings
+from fleet.core.db import make_engine, make_session_factory
+from fleet.core.security import session_secret_key
+from fleet.ingest.mqtt import Ingest
+
+STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE: Final = "fleet_session"
+SESSION_MAX_AGE_S: Final = 12 * 3600  # one working day, then log in again
+
+
+def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
+    """Build the app; the ingest (if any) starts and stops with the app's lifespan."""
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    ingest = Ingest(settings, session_factory) if start_ingest else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if ingest is not None:
+            ingest.start()
+        try:
+            yield
+        finally:
+            if ingest is not None:
+                ingest.stop()
+            engine.dispose()
+
+    # No /docs or /redoc: they load scripts from a CDN, and ops networks may be closed.
+    app = FastAPI(title="Fleet", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.ingest = ingest
+    app.state.templates = Templates()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret_key(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, dashboard, terminals, health):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def redirect_to_login(_request: Request, _exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+
+    return app

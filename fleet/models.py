@@ -1,0 +1,162 @@
+"""The fleet's database tables (SQLAlchemy 2 typed ORM); Alembic migrations must match them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+TERMINAL_STATES: Final = ("unknown", "online", "offline", "lost")
+USER_ROLES: Final = ("viewer", "operator", "admin")
+
+# Stable constraint names, so that migrations can refer to them on every database.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Terminal(Base):
+    """One terminal as last reported: presence and the latest health figures."""
+
+    __tablename__ = "terminals"
+    __table_args__ = (
+        CheckConstraint("state IN ('unknown', 'online', 'offline', 'lost')", name="state_known"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    state_since: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    boot_id: Mapped[str | None] = mapped_column(String(200))
+    birth_seq: Mapped[int | None]
+    keepalive_s: Mapped[int | None]
+    versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cpu_percent: Mapped[float | None] = mapped_column(Float)
+    memory_percent: Mapped[float | None] = mapped_column(Float)
+    disk_percent: Mapped[float | None] = mapped_column(Float)
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    uptime_s: Mapped[float | None] = mapped_column(Float)
+    health_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class HealthSample(Base):
+    """One health report, kept whole for history.
+
+    A QoS 1 redelivery repeats ``seq`` and ``sent_at``; after a reboot ``seq`` may start again
+    but ``sent_at`` differs, so the pair identifies a report without trusting the agent's counter.
+    """
+
+    __tablename__ = "health_samples"
+    __table_args__ = (UniqueConstraint("terminal_id", "seq", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    sent_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]]
+
+
+class EventRecord(Base):
+    """Something a terminal reported (session ended, wipe done, crash...)."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("terminal_id", "seq", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class CommandAckRecord(Base):
+    """A terminal's answer to a command."""
+
+    __tablename__ = "command_acks"
+    __table_args__ = (UniqueConstraint("terminal_id", "seq", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    command_id: Mapped[str] = mapped_column(String(64), index=True)
+    result: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    seq: Mapped[int]
+    sent_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+
+
+class User(Base):
+    """A person of the operations team who may log in to the dashboard."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    created_at: Mapped[datetime]
+
+
+class RejectedMessage(Base):
+    """How many messages were dropped, per terminal (when known) and reason."""
+
+    __tablename__ = "rejected_messages"
+    __table_args__ = (UniqueConstraint("terminal_id", "reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Not a foreign key: a message with a bad terminal id has no terminal to point to.
+    terminal_id: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    last_detail: Mapped[str | None] = mapped_column(String(300))

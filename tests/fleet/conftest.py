@@ -1,0 +1,178 @@
+"""Fixtures for the fleet: settings on a real SQLite file (or PostgreSQL), app, users, payloads."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from fleet import crud
+from fleet.broker import free_port
+from fleet.core.config import FleetSettings
+from fleet.core.db import make_engine, make_session_factory, upgrade_database
+from fleet.main import create_app
+from kiosk.contract import Disk, Health, Status
+
+PG_ENV = "KIOSK_TEST_PG_URL"
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def throwaway_pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database ``fleet_test_<random>`` on the server of KIOSK_TEST_PG_URL."""
+    base_url = os.environ.get(PG_ENV)
+    if not base_url:
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests need a server (see Makefile PG_URL)")
+    url = make_url(base_url)
+    name = f"fleet_test_{secrets.token_hex(6)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, then PostgreSQL when KIOSK_TEST_PG_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'fleet.db'}"
+        return
+    with throwaway_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def migrated_engine(any_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(any_database_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(migrated_engine: Engine) -> Iterator[Session]:
+    with make_session_factory(migrated_engine)() as session:
+        yield session
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> FleetSettings:
+    values: dict[str, object] = {
+        "database_url": f"sqlite:///{tmp_path / 'fleet.db'}",
+        "secret_key": "test-secret-" + secrets.token_hex(16),
+        # Nobody listens there unless a test starts a broker on it.
+        "broker_port": free_port(),
+        "broker_password": "unused",
+        "default_language": "fr",
+    }
+    values.update(overrides)
+    return FleetSettings.model_validate(values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> FleetSettings:
+    """Settings on a migrated SQLite file, with an admin user."""
+    settings = make_settings(tmp_path)
+    prepare_database(settings)
+    return settings
+
+
+def prepare_database(settings: FleetSettings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade_database(engine)
+        with make_session_factory(engine)() as session:
+            crud.create_user(session, ADMIN_USERNAME, ADMIN_PASSWORD, role="admin")
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def client(settings: FleetSettings) -> Iterator[TestClient]:
+    """The app without MQTT ingest."""
+    with TestClient(create_app(settings, start_ingest=False)) as test_client:
+        yield test_client
+
+
+def csrf_token_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match is not None, "no CSRF token in the page"
+    return match.group(1)
+
+
+def log_in(
+    client: TestClient, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
+) -> httpx.Response:
+    """Log in through the form, as a browser would; returns the response to the POST."""
+    token = csrf_token_of(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` until true, failing with ``what`` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+NOW = datetime(2025, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def status_payload(
+    state: str = "online", boot_id: str = "boot-1", birth_seq: int = 1, at: datetime = NOW
+) -> bytes:
+    return Status.model_validate(
+        {
+            "state": state,
+            "boot_id": boot_id,
+            "birth_seq": birth_seq,
+            "sent_at": at,
+            "keepalive_s": 30,
+            "versions": {"agent": "0.1.0"},
+        }
+    ).to_bytes()
+
+
+def health_payload(seq: int = 1, at: datetime = NOW, cpu: float = 12.5) -> bytes:
+    return Health(
+        seq=seq,
+        sent_at=at,
+        uptime_s=3600 * 5 + 120,
+        cpu_percent=cpu,
+        load_1m=0.4,
+        memory_percent=41.0,
+        memory_total_bytes=4 * 1024**3,
+        disks=[
+            Disk(mount="/", total_bytes=32 * 1024**3, used_percent=55.0),
+            Disk(mount="/var", total_bytes=8 * 1024**3, used_percent=71.5),
+        ],
+        temperatures_c={"cpu": 48.0, "board": 39.5},
+    ).to_bytes()
+
+
+def later(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
