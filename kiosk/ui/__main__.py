@@ -1,0 +1,7 @@
+"""``python -m kiosk.ui``: the same as the ``kiosk`` command."""
+
+import sys
+
+from kiosk.ui.main import main
+
+sys.exit(main())

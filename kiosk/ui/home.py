@@ -1,0 +1,81 @@
+"""The home screen: the QML engine, its tile model, translator and backend, in one window."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Final
+
+from kiosk.catalog import Catalog
+from kiosk.ui.qt import (
+    QCoreApplication,
+    QObject,
+    QQmlApplicationEngine,
+    QQuickWindow,
+    QUrl,
+    Signal,
+    Slot,
+)
+from kiosk.ui.tiles import TileModel
+from kiosk.ui.translator import GettextTranslator
+
+log = logging.getLogger(__name__)
+
+MAIN_QML: Final = Path(__file__).resolve().parent / "qml" / "Main.qml"
+#: The window size of ``--windowed`` (a laptop-friendly stand-in for the 1080p terminal).
+WINDOWED_SIZE: Final = (1280, 800)
+
+
+class HomeLoadError(RuntimeError):
+    """The home screen's QML could not be loaded (a packaging or programming error)."""
+
+
+class HomeBackend(QObject):
+    """What QML may ask of Python on the home screen."""
+
+    #: A tile was touched; carries the tile id only, never an address (privacy rule).
+    tileActivated = Signal(str)
+
+    @Slot(str)
+    def openTile(self, tile_id: str) -> None:
+        """Record a touched tile; opening the site comes with the browsing version."""
+        log.info("tile %s touched; opening services is not part of this version yet", tile_id)
+        self.tileActivated.emit(tile_id)
+
+
+class HomeScreen:
+    """The home window for one catalog in one language."""
+
+    def __init__(
+        self, app: QCoreApplication, catalog: Catalog, bundle_dir: Path, language: str
+    ) -> None:
+        self._app = app
+        self.translator = GettextTranslator(language)
+        # Installed before loading so the first frame already shows translated text.
+        app.installTranslator(self.translator)
+        self.model = TileModel(catalog, bundle_dir, language)
+        self.backend = HomeBackend()
+        self.engine = QQmlApplicationEngine()
+        self.engine.setInitialProperties({"tileModel": self.model, "backend": self.backend})
+        self.engine.load(QUrl.fromLocalFile(str(MAIN_QML)))
+        roots = self.engine.rootObjects()
+        if not roots or not isinstance(roots[0], QQuickWindow):
+            self.close()
+            raise HomeLoadError(f"{MAIN_QML} did not produce a window (see the QML errors above)")
+        self.window: QQuickWindow = roots[0]
+
+    def show(self, *, windowed: bool) -> None:
+        """Show full screen (the terminal) or in a 1280×800 window (development, screenshots)."""
+        if windowed:
+            self.window.resize(*WINDOWED_SIZE)
+            self.window.show()
+        else:
+            self.window.showFullScreen()
+
+    def close(self) -> None:
+        """Hide the window, destroy the engine (which owns the window), uninstall the translator."""
+        roots = self.engine.rootObjects()
+        if roots and isinstance(roots[0], QQuickWindow):
+            roots[0].hide()
+        self.engine.deleteLater()
+        self._app.removeTranslator(self.translator)

@@ -1,0 +1,169 @@
+"""The content catalog: the shipped bundle loads, and each broken bundle is refused clearly."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.catalog import (
+    CatalogError,
+    Tile,
+    allow_rule_matches,
+    default_bundle_dir,
+    load_catalog,
+    localized,
+)
+
+VALID: dict[str, Any] = {
+    "v": 1,
+    "version": "test-1",
+    "groups": [{"id": "sante", "label": {"fr": "Santé", "en": "Health"}, "icon": "sante.svg"}],
+    "tiles": [
+        {
+            "id": "ameli",
+            "group": "sante",
+            "label": {"fr": "Santé – Ameli", "en": "Health – Ameli"},
+            "description": {"fr": "Remboursements"},
+            "url": "https://www.ameli.fr/",
+            "icon": "sante.svg",
+            "allow": ["*.ameli.fr"],
+        }
+    ],
+}
+
+
+def write_bundle(
+    bundle_dir: Path, data: dict[str, Any], icons: tuple[str, ...] = ("sante.svg",)
+) -> Path:
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    (bundle_dir / "catalog.json").write_text(json.dumps(data), encoding="utf-8")
+    for icon in icons:
+        (bundle_dir / icon).write_text(
+            '<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8"
+        )
+    return bundle_dir
+
+
+def test_default_catalog_loads_with_french_and_english_labels() -> None:
+    catalog = load_catalog(default_bundle_dir())
+    assert 7 <= len(catalog.tiles) <= 9
+    for tile in catalog.tiles:
+        assert tile.label["fr"]
+        assert tile.label["en"]
+        assert str(tile.url).startswith("https://")
+        assert (default_bundle_dir() / tile.icon).is_file()
+    for group in catalog.groups:
+        assert (default_bundle_dir() / group.icon).is_file()
+
+
+def test_default_pictograms_are_square_svgs() -> None:
+    for svg in default_bundle_dir().glob("*.svg"):
+        assert 'viewBox="0 0 64 64"' in svg.read_text(encoding="utf-8"), svg.name
+
+
+def test_tiles_by_group_follows_group_order() -> None:
+    catalog = load_catalog(default_bundle_dir())
+    group_order = [g.id for g in catalog.groups]
+    positions = [group_order.index(t.group) for t in catalog.tiles_by_group()]
+    assert positions == sorted(positions)
+
+
+def test_valid_minimal_bundle_loads(tmp_path: Path) -> None:
+    catalog = load_catalog(write_bundle(tmp_path, VALID))
+    assert catalog.tiles[0].id == "ameli"
+    assert catalog.group("sante").label["en"] == "Health"
+
+
+def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(data: dict[str, Any]) -> None:
+        target: Any = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def _duplicate_tile(data: dict[str, Any]) -> None:
+    data["tiles"].append(copy.deepcopy(data["tiles"][0]))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_set(("v",), 2), "v: Input should be 1"),
+        (_set(("tiles", 0, "id"), "Ameli!"), "tiles[0].id: String should match pattern"),
+        (_set(("tiles", 0, "id"), "a"), "tiles[0].id"),
+        (_duplicate_tile, "tile id used more than once: ameli"),
+        (_set(("tiles", 0, "group"), "impots"), "group 'impots', which is not declared"),
+        (_set(("tiles", 0, "icon"), "absent.svg"), "icon file 'absent.svg' is missing"),
+        (_set(("groups", 0, "icon"), "absent.svg"), "groups[0].icon"),
+        (_set(("tiles", 0, "icon"), "../etc/passwd"), "tiles[0].icon: String should match pattern"),
+        (_set(("tiles", 0, "url"), "http://www.ameli.fr/"), "must start with https://"),
+        (
+            _set(("tiles", 0, "url"), "https://evil.example/"),
+            "not covered by the tile's allow list",
+        ),
+        (_set(("tiles", 0, "allow"), []), "tiles[0].allow"),
+        (_set(("tiles", 0, "label"), {"en": "Health"}), "a 'fr' text is required"),
+        (_set(("tiles", 0, "label"), {"fr": "  "}), "tiles[0].label.fr"),
+        (_set(("tiles", 0, "colour"), "red"), "tiles[0].colour: Extra inputs are not permitted"),
+    ],
+)
+def test_broken_catalog_is_refused_with_a_plain_message(
+    tmp_path: Path, mutate: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    data = copy.deepcopy(VALID)
+    mutate(data)
+    bundle = write_bundle(tmp_path, data)
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(bundle)
+    message = str(caught.value)
+    assert str(bundle / "catalog.json") in message
+    assert expected in message
+
+
+def test_missing_catalog_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"catalog\.json: file not found"):
+        load_catalog(tmp_path)
+
+
+def test_invalid_json_gives_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "catalog.json").write_text('{"v": 1,\n  "version": }', encoding="utf-8")
+    with pytest.raises(CatalogError, match="not valid JSON at line 2, column 14"):
+        load_catalog(tmp_path)
+
+
+def test_localized_falls_back_to_french() -> None:
+    labels = {"fr": "Impôts", "en": "Taxes"}
+    assert localized(labels, "en") == "Taxes"
+    assert localized(labels, "ar") == "Impôts"
+
+
+@pytest.mark.parametrize(
+    ("rule", "host", "path", "allowed"),
+    [
+        ("www.ameli.fr", "www.ameli.fr", "/", True),
+        ("www.ameli.fr", "assure.ameli.fr", "/", False),
+        ("*.ameli.fr", "assure.ameli.fr", "/", True),
+        ("*.ameli.fr", "ameli.fr", "/", True),
+        ("*.ameli.fr", "notameli.fr", "/", False),
+        ("www.caf.fr/allocataires", "www.caf.fr", "/allocataires/mon-compte", True),
+        ("www.caf.fr/allocataires", "www.caf.fr", "/partenaires", False),
+        ("not a rule", "not a rule", "/", False),
+    ],
+)
+def test_allow_rules(rule: str, host: str, path: str, allowed: bool) -> None:
+    assert allow_rule_matches(rule, host, path) is allowed
+
+
+def test_tile_allows_only_https_inside_its_list() -> None:
+    tile = Tile.model_validate(VALID["tiles"][0])
+    assert tile.allows("https://assure.ameli.fr/connexion")
+    assert not tile.allows("http://assure.ameli.fr/connexion")
+    assert not tile.allows("https://www.example.org/")
