@@ -45,6 +45,7 @@ class DemoStack:
     fleet: subprocess.Popen[bytes] | None = None
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     kiosk: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
 
     @property
     def dashboard_url(self) -> str:
@@ -56,6 +57,7 @@ class DemoStack:
 
     def start(self) -> None:
         """Start the broker, the fleet and one agent per terminal; return once they run."""
+        self.started_at = time.monotonic()
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
         self.logs_dir.mkdir(parents=True)
@@ -79,6 +81,9 @@ class DemoStack:
             self.start_agent(terminal_id, credentials[terminal_id])
         if self.with_kiosk:
             self.kiosk = self._spawn("kiosk", [_script("kiosk"), "--windowed"], dict(os.environ))
+
+    def seconds_since_start(self) -> float:
+        return time.monotonic() - self.started_at
 
     def start_agent(self, terminal_id: str, password: str) -> None:
         config = self.state_dir / "agents" / f"{terminal_id}.toml"

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -24,10 +21,9 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
 from kiosk.contract import Disk, Health, Status
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 
 PG_ENV = "KIOSK_TEST_PG_URL"
-ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "correct horse battery"
 
 
 @contextmanager
@@ -110,33 +106,6 @@ def client(settings: FleetSettings) -> Iterator[TestClient]:
     """The app without MQTT ingest."""
     with TestClient(create_app(settings, start_ingest=False)) as test_client:
         yield test_client
-
-
-def csrf_token_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None, "no CSRF token in the page"
-    return match.group(1)
-
-
-def log_in(
-    client: TestClient, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
-) -> httpx.Response:
-    """Log in through the form, as a browser would; returns the response to the POST."""
-    token = csrf_token_of(client.get("/login").text)
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        follow_redirects=False,
-    )
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``predicate`` until true, failing with ``what`` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 NOW = datetime(2025, 11, 25, 9, 0, tzinfo=UTC)

@@ -16,16 +16,10 @@ from fleet.broker import free_port, running_broker
 from fleet.core.config import FleetSettings
 from fleet.main import create_app
 from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from tests.conftest import TEST_TERMINALS, TestBroker
+from tests.helpers import log_in, wait_until
 
-from ..conftest import TEST_TERMINALS, TestBroker
-from .conftest import (
-    health_payload,
-    log_in,
-    make_settings,
-    prepare_database,
-    status_payload,
-    wait_until,
-)
+from .conftest import health_payload, make_settings, prepare_database, status_payload
 
 pytestmark = pytest.mark.broker
 

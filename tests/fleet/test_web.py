@@ -8,16 +8,9 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message
 from kiosk.contract import Channel, topic_for
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_of, log_in
 
-from .conftest import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    csrf_token_of,
-    health_payload,
-    later,
-    log_in,
-    status_payload,
-)
+from .conftest import health_payload, later, status_payload
 
 
 def store(settings: FleetSettings, topic: str, payload: bytes) -> None:
