@@ -131,3 +131,48 @@ def test_a_stopped_agent_says_offline_not_lost(stack: DemoStack) -> None:
             timeout_s=5,
             what="the stopped terminal offline",
         )
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Without these, Chromium tries to reach Google's services, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(
+    stack: DemoStack, tmp_path: Path
+) -> None:
+    """Log in through the form in Chromium, then watch a row turn lost without reloading."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path))
+    victim = TERMINALS[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720}, locale="fr-FR")
+        page.goto(stack.dashboard_url)
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.fill("#username", ADMIN_USERNAME)
+        page.fill("#password", stack.admin_password)
+        page.press("#password", "Enter")
+        rows = page.locator("#terminal-rows tr[data-state='online']")
+        expect(rows).to_have_count(len(TERMINALS), timeout=10_000)
+        expect(page.locator(f"#terminal-{victim}")).to_contain_text("en ligne")
+        # Let the health figures arrive before the picture is taken.
+        expect(page.locator(f"#terminal-{victim}")).to_contain_text("%", timeout=10_000)
+        page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+
+        os.kill(stack.agents[victim].pid, signal.SIGKILL)
+        row = page.locator(f"#terminal-{victim}")
+        # The page polls every 2 s; the state must change in place, without a reload.
+        expect(row).to_have_attribute("data-state", "lost", timeout=5_000)
+        expect(row).to_contain_text("perdu")
+        expect(page.locator("#count-lost")).to_contain_text("1")
+        page.screenshot(path=str(shots / "dashboard-lost.png"), full_page=True)
+        browser.close()
