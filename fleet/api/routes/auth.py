@@ -55,22 +55,8 @@ def login(
     csrf_token: FormText = "",
 ) -> Response:
     _ = language.gettext
-    expected = request.session.get(CSRF_SESSION_KEY)
-    if not csrf_token_matches(expected, csrf_token):
-        return templates.render(
-            request,
-            language.code,
-            "login.html",
-            {
-                "csrf_token": get_csrf_token(request),
-                "error": _(
-                    "This form has expired or was not sent by this page. "
-                    "Reload the page and try again."
-                ),
-                "username": username,
-            },
-            status_code=status.HTTP_400_BAD_REQUEST,
-        )
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
+        return _expired_form(request, language, templates, username)
     user = crud.authenticate(session, username.strip(), password)
     if user is None:
         return templates.render(
@@ -96,20 +82,27 @@ def logout(
     templates: TemplatesDep,
     csrf_token: FormText = "",
 ) -> Response:
-    _ = language.gettext
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
-        return templates.render(
-            request,
-            language.code,
-            "login.html",
-            {
-                "csrf_token": get_csrf_token(request),
-                "error": _(
-                    "This form has expired or was not sent by this page. "
-                    "Reload the page and try again."
-                ),
-            },
-            status_code=status.HTTP_400_BAD_REQUEST,
-        )
+        return _expired_form(request, language, templates)
     _restart_session(request)
     return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+
+
+def _expired_form(
+    request: Request, language: LanguageDep, templates: TemplatesDep, username: str = ""
+) -> Response:
+    """The login page again, saying why the form was refused (CSRF token missing or stale)."""
+    _ = language.gettext
+    return templates.render(
+        request,
+        language.code,
+        "login.html",
+        {
+            "csrf_token": get_csrf_token(request),
+            "error": _(
+                "This form has expired or was not sent by this page. Reload the page and try again."
+            ),
+            "username": username,
+        },
+        status_code=status.HTTP_400_BAD_REQUEST,
+    )
