@@ -188,8 +188,43 @@ class Disk(BaseModel):
     used_percent: Percent
 
 
+class NetInterface(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ShortText
+    up: bool
+    bytes_sent: int = Field(ge=0)
+    bytes_recv: int = Field(ge=0)
+
+
+class UiState(BaseModel):
+    """What the agent knows of the kiosk UI from its heartbeats on the local socket."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # False when no heartbeat came within the liveness deadline (15 s).
+    alive: bool
+    heartbeat_age_s: NonNegative | None = None
+    session_open: bool = False
+    sessions_total: int = Field(default=0, ge=0)
+    # Result of the self-check after the last privacy wipe; None before the first wipe.
+    last_wipe_ok: bool | None = None
+    last_wipe_at: AwareDatetime | None = None
+
+
+class Enclosure(BaseModel):
+    """The street furniture's own sensors; None where a sensor is absent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    door_open: bool | None = None
+    temperature_c: float | None = None
+    humidity_percent: Percent | None = None
+    backlight_percent: Percent | None = None
+
+
 class Health(Message):
-    """Published on ``health`` at an interval."""
+    """Published on ``health`` at an interval (only what changed beyond a deadband is resent)."""
 
     seq: Seq
     sent_at: AwareDatetime
@@ -201,6 +236,14 @@ class Health(Message):
     disks: list[Disk] = Field(default_factory=list, max_length=16)
     # Sensor label -> degrees Celsius; empty where the hardware exposes none.
     temperatures_c: dict[ShortText, float] = Field(default_factory=dict, max_length=32)
+    net: list[NetInterface] = Field(default_factory=list, max_length=16)
+    # From the kernel's clock discipline (adjtimex); None where it cannot be read.
+    clock_offset_ms: float | None = None
+    clock_synced: bool | None = None
+    ui: UiState | None = None
+    enclosure: Enclosure | None = None
+    # Samples dropped from the store-and-forward queue when it was full, since the agent started.
+    dropped_samples: int = Field(default=0, ge=0)
 
 
 class Event(Message):
