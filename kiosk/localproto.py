@@ -1,0 +1,230 @@
+"""The local socket between the kiosk UI and the agent: JSON lines, one small message per line.
+
+Both ``kiosk.agent.uilink`` (the agent's server) and ``kiosk.agentlink`` (the UI's client) import
+this module; it must never import Qt. Every message is a frozen model with a ``type``
+discriminator and ``v: 1``; anything else raises :class:`LocalProtocolError` with a short
+machine-readable ``reason`` that the receiving side counts.
+
+Privacy: no model has a field for a visited URL or for typed text. Strings are short, made of
+identifiers where possible, and free text refuses anything containing ``://``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Final, Literal, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from kiosk.catalog import ID_PATTERN
+from kiosk.contract import CommandId, Scalar
+
+LOCAL_PROTOCOL_VERSION: Final = 1
+#: A longer line is dropped and its connection closed: nothing legitimate comes near it.
+MAX_LINE_BYTES: Final = 16 * 1024
+
+
+class LocalProtocolError(ValueError):
+    """A line that is not one of the messages below."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def _no_url(value: str) -> str:
+    if "://" in value:
+        raise ValueError("must not look like a URL")
+    return value
+
+
+#: Free text: short, never a URL. Used only where an identifier cannot do.
+ShortText = Annotated[str, StringConstraints(max_length=120), AfterValidator(_no_url)]
+#: A catalog tile id, e.g. ``caf`` or ``france-travail``.
+TileId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+#: A random id the UI draws for each resident session; never derived from the resident.
+SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+#: A component or check name, e.g. ``webengine`` or ``cookies_empty``.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
+Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+-]{1,40}$")]
+
+SessionEndReason = Literal["button", "idle", "max_length", "command"]
+
+
+class LocalMessage(BaseModel):
+    """Base of every local message: frozen, no unknown fields, a protocol version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = LOCAL_PROTOCOL_VERSION
+
+
+# --------------------------------------------------------------------------------------------
+# UI -> agent
+
+
+class Heartbeat(LocalMessage):
+    """Sent by the UI every few seconds: it is alive, and whether a resident session is open."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    ui_version: Version
+    session_open: bool
+
+
+class SessionStarted(LocalMessage):
+    """A resident opened a tile on the home screen."""
+
+    type: Literal["session_started"] = "session_started"
+    session_id: SessionId
+    tile_id: TileId
+
+
+class SessionEnded(LocalMessage):
+    """A session ended (and its wipe follows): how long, which tiles, why."""
+
+    type: Literal["session_ended"] = "session_ended"
+    session_id: SessionId
+    duration_s: float = Field(ge=0, le=86400)
+    tiles_used: list[TileId] = Field(default_factory=list, max_length=32)
+    reason: SessionEndReason
+
+
+class WipeResult(LocalMessage):
+    """The self-check after a privacy wipe: ok, or the names of the checks that failed."""
+
+    type: Literal["wipe_result"] = "wipe_result"
+    ok: bool
+    checks_failed: list[Name] = Field(default_factory=list, max_length=32)
+
+
+class Crash(LocalMessage):
+    """A UI component failed; ``reason`` is short and carries no personal data."""
+
+    type: Literal["crash"] = "crash"
+    component: Name
+    reason: ShortText
+
+
+# --------------------------------------------------------------------------------------------
+# Agent -> UI
+
+
+class WipeNow(LocalMessage):
+    """End any resident session now and wipe (a fleet ``wipe_session`` command)."""
+
+    type: Literal["wipe_now"] = "wipe_now"
+    command_id: CommandId
+
+
+class Settings(LocalMessage):
+    """Settings the UI applies (idle timeout, brightness schedule...)."""
+
+    type: Literal["settings"] = "settings"
+    settings: dict[Name, Scalar] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("settings")
+    @classmethod
+    def _short_values(cls, values: dict[str, Scalar]) -> dict[str, Scalar]:
+        for key, value in values.items():
+            if isinstance(value, str):
+                if len(value) > 200:
+                    raise ValueError(f"value of {key!r} is too long")
+                _no_url(value)
+        return values
+
+
+class ContentSwitch(LocalMessage):
+    """A new content bundle is installed: switch to it at the next idle moment."""
+
+    type: Literal["content_switch"] = "content_switch"
+    version: Version
+
+
+UiMessage: TypeAlias = Heartbeat | SessionStarted | SessionEnded | WipeResult | Crash
+AgentMessage: TypeAlias = WipeNow | Settings | ContentSwitch
+
+_UI_MESSAGES: TypeAdapter[UiMessage] = TypeAdapter(
+    Annotated[UiMessage, Field(discriminator="type")]
+)
+_AGENT_MESSAGES: TypeAdapter[AgentMessage] = TypeAdapter(
+    Annotated[AgentMessage, Field(discriminator="type")]
+)
+
+
+def encode(message: LocalMessage) -> bytes:
+    """One message as a line of JSON, newline included."""
+    return message.model_dump_json().encode() + b"\n"
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    if len(line) > MAX_LINE_BYTES:
+        raise LocalProtocolError("oversized", f"{len(line)} bytes > {MAX_LINE_BYTES}")
+    try:
+        raw: Any = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LocalProtocolError("bad_json", str(exc)) from exc
+    if not isinstance(raw, dict):
+        raise LocalProtocolError("bad_json", "line is not a JSON object")
+    if raw.get("v") != LOCAL_PROTOCOL_VERSION:
+        raise LocalProtocolError("unknown_version", f"v={raw.get('v')!r}, this side speaks v=1")
+    return raw
+
+
+def _validation_error(exc: ValidationError) -> LocalProtocolError:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return LocalProtocolError("invalid", f"{where}: {first['msg']}")
+
+
+def decode_ui_message(line: bytes) -> UiMessage:
+    """Decode one line sent by the UI, or raise :class:`LocalProtocolError`."""
+    raw = _parse(line)
+    try:
+        return _UI_MESSAGES.validate_python(raw)
+    except ValidationError as exc:
+        raise _validation_error(exc) from exc
+
+
+def decode_agent_message(line: bytes) -> AgentMessage:
+    """Decode one line sent by the agent, or raise :class:`LocalProtocolError`."""
+    raw = _parse(line)
+    try:
+        return _AGENT_MESSAGES.validate_python(raw)
+    except ValidationError as exc:
+        raise _validation_error(exc) from exc
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines, refusing any line longer than :data:`MAX_LINE_BYTES`."""
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._max = max_line_bytes
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete lines in ``data`` (with what came before); raise if one is oversized."""
+        self._pending += data
+        lines: list[bytes] = []
+        while True:
+            end = self._pending.find(b"\n")
+            if end < 0:
+                break
+            line = bytes(self._pending[:end])
+            del self._pending[: end + 1]
+            if len(line) > self._max:
+                raise LocalProtocolError("oversized", f"a line of {len(line)} bytes")
+            if line.strip():
+                lines.append(line)
+        if len(self._pending) > self._max:
+            raise LocalProtocolError("oversized", f"more than {self._max} bytes without a newline")
+        return lines
