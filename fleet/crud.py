@@ -27,6 +27,10 @@ def get_or_create_terminal(session: Session, terminal_id: str, at: datetime) -> 
     return terminal
 
 
+def get_terminal(session: Session, terminal_id: str) -> Terminal | None:
+    return session.get(Terminal, terminal_id)
+
+
 def list_terminals(session: Session) -> list[Terminal]:
     return list(session.scalars(select(Terminal).order_by(Terminal.id)))
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -22,6 +23,10 @@ from sqlalchemy.types import TypeDecorator
 
 TERMINAL_STATES: Final = ("unknown", "online", "offline", "lost")
 USER_ROLES: Final = ("viewer", "operator", "admin")
+#: A command's life: ``pending`` until the terminal answers, then one of the others.
+COMMAND_STATES: Final = ("pending", "accepted", "done", "failed", "refused", "expired")
+#: States a command never leaves, whatever arrives later.
+FINAL_COMMAND_STATES: Final = frozenset({"done", "failed", "refused", "expired"})
 
 # Stable constraint names, so that migrations can refer to them on every database.
 NAMING_CONVENTION: Final = {
@@ -78,6 +83,13 @@ class Terminal(Base):
     disk_percent: Mapped[float | None] = mapped_column(Float)
     temperature_c: Mapped[float | None] = mapped_column(Float)
     uptime_s: Mapped[float | None] = mapped_column(Float)
+    # None wherever the latest health report did not say (older agent, sensor absent).
+    ui_alive: Mapped[bool | None]
+    door_open: Mapped[bool | None]
+    enclosure_temperature_c: Mapped[float | None] = mapped_column(Float)
+    clock_synced: Mapped[bool | None]
+    clock_offset_ms: Mapped[float | None] = mapped_column(Float)
+    dropped_samples: Mapped[int | None]
     health_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
@@ -129,6 +141,36 @@ class CommandAckRecord(Base):
     seq: Mapped[int]
     sent_at: Mapped[datetime]
     received_at: Mapped[datetime]
+
+
+class CommandRecord(Base):
+    """A command the fleet issued to a terminal, and what became of it.
+
+    ``published_at`` is ``None`` while the broker has not taken the message: the row is the
+    outbox, published again when the broker returns (unless expired first).
+    """
+
+    __tablename__ = "commands"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'accepted', 'done', 'failed', 'refused', 'expired')",
+            name="state_known",
+        ),
+        Index("ix_commands_terminal_id_issued_at", "terminal_id", "issued_at"),
+        Index("ix_commands_state_expires_at", "state", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(32))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
 
 
 class User(Base):

@@ -28,9 +28,10 @@ TERMINALS = ("bdx-e2e-001", "bdx-e2e-002", "bdx-e2e-003")
 # this much on top of the broker's 1.5 × keepalive covers delivery and the write.
 DELIVERY_MARGIN_S = 0.5
 # Mosquitto 2.0 (Debian 12) checks keepalives only every 5 s (keepalive.c: a check runs when
-# `last_keepalive_check + 5 < now`), so a silent link is noticed up to 6 s after 1.5 × keepalive.
-# Newer brokers (2.0.21+) check on time; a killed process is seen at once either way.
-BROKER_KEEPALIVE_CHECK_S = 6
+# `last_keepalive_check + 5 < now`) on a clock of whole seconds, so a silent link is noticed up
+# to 6 s + 1 s after 1.5 × keepalive. Newer brokers (2.0.21+) check on time; a killed process
+# is seen at once either way.
+BROKER_KEEPALIVE_CHECK_S = 7
 
 
 @pytest.fixture
@@ -113,7 +114,8 @@ def test_a_frozen_agent_turns_lost_after_the_keepalive(stack: DemoStack) -> None
     # 0.5 s before the freeze and nothing else can tell the broker), and no later than the
     # broker's 1.5 × keepalive, its check period and delivery.
     assert lost_after >= KEEPALIVE_S
-    assert lost_after <= 1.5 * KEEPALIVE_S + BROKER_KEEPALIVE_CHECK_S + DELIVERY_MARGIN_S
+    # The margin is wider here: on a loaded 2-core machine the broker's own loop runs late too.
+    assert lost_after <= 1.5 * KEEPALIVE_S + BROKER_KEEPALIVE_CHECK_S + 2 * DELIVERY_MARGIN_S
 
 
 def test_a_stopped_agent_says_offline_not_lost(stack: DemoStack) -> None:

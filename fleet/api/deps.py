@@ -12,13 +12,18 @@ from sqlalchemy.orm import Session
 
 from fleet import crud
 from fleet.api.templating import Templates
+from fleet.commands import Publisher
 from fleet.core.config import FleetSettings
-from fleet.core.security import CSRF_SESSION_KEY, new_csrf_token
+from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import gettext_for, supported_or
 from fleet.models import User
 
 LANGUAGE_SESSION_KEY = "lang"
 USER_SESSION_KEY = "user_id"
+#: The header API clients echo the session's CSRF token in (the dashboard pages show it).
+CSRF_HEADER = "X-CSRF-Token"
+#: Who may send commands to terminals.
+COMMAND_ROLES = frozenset({"operator", "admin"})
 
 
 class LoginRequired(Exception):
@@ -65,10 +70,17 @@ def get_broker_state(request: Request) -> BrokerState:
     return BrokerState(connected=link.broker_connected, down_since=link.broker_down_since)
 
 
+def get_publisher(request: Request) -> Publisher | None:
+    """The ingest's MQTT client, or ``None`` when this process runs no ingest."""
+    publisher: Publisher | None = request.app.state.ingest
+    return publisher
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[FleetSettings, Depends(get_settings)]
 TemplatesDep = Annotated[Templates, Depends(get_templates)]
 BrokerDep = Annotated[BrokerState, Depends(get_broker_state)]
+PublisherDep = Annotated[Publisher | None, Depends(get_publisher)]
 
 
 @dataclass(frozen=True)
@@ -129,3 +141,26 @@ def get_api_user(request: Request, session: SessionDep) -> User:
 
 PageUser = Annotated[User, Depends(get_page_user)]
 ApiUser = Annotated[User, Depends(get_api_user)]
+
+
+def may_send_commands(user: User) -> bool:
+    return user.role in COMMAND_ROLES
+
+
+def get_api_operator(request: Request, user: ApiUser) -> User:
+    """A logged-in operator or admin whose request carries the session's CSRF token in a header.
+
+    The header proves the request comes from a page of this site (a cross-site form cannot set
+    it); API tokens, without cookies, come later.
+    """
+    if not may_send_commands(user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "operator or admin role required")
+    submitted = request.headers.get(CSRF_HEADER)
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), submitted):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header for this session"
+        )
+    return user
+
+
+ApiOperator = Annotated[User, Depends(get_api_operator)]

@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Gettext = Callable[[str], str]
 
 MISSING = "—"
+
+
+def display_zone(name: str) -> ZoneInfo:
+    """The dashboard's time zone, UTC if the name is unknown."""
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        return ZoneInfo("UTC")
 
 
 def state_label(state: str, _: Gettext) -> str:
@@ -19,6 +28,56 @@ def state_label(state: str, _: Gettext) -> str:
         "unknown": _("unknown"),
     }
     return labels.get(state, state)
+
+
+def command_label(name: str, _: Gettext) -> str:
+    labels = {
+        "reboot": _("Reboot"),
+        "restart_ui": _("Restart the UI"),
+        "wipe_session": _("End and wipe the current session"),
+        "screenshot": _("Screenshot"),
+        "set_settings": _("Change settings"),
+        "refresh_content": _("Refresh the content"),
+    }
+    return labels.get(name, name)
+
+
+def command_state_label(state: str, _: Gettext) -> str:
+    labels = {
+        "pending": _("pending"),
+        "accepted": _("accepted"),
+        "done": _("done"),
+        "failed": _("failed"),
+        "refused": _("refused"),
+        "expired": _("expired"),
+    }
+    return labels.get(state, state)
+
+
+def ui_alive(value: bool | None, _: Gettext) -> str:
+    if value is None:
+        return MISSING
+    return _("responding") if value else _("not responding")
+
+
+def door(value: bool | None, _: Gettext) -> str:
+    if value is None:
+        return MISSING
+    return _("open") if value else _("closed")
+
+
+def clock_sync(value: bool | None, _: Gettext) -> str:
+    if value is None:
+        return MISSING
+    return _("synchronised") if value else _("not synchronised")
+
+
+def milliseconds(value: float | None) -> str:
+    return MISSING if value is None else f"{value:+.0f} ms"
+
+
+def count(value: int | None) -> str:
+    return MISSING if value is None else str(value)
 
 
 def duration(seconds: float, _: Gettext) -> str:

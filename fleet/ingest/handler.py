@@ -10,7 +10,7 @@ from typing import Final, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet import crud
+from fleet import commands, crud
 from fleet.models import CommandAckRecord, EventRecord, HealthSample, RejectedMessage, Terminal
 from kiosk.contract import (
     TOPIC_ROOT,
@@ -117,8 +117,20 @@ def _store_health(session: Session, terminal: Terminal, health: Health, at: date
         terminal.disk_percent = max((d.used_percent for d in health.disks), default=None)
         terminal.temperature_c = max(health.temperatures_c.values(), default=None)
         terminal.uptime_s = health.uptime_s
+        _apply_richer_health(terminal, health)
         terminal.health_at = health.sent_at
     return Outcome("stored", terminal.id)
+
+
+def _apply_richer_health(terminal: Terminal, health: Health) -> None:
+    """The figures newer agents send; an absent one becomes unknown, not the old value."""
+    ui, enclosure = health.ui, health.enclosure
+    terminal.ui_alive = None if ui is None else ui.alive
+    terminal.door_open = None if enclosure is None else enclosure.door_open
+    terminal.enclosure_temperature_c = None if enclosure is None else enclosure.temperature_c
+    terminal.clock_synced = health.clock_synced
+    terminal.clock_offset_ms = health.clock_offset_ms
+    terminal.dropped_samples = health.dropped_samples
 
 
 def _store_event(session: Session, terminal: Terminal, event: Event, at: datetime) -> Outcome:
@@ -142,6 +154,9 @@ def _store_ack(session: Session, terminal: Terminal, ack: CommandAck, at: dateti
     terminal.last_seen_at = at
     if _exists(session, CommandAckRecord, terminal.id, ack.seq, ack.sent_at):
         return Outcome("duplicate", terminal.id)
+    if not commands.apply_ack(session, terminal.id, ack, at):
+        # Not one of this terminal's commands (forgotten, or another terminal's): counted.
+        raise ContractError("unknown_command", f"no command {ack.id!r} for this terminal")
     session.add(
         CommandAckRecord(
             terminal_id=terminal.id,

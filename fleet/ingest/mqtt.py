@@ -15,9 +15,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleet.commands import BrokerUnavailable
 from fleet.core.config import FleetSettings
 from fleet.crud import utc_now
 from fleet.ingest.handler import handle_message, terminal_id_of
+from fleet.ingest.keeper import CommandKeeper
 from kiosk.contract import Channel, subscription_for
 
 logger = logging.getLogger(__name__)
@@ -33,7 +35,11 @@ def client_id() -> str:
 
 
 class Ingest:
-    """Keeps one MQTT connection open (retrying with backoff) and stores every message."""
+    """Keeps one MQTT connection open (retrying with backoff) and stores every message.
+
+    It also publishes the fleet's commands, and its command keeper expires overdue ones and
+    publishes those held while the broker was unreachable.
+    """
 
     def __init__(self, settings: FleetSettings, session_factory: sessionmaker[Session]) -> None:
         self._settings = settings
@@ -57,6 +63,7 @@ class Ingest:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._keeper = CommandKeeper(session_factory, self)
 
     @property
     def broker_connected(self) -> bool:
@@ -87,13 +94,26 @@ class Ingest:
             keepalive=self._settings.broker_keepalive_s,
         )
         self._client.loop_start()
+        self._keeper.start()
 
     def stop(self) -> None:
-        """Disconnect and stop the network thread."""
+        """Stop the command keeper, disconnect and stop the network thread."""
+        self._keeper.stop()
         self._client.disconnect()
         self._client.loop_stop()
         with self._lock:
             self._connected = False
+
+    def publish(self, topic: str, payload: bytes, qos: int = QOS) -> None:
+        """Hand a message (not retained) to the broker, or raise :class:`BrokerUnavailable`."""
+        if not self.broker_connected:
+            raise BrokerUnavailable(f"the MQTT broker at {self.broker_address} is unreachable")
+        info = self._client.publish(topic, payload, qos=qos, retain=False)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise BrokerUnavailable(
+                f"the MQTT broker at {self.broker_address} did not take the message "
+                f"({mqtt.error_string(info.rc)})"
+            )
 
     def _mark_down(self) -> None:
         with self._lock:
@@ -141,6 +161,8 @@ class Ingest:
             self.broker_address,
             down_since.isoformat(timespec="seconds") if down_since else "-",
         )
+        # Commands held during the outage go out now rather than at the next tick.
+        self._keeper.wake()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         logger.debug("MQTT broker at %s unreachable; retrying with backoff.", self.broker_address)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fleet.ingest.handler import handle_message
 from fleet.models import EventRecord, HealthSample, RejectedMessage, Terminal
-from kiosk.contract import MAX_PAYLOAD_BYTES, Channel, Event, topic_for
+from kiosk.contract import MAX_PAYLOAD_BYTES, Channel, Event, Health, topic_for
 
 from .conftest import NOW, health_payload, later, status_payload
 
@@ -147,3 +148,67 @@ def test_bad_messages_are_counted_per_reason_and_the_next_good_one_is_stored(
 
     assert handle_message(db_session, HEALTH, health_payload(seq=9), later(5)).kind == "stored"
     assert terminal(db_session).cpu_percent == 12.5
+
+
+def richer_health_payload(seq: int, at: datetime, door_open: bool | None = True) -> bytes:
+    """A health report from an agent that knows the UI, the enclosure and the clock."""
+    base = json.loads(health_payload(seq=seq, at=at))
+    return Health.model_validate(
+        {
+            **base,
+            "net": [{"name": "wwan0", "up": True, "bytes_sent": 10, "bytes_recv": 20}],
+            "clock_offset_ms": -12.5,
+            "clock_synced": False,
+            "ui": {"alive": False, "heartbeat_age_s": 31.0, "session_open": True},
+            "enclosure": {"door_open": door_open, "temperature_c": 27.5},
+            "dropped_samples": 4,
+        }
+    ).to_bytes()
+
+
+def test_richer_health_updates_the_latest_figures(db_session: Session) -> None:
+    handle_message(db_session, HEALTH, richer_health_payload(1, NOW), later(1))
+
+    stored = terminal(db_session)
+    assert (stored.ui_alive, stored.door_open, stored.enclosure_temperature_c) == (
+        False,
+        True,
+        27.5,
+    )
+    assert (stored.clock_synced, stored.clock_offset_ms, stored.dropped_samples) == (
+        False,
+        -12.5,
+        4,
+    )
+    sample = db_session.scalars(select(HealthSample)).one()
+    assert sample.payload["ui"]["heartbeat_age_s"] == 31.0
+
+
+def test_a_report_without_the_new_figures_makes_them_unknown(db_session: Session) -> None:
+    handle_message(db_session, HEALTH, richer_health_payload(1, NOW), later(1))
+    handle_message(db_session, HEALTH, health_payload(seq=2, at=later(30)), later(31))
+
+    stored = terminal(db_session)
+    assert (stored.ui_alive, stored.door_open, stored.clock_synced) == (None, None, None)
+    assert stored.dropped_samples == 0
+
+
+def test_reports_resent_from_the_agent_queue_after_a_reconnect_are_duplicates(
+    db_session: Session,
+) -> None:
+    """Store-and-forward resends the very same reports (same seq, same sent_at)."""
+    queued = [richer_health_payload(seq, later(seq * 10)) for seq in (1, 2, 3)]
+    for index, payload in enumerate(queued):
+        handle_message(db_session, HEALTH, payload, later(100 + index))
+    # The connection dropped before the PUBACKs: the agent sends its queue again.
+    outcomes = [handle_message(db_session, HEALTH, p, later(200)).kind for p in queued]
+    # After a reboot the counter starts again, but sent_at differs: a new report.
+    fresh = handle_message(
+        db_session, HEALTH, richer_health_payload(1, later(300), False), later(301)
+    )
+
+    assert outcomes == ["duplicate"] * 3
+    assert fresh.kind == "stored"
+    assert db_session.scalar(select(func.count()).select_from(HealthSample)) == 4
+    stored = terminal(db_session)
+    assert (stored.health_at, stored.door_open) == (later(300), False)

@@ -17,11 +17,18 @@ def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
 
     assert differences == []
     tables = set(inspect(migrated_engine).get_table_names())
-    assert {"terminals", "health_samples", "events", "users", "rejected_messages"} <= tables
+    assert {
+        "terminals",
+        "health_samples",
+        "events",
+        "users",
+        "rejected_messages",
+        "commands",
+    } <= tables
 
 
 def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     upgrade_database(migrated_engine)
 
     with migrated_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"

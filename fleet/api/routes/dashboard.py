@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -27,19 +26,13 @@ from fleet.core.config import FleetSettings
 router = APIRouter(tags=["dashboard"])
 
 
-def _zone(settings: FleetSettings) -> ZoneInfo:
-    try:
-        return ZoneInfo(settings.display_timezone)
-    except ZoneInfoNotFoundError:
-        return ZoneInfo("UTC")
-
-
 def live_context(
     session: Session, settings: FleetSettings, language: Language, broker: BrokerState
 ) -> dict[str, Any]:
     """What the summary and the table need, for the full page and for the live partial."""
     terminals = crud.list_terminals(session)
-    clock = formatting.Clock(crud.utc_now(), _zone(settings), language.gettext)
+    zone = formatting.display_zone(settings.display_timezone)
+    clock = formatting.Clock(crud.utc_now(), zone, language.gettext)
     return {
         "terminals": terminals,
         "counts": crud.count_by_state(terminals),

@@ -1,0 +1,77 @@
+"""The command keeper: a background pass that expires overdue commands and publishes held ones."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
+from fleet.crud import utc_now
+
+logger = logging.getLogger(__name__)
+
+KEEPER_INTERVAL_S: Final = 10.0
+
+
+class CommandKeeper:
+    """Every ``interval_s`` (or at once when woken, e.g. on reconnect), one pass over commands."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        publisher: Publisher,
+        interval_s: float = KEEPER_INTERVAL_S,
+    ) -> None:
+        self._session_factory = session_factory
+        self._publisher = publisher
+        self._interval_s = interval_s
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="fleet-command-keeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Run a pass now rather than at the next tick (the broker just came back)."""
+        self._wake.set()
+
+    def run_once(self, now: datetime | None = None) -> None:
+        """Expire what is overdue, then publish what the broker has not taken yet."""
+        at = now or utc_now()
+        with self._session_factory() as session:
+            expire_overdue(session, at)
+            session.commit()
+            try:
+                publish_waiting(session, self._publisher, at)
+            except BrokerUnavailable as exc:
+                logger.debug("Held commands stay held: %s.", exc)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except SQLAlchemyError:
+                logger.exception(
+                    "Database error in the command keeper; expiry and held commands are "
+                    "retried in %.0f s.",
+                    self._interval_s,
+                )
+            self._wake.wait(self._interval_s)
+            self._wake.clear()
