@@ -96,6 +96,10 @@ class DemoStack:
             f'host = "{self.broker.host}"\nport = {self.broker.port}\n'
             f'password = "{password}"\nkeepalive_s = {self.keepalive_s}\n'
             f"[health]\ninterval_s = {self.health_interval_s}\n"
+            f'[ui]\nsocket = "{self.state_dir / "agents" / terminal_id / "agent.sock"}"\n'
+            # Simulated terminals: a fleet "reboot" must never reboot this machine.
+            '[actions]\nbackend = "simulated"\n'
+            '[enclosure]\nbackend = "simulated"\n'
             '[sensors]\nbackend = "simulated"\n'
         )
         config.chmod(0o600)

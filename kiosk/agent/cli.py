@@ -6,6 +6,8 @@ Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 2 when the configuration is 
 # No ``from __future__ import annotations`` here: Typer reads the option declarations at run
 # time, and they refer to the local ``_`` of build_app, which string annotations cannot see.
 
+import ctypes
+import gc
 import logging
 import signal
 import ssl
@@ -20,6 +22,9 @@ import typer
 
 from kiosk.agent.config import DEFAULT_CONFIG_PATH, AgentSettings, ConfigError, load_settings
 from kiosk.agent.i18n import Translate, gettext_for, languages
+from kiosk.agent.notify import SystemdNotifier
+from kiosk.agent.outbox import Outbox, OutboxLimits
+from kiosk.agent.runtime import AgentRuntime
 from kiosk.agent.sensors import PsutilSensors, SensorBackend, SimulatedSensors
 from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter, read_boot_id
@@ -41,11 +46,26 @@ password_file = "/etc/kiosk/mqtt-password"
 ca_file = "/etc/kiosk/ca.pem"
 keepalive_s = 30
 
+will_delay_s = 10
+
 [health]
+sample_s = 10
 interval_s = 60
+max_silence_s = 900
+
+[outbox]
+drain_per_s = 20
+max_age_s = 604800
 
 [sensors]
 backend = "psutil"
+
+[ui]
+socket = "/run/kiosk/agent.sock"
+
+[enclosure]
+backend = "sysfs"
+door_gpio = "/sys/class/gpio/gpio17/value"
 """
 
 
@@ -83,6 +103,20 @@ def stop_on_signals(stop: threading.Event, terminal_id: str) -> None:
     threading.Thread(target=wait_for_signal, name="stop-signals", daemon=True).start()
 
 
+def release_startup_memory() -> None:
+    """Give back to the system what imports and parsing left behind (the agent runs for months).
+
+    ``gc.freeze`` keeps the start-up objects out of later collections; ``malloc_trim`` (glibc)
+    returns the freed heap pages, which Python's allocator would otherwise keep.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        log.debug("malloc_trim not available (not glibc); start-up memory stays reserved")
+
+
 def make_sensors(settings: AgentSettings) -> SensorBackend:
     """The sensor backend the configuration asks for."""
     if settings.sensors.backend == "simulated":
@@ -94,7 +128,12 @@ def build_session(settings: AgentSettings, _: Translate) -> AgentSession:
     """The agent's MQTT session, or :class:`ConfigError` if its files cannot be used."""
     state_dir = settings.state_dir
     try:
-        health_seq = PersistentCounter(state_dir / "health.seq" if state_dir else None)
+        # One counter for health, events and acks, so that the fleet de-duplicates by seq;
+        # it goes on from the health-only counter of earlier versions.
+        legacy = PersistentCounter(state_dir / "health.seq" if state_dir else None).value
+        message_seq = PersistentCounter(
+            state_dir / "message.seq" if state_dir else None, at_least=legacy
+        )
         birth_seq = PersistentCounter(state_dir / "birth.seq" if state_dir else None)
     except OSError as exc:
         raise ConfigError(
@@ -102,8 +141,17 @@ def build_session(settings: AgentSettings, _: Translate) -> AgentSession:
                 'The state directory {state_dir} (key "state_dir") cannot be created: {error}.'
             ).format(state_dir=state_dir, error=exc.strerror or exc)
         ) from exc
+    limits = OutboxLimits(
+        max_rows=settings.outbox.max_rows,
+        max_bytes=settings.outbox.max_bytes,
+        max_age_s=settings.outbox.max_age_s,
+    )
+    # A queue directory that cannot be used is not fatal: the outbox falls back to memory.
+    outbox = Outbox(state_dir / "outbox" if state_dir else None, settings.terminal_id, limits)
     try:
-        return AgentSession(settings, make_sensors(settings), health_seq, birth_seq, read_boot_id())
+        return AgentSession(
+            settings, make_sensors(settings), message_seq, birth_seq, read_boot_id(), outbox
+        )
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(
             _(
@@ -199,7 +247,8 @@ def build_app(_: Translate) -> typer.Typer:
             raise typer.Exit(EXIT_CONFIG) from None
         stop = threading.Event()
         stop_on_signals(stop, settings.terminal_id)
-        session.run(stop)
+        release_startup_memory()
+        AgentRuntime(settings, session, SystemdNotifier()).run(stop)
 
     return app
 

@@ -26,6 +26,7 @@ from kiosk.agent.i18n import Translate, untranslated
 from kiosk.contract import ContractError, validate_terminal_id
 
 DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/agent.toml")
+DEFAULT_WILL_DELAY_S: Final = 10
 
 
 class ConfigError(Exception):
@@ -47,6 +48,28 @@ class MqttSettings(_Section):
     password_file: Path | None = None
     ca_file: FilePath | None = None
     keepalive_s: int = Field(default=30, ge=1, le=3600)
+    # MQTT v5 Will Delay Interval: a link that comes back within it does not show as "lost".
+    will_delay_s: int | None = Field(default=None, ge=0, le=3600)
+
+    @property
+    def effective_will_delay_s(self) -> int:
+        """``will_delay_s``, else 10 s or a third of the keepalive when that is shorter.
+
+        A third: a frozen (not killed) agent is noticed by the broker only after 1.5 × the
+        keepalive and the broker's own check period; the delay comes on top of that.
+        """
+        if self.will_delay_s is not None:
+            return self.will_delay_s
+        return min(DEFAULT_WILL_DELAY_S, self.keepalive_s // 3)
+
+    @model_validator(mode="after")
+    def _will_within_keepalive(self) -> MqttSettings:
+        # A killed agent must still show as "lost" within 1.5 × keepalive.
+        if self.will_delay_s is not None and self.will_delay_s > self.keepalive_s:
+            raise PydanticCustomError(
+                "will_delay_too_long", "will delay too long", {"key": "will_delay_s"}
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_password(self) -> MqttSettings:
@@ -58,15 +81,84 @@ class MqttSettings(_Section):
 
 
 class HealthSettings(_Section):
-    """``[health]``: how often health is published."""
+    """``[health]``: how often health is sampled and published (see docs/agent.md)."""
 
+    # Sampled this often; published at once when a value moved beyond its deadband.
+    sample_s: float | None = Field(default=None, gt=0, le=86400)
+    # Otherwise published at most this often, and only if anything changed at all.
     interval_s: float = Field(default=60.0, gt=0, le=86400)
+    # And at least this often whatever happens.
+    max_silence_s: float | None = Field(default=None, gt=0, le=7 * 86400)
+
+    @property
+    def effective_sample_s(self) -> float:
+        """``sample_s``, else 10 s or ``interval_s`` when that is shorter."""
+        return self.sample_s if self.sample_s is not None else min(10.0, self.interval_s)
+
+    @property
+    def effective_max_silence_s(self) -> float:
+        """``max_silence_s``, else 900 s or ``interval_s`` when that is longer."""
+        if self.max_silence_s is not None:
+            return self.max_silence_s
+        return max(900.0, self.interval_s)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> HealthSettings:
+        if self.effective_sample_s > self.interval_s:
+            raise PydanticCustomError("health_order", "sample after interval", {"key": "sample_s"})
+        if self.interval_s > self.effective_max_silence_s:
+            raise PydanticCustomError(
+                "health_order", "interval after silence", {"key": "max_silence_s"}
+            )
+        return self
+
+
+class OutboxSettings(_Section):
+    """``[outbox]``: the store-and-forward queue's bounds and drain rate."""
+
+    drain_per_s: float = Field(default=20.0, gt=0, le=1000)
+    max_rows: int = Field(default=20_000, ge=10)
+    max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    max_age_s: float = Field(default=7 * 86400.0, gt=0)
+
+
+class DebugSettings(_Section):
+    """``[debug]``: for tests and benchmarks only; never set on a terminal in the street."""
+
+    # Queue a "debug_tick" event this often.
+    emit_event_every_s: float | None = Field(default=None, gt=0)
 
 
 class SensorSettings(_Section):
     """``[sensors]``: where sensor readings come from."""
 
     backend: Literal["psutil", "simulated"] = "psutil"
+
+
+class UiLinkSettings(_Section):
+    """``[ui]``: the local socket the kiosk UI talks to (heartbeats, session events)."""
+
+    # None: no UI on this machine (a server-side simulated terminal, say).
+    socket: Path | None = Path("/run/kiosk/agent.sock")
+    liveness_timeout_s: float = Field(default=15.0, gt=0, le=600)
+
+
+class EnclosureSettings(_Section):
+    """``[enclosure]``: the street furniture's sensors (door, temperature, humidity, backlight)."""
+
+    backend: Literal["none", "sysfs", "simulated"] = "none"
+    door_gpio: Path | None = None
+    temperature: Path | None = None
+    humidity: Path | None = None
+    backlight: Path | None = None
+
+
+class ActionSettings(_Section):
+    """``[actions]``: how fleet commands act on the machine."""
+
+    # "simulated" only logs what it would do: for the demo and tests, never on a terminal.
+    backend: Literal["systemd", "simulated"] = "systemd"
+    ui_unit: str = Field(default="kiosk-ui.service", pattern=r"^[A-Za-z0-9@_.-]{1,80}$")
 
 
 class AgentSettings(_Section):
@@ -77,6 +169,11 @@ class AgentSettings(_Section):
     mqtt: MqttSettings
     health: HealthSettings = HealthSettings()
     sensors: SensorSettings = SensorSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    ui: UiLinkSettings = UiLinkSettings()
+    enclosure: EnclosureSettings = EnclosureSettings()
+    actions: ActionSettings = ActionSettings()
+    debug: DebugSettings = DebugSettings()
 
     @field_validator("terminal_id")
     @classmethod
@@ -176,6 +273,13 @@ def _problem(kind: str, context: dict[str, Any], _: Translate) -> str:
         return _("must be 3 to 40 characters among a-z, 0-9 and '-', and must not be 'fleet'")
     if kind == "password_missing":
         return _("give the MQTT password with password or password_file (one of the two)")
+    if kind == "will_delay_too_long":
+        return _(
+            "must not be longer than mqtt.keepalive_s, so that a dead terminal is still "
+            "reported within 1.5 × the keepalive"
+        )
+    if kind == "health_order":
+        return _("health.sample_s ≤ health.interval_s ≤ health.max_silence_s must hold")
     if kind == "password_twice":
         return _("give password or password_file, not both")
     if kind in {"int_type", "int_parsing", "int_from_float"}:

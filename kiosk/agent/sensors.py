@@ -6,10 +6,12 @@ added later as new optional fields without changing the backends that do not hav
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import math
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,3 +91,69 @@ class SimulatedSensors:
             for label, base, phase in self._probes
         }
         return SensorReadings(temperatures_c=temperatures)
+
+
+# ------------------------------------------------------------------------------------------------
+# The kernel clock's discipline, read-only
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """How far the kernel thinks its clock is from true time, and whether NTP keeps it so."""
+
+    offset_ms: float
+    synced: bool
+
+
+class _Timex(ctypes.Structure):
+    # struct timex from <sys/timex.h> (Linux); ctypes adds the same padding as the C compiler.
+    _fields_ = [
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("constant", ctypes.c_long),
+        ("precision", ctypes.c_long),
+        ("tolerance", ctypes.c_long),
+        ("time_sec", ctypes.c_long),
+        ("time_usec", ctypes.c_long),
+        ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long),
+        ("jitter", ctypes.c_long),
+        ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long),
+        ("jitcnt", ctypes.c_long),
+        ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long),
+        ("stbcnt", ctypes.c_long),
+        ("tai", ctypes.c_int),
+        ("reserved", ctypes.c_int * 11),
+    ]
+
+
+_TIME_ERROR: Final = 5
+_STA_UNSYNC: Final = 0x0040
+_STA_NANO: Final = 0x2000
+
+
+def read_clock_state() -> ClockState | None:
+    """The kernel's clock offset and sync state via ``adjtimex`` (``modes=0``: read only).
+
+    None where there is no ``adjtimex`` (not Linux) or the call fails.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        adjtimex = ctypes.CDLL(None, use_errno=True).adjtimex
+    except (OSError, AttributeError):
+        return None
+    timex = _Timex()  # all zero, so modes=0: nothing is changed
+    state = adjtimex(ctypes.byref(timex))
+    if state < 0:
+        log.debug("adjtimex failed (errno %d); clock state left out", ctypes.get_errno())
+        return None
+    unit_ms = 1e-6 if timex.status & _STA_NANO else 1e-3
+    synced = state != _TIME_ERROR and not timex.status & _STA_UNSYNC
+    return ClockState(offset_ms=round(timex.offset * unit_ms, 3), synced=synced)

@@ -27,13 +27,17 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
 class PersistentCounter:
     """A counter that only goes up and, given a file, goes on from where the last run stopped."""
 
-    def __init__(self, path: Path | None) -> None:
-        """Load the last value from ``path``; raise ``OSError`` if its directory cannot be made."""
+    def __init__(self, path: Path | None, at_least: int = 0) -> None:
+        """Load the last value from ``path``; raise ``OSError`` if its directory cannot be made.
+
+        ``at_least``: where to go on from when the file says less (a counter that replaces
+        another one must not go back below it).
+        """
         self._path = path
         self._lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._value = self._load()
+        self._value = max(self._load(), at_least)
 
     @property
     def value(self) -> int:

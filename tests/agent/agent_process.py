@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import sys
@@ -23,15 +24,23 @@ def write_config(
     state_dir: Path | None = None,
     interval_s: float = 0.5,
     keepalive_s: int = 2,
+    extra: str = "",
+    ca_file: Path | None = None,
 ) -> Path:
-    """A configuration for a simulated terminal that reports quickly."""
+    """A configuration for a simulated terminal that reports quickly (every sample is sent).
+
+    ``extra``: more TOML appended at the end (e.g. an ``[outbox]`` or ``[debug]`` section).
+    """
     state = f'state_dir = "{state_dir}"\n' if state_dir else ""
+    tls = f'ca_file = "{ca_file}"\n' if ca_file else ""
     path.write_text(
         f'terminal_id = "{terminal_id}"\n{state}'
-        f'[mqtt]\nhost = "{host}"\nport = {port}\npassword = "{password}"\n'
-        f"keepalive_s = {keepalive_s}\n"
-        f"[health]\ninterval_s = {interval_s}\n"
-        '[sensors]\nbackend = "simulated"\n'
+        f'[mqtt]\nhost = "{host}"\nport = {port}\npassword = "{password}"\n{tls}'
+        f"keepalive_s = {keepalive_s}\nwill_delay_s = {keepalive_s // 2}\n"
+        f"[health]\ninterval_s = {interval_s}\nmax_silence_s = {interval_s}\n"
+        f'[ui]\nsocket = "{path.parent / (terminal_id + ".sock")}"\n'
+        '[actions]\nbackend = "simulated"\n[enclosure]\nbackend = "simulated"\n'
+        f'[sensors]\nbackend = "simulated"\n{extra}'
     )
     return path
 
@@ -43,11 +52,12 @@ def agent_command(config: Path, *extra: str) -> list[str]:
 class AgentProcess:
     """A running agent whose log lines are kept in a file and offered to the test in a queue."""
 
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         self.lines: queue.Queue[str] = queue.Queue()
         self.process = subprocess.Popen(
             agent_command(config, "--log-level", "debug"),
+            env=None if env is None else {**os.environ, **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -83,9 +93,11 @@ class AgentProcess:
 
 
 @contextmanager
-def running_agent(config: Path, log_path: Path) -> Iterator[AgentProcess]:
-    """Start the agent at debug level; kill it if the test left it running."""
-    agent = AgentProcess(config, log_path)
+def running_agent(
+    config: Path, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[AgentProcess]:
+    """Start the agent at debug level (``env``: extra variables); kill it if left running."""
+    agent = AgentProcess(config, log_path, env)
     try:
         yield agent
     finally:

@@ -12,6 +12,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from kiosk.contract import (
     FLEET_USERNAME,
@@ -33,6 +35,8 @@ class Received:
     message: Message
     retained: bool
     received_at: float  # time.monotonic()
+    topic: str = ""
+    payload: bytes = b""  # as it came off the wire, to feed the fleet's ingest in tests
 
 
 class FleetListener:
@@ -50,7 +54,16 @@ class FleetListener:
         except ContractError as exc:
             self.rejected.append(f"{msg.topic}: {exc}")
             return
-        self.messages.put(Received(address, message, bool(msg.retain), time.monotonic()))
+        self.messages.put(
+            Received(
+                address,
+                message,
+                bool(msg.retain),
+                time.monotonic(),
+                msg.topic,
+                bytes(msg.payload),
+            )
+        )
 
     def expect(self, matches: Callable[[Received], bool], timeout_s: float = 10.0) -> Received:
         """The next message for which ``matches`` is true; fail after ``timeout_s``."""
@@ -67,13 +80,27 @@ class FleetListener:
 
 @contextmanager
 def fleet_listener(
-    host: str, port: int, password: str, terminal_id: str
+    host: str, port: int, password: str, terminal_id: str, session_id: str | None = None
 ) -> Iterator[FleetListener]:
-    """Connect as ``fleet``, subscribe to ``terminal_id``'s topics, and yield once subscribed."""
+    """Connect as ``fleet``, subscribe to ``terminal_id``'s topics, and yield once subscribed.
+
+    ``session_id``: keep a persistent session under this client id, so that the broker queues
+    what arrives while the listener is away (and, with persistence, across a broker restart).
+    """
     listener = FleetListener()
     subscribed = threading.Event()
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        protocol=mqtt.MQTTv5,
+        client_id=session_id or "",
+    )
     client.username_pw_set(FLEET_USERNAME, password)
+    # Back quickly after a broker restart: the tests measure the agent, not the listener.
+    client.reconnect_delay_set(1, 1)
+    properties = None
+    if session_id is not None:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = 3600
 
     def on_connect(client: mqtt.Client, *_: Any) -> None:
         client.subscribe(subscription_for(terminal_id=terminal_id), qos=1)
@@ -81,7 +108,7 @@ def fleet_listener(
     client.on_connect = on_connect
     client.on_subscribe = lambda *_: subscribed.set()
     client.on_message = listener.on_message
-    client.connect(host, port)
+    client.connect(host, port, clean_start=session_id is None, properties=properties)
     client.loop_start()
     try:
         assert subscribed.wait(CONNECT_TIMEOUT_S), "the fleet listener could not subscribe"

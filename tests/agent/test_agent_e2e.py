@@ -157,6 +157,9 @@ def test_will_after_kill(broker: TestBroker, tmp_path: Path) -> None:
         allowed_s = 1.5 * KEEPALIVE_S + 1
         will = listener.expect(_status("lost"), timeout_s=allowed_s)
         assert will.received_at - killed_at <= allowed_s
+        # The broker held the will for the Will Delay Interval (keepalive // 2 here), in case
+        # the link came back: a 4G blip must not page anyone.
+        assert will.received_at - killed_at >= KEEPALIVE_S // 2 - 0.1
         assert isinstance(will.message, Status)
         # The will belongs to the connection whose birth we saw.
         assert will.message.birth_seq == birth.birth_seq

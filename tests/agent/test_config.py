@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.agent.cli import EXAMPLE_CONFIG
 from kiosk.agent.config import ConfigError, load_settings
 from kiosk.agent.i18n import gettext_for
 from tests.agent.agent_process import agent_command
@@ -159,3 +160,64 @@ def test_help_is_french_by_default() -> None:
     assert "--config FICHIER" in result.stdout
     english = _run_cli("/unused.toml", "--help", "--lang", "en")
     assert "Run the device agent" in english.stdout
+
+
+def test_new_sections_and_their_defaults(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, GOOD))
+    assert settings.mqtt.effective_will_delay_s == 10
+    assert settings.health.effective_sample_s == 10
+    assert settings.health.effective_max_silence_s == 900
+    assert settings.outbox.drain_per_s == 20
+    assert settings.outbox.max_age_s == 7 * 86400
+    assert settings.debug.emit_event_every_s is None
+    # A short keepalive gets a will delay that still reports a dead terminal in time.
+    short = load_settings(_write(tmp_path, GOOD.replace("keepalive_s = 30", "keepalive_s = 2")))
+    assert short.mqtt.effective_will_delay_s == 0
+    medium = load_settings(_write(tmp_path, GOOD.replace("keepalive_s = 30", "keepalive_s = 10")))
+    assert medium.mqtt.effective_will_delay_s == 3
+    # And a short interval, samples as often.
+    quick = load_settings(_write(tmp_path, GOOD.replace("interval_s = 60", "interval_s = 0.5")))
+    assert quick.health.effective_sample_s == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "french"),
+    [
+        (
+            GOOD.replace("keepalive_s = 30", "keepalive_s = 30\nwill_delay_s = 31"),
+            "mqtt.will_delay_s",
+            "1,5 × le keepalive",
+        ),
+        (
+            GOOD.replace("interval_s = 60", "interval_s = 60\nsample_s = 61"),
+            "health.sample_s",
+            "doit être vrai",
+        ),
+        (
+            GOOD.replace("interval_s = 60", "interval_s = 60\nmax_silence_s = 30"),
+            "health.max_silence_s",
+            "doit être vrai",
+        ),
+        (GOOD + "[outbox]\ndrain_per_s = 0\n", "outbox.drain_per_s", "supérieur à 0"),
+        (GOOD + "[debug]\nemit_event_every = 1\n", "debug.emit_event_every", "clé inconnue"),
+    ],
+)
+def test_timing_keys_are_checked(tmp_path: Path, text: str, key: str, french: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, text), gettext_for("fr"))
+    message = str(caught.value)
+    assert f'"{key}"' in message
+    assert french in message
+
+
+def test_the_example_in_the_help_is_valid(tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("unused here")
+    password_file = tmp_path / "mqtt-password"
+    password_file.write_text("s3cret\n")
+    text = EXAMPLE_CONFIG.replace("/etc/kiosk/ca.pem", str(ca_file)).replace(
+        "/etc/kiosk/mqtt-password", str(password_file)
+    )
+    settings = load_settings(_write(tmp_path, text))
+    assert settings.mqtt.effective_will_delay_s == 10
+    assert settings.health.effective_max_silence_s == 900

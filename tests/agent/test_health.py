@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
-from kiosk.agent.health import collect_health, prime_cpu_percent, select_partitions
-from kiosk.agent.sensors import PsutilSensors, SimulatedSensors
-from kiosk.contract import Channel, Health, decode
+from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, select_partitions
+from kiosk.agent.sensors import PsutilSensors, SimulatedSensors, read_clock_state
+from kiosk.contract import Channel, Enclosure, Health, UiState, decode
 
 
 class Partition(NamedTuple):
@@ -43,3 +44,31 @@ def test_partitions_skip_pseudo_filesystems_and_repeated_devices() -> None:
         Partition("overlay", "/var/lib/containers/x", "overlay"),
     ]
     assert select_partitions(partitions) == ["/", "/boot/efi"]
+
+
+def test_network_interfaces_and_clock() -> None:
+    health = collect_health(1, SimulatedSensors(seed="bdx-test-a"))
+    assert all(interface.name != "lo" for interface in health.net)
+    assert all(
+        interface.up or interface.bytes_sent + interface.bytes_recv for interface in health.net
+    )
+    assert health.sent_at.microsecond == 0
+
+
+def test_clock_state_is_read_only_and_plausible() -> None:
+    clock = read_clock_state()
+    if not sys.platform.startswith("linux"):
+        assert clock is None
+        return
+    assert clock is not None
+    # An offset of more than an hour would mean the struct layout is wrong.
+    assert abs(clock.offset_ms) < 3_600_000
+    assert isinstance(clock.synced, bool)
+
+
+def test_extras_are_merged() -> None:
+    extras = HealthExtras(ui=UiState(alive=False), enclosure=Enclosure(door_open=True))
+    health = collect_health(1, SimulatedSensors(seed="bdx-test-a"), extras, dropped_samples=3)
+    assert health.ui == UiState(alive=False)
+    assert health.enclosure == Enclosure(door_open=True)
+    assert health.dropped_samples == 3

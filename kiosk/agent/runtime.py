@@ -1,0 +1,171 @@
+"""The agent put together: MQTT session, UI link, command processor, enclosure and systemd.
+
+:mod:`kiosk.agent.session` owns the MQTT connection and the outbox; this module plugs the other
+parts into its hooks and runs them for the lifetime of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.agent.actions import SystemdActions, run_systemctl
+from kiosk.agent.commands import AckResult, CommandProcessor, CommandStore
+from kiosk.agent.config import AgentSettings
+from kiosk.agent.enclosure import (
+    EnclosureBackend,
+    EnclosurePaths,
+    SimulatedEnclosure,
+    SysfsEnclosure,
+)
+from kiosk.agent.health import HealthExtras
+from kiosk.agent.notify import SystemdNotifier, watchdog_interval
+from kiosk.agent.session import AgentSession
+from kiosk.agent.uilink import UiLinkServer
+from kiosk.contract import Scalar
+
+log = logging.getLogger(__name__)
+
+COMMANDS_FILE = "commands.json"
+
+
+def make_enclosure(settings: AgentSettings) -> EnclosureBackend | None:
+    """The enclosure backend the configuration asks for; None when the unit has none."""
+    config = settings.enclosure
+    if config.backend == "simulated":
+        return SimulatedEnclosure(seed=zlib.crc32(settings.terminal_id.encode()))
+    if config.backend == "sysfs":
+        paths = EnclosurePaths(
+            door_gpio=config.door_gpio,
+            temperature=config.temperature,
+            humidity=config.humidity,
+            backlight=config.backlight,
+        )
+        return SysfsEnclosure(paths, settings.terminal_id)
+    return None
+
+
+def simulated_systemctl(terminal_id: str) -> Callable[[list[str]], None]:
+    """A ``systemctl`` that only says what it would do (demo and tests: never reboot the host)."""
+
+    def pretend(arguments: list[str]) -> None:
+        log.info("terminal %s (simulated): would run systemctl %s", terminal_id, arguments)
+
+    return pretend
+
+
+class WatchdogPinger:
+    """Feeds the systemd watchdog from the main loop, so a stuck loop gets the agent restarted."""
+
+    def __init__(self, notifier: SystemdNotifier, interval_s: float | None) -> None:
+        self._notifier = notifier
+        self._interval_s = interval_s
+        self._last = 0.0
+
+    def __call__(self) -> None:
+        if self._interval_s is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= self._interval_s:
+            self._notifier.watchdog()
+            self._last = now
+
+
+@dataclass
+class AgentRuntime:
+    """Everything the agent runs, built from its settings."""
+
+    settings: AgentSettings
+    session: AgentSession
+    notifier: SystemdNotifier
+
+    def run(self, stop: threading.Event) -> None:
+        """Start the UI link and the command processor, run the session until ``stop``."""
+        settings = self.settings
+        with ExitStack() as cleanup:
+            state_dir = settings.state_dir
+            if state_dir is None:
+                # Nothing survives a restart then; say so rather than write somewhere unasked.
+                log.warning(
+                    "terminal %s: no state_dir: commands and settings are kept in memory only",
+                    settings.terminal_id,
+                )
+                state_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
+            ui_link = self._start_ui_link(cleanup)
+            enclosure = make_enclosure(settings)
+            self.session.health_extras = lambda: HealthExtras(
+                ui=ui_link.ui_state() if ui_link else None,
+                enclosure=enclosure.read() if enclosure else None,
+            )
+            run = (
+                run_systemctl
+                if settings.actions.backend == "systemd"
+                else simulated_systemctl(settings.terminal_id)
+            )
+            actions = SystemdActions(state_dir, ui_link, run=run, ui_unit=settings.actions.ui_unit)
+            processor = CommandProcessor(
+                actions,
+                ack=self._ack,
+                store=CommandStore(state_dir / COMMANDS_FILE),
+                terminal_id=settings.terminal_id,
+                boot_id=self.session.boot_id,
+            )
+            cleanup.callback(processor.close)
+            processor.finish_interrupted()
+            self.session.on_command = processor.on_command
+            self.session.on_loop = WatchdogPinger(self.notifier, watchdog_interval())
+            self.notifier.ready(f"terminal {settings.terminal_id}: running")
+            try:
+                self.session.run(stop)
+            finally:
+                self.notifier.stopping()
+
+    def _ack(self, command_id: str, result: AckResult, reason: str | None) -> None:
+        try:
+            self.session.publish_ack(command_id, result, reason)
+        except ValueError as exc:
+            log.error(
+                "terminal %s: ack %s of command %s not sent: %s",
+                self.settings.terminal_id,
+                result,
+                command_id,
+                exc,
+            )
+
+    def _publish_session_event(self, kind: str, data: dict[str, Scalar]) -> None:
+        try:
+            self.session.publish_event(kind, data)
+        except ValueError as exc:
+            log.error("terminal %s: UI event %s not sent: %s", self.settings.terminal_id, kind, exc)
+
+    def _start_ui_link(self, cleanup: ExitStack) -> UiLinkServer | None:
+        config = self.settings.ui
+        if config.socket is None:
+            return None
+        server = UiLinkServer(
+            config.socket,
+            on_session_event=self._publish_session_event,
+            liveness_timeout_s=config.liveness_timeout_s,
+            terminal_id=self.settings.terminal_id,
+        )
+        try:
+            server.start()
+        except OSError as exc:
+            # The agent's first duty is to report; without the socket it still can.
+            log.error(
+                "terminal %s: cannot open the UI socket %s (%s); running without the UI link, "
+                "the UI is reported as not answering",
+                self.settings.terminal_id,
+                config.socket,
+                exc,
+            )
+            return None
+        cleanup.callback(server.stop)
+        return server

@@ -1,0 +1,137 @@
+"""The agent put together, as a real process: UI link, session events, commands, sd_notify."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kiosk.agentlink import AgentLink
+from kiosk.contract import (
+    FLEET_USERNAME,
+    Channel,
+    Command,
+    CommandAck,
+    Event,
+    Health,
+    topic_for,
+    utc_now,
+)
+from kiosk.localproto import AgentMessage, WipeNow
+from tests.conftest import TestBroker
+from tests.helpers import wait_until
+
+from .agent_process import running_agent, write_config
+from .fleet_listener import Received, fleet_listener
+
+pytestmark = pytest.mark.broker
+TERMINAL = "bdx-test-a"
+
+
+@pytest.fixture
+def fleet_publisher(broker: TestBroker) -> Iterator[mqtt.Client]:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set(FLEET_USERNAME, broker.password(FLEET_USERNAME))
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()
+
+
+def send(client: mqtt.Client, command: Command) -> None:
+    client.publish(topic_for(TERMINAL, Channel.CMD), command.to_bytes(), qos=1).wait_for_publish(5)
+
+
+def command(name: str, command_id: str, ttl: timedelta = timedelta(minutes=5)) -> Command:
+    now = utc_now()
+    return Command(id=command_id, name=name, issued_at=now, expires_at=now + ttl)
+
+
+def is_ack(command_id: str, result: str) -> Callable[[Received], bool]:
+    def matches(received: Received) -> bool:
+        ack = received.message
+        return isinstance(ack, CommandAck) and ack.id == command_id and ack.result == result
+
+    return matches
+
+
+def test_ui_link_session_events_and_a_wipe_order_end_to_end(
+    broker: TestBroker, fleet_publisher: mqtt.Client, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path / "agent.toml",
+        TERMINAL,
+        broker.host,
+        broker.port,
+        broker.password(TERMINAL),
+        state_dir=tmp_path / "state",
+    )
+    orders: list[AgentMessage] = []
+    link: AgentLink | None = None
+
+    def on_agent_message(message: AgentMessage) -> None:
+        # The kiosk UI's side: wipe at once and say how it went.
+        orders.append(message)
+        if isinstance(message, WipeNow) and link is not None:
+            link.wipe_result(ok=True, checks_failed=[])
+
+    with (
+        fleet_listener(broker.host, broker.port, broker.password("fleet"), TERMINAL) as fleet,
+        running_agent(config, tmp_path / "agent.log"),
+    ):
+        link = AgentLink(
+            tmp_path / f"{TERMINAL}.sock", ui_version="test", on_message=on_agent_message
+        )
+        link.start()
+        try:
+            wait_until(lambda: link.heartbeat(session_open=False), 10, "the UI link to connect")
+            fleet.expect(
+                lambda r: (
+                    isinstance(r.message, Health)
+                    and r.message.ui is not None
+                    and r.message.ui.alive
+                    and r.message.enclosure is not None
+                ),
+                timeout_s=10,
+            )
+            assert link.session_ended("s-0001-abcd", 93.0, ["caf", "ameli"], "button")
+            ended = fleet.expect(lambda r: isinstance(r.message, Event), timeout_s=10).message
+            assert isinstance(ended, Event)
+            assert ended.kind == "session_ended"
+            assert "://" not in str(ended.data)
+
+            send(fleet_publisher, command("wipe_session", "cmd-wipe-0001"))
+            fleet.expect(is_ack("cmd-wipe-0001", "accepted"), timeout_s=10)
+            fleet.expect(is_ack("cmd-wipe-0001", "done"), timeout_s=10)
+            assert [type(o) for o in orders] == [WipeNow]
+
+            # Redelivered: answered from the record, never executed twice.
+            send(fleet_publisher, command("wipe_session", "cmd-wipe-0001"))
+            fleet.expect(is_ack("cmd-wipe-0001", "done"), timeout_s=10)
+            assert len(orders) == 1
+
+            send(fleet_publisher, command("reboot", "cmd-late-0001", ttl=timedelta(seconds=-1)))
+            late = fleet.expect(is_ack("cmd-late-0001", "refused"), timeout_s=10).message
+            assert isinstance(late, CommandAck)
+            assert late.reason is not None
+        finally:
+            link.stop()
+
+
+def test_the_agent_tells_systemd_it_is_ready(broker: TestBroker, tmp_path: Path) -> None:
+    notify_path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(notify_path))
+        notify.settimeout(15)
+        config = write_config(
+            tmp_path / "agent.toml", TERMINAL, broker.host, broker.port, broker.password(TERMINAL)
+        )
+        with running_agent(config, tmp_path / "agent.log", {"NOTIFY_SOCKET": str(notify_path)}):
+            datagram = notify.recv(4096).decode()
+    assert "READY=1" in datagram.splitlines()
