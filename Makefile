@@ -9,11 +9,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages: the broker, the Qt/QtWebEngine runtime (offscreen, Virtual Keyboard needs
-# libpulse0), fonts with Latin, Arabic and Cyrillic glyphs, and Chromium for browser tests.
+# libpulse0), fonts with Latin, Arabic and Cyrillic glyphs, Chromium for browser tests, and
+# what systemd-python (the agent's journald logging) is built with.
 APT_PACKAGES := mosquitto libpulse0 fonts-noto-core fonts-dejavu-core \
 	libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libnss3 \
 	libfontconfig1 libdbus-1-3 libasound2 libxkbfile1 libxcomposite1 libxdamage1 libxrandr2 \
-	libxtst6 libxshmfence1 chromium
+	libxtst6 libxshmfence1 chromium \
+	libsystemd-dev pkg-config
 
 # PostgreSQL tests run against the local server when it answers; otherwise they are skipped
 # with a visible reason.

@@ -22,7 +22,7 @@ import typer
 
 from kiosk.agent.config import DEFAULT_CONFIG_PATH, AgentSettings, ConfigError, load_settings
 from kiosk.agent.i18n import Translate, gettext_for, languages
-from kiosk.agent.notify import SystemdNotifier
+from kiosk.agent.notify import SystemdNotifier, configure_logging
 from kiosk.agent.outbox import Outbox, OutboxLimits
 from kiosk.agent.runtime import AgentRuntime
 from kiosk.agent.sensors import PsutilSensors, SensorBackend, SimulatedSensors
@@ -234,17 +234,15 @@ def build_app(_: Translate) -> typer.Typer:
     ) -> None:
         # --lang was already applied to _ before parsing; the option is declared for --help.
         del lang, show
-        logging.basicConfig(
-            level=log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(log_level.upper())
         try:
             settings = load_settings(config, _)
             session = build_session(settings, _)
         except ConfigError as exc:
             typer.echo(_("Error: {message}").format(message=exc), err=True)
             raise typer.Exit(EXIT_CONFIG) from None
+        # Under systemd, every journal entry now carries TERMINAL_ID.
+        configure_logging(log_level.upper(), settings.terminal_id)
         stop = threading.Event()
         stop_on_signals(stop, settings.terminal_id)
         release_startup_memory()

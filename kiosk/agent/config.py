@@ -92,8 +92,12 @@ class HealthSettings(_Section):
 
     @property
     def effective_sample_s(self) -> float:
-        """``sample_s``, else 10 s or ``interval_s`` when that is shorter."""
-        return self.sample_s if self.sample_s is not None else min(10.0, self.interval_s)
+        """``sample_s``, else 5 s or ``interval_s`` when that is shorter.
+
+        5 s: with the UI's 10 s liveness deadline, a UI that stops answering is reported
+        within 15 s (the deadband publishes an ``alive`` change at once).
+        """
+        return self.sample_s if self.sample_s is not None else min(5.0, self.interval_s)
 
     @property
     def effective_max_silence_s(self) -> float:
@@ -140,7 +144,7 @@ class UiLinkSettings(_Section):
 
     # None: no UI on this machine (a server-side simulated terminal, say).
     socket: Path | None = Path("/run/kiosk/agent.sock")
-    liveness_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    liveness_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
 class EnclosureSettings(_Section):

@@ -43,7 +43,7 @@ from kiosk.localproto import (
 log = logging.getLogger(__name__)
 
 DEFAULT_SOCKET_PATH: Final = Path("/run/kiosk/agent.sock")
-DEFAULT_LIVENESS_TIMEOUT_S: Final = 15.0
+DEFAULT_LIVENESS_TIMEOUT_S: Final = 10.0
 #: Bytes queued for one UI before it is considered stuck and disconnected.
 MAX_OUTBOUND_BYTES: Final = 256 * 1024
 _MAX_JOINED_CHARS: Final = 200

@@ -26,6 +26,7 @@ def write_config(
     keepalive_s: int = 2,
     extra: str = "",
     ca_file: Path | None = None,
+    ui_liveness_s: float = 10.0,
 ) -> Path:
     """A configuration for a simulated terminal that reports quickly (every sample is sent).
 
@@ -39,6 +40,7 @@ def write_config(
         f"keepalive_s = {keepalive_s}\nwill_delay_s = {keepalive_s // 2}\n"
         f"[health]\ninterval_s = {interval_s}\nmax_silence_s = {interval_s}\n"
         f'[ui]\nsocket = "{path.parent / (terminal_id + ".sock")}"\n'
+        f"liveness_timeout_s = {ui_liveness_s}\n"
         '[actions]\nbackend = "simulated"\n[enclosure]\nbackend = "simulated"\n'
         f'[sensors]\nbackend = "simulated"\n{extra}'
     )

@@ -165,7 +165,7 @@ def test_help_is_french_by_default() -> None:
 def test_new_sections_and_their_defaults(tmp_path: Path) -> None:
     settings = load_settings(_write(tmp_path, GOOD))
     assert settings.mqtt.effective_will_delay_s == 10
-    assert settings.health.effective_sample_s == 10
+    assert settings.health.effective_sample_s == 5
     assert settings.health.effective_max_silence_s == 900
     assert settings.outbox.drain_per_s == 20
     assert settings.outbox.max_age_s == 7 * 86400

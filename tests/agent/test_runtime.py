@@ -71,6 +71,7 @@ def test_ui_link_session_events_and_a_wipe_order_end_to_end(
         broker.port,
         broker.password(TERMINAL),
         state_dir=tmp_path / "state",
+        ui_liveness_s=1.0,
     )
     orders: list[AgentMessage] = []
     link: AgentLink | None = None
@@ -122,6 +123,16 @@ def test_ui_link_session_events_and_a_wipe_order_end_to_end(
             assert late.reason is not None
         finally:
             link.stop()
+        # A UI that stops answering is reported at once after its deadline (1 s here).
+        silent = fleet.expect(
+            lambda r: (
+                isinstance(r.message, Health)
+                and r.message.ui is not None
+                and not r.message.ui.alive
+            ),
+            timeout_s=5,
+        )
+        assert isinstance(silent.message, Health)
 
 
 def test_the_agent_tells_systemd_it_is_ready(broker: TestBroker, tmp_path: Path) -> None:
