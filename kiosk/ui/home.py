@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.catalog import Catalog
+from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
+from kiosk.ui.i18n import gettext_for
 from kiosk.ui.qt import (
     QCoreApplication,
     QObject,
@@ -16,6 +18,7 @@ from kiosk.ui.qt import (
     Signal,
     Slot,
 )
+from kiosk.ui.session import SessionTimeouts
 from kiosk.ui.tiles import TileModel
 from kiosk.ui.translator import GettextTranslator
 
@@ -36,36 +39,55 @@ class HomeBackend(QObject):
     #: A tile was touched; carries the tile id only, never an address (privacy rule).
     tileActivated = Signal(str)
 
+    def __init__(self, browser: BrowserController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._browser = browser
+
     @Slot(str)
     def openTile(self, tile_id: str) -> None:
-        """Record a touched tile; opening the site comes with the browsing version."""
-        log.info("tile %s touched; opening services is not part of this version yet", tile_id)
+        """Open the touched tile's site in the session's view (starting a session if needed)."""
+        log.info("tile %s touched", tile_id)
         self.tileActivated.emit(tile_id)
+        self._browser.openTile(tile_id)
 
 
 class HomeScreen:
     """The home window for one catalog in one language."""
 
     def __init__(
-        self, app: QCoreApplication, catalog: Catalog, bundle_dir: Path, language: str
+        self,
+        app: QCoreApplication,
+        catalog: Catalog,
+        bundle_dir: Path,
+        language: str,
+        timeouts: SessionTimeouts | None = None,
+        *,
+        retry_interval_s: float = RETRY_INTERVAL_S,
     ) -> None:
         self._app = app
         self.translator = GettextTranslator(language)
         # Installed before loading so the first frame already shows translated text.
         app.installTranslator(self.translator)
         self.model = TileModel(catalog, bundle_dir, language)
-        self.backend = HomeBackend()
+        self.browser = BrowserController(
+            catalog, gettext_for(language), timeouts, retry_interval_s=retry_interval_s
+        )
+        self.backend = HomeBackend(self.browser)
         self.engine = QQmlApplicationEngine()
-        self.engine.setInitialProperties({"tileModel": self.model, "backend": self.backend})
+        self.engine.setInitialProperties(
+            {"tileModel": self.model, "backend": self.backend, "browser": self.browser}
+        )
         self.engine.load(QUrl.fromLocalFile(str(MAIN_QML)))
         roots = self.engine.rootObjects()
         if not roots or not isinstance(roots[0], QQuickWindow):
             self.close()
             raise HomeLoadError(f"{MAIN_QML} did not produce a window (see the QML errors above)")
         self.window: QQuickWindow = roots[0]
+        self.browser.install(self.window)
 
     def show(self, *, windowed: bool) -> None:
         """Show full screen (the terminal) or in a 1280×800 window (development, screenshots)."""
+        self.window.setProperty("closable", windowed)
         if windowed:
             self.window.resize(*WINDOWED_SIZE)
             self.window.show()
@@ -73,9 +95,11 @@ class HomeScreen:
             self.window.showFullScreen()
 
     def close(self) -> None:
-        """Hide the window, destroy the engine (which owns the window), uninstall the translator."""
+        """Hide the window, destroy the engine (and with it the view), then the web profile."""
         roots = self.engine.rootObjects()
         if roots and isinstance(roots[0], QQuickWindow):
             roots[0].hide()
+        # Pages first, profile after: the profile goes only once the engine (and view) are gone.
+        self.engine.destroyed.connect(self.browser.shutdown)
         self.engine.deleteLater()
         self._app.removeTranslator(self.translator)

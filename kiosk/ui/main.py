@@ -11,9 +11,10 @@ from pathlib import Path
 from kiosk import __version__
 from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
 from kiosk.i18n import DEFAULT_LANGUAGE
+from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen
 from kiosk.ui.i18n import gettext_for, ui_languages
-from kiosk.ui.qt import QGuiApplication, QQuickWindow, Qt
+from kiosk.ui.qt import QEvent, QGuiApplication, QQuickWindow, Qt
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(health, family benefits, taxes, work, identity papers, pensions)."
         ),
         epilog=_(
-            "This version only shows the home screen. Opening the services, erasing the "
-            "session at the end of a visit and the accessibility tools come in a later version."
+            "Touching a service opens it in a private session that is erased at the end of "
+            "each visit. The accessibility tools come in a later version."
         ),
         formatter_class=_FrenchHelpFormatter,
         add_help=False,
@@ -121,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CatalogError as exc:
         log.error("content bundle refused, the kiosk cannot start: %s", exc)
         return EXIT_BAD_CONTENT
+    prepare_web_engine()
     # Qt gets only the program name: every option above belongs to the kiosk.
     app = QGuiApplication(sys.argv[:1])
     app.setApplicationName("kiosk")
@@ -135,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     home.show(windowed=args.windowed)
     code = app.exec()
     home.close()
+    # The loop has stopped: run the deletions close() queued (the window and its view, then
+    # the web profile, then the browser object) before Python tears the objects down.
+    for _ in range(3):
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return code
 
 

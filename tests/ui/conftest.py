@@ -1,25 +1,189 @@
-"""Fixtures for the touch UI: a shown home screen, offscreen, in a chosen language."""
+"""Fixtures for the touch UI: a shown home screen, offscreen, in a chosen language.
+
+QtWebEngine reads its Chromium switches once per process, when its first profile is made, so
+the stand-in site's host mapping and certificate pin go on the application's command line
+(``qapp_args``), which is built before the application and keeps arguments with spaces whole.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.catalog import Catalog, default_bundle_dir, load_catalog
+from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.qt import QGuiApplication
+from kiosk.ui.qt import (
+    QEventLoop,
+    QGuiApplication,
+    QMessageLogContext,
+    QObject,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
+from kiosk.ui.session import SessionTimeouts
+from tests.ui.standin import (
+    ALLOWED_HOST,
+    BAD_CERT_HOST,
+    HOST_RESOLVER_RULES,
+    OTHER_ALLOWED_HOST,
+    OUTSIDE_HOST,
+    Standin,
+    TlsFiles,
+    make_certificate,
+    running_standin,
+)
 
 pytestmark = pytest.mark.qt
 
 ShowHome = Callable[[str], HomeScreen]
+#: Tiles of the test catalog: the stand-in service, and one whose server is down.
+STANDIN_TILE = "standin"
+OFFLINE_TILE = "hors-ligne"
 
 
 @pytest.fixture(scope="session")
-def qapp_cls() -> type[QGuiApplication]:
-    """The kiosk is a Qt Quick application: no widgets needed."""
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[TlsFiles, TlsFiles]:
+    """The stand-in's trusted certificate and the bad-certificate twin's untrusted one."""
+    directory = tmp_path_factory.mktemp("tls")
+    trusted = make_certificate(
+        directory, "standin", [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST]
+    )
+    untrusted = make_certificate(directory, "badcert", [BAD_CERT_HOST])
+    return trusted, untrusted
+
+
+@pytest.fixture(scope="session")
+def qapp_cls(tls_files: tuple[TlsFiles, TlsFiles]) -> type[QGuiApplication]:
+    """The kiosk is a Qt Quick application: no widgets, but QtWebEngine set up first.
+
+    The stand-in's switches go into ``QTWEBENGINE_CHROMIUM_FLAGS`` (whose parser keeps a
+    double-quoted value whole); application arguments after ``--webEngineArgs`` were not
+    honoured for ``--host-resolver-rules`` with PySide6 6.12.
+    """
+    trusted, _untrusted = tls_files
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
+        f'{flags} --host-resolver-rules="{HOST_RESOLVER_RULES}"'
+        f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
+    ).strip()
+    prepare_web_engine()
     return QGuiApplication
+
+
+@pytest.fixture(scope="session")
+def standin(tls_files: tuple[TlsFiles, TlsFiles]) -> Iterator[Standin]:
+    with running_standin(*tls_files) as site:
+        yield site
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="session")
+def standin_bundle(tmp_path_factory: pytest.TempPathFactory, standin: Standin) -> Path:
+    """A content bundle whose tiles point at the stand-in (and at a server that is down)."""
+    bundle = tmp_path_factory.mktemp("bundle")
+    shutil.copy(default_bundle_dir() / "sante.svg", bundle / "sante.svg")
+    tile = {"group": "sante", "icon": "sante.svg", "allow": ["*.test-gouv.fr"]}
+    catalog = {
+        "v": 1,
+        "version": "test",
+        "groups": [{"id": "sante", "label": {"fr": "Santé"}, "icon": "sante.svg"}],
+        "tiles": [
+            {**tile, "id": STANDIN_TILE, "label": {"fr": "Service test"}, "url": standin.url()},
+            {
+                **tile,
+                "id": OFFLINE_TILE,
+                "label": {"fr": "Service en panne"},
+                "url": f"https://{ALLOWED_HOST}:{_closed_port()}/",
+            },
+        ],
+    }
+    (bundle / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    return bundle
+
+
+@pytest.fixture(scope="session")
+def standin_catalog(standin_bundle: Path) -> Catalog:
+    return load_catalog(standin_bundle)
+
+
+#: What QtWebEngine says once per process when it starts on the offscreen platform (it probes
+#: OpenGL, which offscreen lacks, then renders in software). Dropped during the warm-up only.
+STARTUP_NOISE = ("QRhiGles2: Failed to create", "Failed to create RHI for backend", "GPUInfo")
+
+
+def _wait_for(condition: Callable[[], bool], timeout_ms: int) -> None:
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(20)
+    poll.timeout.connect(lambda: loop.quit() if condition() else None)
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    poll.start()
+    deadline.start(timeout_ms)
+    loop.exec()
+    assert condition(), "QtWebEngine did not start in time"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def web_engine_started(
+    qapp: QGuiApplication, standin_bundle: Path, standin_catalog: Catalog
+) -> None:
+    """Start QtWebEngine once (a page really drawn) with its start-up noise filtered out."""
+    forward: list[Callable[[QtMsgType, QMessageLogContext, str], object] | None] = []
+
+    def drop_startup_noise(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if message.startswith(STARTUP_NOISE) or forward[0] is None:
+            return
+        forward[0](kind, context, message)
+
+    forward.append(qInstallMessageHandler(drop_startup_noise))
+    try:
+        home = HomeScreen(qapp, standin_catalog, standin_bundle, "fr")
+        home.show(windowed=True)
+        home.browser.openTile(STANDIN_TILE)
+        _wait_for(
+            lambda: (
+                (v := session_view(home)) is not None
+                and not v.property("loading")
+                and str(v.property("title")) == "standin-home"
+            ),
+            20_000,
+        )
+        home.browser.finishSession()
+        _wait_for(
+            lambda: home.browser.sessionActive is False and session_view(home) is None, 10_000
+        )
+        destroyed: list[bool] = []
+        home.browser.destroyed.connect(lambda: destroyed.append(True))
+        home.close()
+        _wait_for(lambda: bool(destroyed), 10_000)
+    finally:
+        qInstallMessageHandler(forward[0])
+
+
+def close_home(home: HomeScreen, qtbot: QtBot) -> None:
+    """Close a home screen and wait until its view and profile are really gone."""
+    if home.browser.sessionActive:
+        with qtbot.waitSignal(home.browser.selfCheckDone, timeout=10_000):
+            home.browser.wipe_now()
+    with qtbot.waitSignal(home.browser.destroyed, timeout=10_000):
+        home.close()
 
 
 @pytest.fixture
@@ -36,4 +200,41 @@ def show_home(qapp: QGuiApplication, qtbot: QtBot) -> Iterator[ShowHome]:
 
     yield show
     for home in opened:
-        home.close()
+        close_home(home, qtbot)
+
+
+OpenKiosk = Callable[..., HomeScreen]
+
+
+@pytest.fixture
+def open_kiosk(
+    qapp: QGuiApplication, qtbot: QtBot, standin_bundle: Path, standin_catalog: Catalog
+) -> Iterator[OpenKiosk]:
+    """Show a kiosk on the stand-in catalog, with the session timeouts a test chooses."""
+    opened: list[HomeScreen] = []
+
+    def show(timeouts: SessionTimeouts | None = None, retry_interval_s: float = 10.0) -> HomeScreen:
+        home = HomeScreen(
+            qapp,
+            standin_catalog,
+            standin_bundle,
+            "fr",
+            timeouts or SessionTimeouts(),
+            retry_interval_s=retry_interval_s,
+        )
+        opened.append(home)
+        with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):
+            home.show(windowed=True)
+        return home
+
+    yield show
+    for home in opened:
+        close_home(home, qtbot)
+
+
+def session_view(home: HomeScreen) -> QObject | None:
+    """The session's WebEngineView, if one is loaded."""
+    browser_view = home.window.findChild(QObject, "browserView")
+    assert browser_view is not None
+    view = browser_view.property("webView")
+    return view if isinstance(view, QObject) else None

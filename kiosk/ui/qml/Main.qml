@@ -7,6 +7,9 @@ Window {
 
     required property var tileModel
     required property QtObject backend
+    required property QtObject browser
+    // Full screen on the terminal: no window shortcut or compositor request closes the kiosk.
+    property bool closable: true
 
     readonly property string fontFamily: "Noto Sans"
     readonly property color background: "#0b2440"
@@ -21,6 +24,7 @@ Window {
     visible: false
     title: qsTr("Public services")
     color: root.background
+    onClosing: function (close) { close.accepted = root.closable }
 
     Item {
         id: header
@@ -98,6 +102,7 @@ Window {
 
         Row {
             anchors.centerIn: parent
+            visible: !root.browser.sessionActive
             spacing: Math.round(16 * root.sizeFactor)
 
             Padlock {
@@ -113,5 +118,47 @@ Window {
                 font { family: root.fontFamily; pixelSize: Math.round(26 * root.sizeFactor) }
             }
         }
+    }
+
+    // During a session the home screen offers the way out too.
+    BarButton {
+        objectName: "homeFinishButton"
+        anchors.centerIn: footer
+        visible: root.browser.sessionActive
+        text: qsTr("Finish and erase my data")
+        prominent: true
+        sizeFactor: root.sizeFactor * 0.8
+        fontFamily: root.fontFamily
+        onClicked: root.browser.finishSession()
+    }
+
+    BrowserView {
+        objectName: "browserView"
+        anchors.fill: parent
+        visible: root.browser.browsing
+        browser: root.browser
+        fontFamily: root.fontFamily
+        sizeFactor: root.sizeFactor
+    }
+
+    Rectangle {
+        objectName: "maxLengthWarning"
+        anchors { left: parent.left; right: parent.right; bottom: parent.bottom }
+        height: Math.round(72 * root.sizeFactor)
+        visible: root.browser.maxLengthWarning
+        color: "#ffd34d"
+        Text {
+            anchors.centerIn: parent
+            text: qsTr("Your session will end soon. Your data will then be erased.")
+            color: "#0b2440"
+            font { family: root.fontFamily; pixelSize: Math.round(28 * root.sizeFactor); bold: true }
+        }
+    }
+
+    IdleOverlay {
+        anchors.fill: parent
+        browser: root.browser
+        fontFamily: root.fontFamily
+        sizeFactor: root.sizeFactor
     }
 }

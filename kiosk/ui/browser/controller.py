@@ -1,0 +1,381 @@
+"""What the QML browser asks of Python: sessions, their profiles, lockdown verdicts, the wipe.
+
+The order of a wipe matters: the session's view (its page) is destroyed first, then its
+profile, and only then is the next session's profile made and checked. A profile deleted
+while a page still uses it would survive in Chromium.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Final
+
+from kiosk.catalog import Catalog, Tile
+from kiosk.ui.browser.keys import KioskEventFilter
+from kiosk.ui.browser.pages import KioskPages
+from kiosk.ui.browser.policy import (
+    KIOSK_SCHEME,
+    Vector,
+    is_kiosk_page,
+    navigation_verdict,
+    new_window_verdict,
+)
+from kiosk.ui.browser.profile import (
+    LockdownInterceptor,
+    ProfileFactory,
+    SelfCheck,
+    SessionProfile,
+    refusal_url,
+    self_check,
+)
+from kiosk.ui.qt import (
+    Property,
+    QGuiApplication,
+    QObject,
+    QQuickWebEngineProfile,
+    QQuickWindow,
+    QTimer,
+    Signal,
+    Slot,
+)
+from kiosk.ui.session import EndReason, SessionClock, SessionTimeouts
+
+log = logging.getLogger(__name__)
+
+#: WebEngineLoadingInfo.ErrorDomain values (QML enums reach Python as ints).
+_CERTIFICATE_ERROR_DOMAIN: Final = 3
+_HTTP_STATUS_CODE_DOMAIN: Final = 7
+#: net::ERR_ABORTED: a load that was stopped (by us or by a newer navigation), not a failure.
+_ERR_ABORTED: Final = -3
+OFFLINE_URL: Final = f"{KIOSK_SCHEME}://offline/"
+CERTIFICATE_REFUSED_URL: Final = f"{KIOSK_SCHEME}://refused/?why=certificate"
+#: How often the offline page tries the failed address again, by default.
+RETRY_INTERVAL_S: Final = 10.0
+
+
+class BrowserController(QObject):
+    """The ``browser`` object of the QML scene."""
+
+    #: A session started: its id and the first tile's id.
+    sessionStarted = Signal(str, str)
+    #: A session ended and was wiped: its id, the reason, its length in seconds, the ids of
+    #: the tiles it used (what the agent may report: never an address).
+    sessionEnded = Signal(str, str, float, list)
+    #: The self-check of the profile made after a wipe (a :class:`SelfCheck`).
+    selfCheckDone = Signal(object)
+    #: Something a page tried was refused: the vector's name (never an address).
+    refused = Signal(str)
+    #: QML should load this address in the session's view.
+    loadRequested = Signal(str)
+    sessionActiveChanged = Signal()
+    browsingChanged = Signal()
+    profileChanged = Signal()
+    idleChanged = Signal()
+    secondsLeftChanged = Signal()
+    maxLengthWarningChanged = Signal()
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        translate: Callable[[str], str],
+        timeouts: SessionTimeouts | None = None,
+        *,
+        retry_interval_s: float = RETRY_INTERVAL_S,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._tiles = {tile.id: tile for tile in catalog.tiles}
+        self.clock = SessionClock(timeouts, self)
+        self.pages = KioskPages(translate, self)
+        self.interceptor = LockdownInterceptor(lambda: self._tile, self.report_refusal, self)
+        self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
+        self._tile: Tile | None = None
+        self._tiles_used: list[str] = []
+        self._browsing = False
+        self._view: QObject | None = None
+        self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
+        self._profile: SessionProfile | None = None
+        self._ending: tuple[str, str, float, list[str]] | None = None
+        self._idle = False
+        self._seconds_left = 0
+        self._max_length_warning = False
+        self._retry_url = ""
+        self._retry = QTimer(self)
+        self._retry.setInterval(max(1, round(retry_interval_s * 1000)))
+        self._retry.timeout.connect(self._retry_load)
+        self.clock.ended.connect(self._on_clock_ended)
+        self.clock.idleCountdownStarted.connect(self._on_countdown)
+        self.clock.countdownTick.connect(self._on_tick)
+        self.clock.countdownCancelled.connect(self._on_countdown_cancelled)
+        self.clock.maxLengthWarning.connect(self._on_max_length_warning)
+        self._profile = self._profiles.create()
+        self._previous_destroyed = True
+
+    # ----- QML properties -----------------------------------------------------------------
+
+    def _session_active(self) -> bool:
+        return self.clock.active
+
+    def _get_browsing(self) -> bool:
+        return self._browsing
+
+    def _get_profile(self) -> QObject | None:
+        return self._profile.profile if self._profile is not None else None
+
+    def _get_idle(self) -> bool:
+        return self._idle
+
+    def _get_seconds_left(self) -> int:
+        return self._seconds_left
+
+    def _get_max_length_warning(self) -> bool:
+        return self._max_length_warning
+
+    sessionActive = Property(bool, _session_active, notify=sessionActiveChanged)
+    browsing = Property(bool, _get_browsing, notify=browsingChanged)
+    profile = Property(QObject, _get_profile, notify=profileChanged)
+    idle = Property(bool, _get_idle, notify=idleChanged)
+    secondsLeft = Property(int, _get_seconds_left, notify=secondsLeftChanged)
+    maxLengthWarning = Property(bool, _get_max_length_warning, notify=maxLengthWarningChanged)
+
+    # ----- wiring -------------------------------------------------------------------------
+
+    def install(self, window: QQuickWindow) -> None:
+        """Watch ``window``'s input for activity and shortcuts."""
+        window.installEventFilter(self.event_filter)
+
+    @property
+    def current_tile(self) -> Tile | None:
+        return self._tile
+
+    @property
+    def current_profile(self) -> QQuickWebEngineProfile | None:
+        return self._profile.profile if self._profile is not None else None
+
+    def report_refusal(self, vector: Vector) -> None:
+        """Log and signal a refused attempt (the vector only: no address, no text)."""
+        log.info("refused %s in session %s", vector.value, self.clock.session_id or "-")
+        self.refused.emit(vector.value)
+
+    # ----- what the resident does ---------------------------------------------------------
+
+    @Slot(str)
+    def openTile(self, tile_id: str) -> None:
+        """Open a tile's site, starting a session if none runs (same session from Home)."""
+        tile = self._tiles.get(tile_id)
+        if tile is None or self._ending is not None:
+            log.warning("tile %s is not in the catalog; nothing opened", tile_id)
+            return
+        was_active = self.clock.active
+        session_id = self.clock.start()
+        self._tile = tile
+        if tile_id not in self._tiles_used:
+            self._tiles_used.append(tile_id)
+        log.info("tile %s opened in session %s", tile_id, session_id)
+        if not was_active:
+            self.sessionActiveChanged.emit()
+            self.sessionStarted.emit(session_id, tile_id)
+        self._set_browsing(True)
+        self.load(str(tile.url))
+
+    def load(self, url: str) -> None:
+        """Show ``url`` in the session's view if the lockdown allows it, else the refusal page.
+
+        The only way the kiosk itself puts an address in the view (a tile, a retry): it goes
+        through the same verdict as the page's own navigations, so a ``javascript:`` or
+        ``view-source:`` address can never be handed to the view.
+        """
+        verdict = navigation_verdict(url, self._tile)
+        if not verdict.allowed and verdict.vector is not None:
+            self.report_refusal(verdict.vector)
+            url = refusal_url(verdict.vector)
+        self.loadRequested.emit(url)
+
+    @Slot()
+    def goHome(self) -> None:
+        """Back to the tiles; the session (and its pages) go on until it is ended."""
+        self.clock.touch()
+        self._set_browsing(False)
+
+    @Slot()
+    def finishSession(self) -> None:
+        """The "Finish and erase my data" button."""
+        self.clock.end(EndReason.BUTTON)
+
+    @Slot()
+    def stillHere(self) -> None:
+        """The "I am here" button of the idle countdown."""
+        self.clock.still_here()
+
+    def shutdown(self) -> None:
+        """The kiosk is closing (its views are gone): end the session, drop the profile."""
+        self.clock.ended.disconnect(self._on_clock_ended)
+        self.clock.end(EndReason.WIPE_NOW)
+        if self._profile is not None:
+            self._profile.owner.deleteLater()
+            self._profile = None
+        self.deleteLater()
+
+    def wipe_now(self) -> None:
+        """End and wipe the running session at once (a command from the agent)."""
+        self.clock.end(EndReason.WIPE_NOW)
+
+    # ----- what the page does (called from the QML view's handlers) -----------------------
+
+    @Slot(str, bool, result=bool)
+    def allowNavigation(self, url: str, main_frame: bool) -> bool:
+        """The view's navigationRequested: refused navigations never start."""
+        verdict = navigation_verdict(url, self._tile, main_frame=main_frame)
+        if verdict.allowed or verdict.vector is None:
+            return True
+        self.report_refusal(verdict.vector)
+        if main_frame:
+            # Queued: starting a navigation from inside a navigation request trips Chromium.
+            page = refusal_url(verdict.vector)
+            QTimer.singleShot(0, self, lambda: self.loadRequested.emit(page))
+        return False
+
+    @Slot(str, result=str)
+    def newWindowTarget(self, url: str) -> str:
+        """A popup: the address to open in the same view (a refusal page when not allowed)."""
+        verdict = new_window_verdict(url, self._tile)
+        if verdict.allowed or verdict.vector is None:
+            return url
+        self.report_refusal(verdict.vector)
+        return refusal_url(verdict.vector)
+
+    @Slot(str)
+    def refuse(self, vector: str) -> None:
+        """The view refused something itself (context menu, file picker, permission...)."""
+        self.report_refusal(Vector(vector))
+
+    @Slot(str, int, int, result=str)
+    def pageForFailedLoad(self, url: str, error_domain: int, error_code: int) -> str:
+        """The friendly page replacing a failed load ("" to keep the page as it is)."""
+        if is_kiosk_page(url) or error_code == _ERR_ABORTED:
+            return ""
+        if not navigation_verdict(url, self._tile).allowed:
+            return ""  # a refused navigation: its refusal page is already on its way
+        if error_domain == _HTTP_STATUS_CODE_DOMAIN:
+            return ""  # the site's own error page (404...) is a page of the site
+        if error_domain == _CERTIFICATE_ERROR_DOMAIN:
+            self.report_refusal(Vector.CERTIFICATE_ERROR)
+            return CERTIFICATE_REFUSED_URL
+        log.info("a page failed to load in session %s; retrying", self.clock.session_id or "-")
+        # Kept in memory only, to retry; never logged nor reported.
+        self._retry_url = url
+        self._retry.start()
+        return OFFLINE_URL
+
+    @Slot(str)
+    def pageLoaded(self, url: str) -> None:
+        """A load succeeded: stop retrying when it is a page of the site."""
+        if not is_kiosk_page(url):
+            self._retry.stop()
+            self._retry_url = ""
+
+    @Slot(QObject)
+    def attachView(self, view: QObject) -> None:
+        """QML created the session's view: watch it, so the profile dies only after it."""
+        self._view = view
+        view.destroyed.connect(self._on_view_destroyed)
+
+    # ----- the wipe -----------------------------------------------------------------------
+
+    def _on_clock_ended(self, session_id: str, reason: str, duration: float) -> None:
+        self._ending = (session_id, reason, duration, self._tiles_used)
+        self._retry.stop()
+        self._retry_url = ""
+        self._tile = None
+        self._tiles_used = []
+        self._set_browsing(False)
+        self._set_idle(False)
+        self._set_max_length_warning(False)
+        # A copied text (an address, a number) would otherwise wait for the next resident.
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.clear()
+        # QML unloads the view on this change; its destruction continues the wipe.
+        self.sessionActiveChanged.emit()
+        if self._view is None:
+            self._destroy_profile()
+
+    def _on_view_destroyed(self) -> None:
+        self._view = None
+        if self._ending is not None:
+            self._destroy_profile()
+
+    def _destroy_profile(self) -> None:
+        old, self._profile = self._profile, None
+        self.profileChanged.emit()
+        if old is None:
+            self._finish_wipe()
+            return
+        self._previous_destroyed = False
+        old.profile.destroyed.connect(self._on_profile_destroyed)
+        old.owner.deleteLater()
+
+    def _on_profile_destroyed(self) -> None:
+        self._previous_destroyed = True
+        self._finish_wipe()
+
+    def _finish_wipe(self) -> None:
+        self._profile = self._profiles.create()
+        self.profileChanged.emit()
+        result = self._check()
+        ending, self._ending = self._ending, None
+        if ending is not None:
+            session_id, reason, duration, tiles_used = ending
+            log.info(
+                "session %s wiped; self-check %s%s",
+                session_id,
+                "passed" if result.ok else "FAILED: ",
+                ", ".join(result.checks_failed),
+            )
+            self.sessionEnded.emit(session_id, reason, duration, tiles_used)
+        self.selfCheckDone.emit(result)
+
+    def _check(self) -> SelfCheck:
+        assert self._profile is not None
+        return self_check(
+            self._profile.profile,
+            previous_profile_destroyed=self._previous_destroyed,
+            live_views=0 if self._view is None else 1,
+        )
+
+    # ----- state for QML ------------------------------------------------------------------
+
+    def _set_browsing(self, browsing: bool) -> None:
+        if browsing != self._browsing:
+            self._browsing = browsing
+            self.browsingChanged.emit()
+
+    def _set_idle(self, idle: bool) -> None:
+        if idle != self._idle:
+            self._idle = idle
+            self.idleChanged.emit()
+
+    def _set_max_length_warning(self, warning: bool) -> None:
+        if warning != self._max_length_warning:
+            self._max_length_warning = warning
+            self.maxLengthWarningChanged.emit()
+
+    def _on_countdown(self, seconds_left: int) -> None:
+        self._on_tick(seconds_left)
+        self._set_idle(True)
+
+    def _on_tick(self, seconds_left: int) -> None:
+        if seconds_left != self._seconds_left:
+            self._seconds_left = seconds_left
+            self.secondsLeftChanged.emit()
+
+    def _on_countdown_cancelled(self) -> None:
+        self._set_idle(False)
+
+    def _on_max_length_warning(self, seconds_left: int) -> None:
+        self._set_max_length_warning(True)
+
+    def _retry_load(self) -> None:
+        if self._retry_url and self.clock.active:
+            self.load(self._retry_url)

@@ -1,0 +1,159 @@
+"""One fresh off-the-record web profile per session, its request filter, and the wipe self-check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from kiosk.catalog import Tile
+from kiosk.ui.browser.pages import KioskPages
+from kiosk.ui.browser.policy import (
+    KIOSK_SCHEME,
+    Vector,
+    download_verdict,
+    navigation_verdict,
+    subresource_verdict,
+)
+from kiosk.ui.qt import (
+    QByteArray,
+    QObject,
+    QQmlComponent,
+    QQmlEngine,
+    QQuickWebEngineProfile,
+    QUrl,
+    QWebEngineDownloadRequest,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
+
+log = logging.getLogger(__name__)
+
+_NAVIGATIONS = {
+    QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame: True,
+    QWebEngineUrlRequestInfo.ResourceType.ResourceTypeSubFrame: False,
+}
+
+
+def refusal_url(vector: Vector) -> str:
+    """The kiosk page that explains a refused navigation."""
+    why = (
+        "forbidden" if vector in (Vector.FORBIDDEN_SCHEME, Vector.EXTERNAL_PROTOCOL) else "outside"
+    )
+    return f"{KIOSK_SCHEME}://refused/?why={why}"
+
+
+class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
+    """Every request of every session goes through :mod:`policy` (server redirects included)."""
+
+    def __init__(
+        self,
+        current_tile: Callable[[], Tile | None],
+        on_refused: Callable[[Vector], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._current_tile = current_tile
+        self._on_refused = on_refused
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
+        url = info.requestUrl().toString()
+        main_frame = _NAVIGATIONS.get(info.resourceType())
+        if main_frame is None:
+            verdict = subresource_verdict(url)
+        else:
+            verdict = navigation_verdict(url, self._current_tile(), main_frame=main_frame)
+        if verdict.allowed or verdict.vector is None:
+            return
+        self._on_refused(verdict.vector)
+        if main_frame is None:
+            info.block(True)
+        else:
+            # The friendly page takes the refused page's place, in a frame as in the window.
+            info.redirect(QUrl(refusal_url(verdict.vector)))
+
+
+PROFILE_QML: Final = Path(__file__).resolve().parent.parent / "qml" / "SessionProfile.qml"
+
+
+class ProfileError(RuntimeError):
+    """A session profile could not be made (a packaging or programming error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionProfile:
+    """A session's profile and the prototype object that owns it (deleting one deletes both)."""
+
+    owner: QObject
+    profile: QQuickWebEngineProfile
+
+
+class ProfileFactory(QObject):
+    """Makes each session's fresh off-the-record profile, locked down and with the kiosk pages."""
+
+    def __init__(
+        self,
+        pages: KioskPages,
+        interceptor: LockdownInterceptor,
+        on_refused: Callable[[Vector], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._pages = pages
+        self._interceptor = interceptor
+        self._on_refused = on_refused
+        self._engine = QQmlEngine(self)
+        self._component = QQmlComponent(self._engine, QUrl.fromLocalFile(str(PROFILE_QML)))
+
+    def create(self) -> SessionProfile:
+        owner = self._component.create()
+        profile = owner.property("profile") if owner is not None else None
+        if owner is None or not isinstance(profile, QQuickWebEngineProfile):
+            errors = "; ".join(error.toString() for error in self._component.errors())
+            raise ProfileError(f"{PROFILE_QML} made no profile: {errors}")
+        owner.setParent(self)
+        profile.setSpellCheckEnabled(False)
+        profile.setPushServiceEnabled(False)
+        profile.installUrlSchemeHandler(QByteArray(KIOSK_SCHEME.encode()), self._pages)
+        profile.setUrlRequestInterceptor(self._interceptor)
+        profile.downloadRequested.connect(self._refuse_download)
+        return SessionProfile(owner, profile)
+
+    def _refuse_download(self, download: QWebEngineDownloadRequest) -> None:
+        # An inline PDF never becomes a download (the PDF viewer shows it), so every download
+        # request is refused: nothing a resident fetches reaches the terminal's disk.
+        verdict = download_verdict(download.mimeType(), shown_inline=False)
+        if not verdict.allowed and verdict.vector is not None:
+            download.cancel()
+            self._on_refused(verdict.vector)
+
+
+@dataclass(frozen=True, slots=True)
+class SelfCheck:
+    """The verdict on a fresh session after a wipe, for the agent to forward to the fleet."""
+
+    ok: bool
+    checks_failed: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "checks_failed": list(self.checks_failed)}
+
+
+def self_check(
+    profile: QQuickWebEngineProfile, *, previous_profile_destroyed: bool, live_views: int
+) -> SelfCheck:
+    """Check that ``profile`` starts empty and that the previous session left nothing alive."""
+    checks = {
+        "previous-profile-destroyed": previous_profile_destroyed,
+        "previous-pages-destroyed": live_views == 0,
+        "off-the-record": profile.isOffTheRecord() and not profile.storageName(),
+        "no-persistent-cookies": profile.persistentCookiesPolicy()
+        == QQuickWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies,
+        "memory-http-cache": profile.httpCacheType()
+        == QQuickWebEngineProfile.HttpCacheType.MemoryHttpCache,
+        "no-permission-grants": not profile.listAllPermissions(),
+    }
+    failed = tuple(name for name, passed in checks.items() if not passed)
+    return SelfCheck(ok=not failed, checks_failed=failed)

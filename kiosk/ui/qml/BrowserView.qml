@@ -1,0 +1,170 @@
+// A service's site in the session's web view, under a permanent bar: Home, Back, Finish.
+// Every handler below refuses a way out of the lockdown; the verdicts come from Python.
+import QtQuick
+import QtWebEngine
+
+Item {
+    id: browserView
+
+    required property QtObject browser
+    property string fontFamily: "Noto Sans"
+    property real sizeFactor: 1
+    // The session's view, or null between sessions (for tests and screenshots).
+    readonly property var webView: viewLoader.item
+    // The first address of a session arrives before its view exists.
+    property string pendingUrl: ""
+
+    Rectangle {
+        id: bar
+        objectName: "browserBar"
+        anchors { left: parent.left; right: parent.right; top: parent.top }
+        height: Math.round(96 * browserView.sizeFactor)
+        color: "#061629"
+
+        Row {
+            anchors { left: parent.left; verticalCenter: parent.verticalCenter; leftMargin: Math.round(16 * browserView.sizeFactor) }
+            spacing: Math.round(16 * browserView.sizeFactor)
+
+            BarButton {
+                objectName: "homeButton"
+                text: qsTr("Home")
+                sizeFactor: browserView.sizeFactor
+                fontFamily: browserView.fontFamily
+                onClicked: browserView.browser.goHome()
+            }
+            BarButton {
+                objectName: "backButton"
+                text: qsTr("Back")
+                sizeFactor: browserView.sizeFactor
+                fontFamily: browserView.fontFamily
+                onClicked: {
+                    if (viewLoader.item && viewLoader.item.canGoBack)
+                        viewLoader.item.goBack()
+                    else
+                        browserView.browser.goHome()
+                }
+            }
+        }
+        BarButton {
+            objectName: "finishButton"
+            anchors { right: parent.right; verticalCenter: parent.verticalCenter; rightMargin: Math.round(16 * browserView.sizeFactor) }
+            text: qsTr("Finish and erase my data")
+            prominent: true
+            sizeFactor: browserView.sizeFactor
+            fontFamily: browserView.fontFamily
+            onClicked: browserView.browser.finishSession()
+        }
+    }
+
+    Loader {
+        id: viewLoader
+        objectName: "viewLoader"
+        anchors { left: parent.left; right: parent.right; top: bar.bottom; bottom: parent.bottom }
+        // One view per session: unloading it destroys the page before Python drops the profile.
+        active: browserView.browser.sessionActive && browserView.browser.profile !== null
+        sourceComponent: sessionView
+    }
+
+    Connections {
+        target: browserView.browser
+        function onLoadRequested(url) {
+            if (viewLoader.item)
+                viewLoader.item.url = url
+            else
+                browserView.pendingUrl = url
+        }
+    }
+
+    Component {
+        id: sessionView
+
+        WebEngineView {
+            id: view
+            objectName: "sessionView"
+            profile: browserView.browser.profile
+
+            settings.pdfViewerEnabled: true
+            settings.pluginsEnabled: true
+            settings.errorPageEnabled: false
+            settings.fullScreenSupportEnabled: false
+            settings.javascriptCanAccessClipboard: false
+            settings.javascriptCanPaste: false
+            settings.localContentCanAccessFileUrls: false
+            settings.localContentCanAccessRemoteUrls: false
+            settings.localStorageEnabled: true
+            settings.screenCaptureEnabled: false
+            settings.webRTCPublicInterfacesOnly: true
+            settings.allowWindowActivationFromJavaScript: false
+            settings.navigateOnDropEnabled: false
+            settings.dnsPrefetchEnabled: false
+            settings.allowGeolocationOnInsecureOrigins: false
+            settings.focusOnNavigationEnabled: true
+
+            Component.onCompleted: {
+                browserView.browser.attachView(view)
+                if (browserView.pendingUrl !== "") {
+                    view.url = browserView.pendingUrl
+                    browserView.pendingUrl = ""
+                }
+            }
+
+            onNavigationRequested: function (request) {
+                if (!browserView.browser.allowNavigation(request.url.toString(), request.isMainFrame))
+                    request.reject()
+            }
+            onNewWindowRequested: function (request) {
+                // Never a second window: allowed popups open here, others show the refusal.
+                view.url = browserView.browser.newWindowTarget(request.requestedUrl.toString())
+            }
+            onLoadingChanged: function (info) {
+                if (info.status === WebEngineView.LoadFailedStatus) {
+                    const page = browserView.browser.pageForFailedLoad(info.url.toString(), info.errorDomain, info.errorCode)
+                    if (page !== "")
+                        view.url = page
+                } else if (info.status === WebEngineView.LoadSucceededStatus) {
+                    browserView.browser.pageLoaded(info.url.toString())
+                }
+            }
+            // Console messages stay in the page: they may quote addresses or typed text.
+            onJavaScriptConsoleMessage: function (level, message, lineNumber, sourceID) {}
+            onCertificateError: function (error) {
+                error.rejectCertificate()
+            }
+            onContextMenuRequested: function (request) {
+                request.accepted = true
+                browserView.browser.refuse("context-menu")
+            }
+            onFileDialogRequested: function (request) {
+                request.accepted = true
+                request.dialogReject()
+                browserView.browser.refuse("file-picker")
+            }
+            onAuthenticationDialogRequested: function (request) {
+                request.accepted = true
+                request.dialogReject()
+                browserView.browser.refuse("http-auth")
+            }
+            onSelectClientCertificate: function (selection) {
+                selection.selectNone()
+                browserView.browser.refuse("client-certificate")
+            }
+            onPermissionRequested: function (permission) {
+                permission.deny()
+                browserView.browser.refuse("permission")
+            }
+            onFullScreenRequested: function (request) {
+                request.reject()
+                browserView.browser.refuse("fullscreen")
+            }
+            onPrintRequested: browserView.browser.refuse("print")
+            onRegisterProtocolHandlerRequested: function (request) {
+                request.reject()
+                browserView.browser.refuse("protocol-handler")
+            }
+            onDesktopMediaRequested: function (request) {
+                request.cancel()
+                browserView.browser.refuse("permission")
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+"""Draw the browsing screenshots of docs/screenshots/ against the stand-in site.
+
+Run from the repository root: ``QT_QPA_PLATFORM=offscreen .venv/bin/python -m
+tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk-idle.png).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.ui.browser import prepare_web_engine
+from kiosk.ui.home import HomeScreen
+from kiosk.ui.qt import QEvent, QEventLoop, QGuiApplication, QObject, QTimer
+from kiosk.ui.session import SessionTimeouts
+from tests.ui.standin import (
+    ALLOWED_HOST,
+    BAD_CERT_HOST,
+    HOST_RESOLVER_RULES,
+    OUTSIDE_HOST,
+    make_certificate,
+    running_standin,
+)
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def wait_for(condition: Callable[[], bool], timeout_ms: int = 15_000) -> None:
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: loop.quit() if condition() else None)
+    poll.start(30)
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    deadline.start(timeout_ms)
+    loop.exec()
+    if not condition():
+        raise SystemExit(f"timed out waiting for the screen ({deadline.isActive()})")
+
+
+def settle(home: HomeScreen, frames: int = 3) -> None:
+    """Let a few frames be drawn (the page's paint reaches the window a frame later)."""
+    count = [0]
+
+    def frame() -> None:
+        count[0] += 1
+
+    home.window.frameSwapped.connect(frame)
+    # A still scene draws no frame: ask for one at each poll.
+    wait_for(lambda: count[0] >= frames or home.window.update() or False)
+    home.window.frameSwapped.disconnect(frame)
+
+
+def view_of(home: HomeScreen) -> QObject | None:
+    browser_view = home.window.findChild(QObject, "browserView")
+    view = browser_view.property("webView") if browser_view is not None else None
+    return view if isinstance(view, QObject) else None
+
+
+def grab(home: HomeScreen, name: str) -> None:
+    image = home.window.grabWindow()
+    if not image.save(str(OUT / name), "PNG"):  # type: ignore[call-overload]
+        raise SystemExit(f"could not write {name}")
+    print(f"wrote {OUT / name}")
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
+    trusted = make_certificate(work, "standin", [ALLOWED_HOST, OUTSIDE_HOST])
+    untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
+        f'--no-sandbox --disable-gpu --host-resolver-rules="{HOST_RESOLVER_RULES}"'
+        f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
+    )
+    prepare_web_engine()
+    app = QGuiApplication(sys.argv[:1])
+    with running_standin(trusted, untrusted) as standin:
+        shutil.copy(default_bundle_dir() / "sante.svg", work / "sante.svg")
+        catalog = {
+            "v": 1,
+            "version": "shots",
+            "groups": [{"id": "sante", "label": {"fr": "Santé"}, "icon": "sante.svg"}],
+            "tiles": [
+                {
+                    "id": "standin",
+                    "group": "sante",
+                    "label": {"fr": "Service test"},
+                    "url": standin.url("/"),
+                    "icon": "sante.svg",
+                    "allow": ["*.test-gouv.fr"],
+                }
+            ],
+        }
+        (work / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+        timeouts = SessionTimeouts(idle_timeout_s=600, countdown_s=30)
+        home = HomeScreen(app, load_catalog(work), work, "fr", timeouts)
+        home.show(windowed=True)
+        home.browser.openTile("standin")
+        wait_for(lambda: (v := view_of(home)) is not None and v.property("title") == "standin-home")
+        settle(home)
+        grab(home, "kiosk-browsing.png")
+        view = view_of(home)
+        assert view is not None
+        home.browser.load(standin.url("/target", host=OUTSIDE_HOST))
+        wait_for(lambda: str(view.property("title")).startswith("Cette page"))
+        settle(home)
+        grab(home, "kiosk-refused.png")
+        home.browser.clock._on_idle()  # show the countdown now rather than in ten minutes
+        wait_for(lambda: bool(home.browser.idle))
+        settle(home)
+        grab(home, "kiosk-idle.png")
+        home.browser.wipe_now()
+        wait_for(lambda: view_of(home) is None)
+        home.close()
+        for _ in range(3):
+            app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
