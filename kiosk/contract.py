@@ -31,6 +31,7 @@ PROTOCOL_VERSION: Final = 1
 TOPIC_ROOT: Final = "kiosk/v1"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 TERMINAL_ID_PATTERN: Final = r"[a-z0-9-]{3,40}"
+COMMAND_ID_PATTERN: Final = r"[A-Za-z0-9_-]{8,64}"
 # The fleet's own MQTT user name; no terminal may take it.
 FLEET_USERNAME: Final = "fleet"
 RESERVED_TERMINAL_IDS: Final = frozenset({FLEET_USERNAME})
@@ -136,7 +137,7 @@ def shared_subscription(group: str, topic_filter: str) -> str:
 Scalar: TypeAlias = str | int | float | bool | None
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
-CommandId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+CommandId = Annotated[str, StringConstraints(pattern=f"^{COMMAND_ID_PATTERN}$")]
 Seq = Annotated[int, Field(ge=0)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 NonNegative = Annotated[float, Field(ge=0)]

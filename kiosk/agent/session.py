@@ -18,9 +18,11 @@ only the latest one matters.
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import platform
 import random
+import re
 import ssl
 import threading
 import time
@@ -42,6 +44,7 @@ from kiosk.agent.outbox import Entry, Kind, Outbox
 from kiosk.agent.sensors import SensorBackend
 from kiosk.agent.state import PersistentCounter
 from kiosk.contract import (
+    COMMAND_ID_PATTERN,
     Channel,
     Command,
     CommandAck,
@@ -57,6 +60,8 @@ from kiosk.contract import (
 )
 
 log = logging.getLogger(__name__)
+
+COMMAND_ID_RE: Final = re.compile(COMMAND_ID_PATTERN)
 
 QOS_AT_LEAST_ONCE: Final = 1
 RECONNECT_MIN_DELAY_S: Final = 1.0
@@ -566,6 +571,18 @@ class AgentSession:
         link.client.on_publish = on_publish
         link.client.on_message = self._on_message
 
+    def _refuse_malformed_command(self, topic: str, payload: bytes, error: ContractError) -> None:
+        """Tell the fleet why a command was not run, when its id can still be read."""
+        if not topic.endswith("/" + Channel.CMD.value):
+            return
+        command_id = readable_command_id(payload)
+        if command_id is None:
+            return
+        try:
+            self.publish_ack(command_id, "refused", f"malformed command: {error}"[:200])
+        except ValueError as exc:
+            log.error("terminal %s: refusal of %s not sent: %s", self._terminal_id, command_id, exc)
+
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             _, payload = decode_message(message.topic, bytes(message.payload))
@@ -577,6 +594,7 @@ class AgentSession:
                 message.topic,
                 exc.reason,
             )
+            self._refuse_malformed_command(message.topic, bytes(message.payload), exc)
             return
         if isinstance(payload, Command):
             log.info(
@@ -601,3 +619,15 @@ class AgentSession:
             log.info(
                 "terminal %s: desired state received; it is not applied yet", self._terminal_id
             )
+
+
+def readable_command_id(payload: bytes) -> str | None:
+    """The ``id`` of a command that failed to decode, if it is there and well formed."""
+    try:
+        raw: Any = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    command_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(command_id, str) and COMMAND_ID_RE.fullmatch(command_id):
+        return command_id
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -146,3 +147,35 @@ def test_the_agent_tells_systemd_it_is_ready(broker: TestBroker, tmp_path: Path)
         with running_agent(config, tmp_path / "agent.log", {"NOTIFY_SOCKET": str(notify_path)}):
             datagram = notify.recv(4096).decode()
     assert "READY=1" in datagram.splitlines()
+
+
+def test_malformed_commands_are_refused_with_a_reason_and_never_run(
+    broker: TestBroker, fleet_publisher: mqtt.Client, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path / "agent.toml", TERMINAL, broker.host, broker.port, broker.password(TERMINAL)
+    )
+    cmd_topic = topic_for(TERMINAL, Channel.CMD)
+    valid = json.loads(command("reboot", "cmd-ok-00001").to_bytes())
+    with (
+        fleet_listener(broker.host, broker.port, broker.password("fleet"), TERMINAL) as fleet,
+        running_agent(config, tmp_path / "agent.log") as agent,
+    ):
+        fleet.expect(lambda r: isinstance(r.message, Health), timeout_s=10)
+        for payload in (
+            b"\xff not json",
+            json.dumps({**valid, "id": "cmd-bad-00001", "name": "format_disk"}).encode(),
+            json.dumps({**valid, "id": "cmd-bad-00002", "v": 7}).encode(),
+            json.dumps({**valid, "id": "cmd-bad-00003", "args": {"u": "https://x.fr/"}}).encode(),
+        ):
+            fleet_publisher.publish(cmd_topic, payload, qos=1).wait_for_publish(5)
+        for bad in ("cmd-bad-00001", "cmd-bad-00002", "cmd-bad-00003"):
+            ack = fleet.expect(is_ack(bad, "refused"), timeout_s=10).message
+            assert isinstance(ack, CommandAck)
+            assert ack.reason is not None
+            assert ack.reason.startswith("malformed command")
+        # The agent is still there and still obeys a good command (simulated actions: no reboot).
+        send(fleet_publisher, command("reboot", "cmd-ok-00001"))
+        fleet.expect(is_ack("cmd-ok-00001", "accepted"), timeout_s=10)
+        agent.wait_for_log("would run systemctl ['reboot']")
+        assert agent.process.poll() is None
