@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.agent.actions import SystemdActions, run_systemctl
+from kiosk.agent.actions import SystemdActions, load_saved_settings, run_systemctl
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandStore
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.enclosure import (
@@ -109,7 +109,15 @@ class AgentRuntime:
                 if settings.actions.backend == "systemd"
                 else simulated_systemctl(settings.terminal_id)
             )
-            actions = SystemdActions(state_dir, ui_link, run=run, ui_unit=settings.actions.ui_unit)
+            actions = SystemdActions(
+                state_dir,
+                ui_link,
+                on_settings=self._apply_settings,
+                run=run,
+                ui_unit=settings.actions.ui_unit,
+            )
+            # What the fleet set before a restart still holds.
+            self._apply_settings(load_saved_settings(state_dir))
             processor = CommandProcessor(
                 actions,
                 ack=self._ack,
@@ -126,6 +134,12 @@ class AgentRuntime:
                 self.session.run(stop)
             finally:
                 self.notifier.stopping()
+
+    def _apply_settings(self, values: dict[str, Scalar]) -> None:
+        """The settings that concern the agent itself (the UI gets its own through the link)."""
+        interval = values.get("health_interval_s")
+        if isinstance(interval, int | float) and not isinstance(interval, bool):
+            self.session.set_health_interval(float(interval))
 
     def _ack(self, command_id: str, result: AckResult, reason: str | None) -> None:
         try:

@@ -137,6 +137,7 @@ class AgentSession:
         self._birth_seq = birth_seq
         self._boot_id = boot_id
         self._outbox = outbox if outbox is not None else Outbox(None, settings.terminal_id)
+        self._interval_override_s: float | None = None
         self.health_extras = health_extras
         self.on_command = on_command
         self.on_loop = on_loop
@@ -170,6 +171,12 @@ class AgentSession:
 
     # ---------------------------------------------------------------------------------------
     # Public, thread-safe: what other parts of the agent publish
+
+    def set_health_interval(self, seconds: float) -> None:
+        """Publish unchanged-but-moved health at most this often from now on (fleet setting)."""
+        # A float assignment is atomic; the main loop reads it at its next sample.
+        self._interval_override_s = seconds
+        log.info("terminal %s: health interval set to %s s", self._terminal_id, seconds)
 
     @property
     def boot_id(self) -> str:
@@ -273,12 +280,13 @@ class AgentSession:
             log.error("terminal %s: health not measured (%s)", self._terminal_id, exc)
             return
         health = self._settings.health
+        interval_s = self._interval_override_s or health.interval_s
         reason = publish_reason(
             self._last_health,
             sample,
             now - self._last_health_at,
-            health.interval_s,
-            health.effective_max_silence_s,
+            interval_s,
+            max(health.effective_max_silence_s, interval_s),
         )
         if reason is None:
             return

@@ -179,3 +179,34 @@ def test_malformed_commands_are_refused_with_a_reason_and_never_run(
         fleet.expect(is_ack("cmd-ok-00001", "accepted"), timeout_s=10)
         agent.wait_for_log("would run systemctl ['reboot']")
         assert agent.process.poll() is None
+
+
+def test_settings_from_the_fleet_apply_now_and_after_a_restart(
+    broker: TestBroker, fleet_publisher: mqtt.Client, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path / "agent.toml",
+        TERMINAL,
+        broker.host,
+        broker.port,
+        broker.password(TERMINAL),
+        state_dir=tmp_path / "state",
+    )
+    now = utc_now()
+    order = Command(
+        id="cmd-set-00001",
+        name="set_settings",
+        args={"health_interval_s": 30},
+        issued_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
+    with (
+        fleet_listener(broker.host, broker.port, broker.password("fleet"), TERMINAL) as fleet,
+        running_agent(config, tmp_path / "agent.log") as agent,
+    ):
+        fleet.expect(lambda r: isinstance(r.message, Health), timeout_s=10)
+        send(fleet_publisher, order)
+        fleet.expect(is_ack("cmd-set-00001", "done"), timeout_s=10)
+        agent.wait_for_log("health interval set to 30.0 s")
+    with running_agent(config, tmp_path / "agent-2.log") as again:
+        again.wait_for_log("health interval set to 30.0 s")
