@@ -20,7 +20,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from fleet import crud
+from fleet import audit, crud
 from fleet.core.config import FleetSettings, load_settings
 from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.core.security import MIN_PASSWORD_LENGTH
@@ -179,6 +179,9 @@ def create_admin(
         if crud.get_user(session, username) is not None:
             die(_("the user %(username)s already exists.") % {"username": username})
         crud.create_user(session, username, password, role="admin")
+        # Whoever ran the command on the server: the dashboard has no session to name.
+        operator = os.environ.get("SUDO_USER") or os.environ.get("USER") or "cli"
+        audit.record(session, f"cli:{operator}", "admin_created", username)
         session.commit()
     out.print(Text(_("Administrator %(username)s created.") % {"username": username}))
 

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from fleet.api.deps import LoginRequired
-from fleet.api.routes import auth, dashboard, health, terminal_page, terminals
+from fleet.api.routes import alerts, audit, auth, dashboard, health, terminal_page, terminals
 from fleet.api.templating import Templates
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
@@ -58,7 +58,7 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, dashboard, terminal_page, terminals, health):
+    for module in (auth, dashboard, terminal_page, alerts, audit, terminals, health):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

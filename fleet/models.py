@@ -27,6 +27,8 @@ USER_ROLES: Final = ("viewer", "operator", "admin")
 COMMAND_STATES: Final = ("pending", "accepted", "done", "failed", "refused", "expired")
 #: States a command never leaves, whatever arrives later.
 FINAL_COMMAND_STATES: Final = frozenset({"done", "failed", "refused", "expired"})
+#: An alert's life: ``open``, perhaps ``acknowledged`` by a person, then ``resolved``.
+ALERT_STATES: Final = ("open", "acknowledged", "resolved")
 
 # Stable constraint names, so that migrations can refer to them on every database.
 NAMING_CONVENTION: Final = {
@@ -90,6 +92,8 @@ class Terminal(Base):
     clock_synced: Mapped[bool | None]
     clock_offset_ms: Mapped[float | None] = mapped_column(Float)
     dropped_samples: Mapped[int | None]
+    # The self-check after the last privacy wipe (health ui.last_wipe_ok); None before any.
+    last_wipe_ok: Mapped[bool | None]
     health_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
@@ -202,3 +206,71 @@ class RejectedMessage(Base):
     first_at: Mapped[datetime]
     last_at: Mapped[datetime]
     last_detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class StateChange(Base):
+    """A change of a terminal's reported presence, kept for its history and flapping."""
+
+    __tablename__ = "state_changes"
+    __table_args__ = (Index("ix_state_changes_terminal_id_at", "terminal_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+
+
+class Alert(Base):
+    """Something wrong with a terminal, from its opening to its resolution.
+
+    ``active_key`` is ``terminal:kind`` until resolved, then ``NULL``: its unique constraint
+    keeps one unresolved alert per terminal and kind even with several fleet processes.
+    ``last_notified_state`` is the state people were last told about; notifiers claim a
+    transition by changing it with a conditional UPDATE, so none is sent twice.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state_known"),
+        Index("ix_alerts_state_opened_at", "state", "opened_at"),
+        Index("ix_alerts_terminal_id_opened_at", "terminal_id", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    active_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None]
+    summary: Mapped[str] = mapped_column(String(300))
+    last_notified_state: Mapped[str | None] = mapped_column(String(16))
+
+
+class MaintenanceWindow(Base):
+    """A period when a terminal (or, with no terminal, every one) is worked on: no alarms."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_ends_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str | None] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """Something a person did (or tried): who, what, on what."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(String(300))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +40,31 @@ class FleetSettings(BaseSettings):
     cookie_secure: bool = False
     default_language: str = "fr"
     display_timezone: str = "Europe/Paris"
+    # Presence: how long a terminal may be offline or lost before it is alerted as down, and
+    # how many state changes within the window make it "flapping" (one alert, not one each).
+    down_grace_s: float = Field(default=120.0, ge=0)
+    flapping_changes: int = Field(default=4, ge=1)
+    flapping_window_s: float = Field(default=900.0, gt=0)
+    # Alert thresholds.
+    disk_full_percent: float = Field(default=90.0, gt=0, le=100)
+    temperature_max_c: float = 70.0
+    temperature_min_c: float = -10.0
+    ui_crash_count: int = Field(default=3, ge=1)
+    ui_crash_window_s: float = Field(default=600.0, gt=0)
+    #: How often the ingest process evaluates presence and alerts (and expires commands).
+    keeper_interval_s: float = Field(default=10.0, gt=0)
+    # Notifications: e-mail when smtp_host is set, a JSON POST when webhook_url is set.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "fleet@localhost"
+    #: Recipients, separated by commas.
+    smtp_to: str = ""
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_url: str | None = None
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+
+    def smtp_recipients(self) -> list[str]:
+        return [address.strip() for address in self.smtp_to.split(",") if address.strip()]
 
     def sqlite_path(self) -> Path | None:
         """The database file when the database is SQLite on disk, else ``None``."""

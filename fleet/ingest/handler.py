@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet import commands, crud
-from fleet.models import CommandAckRecord, EventRecord, HealthSample, RejectedMessage, Terminal
+from fleet.models import (
+    CommandAckRecord,
+    EventRecord,
+    HealthSample,
+    RejectedMessage,
+    StateChange,
+    Terminal,
+)
 from kiosk.contract import (
     TOPIC_ROOT,
     CommandAck,
@@ -58,7 +65,7 @@ def handle_message(session: Session, topic: str, payload: bytes, received_at: da
 def _store(session: Session, terminal_id: str, message: Message, at: datetime) -> Outcome:
     terminal = crud.get_or_create_terminal(session, terminal_id, at)
     if isinstance(message, Status):
-        return _apply_status(terminal, message, at)
+        return _apply_status(session, terminal, message, at)
     if isinstance(message, Health):
         return _store_health(session, terminal, message, at)
     if isinstance(message, Event):
@@ -69,7 +76,7 @@ def _store(session: Session, terminal_id: str, message: Message, at: datetime) -
     raise ContractError("bad_topic", f"{type(message).__name__} is not sent by terminals")
 
 
-def _apply_status(terminal: Terminal, status: Status, at: datetime) -> Outcome:
+def _apply_status(session: Session, terminal: Terminal, status: Status, at: datetime) -> Outcome:
     """Presence: the newest birth wins, whatever order the broker delivers retained copies in."""
     if (
         terminal.boot_id == status.boot_id
@@ -87,6 +94,11 @@ def _apply_status(terminal: Terminal, status: Status, at: datetime) -> Outcome:
     if terminal.state != status.state:
         terminal.state = status.state
         terminal.state_since = at
+        # The history the dashboard shows and the flapping rule counts. A new terminal's row
+        # goes first: without a relationship, the unit of work does not order the two.
+        if terminal in session.new:
+            session.flush()
+        session.add(StateChange(terminal_id=terminal.id, at=at, state=status.state))
     terminal.boot_id = status.boot_id
     terminal.birth_seq = status.birth_seq
     terminal.keepalive_s = status.keepalive_s
@@ -126,6 +138,7 @@ def _apply_richer_health(terminal: Terminal, health: Health) -> None:
     """The figures newer agents send; an absent one becomes unknown, not the old value."""
     ui, enclosure = health.ui, health.enclosure
     terminal.ui_alive = None if ui is None else ui.alive
+    terminal.last_wipe_ok = None if ui is None else ui.last_wipe_ok
     terminal.door_open = None if enclosure is None else enclosure.door_open
     terminal.enclosure_temperature_c = None if enclosure is None else enclosure.temperature_c
     terminal.clock_synced = health.clock_synced

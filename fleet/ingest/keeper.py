@@ -1,4 +1,5 @@
-"""The command keeper: a background pass that expires overdue commands and publishes held ones."""
+"""The keeper: a background pass that expires overdue commands, publishes held ones and (when
+given an alert engine) evaluates presence and alerts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Final
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleet.alerts.engine import AlertEngine
 from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
 from fleet.crud import utc_now
 
@@ -26,8 +28,10 @@ class CommandKeeper:
         session_factory: sessionmaker[Session],
         publisher: Publisher,
         interval_s: float = KEEPER_INTERVAL_S,
+        alert_engine: AlertEngine | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._alert_engine = alert_engine
         self._publisher = publisher
         self._interval_s = interval_s
         self._wake = threading.Event()
@@ -63,6 +67,11 @@ class CommandKeeper:
             except BrokerUnavailable as exc:
                 logger.debug("Held commands stay held: %s.", exc)
 
+    def run_alerts_once(self, now: datetime | None = None) -> None:
+        """Evaluate presence and alerts, and notify their transitions."""
+        if self._alert_engine is not None:
+            self._alert_engine.run_once(now)
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -71,6 +80,14 @@ class CommandKeeper:
                 logger.exception(
                     "Database error in the command keeper; expiry and held commands are "
                     "retried in %.0f s.",
+                    self._interval_s,
+                )
+            try:
+                self.run_alerts_once()
+            except SQLAlchemyError:
+                logger.exception(
+                    "Database error in the alert engine; presence and alerts are evaluated "
+                    "again in %.0f s.",
                     self._interval_s,
                 )
             self._wake.wait(self._interval_s)

@@ -15,6 +15,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleet.alerts.engine import AlertEngine
+from fleet.alerts.notifiers import notifiers_from_settings
+from fleet.alerts.rules import AlertLimits
 from fleet.commands import BrokerUnavailable
 from fleet.core.config import FleetSettings
 from fleet.crud import utc_now
@@ -63,7 +66,12 @@ class Ingest:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._keeper = CommandKeeper(session_factory, self)
+        alert_engine = AlertEngine(
+            session_factory, AlertLimits.from_settings(settings), notifiers_from_settings(settings)
+        )
+        self._keeper = CommandKeeper(
+            session_factory, self, settings.keeper_interval_s, alert_engine=alert_engine
+        )
 
     @property
     def broker_connected(self) -> bool:

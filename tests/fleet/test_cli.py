@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from fleet.cli import app
 from fleet.core.db import make_engine, make_session_factory
 from fleet.core.security import verify_password
-from fleet.models import User
+from fleet.models import AuditEntry, User
 
 runner = CliRunner()
 GOOD_PASSWORD = "a long enough passphrase"
@@ -49,6 +49,20 @@ def test_create_admin_from_stdin(tmp_path: Path) -> None:
     [alice] = users(tmp_path)
     assert (alice.username, alice.role) == ("alice", "admin")
     assert verify_password(alice.password_hash, GOOD_PASSWORD)
+
+
+def test_create_admin_is_written_to_the_audit_log(tmp_path: Path) -> None:
+    env = {**env_for(tmp_path), "USER": "technicien", "SUDO_USER": ""}
+    result = runner.invoke(
+        app, ["create-admin", "alice", "--password-stdin"], input=GOOD_PASSWORD + "\n", env=env
+    )
+
+    assert result.exit_code == 0, result.output
+    engine = make_engine(env["FLEET_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        entries = [(e.username, e.action, e.target) for e in session.scalars(select(AuditEntry))]
+    engine.dispose()
+    assert entries == [("cli:technicien", "admin_created", "alice")]
 
 
 def test_create_admin_prompts_twice(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from fleet import crud
+from fleet import audit, crud
 from fleet.api.deps import (
     LANGUAGE_SESSION_KEY,
     USER_SESSION_KEY,
@@ -59,6 +59,10 @@ def login(
         return _expired_form(request, language, templates, username)
     user = crud.authenticate(session, username.strip(), password)
     if user is None:
+        # The name typed, never the password: it may be a password typed in the wrong box,
+        # so only what fits a username is kept.
+        audit.record(session, username.strip()[:64] or "-", "login_failed")
+        session.commit()
         return templates.render(
             request,
             language.code,
@@ -70,6 +74,8 @@ def login(
             },
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
+    audit.record(session, user.username, "login")
+    session.commit()
     _restart_session(request)
     request.session[USER_SESSION_KEY] = user.id
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
@@ -78,12 +84,18 @@ def login(
 @router.post("/logout", response_model=None)
 def logout(
     request: Request,
+    session: SessionDep,
     language: LanguageDep,
     templates: TemplatesDep,
     csrf_token: FormText = "",
 ) -> Response:
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
         return _expired_form(request, language, templates)
+    user_id = request.session.get(USER_SESSION_KEY)
+    user = crud.get_user_by_id(session, user_id) if isinstance(user_id, int) else None
+    if user is not None:
+        audit.record(session, user.username, "logout")
+        session.commit()
     _restart_session(request)
     return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
 

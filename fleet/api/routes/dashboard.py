@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from fleet import crud
+from fleet import crud, presence
+from fleet.alerts import store
 from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
@@ -31,11 +32,16 @@ def live_context(
 ) -> dict[str, Any]:
     """What the summary and the table need, for the full page and for the live partial."""
     terminals = crud.list_terminals(session)
+    limits = presence.PresenceLimits.from_settings(settings)
     zone = formatting.display_zone(settings.display_timezone)
     clock = formatting.Clock(crud.utc_now(), zone, language.gettext)
     return {
         "terminals": terminals,
         "counts": crud.count_by_state(terminals),
+        "degraded_count": sum(
+            1 for terminal in terminals if presence.presence_of(terminal, limits) == "degraded"
+        ),
+        "open_alerts": store.count_open(session),
         "rejected_total": crud.rejected_total(session),
         "broker": broker,
         "broker_down_since": clock.timestamp(broker.down_since),

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from fleet import commands, crud
+from fleet import audit, commands, crud
+from fleet.alerts import store
+from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
@@ -50,7 +52,8 @@ def terminal_page(
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal."))
     commands.expire_overdue(session)
     session.commit()
-    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+    now = crud.utc_now()
+    clock = formatting.Clock(now, formatting.display_zone(settings.display_timezone), _)
     flash = request.session.pop(FLASH_SESSION_KEY, None)
     context: dict[str, Any] = {
         "user": user,
@@ -61,6 +64,11 @@ def terminal_page(
         "ttl_minutes": commands.DEFAULT_TTL_S // 60,
         "flash": flash if isinstance(flash, dict) else None,
         "broker": broker,
+        "alerts": store.unresolved_alerts(session, terminal_id),
+        "maintenance": store.current_window(session, terminal_id, now),
+        "may_maintain": may_send_commands(user),
+        "kind_label": lambda kind: alert_kind_label(kind, _),
+        "alert_state_label": lambda state: alert_state_label(state, _),
         "clock": clock,
         "state_label": lambda state: formatting.state_label(state, _),
         "command_label": lambda name: formatting.command_label(name, _),
@@ -104,6 +112,8 @@ def send_command_form(
         row = commands.send_command(session, publisher, terminal_id, name, {}, user.username)
     except commands.UnknownTerminal as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal.")) from exc
+    audit.record(session, user.username, "command_sent", terminal_id, f"{row.name} ({row.id})")
+    session.commit()
     request.session[FLASH_SESSION_KEY] = {
         "name": row.name,
         "held": row.published_at is None,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from fleet import commands, crud
+from fleet import audit, commands, crud
 from fleet.api.deps import ApiOperator, ApiUser, PublisherDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -88,6 +88,8 @@ def send_command(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except commands.InvalidCommand as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    audit.record(session, user.username, "command_sent", terminal_id, f"{row.name} ({row.id})")
+    session.commit()
     return CommandOut.model_validate(row)
 
 

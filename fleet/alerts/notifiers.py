@@ -1,0 +1,158 @@
+"""Telling people: one e-mail (SMTP) and one webhook POST (JSON) per alert transition."""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from fleet.alerts.labels import alert_kind_label, alert_state_label
+from fleet.core.config import FleetSettings
+from fleet.i18n import gettext_for, supported_or
+
+logger = logging.getLogger(__name__)
+
+Gettext = Callable[[str], str]
+
+
+class NotificationFailed(RuntimeError):
+    """A notifier could not deliver; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One transition of one alert, as people are told of it."""
+
+    alert_id: int
+    terminal_id: str
+    kind: str
+    state: str
+    summary: str
+    opened_at: datetime
+    at: datetime
+    acknowledged_by: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "terminal_id": self.terminal_id,
+            "kind": self.kind,
+            "state": self.state,
+            "summary": self.summary,
+            "opened_at": self.opened_at.isoformat(),
+            "at": self.at.isoformat(),
+            "acknowledged_by": self.acknowledged_by,
+        }
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, notification: Notification) -> None:
+        """Deliver, or raise :class:`NotificationFailed`."""
+
+
+class EmailNotifier:
+    """A plain-text e-mail through an SMTP relay, in the fleet's default language."""
+
+    name = "e-mail"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        recipients: list[str],
+        gettext: Gettext,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._recipients = recipients
+        self._ = gettext
+        self._timeout_s = timeout_s
+
+    def message(self, notification: Notification) -> EmailMessage:
+        _ = self._
+        kind = alert_kind_label(notification.kind, _)
+        state = alert_state_label(notification.state, _)
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = ", ".join(self._recipients)
+        message["Subject"] = f"[{notification.terminal_id}] {kind}: {state}"
+        lines = [
+            _("Terminal: %(terminal)s") % {"terminal": notification.terminal_id},
+            _("Alert: %(kind)s") % {"kind": kind},
+            _("State: %(state)s") % {"state": state},
+            _("Details: %(summary)s") % {"summary": notification.summary},
+            _("Opened at: %(at)s") % {"at": notification.opened_at.isoformat(timespec="seconds")},
+        ]
+        if notification.acknowledged_by:
+            lines.append(_("Acknowledged by: %(user)s") % {"user": notification.acknowledged_by})
+        message.set_content("\n".join(lines) + "\n")
+        return message
+
+    def send(self, notification: Notification) -> None:
+        try:
+            with smtplib.SMTP(self._host, self._port, timeout=self._timeout_s) as smtp:
+                smtp.send_message(self.message(notification))
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotificationFailed(
+                f"SMTP relay {self._host}:{self._port} did not take the e-mail: {exc}"
+            ) from exc
+
+
+class WebhookNotifier:
+    """A JSON POST (:meth:`Notification.as_json`) to a URL; any 2xx answer is delivery."""
+
+    name = "webhook"
+
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        self._url = url
+        self._timeout_s = timeout_s
+
+    def send(self, notification: Notification) -> None:
+        request = urllib.request.Request(
+            self._url,
+            data=json.dumps(notification.as_json()).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
+                status = int(response.status)
+        except (OSError, urllib.error.URLError) as exc:
+            raise NotificationFailed(f"webhook {self._url} failed: {exc}") from exc
+        if not 200 <= status < 300:
+            raise NotificationFailed(f"webhook {self._url} answered HTTP {status}")
+
+
+def notifiers_from_settings(settings: FleetSettings) -> list[Notifier]:
+    """The notifiers the settings configure (none when neither SMTP nor webhook is set)."""
+    notifiers: list[Notifier] = []
+    recipients = settings.smtp_recipients()
+    if settings.smtp_host and recipients:
+        gettext = gettext_for(supported_or(settings.default_language, "fr"))
+        notifiers.append(
+            EmailNotifier(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_from,
+                recipients,
+                gettext,
+                settings.smtp_timeout_s,
+            )
+        )
+    elif settings.smtp_host:
+        logger.warning("smtp_host is set but smtp_to is empty: no alert e-mail will be sent.")
+    if settings.webhook_url:
+        notifiers.append(WebhookNotifier(settings.webhook_url, settings.webhook_timeout_s))
+    return notifiers

@@ -1,0 +1,121 @@
+"""The alerts page (open and acknowledged alerts, with acknowledge) and maintenance windows."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from fleet import audit, crud
+from fleet.alerts import store
+from fleet.alerts.labels import alert_kind_label, alert_state_label
+from fleet.api import formatting
+from fleet.api.deps import (
+    CsrfTokenDep,
+    Language,
+    LanguageDep,
+    PageUser,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    may_send_commands,
+)
+from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
+from fleet.models import User
+
+router = APIRouter(tags=["dashboard"])
+
+MAX_WINDOW_MINUTES: Final = 7 * 24 * 60
+MAX_REASON_CHARS: Final = 200
+
+FormText = Annotated[str, Form()]
+
+
+def check_operator_form(request: Request, user: User, language: Language, token: str) -> None:
+    """Refuse a form from a viewer (403) or without this session's CSRF token (400)."""
+    _ = language.gettext
+    if not may_send_commands(user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may do this.")
+        )
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), token):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            _("This form has expired or was not sent by this page. Reload the page and try again."),
+        )
+
+
+@router.get("/alerts", response_model=None)
+def alerts_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+) -> Response:
+    _ = language.gettext
+    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token,
+        "alerts": store.unresolved_alerts(session),
+        "may_acknowledge": may_send_commands(user),
+        "clock": clock,
+        "kind_label": lambda kind: alert_kind_label(kind, _),
+        "alert_state_label": lambda state: alert_state_label(state, _),
+    }
+    return templates.render(request, language.code, "alerts.html", context)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=None)
+def acknowledge_alert(
+    alert_id: int,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    language: LanguageDep,
+    csrf_token: FormText = "",
+) -> Response:
+    """Someone is on it: the alert stays listed, marked acknowledged by this user."""
+    check_operator_form(request, user, language, csrf_token)
+    now = crud.utc_now()
+    if store.acknowledge(session, alert_id, user.username, now):
+        audit.record(session, user.username, "alert_acknowledged", f"alert {alert_id}", at=now)
+        session.commit()
+    # Already acknowledged or resolved: the page shows how it stands now.
+    return RedirectResponse("/alerts", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/terminals/{terminal_id}/maintenance", response_model=None)
+def open_maintenance_window(
+    terminal_id: str,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    language: LanguageDep,
+    minutes: Annotated[int, Form(ge=1, le=MAX_WINDOW_MINUTES)] = 60,
+    reason: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """From now for ``minutes``: no notification and no door alarm for this terminal."""
+    _ = language.gettext
+    check_operator_form(request, user, language, csrf_token)
+    terminal = crud.get_terminal(session, terminal_id)
+    if terminal is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal."))
+    now = crud.utc_now()
+    reason = reason.strip()[:MAX_REASON_CHARS]
+    store.open_window(session, terminal, minutes, reason, user.username, now)
+    audit.record(
+        session,
+        user.username,
+        "maintenance_opened",
+        terminal_id,
+        f"{minutes} min" + (f": {reason}" if reason else ""),
+        at=now,
+    )
+    session.commit()
+    return RedirectResponse(f"/terminals/{terminal_id}", status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,60 @@
+"""The audit log page: what people did, newest first (administrators only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import Response
+
+from fleet import audit, crud
+from fleet.api import formatting
+from fleet.api.deps import (
+    CsrfTokenDep,
+    LanguageDep,
+    PageUser,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+)
+
+router = APIRouter(tags=["dashboard"])
+
+
+def audit_action_label(action: str, _: formatting.Gettext) -> str:
+    labels = {
+        "login": _("logged in"),
+        "login_failed": _("failed to log in"),
+        "logout": _("logged out"),
+        "command_sent": _("sent a command"),
+        "alert_acknowledged": _("acknowledged an alert"),
+        "maintenance_opened": _("opened a maintenance window"),
+        "admin_created": _("created an administrator"),
+    }
+    return labels.get(action, action)
+
+
+@router.get("/audit", response_model=None)
+def audit_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+) -> Response:
+    _ = language.gettext
+    if user.role != "admin":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, _("Only administrators may read the audit log.")
+        )
+    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token,
+        "entries": audit.recent(session),
+        "clock": clock,
+        "action_label": lambda action: audit_action_label(action, _),
+    }
+    return templates.render(request, language.code, "audit.html", context)
