@@ -95,6 +95,11 @@ class Terminal(Base):
     # The self-check after the last privacy wipe (health ui.last_wipe_ok); None before any.
     last_wipe_ok: Mapped[bool | None]
     health_at: Mapped[datetime | None]
+    # Where the terminal stands (set at enrolment): for the map, the commune for the observatory.
+    site_name: Mapped[str | None] = mapped_column(String(120))
+    commune: Mapped[str | None] = mapped_column(String(80))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
 
 
