@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.catalog import Catalog
+from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
+from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
 from kiosk.ui.i18n import gettext_for
+from kiosk.ui.preferences import ResidentPreferences
 from kiosk.ui.qt import (
     QCoreApplication,
     QObject,
@@ -19,6 +22,7 @@ from kiosk.ui.qt import (
     Slot,
 )
 from kiosk.ui.session import SessionTimeouts
+from kiosk.ui.speech import DEFAULT_ENGINE, Speaker
 from kiosk.ui.tiles import TileModel
 from kiosk.ui.translator import GettextTranslator
 
@@ -63,6 +67,9 @@ class HomeScreen:
         timeouts: SessionTimeouts | None = None,
         *,
         retry_interval_s: float = RETRY_INTERVAL_S,
+        speech_engine: str = DEFAULT_ENGINE,
+        backlight: Backlight | None = None,
+        attract_after_s: float = ATTRACT_AFTER_S,
     ) -> None:
         self._app = app
         self.translator = GettextTranslator(language)
@@ -73,9 +80,21 @@ class HomeScreen:
             catalog, gettext_for(language), timeouts, retry_interval_s=retry_interval_s
         )
         self.backend = HomeBackend(self.browser)
+        self.prefs = ResidentPreferences(language)
+        self.speech = Speaker(speech_engine)
+        self.speech.set_language(language)
+        self.backlight: Backlight = backlight or SysfsBacklight.first() or SimulatedBacklight()
+        self.attract = Attract(BrightnessSchedule(self.backlight), attract_after_s)
         self.engine = QQmlApplicationEngine()
         self.engine.setInitialProperties(
-            {"tileModel": self.model, "backend": self.backend, "browser": self.browser}
+            {
+                "tileModel": self.model,
+                "backend": self.backend,
+                "browser": self.browser,
+                "prefs": self.prefs,
+                "speech": self.speech,
+                "attract": self.attract,
+            }
         )
         self.engine.load(QUrl.fromLocalFile(str(MAIN_QML)))
         roots = self.engine.rootObjects()
@@ -84,6 +103,27 @@ class HomeScreen:
             raise HomeLoadError(f"{MAIN_QML} did not produce a window (see the QML errors above)")
         self.window: QQuickWindow = roots[0]
         self.browser.install(self.window)
+        self.window.installEventFilter(self.attract)
+        self.browser.sessionStarted.connect(lambda _session, _tile: self.attract.session_started())
+        self.prefs.languageChanged.connect(self._switch_language)
+        # The next resident starts in French, normal colours and text, in silence.
+        self.browser.sessionEnded.connect(self._on_session_ended)
+
+    def _switch_language(self, language: str) -> None:
+        """Swap the translator, then redraw every ``qsTr()`` and relabel the tiles."""
+        old, self.translator = self.translator, GettextTranslator(language)
+        self._app.installTranslator(self.translator)
+        self._app.removeTranslator(old)
+        self.engine.retranslate()
+        self.model.set_language(language)
+        self.speech.set_language(language)
+
+    def _on_session_ended(
+        self, _session_id: str, _reason: str, _seconds: float, _tiles: object
+    ) -> None:
+        self.speech.stop()
+        self.prefs.reset()
+        self.attract.session_ended()
 
     def show(self, *, windowed: bool) -> None:
         """Show full screen (the terminal) or in a 1280×800 window (development, screenshots)."""

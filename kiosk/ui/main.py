@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import TracebackType
 
 from kiosk import __version__
-from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
+from kiosk.catalog import CatalogError, load_catalog
 from kiosk.i18n import DEFAULT_LANGUAGE
+from kiosk.ui.agent_bridge import AgentBridge
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen
 from kiosk.ui.i18n import gettext_for, ui_languages
-from kiosk.ui.qt import QEvent, QGuiApplication, QQuickWindow, Qt
+from kiosk.ui.qt import (
+    QEvent,
+    QGuiApplication,
+    QObject,
+    QQuickWindow,
+    Qt,
+    prepare_virtual_keyboard,
+)
+from kiosk.ui.session import SessionTimeouts
+from kiosk.ui.settings import DEFAULT_CONFIG_PATH, KioskSettings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +36,27 @@ _ = gettext_for(DEFAULT_LANGUAGE)
 EXIT_OK = 0
 EXIT_SCREENSHOT_FAILED = 1
 EXIT_BAD_CONTENT = 2
+EXIT_BAD_SETTINGS = 2
+#: What ``--exit-when-ready`` prints once the home screen is drawn with its tiles (benchmarks).
+READY_LINE = "kiosk-ready"
+
+
+#: References added to ``True`` and ``False`` on Python 3.11 (see :func:`make_bools_immortal`).
+_BOOL_SPARE_REFERENCES = 1 << 40
+
+
+def make_bools_immortal() -> None:
+    """Work around PySide6 6.12 dropping a reference to ``True`` on every ``Signal.emit()``.
+
+    On Python 3.11 (Debian 12's), ``True``'s count falls by one per emission from Python, and
+    after a few thousand (about 260 resident sessions) the interpreter aborts with
+    "bool_dealloc: deallocating True". Python 3.12+ makes the booleans immortal; this does the
+    same here by giving them references that are never released.
+    """
+    if sys.version_info >= (3, 12):
+        return
+    for value in (True, False):
+        ctypes.c_ssize_t.from_address(id(value)).value += _BOOL_SPARE_REFERENCES
 
 
 class _FrenchHelpFormatter(argparse.HelpFormatter):
@@ -49,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_(
             "Touching a service opens it in a private session that is erased at the end of "
-            "each visit. The accessibility tools come in a later version."
+            "each visit. Language, contrast, text size, read-aloud and the on-screen keyboard "
+            "are available on every screen."
         ),
         formatter_class=_FrenchHelpFormatter,
         add_help=False,
@@ -65,9 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("Open a 1280×800 window instead of filling the screen."),
     )
     options.add_argument(
+        "--config",
+        type=Path,
+        metavar=_("FILE.toml"),
+        help=_("Settings file (default: {path}, if it exists).").format(path=DEFAULT_CONFIG_PATH),
+    )
+    options.add_argument(
         "--catalog",
         type=Path,
-        default=default_bundle_dir(),
         metavar=_("FOLDER"),
         help=_(
             "Content folder holding catalog.json and its pictograms (default: the built-in one)."
@@ -76,7 +115,6 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--lang",
         choices=ui_languages(),
-        default=DEFAULT_LANGUAGE,
         help=_("Language of the screen (default: fr)."),
     )
     options.add_argument(
@@ -85,7 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=_("FILE.png"),
         help=_("Save an image of the home screen once it is drawn, then quit."),
     )
+    # For the start-up benchmark: print READY_LINE once the tiles are on screen, then quit.
+    options.add_argument("--exit-when-ready", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def session_timeouts(settings: KioskSettings) -> SessionTimeouts:
+    """The session clock's durations from the settings."""
+    return SessionTimeouts(
+        idle_timeout_s=float(settings.idle_timeout_s),
+        countdown_s=float(settings.countdown_s),
+        max_length_s=float(settings.max_session_s),
+        max_length_warning_s=float(settings.max_session_warning_s),
+    )
 
 
 def save_first_frame(app: QGuiApplication, window: QQuickWindow, path: Path) -> None:
@@ -113,33 +163,79 @@ def save_first_frame(app: QGuiApplication, window: QQuickWindow, path: Path) -> 
     window.frameSwapped.connect(grab_and_quit, Qt.ConnectionType.QueuedConnection)
 
 
+def report_crashes_to(bridge: AgentBridge) -> None:
+    """Tell the agent about an uncaught exception (its type only), then print it as usual."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        bridge.report_crash("ui", kind.__name__)
+        previous(kind, error, trace)
+
+    sys.excepthook = hook
+
+
+def exit_when_ready(app: QGuiApplication, window: QQuickWindow) -> None:
+    """Print :data:`READY_LINE` and quit once a frame shows the tile grid filled."""
+    grid = window.findChild(QObject, "tileGrid")
+
+    def check() -> None:
+        if grid is not None and int(grid.property("count") or 0) == 0:
+            return  # the tiles are not laid out yet: wait for the next frame
+        window.frameSwapped.disconnect(check)
+        print(READY_LINE, flush=True)
+        app.exit(EXIT_OK)
+
+    window.frameSwapped.connect(check, Qt.ConnectionType.QueuedConnection)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the home screen until the window closes; return the process exit code."""
     args = build_parser().parse_args(argv)
+    make_bools_immortal()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        catalog = load_catalog(args.catalog)
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(_("kiosk: {error}").format(error=exc), file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    catalog_dir: Path = args.catalog or settings.catalog_dir
+    language: str = args.lang or settings.default_language
+    try:
+        catalog = load_catalog(catalog_dir)
     except CatalogError as exc:
         log.error("content bundle refused, the kiosk cannot start: %s", exc)
         return EXIT_BAD_CONTENT
     prepare_web_engine()
+    prepare_virtual_keyboard()
     # Qt gets only the program name: every option above belongs to the kiosk.
     app = QGuiApplication(sys.argv[:1])
     app.setApplicationName("kiosk")
     app.setApplicationVersion(__version__)
     try:
-        home = HomeScreen(app, catalog, args.catalog, args.lang)
+        home = HomeScreen(app, catalog, catalog_dir, language, session_timeouts(settings))
     except HomeLoadError as exc:
         log.error("%s", exc)
         return EXIT_BAD_CONTENT
+    home.attract.brightness.set_schedule(settings.brightness_schedule)
+    bridge: AgentBridge | None = None
+    if settings.agent_socket is not None and args.screenshot is None:
+        bridge = AgentBridge(home.browser, settings, settings.agent_socket, ui_version=__version__)
+        # The fleet's brightness schedule (through the agent) drives the attract screen's dimming.
+        bridge.brightnessScheduleChanged.connect(home.attract.brightness.set_schedule)
+        bridge.start()
+        report_crashes_to(bridge)
     if args.screenshot is not None:
         save_first_frame(app, home.window, args.screenshot)
+    elif args.exit_when_ready:
+        exit_when_ready(app, home.window)
     home.show(windowed=args.windowed)
     code = app.exec()
+    if bridge is not None:
+        bridge.stop()
     home.close()
     # The loop has stopped: run the deletions close() queued (the window and its view, then
     # the web profile, then the browser object) before Python tears the objects down.
-    for _ in range(3):
+    for _pass in range(3):
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return code
 

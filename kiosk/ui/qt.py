@@ -6,7 +6,11 @@ touches one file, and a grep for ``PySide6`` shows exactly what the UI depends o
 
 from __future__ import annotations
 
+import os
+from typing import Final
+
 from PySide6.QtCore import (
+    Q_ARG,
     Property,
     QAbstractListModel,
     QBuffer,
@@ -15,11 +19,15 @@ from PySide6.QtCore import (
     QEvent,
     QEventLoop,
     QIODevice,
+    QLocale,
+    QLoggingCategory,
     QMessageLogContext,
+    QMetaObject,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     Qt,
     QTimer,
     QtMsgType,
@@ -39,6 +47,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtQml import QQmlApplicationEngine, QQmlComponent, QQmlEngine
 from PySide6.QtQuick import QQuickItem, QQuickWindow
+from PySide6.QtTextToSpeech import QTextToSpeech
 from PySide6.QtWebEngineCore import (
     QWebEngineDownloadRequest,
     QWebEngineUrlRequestInfo,
@@ -49,7 +58,21 @@ from PySide6.QtWebEngineCore import (
 )
 from PySide6.QtWebEngineQuick import QQuickWebEngineProfile, QtWebEngineQuick
 
+#: Qt's input-method plugin of Qt Virtual Keyboard (the InputPanel inside the kiosk's window).
+VIRTUAL_KEYBOARD_IM_MODULE: Final = "qtvirtualkeyboard"
+
+
+def prepare_virtual_keyboard() -> None:
+    """Route text input to Qt Virtual Keyboard; call before the QGuiApplication exists."""
+    os.environ["QT_IM_MODULE"] = VIRTUAL_KEYBOARD_IM_MODULE
+    # Its key-click sound goes through Qt Multimedia, which probes PipeWire (absent on the
+    # terminal: PulseAudio) and says so as a warning at every start.
+    QLoggingCategory.setFilterRules("qt.multimedia.symbolsresolver.warning=false")
+
+
 __all__ = [
+    "Q_ARG",
+    "VIRTUAL_KEYBOARD_IM_MODULE",
     "Property",
     "QAbstractListModel",
     "QBuffer",
@@ -62,18 +85,23 @@ __all__ = [
     "QImage",
     "QKeyEvent",
     "QKeySequence",
+    "QLocale",
+    "QLoggingCategory",
     "QMessageLogContext",
+    "QMetaObject",
     "QModelIndex",
     "QMouseEvent",
     "QObject",
     "QPersistentModelIndex",
     "QPoint",
+    "QPointF",
     "QQmlApplicationEngine",
     "QQmlComponent",
     "QQmlEngine",
     "QQuickItem",
     "QQuickWebEngineProfile",
     "QQuickWindow",
+    "QTextToSpeech",
     "QTimer",
     "QTranslator",
     "QUrl",
@@ -89,5 +117,6 @@ __all__ = [
     "QtWebEngineQuick",
     "Signal",
     "Slot",
+    "prepare_virtual_keyboard",
     "qInstallMessageHandler",
 ]

@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from kiosk.catalog import Catalog, default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
+from kiosk.ui.main import make_bools_immortal
 from kiosk.ui.qt import (
     QEventLoop,
     QGuiApplication,
@@ -41,6 +42,9 @@ from tests.ui.standin import (
     make_certificate,
     running_standin,
 )
+
+# The suite emits thousands of Qt signals: the same guard as the kiosk itself (see main.py).
+make_bools_immortal()
 
 pytestmark = pytest.mark.qt
 

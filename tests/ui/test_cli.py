@@ -18,7 +18,9 @@ pytestmark = pytest.mark.qt
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_help_is_french_and_says_what_comes_later(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_is_french_and_names_the_accessibility_tools(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
     assert exited.value.code == 0
@@ -26,7 +28,7 @@ def test_help_is_french_and_says_what_comes_later(capsys: pytest.CaptureFixture[
     assert out.startswith("Utilisation")
     for option in ("--windowed", "--catalog", "--lang", "--screenshot"):
         assert option in out
-    assert "version suivante" in out
+    assert "clavier" in out
 
 
 def test_broken_bundle_is_refused_before_any_window(
@@ -63,7 +65,10 @@ def test_screenshot_command_writes_a_png_and_exits_0(tmp_path: Path, language: s
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "QML" not in done.stderr, done.stderr
+    # Our own QML must load without a warning. Qt Virtual Keyboard's own QML prints one
+    # (PopupList overriding contentWidth) that is Qt's, not ours.
+    ours = [line for line in done.stderr.splitlines() if "kiosk/ui/qml" in line]
+    assert not ours, done.stderr
     assert "Warning" not in done.stderr, done.stderr
     image = QImage(str(output))
     assert (image.width(), image.height()) == WINDOWED_SIZE

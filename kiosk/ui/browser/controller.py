@@ -33,6 +33,7 @@ from kiosk.ui.qt import (
     Property,
     QGuiApplication,
     QObject,
+    QQmlEngine,
     QQuickWebEngineProfile,
     QQuickWindow,
     QTimer,
@@ -109,8 +110,17 @@ class BrowserController(QObject):
         self.clock.countdownTick.connect(self._on_tick)
         self.clock.countdownCancelled.connect(self._on_countdown_cancelled)
         self.clock.maxLengthWarning.connect(self._on_max_length_warning)
-        self._profile = self._profiles.create()
+        self._profile = self._new_profile()
         self._previous_destroyed = True
+
+    def _new_profile(self) -> SessionProfile:
+        made = self._profiles.create()
+        # The prototype's instance() hands the profile to the JavaScript garbage collector;
+        # collected while its prototype lives, the prototype's destructor crashes the kiosk
+        # (seen as soon as the scene held a few more QML objects). C++ owns it: the prototype
+        # deletes it with itself.
+        QQmlEngine.setObjectOwnership(made.profile, QQmlEngine.ObjectOwnership.CppOwnership)
+        return made
 
     # ----- QML properties -----------------------------------------------------------------
 
@@ -321,7 +331,7 @@ class BrowserController(QObject):
         self._finish_wipe()
 
     def _finish_wipe(self) -> None:
-        self._profile = self._profiles.create()
+        self._profile = self._new_profile()
         self.profileChanged.emit()
         result = self._check()
         ending, self._ending = self._ending, None

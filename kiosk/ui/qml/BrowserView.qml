@@ -1,4 +1,5 @@
-// A service's site in the session's web view, under a permanent bar: Home, Back, Finish.
+// A service's site in the session's web view, under a permanent bar: Home, Back, Listen,
+// language, contrast, text size, and Finish.
 // Every handler below refuses a way out of the lockdown; the verdicts come from Python.
 import QtQuick
 import QtWebEngine
@@ -7,36 +8,59 @@ Item {
     id: browserView
 
     required property QtObject browser
-    property string fontFamily: "Noto Sans"
+    required property QtObject prefs
+    required property QtObject speech
     property real sizeFactor: 1
+    // The on-screen keyboard's height when shown: the page ends above it.
+    property real bottomInset: 0
     // The session's view, or null between sessions (for tests and screenshots).
     readonly property var webView: viewLoader.item
     // The first address of a session arrives before its view exists.
     property string pendingUrl: ""
+    // Large text zooms the page as much as it scales the kiosk's own text.
+    readonly property real pageZoom: browserView.prefs.textScale
+
+    signal languageRequested()
+
+    // Reads the selection, else the page's main text (the view trims nothing: Python does).
+    function readAloud() {
+        if (browserView.speech.speaking) {
+            browserView.speech.stop()
+            return
+        }
+        if (!viewLoader.item)
+            return
+        viewLoader.item.runJavaScript(browserView.speech.pageTextScript, function (text) {
+            browserView.speech.say(typeof text === "string" ? text : "")
+        })
+    }
 
     Rectangle {
         id: bar
         objectName: "browserBar"
         anchors { left: parent.left; right: parent.right; top: parent.top }
-        height: Math.round(96 * browserView.sizeFactor)
-        color: "#061629"
+        height: Math.round(104 * browserView.sizeFactor)
+        color: browserView.prefs.theme.surface
 
         Row {
-            anchors { left: parent.left; verticalCenter: parent.verticalCenter; leftMargin: Math.round(16 * browserView.sizeFactor) }
-            spacing: Math.round(16 * browserView.sizeFactor)
+            id: navigation
+            anchors { left: parent.left; verticalCenter: parent.verticalCenter; leftMargin: Math.round(12 * browserView.sizeFactor) }
+            spacing: Math.round(10 * browserView.sizeFactor)
 
             BarButton {
                 objectName: "homeButton"
                 text: qsTr("Home")
+                theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
-                fontFamily: browserView.fontFamily
+                fontFamily: browserView.prefs.fontFamily
                 onClicked: browserView.browser.goHome()
             }
             BarButton {
                 objectName: "backButton"
                 text: qsTr("Back")
+                theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
-                fontFamily: browserView.fontFamily
+                fontFamily: browserView.prefs.fontFamily
                 onClicked: {
                     if (viewLoader.item && viewLoader.item.canGoBack)
                         viewLoader.item.goBack()
@@ -44,14 +68,36 @@ Item {
                         browserView.browser.goHome()
                 }
             }
+            BarButton {
+                objectName: "readAloudButton"
+                text: browserView.speech.speaking ? qsTr("Stop") : qsTr("Listen")
+                accessibleName: browserView.speech.speaking ? qsTr("Stop reading") : qsTr("Read the page aloud")
+                checked: browserView.speech.speaking
+                icon: Component { SpeakerIcon {} }
+                theme: browserView.prefs.theme
+                sizeFactor: browserView.sizeFactor
+                fontFamily: browserView.prefs.fontFamily
+                onClicked: browserView.readAloud()
+            }
+            ToolsRow {
+                namePrefix: "bar"
+                compact: true
+                prefs: browserView.prefs
+                sizeFactor: browserView.sizeFactor
+                spacing: Math.round(10 * browserView.sizeFactor)
+                onLanguageRequested: browserView.languageRequested()
+            }
         }
         BarButton {
             objectName: "finishButton"
-            anchors { right: parent.right; verticalCenter: parent.verticalCenter; rightMargin: Math.round(16 * browserView.sizeFactor) }
+            anchors { right: parent.right; verticalCenter: parent.verticalCenter; rightMargin: Math.round(12 * browserView.sizeFactor) }
+            // Two lines if needed, so the bar keeps room for every tool in every language.
+            maxLabelWidth: Math.round(300 * browserView.sizeFactor)
             text: qsTr("Finish and erase my data")
             prominent: true
+            theme: browserView.prefs.theme
             sizeFactor: browserView.sizeFactor
-            fontFamily: browserView.fontFamily
+            fontFamily: browserView.prefs.fontFamily
             onClicked: browserView.browser.finishSession()
         }
     }
@@ -59,7 +105,7 @@ Item {
     Loader {
         id: viewLoader
         objectName: "viewLoader"
-        anchors { left: parent.left; right: parent.right; top: bar.bottom; bottom: parent.bottom }
+        anchors { left: parent.left; right: parent.right; top: bar.bottom; bottom: parent.bottom; bottomMargin: browserView.bottomInset }
         // One view per session: unloading it destroys the page before Python drops the profile.
         active: browserView.browser.sessionActive && browserView.browser.profile !== null
         sourceComponent: sessionView
@@ -99,6 +145,8 @@ Item {
             settings.dnsPrefetchEnabled: false
             settings.allowGeolocationOnInsecureOrigins: false
             settings.focusOnNavigationEnabled: true
+
+            zoomFactor: browserView.pageZoom
 
             Component.onCompleted: {
                 browserView.browser.attachView(view)

@@ -1,0 +1,189 @@
+"""The kiosk UI's side of the agent link, in Qt terms: session events out, orders in.
+
+:class:`AgentBridge` owns an :class:`~kiosk.agentlink.AgentLink` (whose methods queue a line
+and return at once, so the UI never waits for the agent). It forwards what the browser
+controller reports (session started and ended, with tile ids only, and each wipe's
+self-check), sends a heartbeat every few seconds, and carries the agent's orders (wipe now,
+new settings) from the link's thread to the GUI thread through queued signals.
+
+Privacy: only session ids, tile ids, durations, end reasons and check names leave the UI; the
+local protocol's models refuse anything that looks like an address anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Final
+
+from pydantic import ValidationError
+
+from kiosk.agentlink import AgentLink
+from kiosk.localproto import AgentMessage, ContentSwitch, SessionEndReason, Settings, WipeNow
+from kiosk.ui.browser.controller import BrowserController
+from kiosk.ui.browser.profile import SelfCheck, self_check
+from kiosk.ui.qt import QObject, Qt, QTimer, Signal
+from kiosk.ui.session import EndReason
+from kiosk.ui.settings import KioskSettings
+
+log = logging.getLogger(__name__)
+
+#: The controller's end reasons, as the local protocol spells them.
+END_REASONS: Final[dict[str, SessionEndReason]] = {
+    EndReason.BUTTON.value: "button",
+    EndReason.IDLE.value: "idle",
+    EndReason.MAX_LENGTH.value: "max_length",
+    EndReason.WIPE_NOW.value: "command",
+}
+#: The agent's settings the UI applies while running (others belong to the agent).
+LIVE_SETTINGS: Final = ("idle_timeout_s", "brightness_schedule")
+
+LinkFactory = Callable[[Path, str, Callable[[AgentMessage], None]], AgentLink]
+
+
+def _default_link(
+    path: Path, ui_version: str, on_message: Callable[[AgentMessage], None]
+) -> AgentLink:
+    return AgentLink(path, ui_version=ui_version, on_message=on_message)
+
+
+class AgentBridge(QObject):
+    """Connects a :class:`BrowserController` to the agent's local socket."""
+
+    #: The settings changed (live, from the agent): the new :class:`KioskSettings`.
+    settingsChanged = Signal(object)
+    #: The backlight should follow this schedule now (``HH:MM-HH:MM=percent,...``).
+    brightnessScheduleChanged = Signal(str)
+    #: A new content bundle is installed (its version): switch at the next idle moment.
+    contentSwitchRequested = Signal(str)
+    #: The agent ordered a wipe (its command id); emitted in the GUI thread.
+    wipeOrdered = Signal(str)
+
+    # Carry the agent's messages from the link's thread to this object's (the GUI) thread.
+    _messageReceived = Signal(object)
+
+    def __init__(
+        self,
+        browser: BrowserController,
+        settings: KioskSettings,
+        socket_path: Path,
+        *,
+        ui_version: str,
+        link_factory: LinkFactory = _default_link,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._browser = browser
+        self._settings = settings
+        self._wiping = False
+        self._messageReceived.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
+        self.link = link_factory(socket_path, ui_version, self._messageReceived.emit)
+        self._heartbeat = QTimer(self)
+        self._heartbeat.setInterval(max(1, round(settings.heartbeat_interval_s * 1000)))
+        self._heartbeat.timeout.connect(self._send_heartbeat)
+        browser.sessionStarted.connect(self._on_session_started)
+        browser.clock.ended.connect(self._on_clock_ended)
+        browser.sessionEnded.connect(self._on_session_ended)
+        browser.selfCheckDone.connect(self._on_self_check)
+
+    @property
+    def settings(self) -> KioskSettings:
+        """The settings in force (the file's, updated by what the agent sent since)."""
+        return self._settings
+
+    # ----- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background and start the heartbeats; returns at once."""
+        self.link.start()
+        self._heartbeat.start()
+
+    def stop(self) -> None:
+        """Stop the heartbeats and disconnect (the agent then reports the UI as stopped)."""
+        self._heartbeat.stop()
+        self.link.stop()
+
+    def report_crash(self, component: str, reason: str) -> None:
+        """Tell the agent a UI component failed (``reason``: short, no personal data)."""
+        self.link.crash(component, reason)
+
+    # ----- UI → agent ---------------------------------------------------------------------
+
+    def _send_heartbeat(self) -> None:
+        self.link.heartbeat(session_open=self._browser.clock.active)
+
+    def _on_session_started(self, session_id: str, tile_id: str) -> None:
+        self.link.session_started(session_id, tile_id)
+
+    def _on_clock_ended(self, _session_id: str, _reason: str, _duration: float) -> None:
+        self._wiping = True
+
+    def _on_session_ended(
+        self, session_id: str, reason: str, duration_s: float, tiles_used: list[str]
+    ) -> None:
+        self.link.session_ended(
+            session_id, duration_s, list(tiles_used), END_REASONS.get(reason, "command")
+        )
+
+    def _on_self_check(self, result: SelfCheck) -> None:
+        self._wiping = False
+        self.link.wipe_result(result.ok, list(result.checks_failed))
+
+    # ----- agent → UI (GUI thread) --------------------------------------------------------
+
+    def _on_message(self, message: AgentMessage) -> None:
+        if isinstance(message, WipeNow):
+            self._wipe_now(message.command_id)
+        elif isinstance(message, Settings):
+            self._apply_settings(message)
+        elif isinstance(message, ContentSwitch):
+            log.info("the agent installed content %s; switch requested", message.version)
+            self.contentSwitchRequested.emit(message.version)
+
+    def _wipe_now(self, command_id: str) -> None:
+        self.wipeOrdered.emit(command_id)
+        if self._browser.clock.active:
+            log.info("wipe ordered by the agent (command %s): ending the session", command_id)
+            self._browser.wipe_now()  # its selfCheckDone answers the agent
+            return
+        if self._wiping:
+            log.info(
+                "wipe ordered by the agent (command %s): a wipe is already running", command_id
+            )
+            return
+        profile = self._browser.current_profile
+        if profile is None:
+            return  # a wipe is finishing: its self-check answers
+        # No session: nothing to end, but the agent still gets a fresh verdict on the profile.
+        log.info("wipe ordered by the agent (command %s): no session open", command_id)
+        result = self_check(profile, previous_profile_destroyed=True, live_views=0)
+        self.link.wipe_result(result.ok, list(result.checks_failed))
+
+    def _apply_settings(self, message: Settings) -> None:
+        changes = {key: value for key, value in message.settings.items() if key in LIVE_SETTINGS}
+        if not changes:
+            return
+        try:
+            settings = self._settings.updated(changes)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            log.warning(
+                "settings from the agent refused (%s: %s); keeping the current ones",
+                ".".join(str(part) for part in first["loc"]),
+                first["type"],
+            )
+            return
+        previous, self._settings = self._settings, settings
+        clock = self._browser.clock
+        # Takes effect at the next touch or session: the running idle delay is not cut short.
+        clock.timeouts = replace(clock.timeouts, idle_timeout_s=float(settings.idle_timeout_s))
+        log.info(
+            "settings from the agent applied: idle timeout %d s, brightness %s",
+            settings.idle_timeout_s,
+            settings.brightness_schedule,
+        )
+        if settings.brightness_schedule != previous.brightness_schedule:
+            self.brightnessScheduleChanged.emit(settings.brightness_schedule)
+        self.settingsChanged.emit(settings)

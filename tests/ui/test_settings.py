@@ -1,0 +1,121 @@
+"""The kiosk's settings: declared once, loaded from TOML, documented from the declaration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.catalog import default_bundle_dir
+from kiosk.ui.settings import (
+    DEFAULT_LANGUAGES,
+    KioskSettings,
+    SettingsError,
+    load_settings,
+    settings_markdown,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "kiosk-settings.md"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_match_the_issue() -> None:
+    settings = KioskSettings()
+    assert settings.idle_timeout_s == 120
+    assert settings.countdown_s == 30
+    assert settings.languages == DEFAULT_LANGUAGES == ("fr", "en", "es", "pt", "ar", "uk")
+    assert settings.default_language == "fr"
+    assert settings.agent_socket == Path("/run/kiosk/agent.sock")
+    assert settings.catalog_dir == default_bundle_dir()
+
+
+def test_every_setting_has_a_description() -> None:
+    for name, field in KioskSettings.model_fields.items():
+        assert field.description, f"{name} has no description"
+
+
+def test_settings_doc_is_up_to_date() -> None:
+    assert DOC.read_text(encoding="utf-8") == settings_markdown(), (
+        "docs/kiosk-settings.md is stale: run "
+        "`python -m kiosk.ui.settings > docs/kiosk-settings.md`"
+    )
+
+
+def test_doc_names_every_setting() -> None:
+    text = settings_markdown()
+    for name in KioskSettings.model_fields:
+        assert f"| `{name}` |" in text
+
+
+def test_a_file_overrides_some_settings(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'idle_timeout_s = 90\nlanguages = ["fr", "ar"]\nagent_socket = ""\n'
+        f'catalog_dir = "{tmp_path}"\n',
+    )
+    settings = load_settings(path)
+    assert settings.idle_timeout_s == 90
+    assert settings.languages == ("fr", "ar")
+    assert settings.agent_socket is None
+    assert settings.catalog_dir == tmp_path
+    assert settings.countdown_s == 30
+
+
+def test_missing_default_file_means_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("kiosk.ui.settings.DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    assert load_settings(None) == KioskSettings()
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"absent\.toml") as raised:
+        load_settings(tmp_path / "absent.toml")
+    assert "introuvable" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "french"),
+    [
+        ("idle_timeout_s = 5", "idle_timeout_s", "au moins 30"),
+        ("idle_timeout_s = 4000", "idle_timeout_s", "au plus 1800"),
+        ('idle_timeout_s = "long"', "idle_timeout_s", "nombre entier"),
+        ("colour = 3", "colour", "inconnu"),
+        ('default_language = "de"', "default_language", "languages"),
+        ('languages = ["fr", "fr"]', "languages", "une seule fois"),
+        ("languages = []", "languages", "vide"),
+        ('brightness_schedule = "toujours"', "brightness_schedule", "brightness_schedule"),
+        ("max_session_warning_s = 900\nmax_session_s = 600", "max_session_warning_s", ""),
+        ("heartbeat_interval_s = 0", "heartbeat_interval_s", "plus de 0"),
+    ],
+)
+def test_a_bad_value_names_the_file_and_the_key_in_french(
+    tmp_path: Path, text: str, key: str, french: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(path)
+    message = str(raised.value)
+    assert str(path) in message
+    assert f"« {key} »" in message
+    assert french in message
+
+
+def test_a_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "idle_timeout_s = = 3")
+    with pytest.raises(SettingsError, match="TOML"):
+        load_settings(path)
+
+
+def test_settings_are_frozen_and_updates_are_checked() -> None:
+    settings = KioskSettings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.idle_timeout_s = 60  # type: ignore[misc]
+    assert settings.updated({"idle_timeout_s": 60}).idle_timeout_s == 60
+    with pytest.raises(ValueError, match="idle_timeout_s"):
+        settings.updated({"idle_timeout_s": 1})
