@@ -34,6 +34,7 @@ _ = gettext_for(supported_or(os.environ.get("FLEET_DEFAULT_LANGUAGE"), "fr"))
 USERNAME_PATTERN: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 EXIT_REFUSED: Final = 1
 EXIT_USAGE: Final = 2
+SHUTDOWN_GRACE_S: Final = 5
 
 app = typer.Typer(
     help=_("Fleet service of the street terminals: dashboard, API and MQTT ingest."),
@@ -134,7 +135,13 @@ def serve(ctx: typer.Context) -> None:
         _("Dashboard: http://%(host)s:%(port)d/"),
         {"host": settings.http_host, "port": settings.http_port},
     )
-    uvicorn.run(web_app, host=settings.http_host, port=settings.http_port)
+    # Open event streams (dashboards) must not hold a stop for ever.
+    uvicorn.run(
+        web_app,
+        host=settings.http_host,
+        port=settings.http_port,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
 
 
 @db_app.command("upgrade", help=_("Bring the database schema to the latest version."))
@@ -191,3 +198,15 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app()
+
+
+def _register_subcommands() -> None:
+    """Sub-apps that build on this module's helpers (so they are imported after them)."""
+    from fleet.cli_terminals import app as terminals_app
+    from fleet.content.cli import app as content_app
+
+    app.add_typer(terminals_app, name="terminals")
+    app.add_typer(content_app, name="content")
+
+
+_register_subcommands()

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from fleet.core.security import hash_password, verify_password
-from fleet.models import TERMINAL_STATES, RejectedMessage, Terminal, User
+from fleet.core.security import (
+    api_token_hash,
+    api_token_matches,
+    hash_password,
+    new_api_token,
+    verify_password,
+)
+from fleet.models import (
+    TERMINAL_STATES,
+    USER_ROLES,
+    ApiToken,
+    LoginFailure,
+    RejectedMessage,
+    Terminal,
+    User,
+)
 
 
 def utc_now() -> datetime:
@@ -63,8 +78,131 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user if the password matches, else ``None`` (same cost whether the user exists)."""
+    """The user if the password matches and the account is enabled, else ``None``.
+
+    Same cost whether the user exists or is disabled: the password is always checked.
+    """
     user = get_user(session, username)
     if not verify_password(user.password_hash if user else None, password):
         return None
+    if user is None or user.disabled:
+        return None
     return user
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+class UserChangeRefused(ValueError):
+    """A change to the users that would break a rule (last admin, bad role, name taken...)."""
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.username)).all()
+
+
+def active_admin_count(session: Session) -> int:
+    query = select(func.count()).select_from(User).where(User.role == "admin", ~User.disabled)
+    return int(session.scalar(query) or 0)
+
+
+def check_role(role: str) -> str:
+    if role not in USER_ROLES:
+        raise UserChangeRefused(f"unknown role {role!r}")
+    return role
+
+
+def _refuse_losing_last_admin(session: Session, user: User) -> None:
+    """No change may leave the fleet without an enabled administrator."""
+    if user.role == "admin" and not user.disabled and active_admin_count(session) <= 1:
+        raise UserChangeRefused("last_admin")
+
+
+def set_user_role(session: Session, user: User, role: str) -> None:
+    """Change a user's role; the caller commits."""
+    check_role(role)
+    if role != "admin":
+        _refuse_losing_last_admin(session, user)
+    user.role = role
+
+
+def set_user_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable or enable a user; the caller commits."""
+    if disabled:
+        _refuse_losing_last_admin(session, user)
+    user.disabled = disabled
+
+
+# --- login rate limiting -------------------------------------------------------------------
+
+
+def login_failure_keys(username: str, address: str | None) -> list[str]:
+    """The counters a login attempt is charged to: its username and its client address."""
+    keys = [f"user:{username.strip().lower()[:100]}"]
+    if address:
+        keys.append(f"address:{address[:100]}")
+    return keys
+
+
+def login_blocked(
+    session: Session, keys: Sequence[str], now: datetime, max_failures: int, window_s: float
+) -> bool:
+    """Whether any of ``keys`` reached ``max_failures`` within the window ending ``now``."""
+    since = now - timedelta(seconds=window_s)
+    query = (
+        select(LoginFailure.key, func.count())
+        .where(LoginFailure.key.in_(keys), LoginFailure.at > since)
+        .group_by(LoginFailure.key)
+    )
+    return any(count >= max_failures for _key, count in session.execute(query))
+
+
+def record_login_failure(
+    session: Session, keys: Sequence[str], now: datetime, window_s: float
+) -> None:
+    """Count a failure against each key and forget failures past the window; caller commits."""
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.at <= now - timedelta(seconds=window_s))
+    )
+    session.add_all(LoginFailure(key=key, at=now) for key in keys)
+
+
+def reset_login_failures(session: Session, key: str) -> None:
+    """Forget a key's failures (a successful login clears its username); caller commits."""
+    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def create_api_token(
+    session: Session, name: str, role: str, created_by: str, now: datetime
+) -> tuple[ApiToken, str]:
+    """A new token row and its secret, which is shown once and never stored; caller commits."""
+    check_role(role)
+    secret = new_api_token()
+    token = ApiToken(
+        name=name,
+        role=role,
+        secret_hash=api_token_hash(secret),
+        created_at=now,
+        created_by=created_by,
+    )
+    session.add(token)
+    return token, secret
+
+
+def list_api_tokens(session: Session) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+
+
+def get_api_token(session: Session, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id)
+
+
+def find_api_token(session: Session, secret: str) -> ApiToken | None:
+    """The live (not revoked) token whose secret this is, else ``None``."""
+    row = session.scalar(select(ApiToken).where(ApiToken.secret_hash == api_token_hash(secret)))
+    if row is None or row.revoked_at is not None or not api_token_matches(row.secret_hash, secret):
+        return None
+    return row

@@ -14,7 +14,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from fleet.api.deps import LoginRequired
 from fleet.api.routes import alerts, audit, auth, dashboard, health, terminal_page, terminals
+from fleet.api.routes import events as live_events
+from fleet.api.routes import export as observatory_export
+from fleet.api.routes import metrics as metrics_route
+from fleet.api.routes import tokens as tokens_route
+from fleet.api.routes import users as users_route
 from fleet.api.templating import Templates
+from fleet.content.serve import MOUNT_PATH as CONTENT_MOUNT_PATH
+from fleet.content.serve import content_files
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.core.security import session_secret_key
@@ -60,6 +67,14 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, dashboard, terminal_page, alerts, audit, terminals, health):
         app.include_router(module.router)
+    app.include_router(live_events.router)
+    app.include_router(users_route.router)
+    app.include_router(tokens_route.router)
+    app.include_router(metrics_route.router)
+    app.include_router(observatory_export.router)
+    if settings.content_repo is not None:
+        # Public by design: the TUF signatures, not secrecy, protect what terminals install.
+        app.mount(CONTENT_MOUNT_PATH, content_files(settings.content_repo), name="content")
 
     @app.exception_handler(LoginRequired)
     async def redirect_to_login(_request: Request, _exc: LoginRequired) -> RedirectResponse:

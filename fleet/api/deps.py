@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from fleet import crud
@@ -16,7 +17,7 @@ from fleet.commands import Publisher
 from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import gettext_for, supported_or
-from fleet.models import User
+from fleet.models import ApiToken, User
 
 LANGUAGE_SESSION_KEY = "lang"
 USER_SESSION_KEY = "user_id"
@@ -116,11 +117,64 @@ def get_csrf_token(request: Request) -> str:
 CsrfTokenDep = Annotated[str, Depends(get_csrf_token)]
 
 
+def get_clock(request: Request) -> Callable[[], datetime]:
+    """The app's clock: ``app.state.clock`` when a test sets one, else the real time."""
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", crud.utc_now)
+    return clock
+
+
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+
+
 def _session_user(request: Request, session: Session) -> User | None:
     user_id = request.session.get(USER_SESSION_KEY)
     if not isinstance(user_id, int):
         return None
-    return crud.get_user_by_id(session, user_id)
+    user = crud.get_user_by_id(session, user_id)
+    # A disabled user's open sessions end at once.
+    if user is None or user.disabled:
+        return None
+    return user
+
+
+#: Declares the bearer scheme in the OpenAPI document; missing headers are not an error here.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiToken",
+    description="An API token created by an administrator on the /tokens page.",
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+#: Set on ``request.state`` when the request was authenticated by an API token.
+TOKEN_STATE_KEY = "api_token_id"
+
+
+def token_user(
+    request: Request,
+    session: Session,
+    settings: FleetSettings,
+    credentials: HTTPAuthorizationCredentials,
+    now: datetime,
+) -> User:
+    """The stand-in user of a valid API token (never stored), or 401."""
+    token = crud.find_api_token(session, credentials.credentials)
+    if token is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "unknown or revoked API token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    _note_token_use(session, settings, token, now)
+    setattr(request.state, TOKEN_STATE_KEY, token.id)
+    return User(id=None, username=f"token:{token.name}"[:64], role=token.role, disabled=False)
+
+
+def _note_token_use(
+    session: Session, settings: FleetSettings, token: ApiToken, now: datetime
+) -> None:
+    last = token.last_used_at
+    if last is None or (now - last).total_seconds() >= settings.token_last_used_resolution_s:
+        token.last_used_at = now
+        session.commit()
 
 
 def get_page_user(request: Request, session: SessionDep) -> User:
@@ -131,8 +185,17 @@ def get_page_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def get_api_user(request: Request, session: SessionDep) -> User:
-    """The logged-in user, or 401 for API clients."""
+def get_api_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    credentials: BearerDep,
+) -> User:
+    """The API token's user when an ``Authorization: Bearer`` header is sent, else the
+    logged-in user, or 401 for API clients."""
+    if credentials is not None:
+        return token_user(request, session, settings, credentials, clock())
     user = _session_user(request, session)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
@@ -151,10 +214,13 @@ def get_api_operator(request: Request, user: ApiUser) -> User:
     """A logged-in operator or admin whose request carries the session's CSRF token in a header.
 
     The header proves the request comes from a page of this site (a cross-site form cannot set
-    it); API tokens, without cookies, come later.
+    it). Requests with an API token carry no cookie a cross-site page could ride on, so they
+    need no CSRF header.
     """
     if not may_send_commands(user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "operator or admin role required")
+    if authenticated_by_token(request):
+        return user
     submitted = request.headers.get(CSRF_HEADER)
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), submitted):
         raise HTTPException(
@@ -164,3 +230,26 @@ def get_api_operator(request: Request, user: ApiUser) -> User:
 
 
 ApiOperator = Annotated[User, Depends(get_api_operator)]
+
+
+def authenticated_by_token(request: Request) -> bool:
+    return getattr(request.state, TOKEN_STATE_KEY, None) is not None
+
+
+def get_admin_page_user(user: PageUser, language: LanguageDep) -> User:
+    """The logged-in administrator, or 403."""
+    _ = language.gettext
+    if user.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, _("Only administrators may manage this."))
+    return user
+
+
+AdminPageUser = Annotated[User, Depends(get_admin_page_user)]
+
+
+def check_form_csrf(request: Request, submitted: str) -> None:
+    """400 when a form's CSRF token is not the session's."""
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), submitted):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "missing or wrong CSRF token: reload the page"
+        )

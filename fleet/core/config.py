@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Final
 
@@ -62,9 +63,32 @@ class FleetSettings(BaseSettings):
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # Login rate limiting: this many failures for one username, or from one client address,
+    # within the window, and further attempts are refused until the oldest failure ages out.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=900.0, gt=0)
+    #: Client addresses or networks (CIDR, commas between) that may read /metrics without a
+    #: token; empty: an API token (any role) is required.
+    metrics_allowed_addresses: str = ""
+    #: Observatory export: cells with fewer sessions than this are suppressed.
+    observatory_min_sessions: int = Field(default=5, ge=1)
+    # The published TUF content repository (``fleet content publish``), served read-only under
+    # /content for the terminals; None: this fleet serves no content.
+    content_repo: Path | None = None
+    #: An API token's last-used time is written at most this often (one write per request
+    #: would turn every read into a write).
+    token_last_used_resolution_s: float = Field(default=60.0, ge=0)
 
     def smtp_recipients(self) -> list[str]:
         return [address.strip() for address in self.smtp_to.split(",") if address.strip()]
+
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of ``metrics_allowed_addresses``."""
+        return [
+            ip_network(item.strip(), strict=False)
+            for item in self.metrics_allowed_addresses.split(",")
+            if item.strip()
+        ]
 
     def sqlite_path(self) -> Path | None:
         """The database file when the database is SQLite on disk, else ``None``."""

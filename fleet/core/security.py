@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -71,3 +72,22 @@ def csrf_token_matches(expected: object, submitted: str | None) -> bool:
 
 def key_file_path(settings: FleetSettings) -> Path:
     return settings.secret_key_file or settings.state_dir() / SECRET_KEY_FILENAME
+
+
+#: API tokens start with this, so that a leaked one is recognisable (secret scanners, logs).
+API_TOKEN_PREFIX: Final = "fleet_"
+
+
+def new_api_token() -> str:
+    """A new API token: the prefix and 32 random bytes, URL-safe."""
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def api_token_hash(token: str) -> str:
+    """What is stored of a token: SHA-256 is enough for 256 random bits (no guessing to slow)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_matches(stored_hash: str, token: str) -> bool:
+    """Constant-time comparison of a stored hash with the hash of a presented token."""
+    return secrets.compare_digest(stored_hash, api_token_hash(token))

@@ -23,6 +23,7 @@ from fleet.core.config import FleetSettings
 from fleet.crud import utc_now
 from fleet.ingest.handler import handle_message, terminal_id_of
 from fleet.ingest.keeper import CommandKeeper
+from fleet.metrics import IngestCounters
 from kiosk.contract import Channel, subscription_for
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class Ingest:
         alert_engine = AlertEngine(
             session_factory, AlertLimits.from_settings(settings), notifiers_from_settings(settings)
         )
+        #: Messages handled, by channel and outcome, for /metrics.
+        self.counters = IngestCounters()
         self._keeper = CommandKeeper(
             session_factory, self, settings.keeper_interval_s, alert_engine=alert_engine
         )
@@ -193,7 +196,8 @@ class Ingest:
         """Store one message in its own session; whatever goes wrong, the loop goes on."""
         try:
             with self._session_factory() as session:
-                handle_message(session, topic, payload, received_at)
+                outcome = handle_message(session, topic, payload, received_at)
+            self.counters.count(topic, outcome.kind)
         except SQLAlchemyError:
             logger.exception(
                 "Database error while storing a message from terminal %s (topic %r); the "

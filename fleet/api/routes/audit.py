@@ -30,6 +30,14 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "alert_acknowledged": _("acknowledged an alert"),
         "maintenance_opened": _("opened a maintenance window"),
         "admin_created": _("created an administrator"),
+        "user_created": _("created a user"),
+        "user_role_changed": _("changed a user's role"),
+        "user_disabled": _("disabled a user"),
+        "user_enabled": _("enabled a user"),
+        "token_created": _("created an API token"),
+        "token_revoked": _("revoked an API token"),
+        "login_throttled": _("was refused a login (too many attempts)"),
+        "terminal_located": _("placed a terminal on the plan"),
     }
     return labels.get(action, action)
 

@@ -11,9 +11,11 @@ from fleet import audit, crud
 from fleet.api.deps import (
     LANGUAGE_SESSION_KEY,
     USER_SESSION_KEY,
+    ClockDep,
     CsrfTokenDep,
     LanguageDep,
     SessionDep,
+    SettingsDep,
     TemplatesDep,
     get_csrf_token,
 )
@@ -50,6 +52,8 @@ def login(
     session: SessionDep,
     language: LanguageDep,
     templates: TemplatesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     username: FormText = "",
     password: FormText = "",
     csrf_token: FormText = "",
@@ -57,8 +61,32 @@ def login(
     _ = language.gettext
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
         return _expired_form(request, language, templates, username)
+    now = clock()
+    keys = crud.login_failure_keys(username, request.client.host if request.client else None)
+    window_s = settings.login_window_s
+    if crud.login_blocked(session, keys, now, settings.login_max_failures, window_s):
+        # Same answer whether the account exists; the password is not even checked.
+        audit.record(session, username.strip()[:64] or "-", "login_throttled", at=now)
+        session.commit()
+        refusal = templates.render(
+            request,
+            language.code,
+            "login.html",
+            {
+                "csrf_token": get_csrf_token(request),
+                "error": _(
+                    "Too many failed attempts. Wait a few minutes before trying again, "
+                    "or ask an administrator."
+                ),
+                "username": username,
+            },
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        refusal.headers["Retry-After"] = str(int(window_s))
+        return refusal
     user = crud.authenticate(session, username.strip(), password)
     if user is None:
+        crud.record_login_failure(session, keys, now, window_s)
         # The name typed, never the password: it may be a password typed in the wrong box,
         # so only what fits a username is kept.
         audit.record(session, username.strip()[:64] or "-", "login_failed")
@@ -74,6 +102,7 @@ def login(
             },
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
+    crud.reset_login_failures(session, keys[0])
     audit.record(session, user.username, "login")
     session.commit()
     _restart_session(request)

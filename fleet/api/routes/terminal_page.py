@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from fleet import audit, commands, crud
+from fleet import audit, charts, commands, crud
 from fleet.alerts import store
 from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
@@ -23,6 +27,7 @@ from fleet.api.deps import (
     may_send_commands,
 )
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
+from fleet.models import EventRecord, HealthSample, StateChange
 
 router = APIRouter(tags=["dashboard"])
 
@@ -32,6 +37,173 @@ BUTTON_COMMANDS: Final = ("reboot", "restart_ui", "wipe_session", "refresh_conte
 FLASH_SESSION_KEY: Final = "command_flash"
 
 FormText = Annotated[str, Form()]
+
+#: The chart periods the page offers: query value → length.
+PERIODS: Final = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
+#: At most this many points per line: samples are averaged per slot beyond it.
+MAX_POINTS: Final = 240
+SESSION_DAYS: Final = 14
+STATE_HISTORY_LENGTH: Final = 20
+SESSION_EVENT: Final = "session_ended"
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _disk(payload: dict[str, Any]) -> float | None:
+    disks = payload.get("disks")
+    if not isinstance(disks, list):
+        return None
+    used = [_number(disk.get("used_percent")) for disk in disks if isinstance(disk, dict)]
+    return max((value for value in used if value is not None), default=None)
+
+
+def _temperature(payload: dict[str, Any]) -> float | None:
+    readings = payload.get("temperatures_c")
+    if not isinstance(readings, dict):
+        return None
+    values = [_number(value) for value in readings.values()]
+    return max((value for value in values if value is not None), default=None)
+
+
+#: The charted figures: key, how to read it from a health payload, unit.
+FIGURES: Final[tuple[tuple[str, Callable[[dict[str, Any]], float | None], str], ...]] = (
+    ("cpu", lambda payload: _number(payload.get("cpu_percent")), " %"),
+    ("memory", lambda payload: _number(payload.get("memory_percent")), " %"),
+    ("disk", _disk, " %"),
+    ("temperature", _temperature, " °C"),
+)
+
+
+def _downsample(points: list[charts.Point], start: datetime, span: timedelta) -> list[charts.Point]:
+    """The mean of each of ``MAX_POINTS`` slots, so that a week stays a light drawing."""
+    if len(points) <= MAX_POINTS:
+        return points
+    slot_s = span.total_seconds() / MAX_POINTS
+    slots: dict[int, list[charts.Point]] = {}
+    for point in points:
+        slots.setdefault(int((point.at - start).total_seconds() // slot_s), []).append(point)
+    return [
+        charts.Point(members[len(members) // 2].at, sum(p.value for p in members) / len(members))
+        for _index, members in sorted(slots.items())
+    ]
+
+
+def figure_series(
+    session: Session, terminal_id: str, start: datetime, span: timedelta
+) -> dict[str, list[charts.Point]]:
+    rows = session.execute(
+        select(HealthSample.sent_at, HealthSample.payload)
+        .where(HealthSample.terminal_id == terminal_id, HealthSample.received_at >= start)
+        .order_by(HealthSample.sent_at)
+    ).all()
+    series: dict[str, list[charts.Point]] = {key: [] for key, _read, _unit in FIGURES}
+    for sent_at, payload in rows:
+        for key, read, _unit in FIGURES:
+            value = read(payload) if isinstance(payload, dict) else None
+            if value is not None:
+                series[key].append(charts.Point(sent_at, value))
+    return {key: _downsample(points, start, span) for key, points in series.items()}
+
+
+def sessions_per_day(
+    session: Session, terminal_id: str, today: date, zone: tzinfo
+) -> list[tuple[date, int]]:
+    days = charts.days_back(today, SESSION_DAYS)
+    since = datetime.combine(days[0], datetime.min.time(), zone)
+    counts = dict.fromkeys(days, 0)
+    for (sent_at,) in session.execute(
+        select(EventRecord.sent_at).where(
+            EventRecord.terminal_id == terminal_id,
+            EventRecord.kind == SESSION_EVENT,
+            EventRecord.sent_at >= since,
+        )
+    ):
+        day = sent_at.astimezone(zone).date()
+        if day in counts:
+            counts[day] += 1
+    return list(counts.items())
+
+
+def state_history(session: Session, terminal_id: str) -> Sequence[StateChange]:
+    return session.scalars(
+        select(StateChange)
+        .where(StateChange.terminal_id == terminal_id)
+        .order_by(StateChange.at.desc(), StateChange.id.desc())
+        .limit(STATE_HISTORY_LENGTH)
+    ).all()
+
+
+def chart_context(
+    session: Session,
+    terminal_id: str,
+    period: str,
+    now: datetime,
+    zone: tzinfo,
+    _: Callable[[str], str],
+) -> dict[str, Any]:
+    """The SVG charts of the terminal page, each with its text summary."""
+    span = PERIODS[period]
+    start = now - span
+    titles = {
+        "cpu": _("CPU"),
+        "memory": _("Memory"),
+        "disk": _("Disk"),
+        "temperature": _("Max temperature"),
+    }
+    period_text = _("last 24 hours") if period == "24h" else _("last 7 days")
+    time_format = "%H:%M" if period == "24h" else "%d/%m"
+    series = figure_series(session, terminal_id, start, span)
+    drawn = []
+    for key, _read, unit in FIGURES:
+        points = [charts.Point(p.at.astimezone(zone), p.value) for p in series[key]]
+        summary = charts.summarise(points)
+        if summary.count:
+            text = _(
+                "%(figure)s, %(period)s: min %(min).0f%(unit)s, max %(max).0f%(unit)s, "
+                "latest %(latest).0f%(unit)s."
+            ) % {
+                "figure": titles[key],
+                "period": period_text,
+                "min": summary.minimum,
+                "max": summary.maximum,
+                "latest": summary.latest,
+                "unit": unit,
+            }
+        else:
+            text = _("%(figure)s, %(period)s: no health report.") % {
+                "figure": titles[key],
+                "period": period_text,
+            }
+        svg = charts.line_chart(
+            f"chart-{key}",
+            points,
+            start.astimezone(zone),
+            now.astimezone(zone),
+            f"{titles[key]} ({period_text})",
+            text,
+            unit,
+            _("No health report in this period."),
+            time_format=time_format,
+        )
+        drawn.append({"key": key, "title": titles[key], "svg": svg, "summary": text})
+    today = now.astimezone(zone).date()
+    per_day = sessions_per_day(session, terminal_id, today, zone)
+    total = sum(count for _day, count in per_day)
+    sessions_text = _("%(total)d sessions in the last %(days)d days.") % {
+        "total": total,
+        "days": SESSION_DAYS,
+    }
+    return {
+        "period": period,
+        "charts": drawn,
+        "sessions_svg": charts.bar_chart(
+            "chart-sessions", per_day, _("Sessions per day"), sessions_text
+        ),
+        "sessions_text": sessions_text,
+        "state_history": state_history(session, terminal_id),
+    }
 
 
 @router.get("/terminals/{terminal_id}", response_model=None)
@@ -53,9 +225,14 @@ def terminal_page(
     commands.expire_overdue(session)
     session.commit()
     now = crud.utc_now()
-    clock = formatting.Clock(now, formatting.display_zone(settings.display_timezone), _)
+    zone = formatting.display_zone(settings.display_timezone)
+    clock = formatting.Clock(now, zone, _)
     flash = request.session.pop(FLASH_SESSION_KEY, None)
+    period = request.query_params.get("period", "24h")
+    if period not in PERIODS:
+        period = "24h"
     context: dict[str, Any] = {
+        **chart_context(session, terminal_id, period, now, zone, _),
         "user": user,
         "csrf_token": csrf_token,
         "terminal": terminal,

@@ -1,0 +1,45 @@
+"""Observatory export: anonymous usage per terminal, commune, day and tile (viewer and up)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import JSONResponse, Response
+
+from fleet import observatory
+from fleet.api import formatting
+from fleet.api.deps import ApiUser, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+@router.get("/observatory", response_model=None)
+def export_usage(
+    user: ApiUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    first_day: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD")],
+    last_day: Annotated[date, Query(alias="to", description="Last day (included), YYYY-MM-DD")],
+    format: Literal["csv", "json"] = "csv",
+) -> Response:
+    """Sessions and median duration per day, terminal and tile; small counts suppressed."""
+    if last_day < first_day:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "'to' is before 'from'")
+    if (last_day - first_day).days >= observatory.MAX_DAYS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"at most {observatory.MAX_DAYS} days per export",
+        )
+    minimum = settings.observatory_min_sessions
+    zone = formatting.display_zone(settings.display_timezone)
+    rows = observatory.usage(session, first_day, last_day, zone, minimum)
+    filename = f"observatory-{first_day.isoformat()}-{last_day.isoformat()}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "json":
+        body: dict[str, Any] = observatory.to_json(rows, first_day, last_day, minimum)
+        return JSONResponse(body, headers=headers)
+    return Response(
+        observatory.to_csv(rows, minimum), media_type="text/csv; charset=utf-8", headers=headers
+    )

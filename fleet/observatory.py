@@ -1,0 +1,129 @@
+"""Anonymous usage figures for the observatory of digital inclusion (see docs/observatory.md).
+
+One row per terminal, day and tile: how many sessions used that tile and their median
+duration. Rows with fewer than ``min_sessions`` sessions are suppressed (count ``"<5"``, no
+median), and no totals are published, so a suppressed row cannot be recomputed by subtraction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fleet.models import EventRecord, Terminal
+
+SESSION_ENDED: Final = "session_ended"
+#: The tile of sessions that opened none (the resident only looked at the home screen).
+NO_TILE: Final = ""
+CSV_FIELDS: Final = ("day", "terminal_id", "commune", "tile", "sessions", "median_duration_s")
+#: The longest range one export may cover.
+MAX_DAYS: Final = 400
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One cell; ``sessions`` is ``None`` and ``median_duration_s`` too when suppressed."""
+
+    day: date
+    terminal_id: str
+    commune: str | None
+    tile: str
+    sessions: int | None
+    median_duration_s: float | None
+
+    def as_json(self, min_sessions: int) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "terminal_id": self.terminal_id,
+            "commune": self.commune,
+            "tile": self.tile,
+            "sessions": self.sessions if self.sessions is not None else f"<{min_sessions}",
+            "median_duration_s": self.median_duration_s,
+        }
+
+
+def _tiles(data: dict[str, Any]) -> list[str]:
+    raw = data.get("tiles")
+    tiles = [t.strip() for t in raw.split(",") if t.strip()] if isinstance(raw, str) else []
+    # A tile opened twice in one session counts once for that session.
+    return list(dict.fromkeys(tiles)) or [NO_TILE]
+
+
+def _duration(data: dict[str, Any]) -> float | None:
+    value = data.get("duration_s")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return None
+    return float(value)
+
+
+def usage(
+    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
+) -> list[UsageRow]:
+    """The cells from ``first_day`` to ``last_day`` (included, days in ``zone``)."""
+    start = datetime.combine(first_day, time(), zone)
+    end = datetime.combine(last_day + timedelta(days=1), time(), zone)
+    query = (
+        select(EventRecord.terminal_id, Terminal.commune, EventRecord.sent_at, EventRecord.data)
+        .join(Terminal, Terminal.id == EventRecord.terminal_id)
+        .where(
+            EventRecord.kind == SESSION_ENDED,
+            EventRecord.sent_at >= start,
+            EventRecord.sent_at < end,
+        )
+    )
+    sessions: dict[tuple[date, str, str | None, str], list[float | None]] = defaultdict(list)
+    for terminal_id, commune, sent_at, data in session.execute(query):
+        day = sent_at.astimezone(zone).date()
+        payload = data if isinstance(data, dict) else {}
+        for tile in _tiles(payload):
+            sessions[(day, terminal_id, commune, tile)].append(_duration(payload))
+    rows = []
+    for (day, terminal_id, commune, tile), durations in sorted(
+        sessions.items(), key=lambda item: (item[0][0], item[0][1], item[0][3])
+    ):
+        known = [d for d in durations if d is not None]
+        if len(durations) < min_sessions:
+            rows.append(UsageRow(day, terminal_id, commune, tile, None, None))
+            continue
+        median = round(statistics.median(known), 1) if known else None
+        rows.append(UsageRow(day, terminal_id, commune, tile, len(durations), median))
+    return rows
+
+
+def to_csv(rows: Sequence[UsageRow], min_sessions: int) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        cell = row.as_json(min_sessions)
+        writer.writerow(
+            [
+                cell["day"],
+                cell["terminal_id"],
+                cell["commune"] or "",
+                cell["tile"],
+                cell["sessions"],
+                "" if cell["median_duration_s"] is None else cell["median_duration_s"],
+            ]
+        )
+    return buffer.getvalue()
+
+
+def to_json(
+    rows: Sequence[UsageRow], first_day: date, last_day: date, min_sessions: int
+) -> dict[str, Any]:
+    return {
+        "from": first_day.isoformat(),
+        "to": last_day.isoformat(),
+        "min_sessions": min_sessions,
+        "rows": [row.as_json(min_sessions) for row in rows],
+    }

@@ -1,0 +1,184 @@
+"""A plan of Bordeaux Métropole drawn as SVG on the server: no map tiles, nothing from a CDN.
+
+Terminals are placed by an equirectangular projection inside the metropole's bounding box,
+corrected by the cosine of the latitude so that a kilometre east reads as long as one north.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+from xml.sax.saxutils import escape, quoteattr
+
+#: The metropole's bounding box (degrees); terminals outside are drawn on the edge.
+SOUTH: Final = 44.70
+NORTH: Final = 45.00
+WEST: Final = -0.80
+EAST: Final = -0.40
+#: The drawing's width in SVG units; the height follows from the box's true proportions.
+WIDTH: Final = 800.0
+MARGIN: Final = 20.0
+GRATICULE_STEP_DEG: Final = 0.05
+
+#: A few communes, at their town hall, so that the plan can be read without a map.
+COMMUNES: Final = (
+    ("Bordeaux", 44.8378, -0.5792),
+    ("Mérignac", 44.8386, -0.6436),
+    ("Pessac", 44.8067, -0.6311),
+    ("Talence", 44.8060, -0.5880),
+    ("Bègles", 44.8086, -0.5478),
+    ("Villenave-d'Ornon", 44.7806, -0.5658),
+    ("Le Bouscat", 44.8651, -0.5986),
+    ("Bruges", 44.8833, -0.6122),
+    ("Eysines", 44.8839, -0.6497),
+    ("Blanquefort", 44.9106, -0.6364),
+    ("Lormont", 44.8792, -0.5217),
+    ("Cenon", 44.8578, -0.5317),
+    ("Floirac", 44.8361, -0.5289),
+    ("Saint-Médard-en-Jalles", 44.8967, -0.7200),
+    ("Ambarès-et-Lagrave", 44.9258, -0.4853),
+)
+
+#: The Garonne through the metropole, roughly (south to north), for orientation.
+GARONNE: Final = (
+    (44.700, -0.520),
+    (44.760, -0.545),
+    (44.800, -0.548),
+    (44.825, -0.556),
+    (44.845, -0.567),
+    (44.862, -0.555),
+    (44.880, -0.540),
+    (44.910, -0.548),
+    (44.950, -0.560),
+    (45.000, -0.590),
+)
+
+STATE_COLOURS: Final = {
+    "online": "#0f6b2f",
+    "offline": "#4a5563",
+    "lost": "#a3120b",
+    "unknown": "#b07d00",
+}
+
+
+@dataclass(frozen=True)
+class PlacedTerminal:
+    """What the plan needs of a terminal."""
+
+    terminal_id: str
+    state: str
+    state_text: str
+    site_name: str | None
+    commune: str | None
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def placed(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+def _x_scale() -> float:
+    """Degrees of longitude are shorter than degrees of latitude by cos(latitude)."""
+    return math.cos(math.radians((SOUTH + NORTH) / 2))
+
+
+def height() -> float:
+    inner_width = WIDTH - 2 * MARGIN
+    return inner_width * (NORTH - SOUTH) / ((EAST - WEST) * _x_scale()) + 2 * MARGIN
+
+
+def project(latitude: float, longitude: float) -> tuple[float, float]:
+    """SVG coordinates of a point, clamped to the box (north up)."""
+    lat = min(max(latitude, SOUTH), NORTH)
+    lon = min(max(longitude, WEST), EAST)
+    x = MARGIN + (lon - WEST) / (EAST - WEST) * (WIDTH - 2 * MARGIN)
+    y = MARGIN + (NORTH - lat) / (NORTH - SOUTH) * (height() - 2 * MARGIN)
+    return round(x, 1), round(y, 1)
+
+
+def in_box(latitude: float, longitude: float) -> bool:
+    return SOUTH <= latitude <= NORTH and WEST <= longitude <= EAST
+
+
+def _graticule() -> Iterable[str]:
+    steps_lat = round((NORTH - SOUTH) / GRATICULE_STEP_DEG)
+    steps_lon = round((EAST - WEST) / GRATICULE_STEP_DEG)
+    for index in range(steps_lat + 1):
+        lat = SOUTH + index * GRATICULE_STEP_DEG
+        x1, y = project(lat, WEST)
+        x2, _y = project(lat, EAST)
+        yield f'<line class="graticule" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}"/>'
+        yield f'<text class="graticule-label" x="{x1 + 2}" y="{y - 2}">{lat:.2f}°</text>'
+    for index in range(steps_lon + 1):
+        lon = WEST + index * GRATICULE_STEP_DEG
+        x, y1 = project(NORTH, lon)
+        _x, y2 = project(SOUTH, lon)
+        yield f'<line class="graticule" x1="{x}" y1="{y1}" x2="{x}" y2="{y2}"/>'
+        if 0 < index < steps_lon:  # the corners already carry a latitude
+            yield f'<text class="graticule-label" x="{x + 2}" y="{y2 - 2}">{lon:.2f}°</text>'
+
+
+def _river() -> str:
+    points = " ".join(f"{x},{y}" for x, y in (project(lat, lon) for lat, lon in GARONNE))
+    return f'<polyline class="river" points="{points}"/>'
+
+
+def _communes() -> Iterable[str]:
+    for name, lat, lon in COMMUNES:
+        x, y = project(lat, lon)
+        yield f'<circle class="commune-dot" cx="{x}" cy="{y}" r="2"/>'
+        yield f'<text class="commune-label" x="{x + 4}" y="{y - 4}">{escape(name)}</text>'
+
+
+def terminal_label(terminal: PlacedTerminal) -> str:
+    parts = [terminal.terminal_id]
+    if terminal.site_name:
+        parts.append(terminal.site_name)
+    if terminal.commune:
+        parts.append(terminal.commune)
+    parts.append(terminal.state_text)
+    return " · ".join(parts)
+
+
+def _terminal_dot(terminal: PlacedTerminal) -> str:
+    if terminal.latitude is None or terminal.longitude is None:
+        raise ValueError(f"{terminal.terminal_id} has no coordinates")
+    x, y = project(terminal.latitude, terminal.longitude)
+    colour = STATE_COLOURS.get(terminal.state, STATE_COLOURS["unknown"])
+    label = terminal_label(terminal)
+    return (
+        f'<a class="plan-terminal" id="plan-{escape(terminal.terminal_id)}"'
+        f' href="/terminals/{escape(terminal.terminal_id)}" data-state={quoteattr(terminal.state)}'
+        f" aria-label={quoteattr(label)}>"
+        f"<title>{escape(label)}</title>"
+        f'<circle class="plan-dot state-{escape(terminal.state)}" cx="{x}" cy="{y}" r="7"'
+        f' fill="{colour}"/>'
+        f'<text class="plan-terminal-label" x="{x + 9}" y="{y + 4}">'
+        f"{escape(terminal.terminal_id)}</text></a>"
+    )
+
+
+def render_plan(terminals: Iterable[PlacedTerminal], title: str, description: str) -> str:
+    """The SVG document (inline in the page) with every placed terminal as a coloured dot."""
+    view_height = round(height(), 1)
+    parts = [
+        f'<svg class="plan" id="plan-svg" viewBox="0 0 {WIDTH:.0f} {view_height}"'
+        ' role="img" aria-labelledby="plan-title plan-desc" xmlns="http://www.w3.org/2000/svg"'
+        ' preserveAspectRatio="xMidYMid meet">',
+        f'<title id="plan-title">{escape(title)}</title>',
+        f'<desc id="plan-desc">{escape(description)}</desc>',
+        f'<rect class="plan-frame" x="{MARGIN}" y="{MARGIN}" width="{WIDTH - 2 * MARGIN}"'
+        f' height="{round(view_height - 2 * MARGIN, 1)}"/>',
+        *_graticule(),
+        _river(),
+        *_communes(),
+    ]
+    # Lost terminals last, so that they are drawn on top of their neighbours.
+    placed = [terminal for terminal in terminals if terminal.placed]
+    placed.sort(key=lambda terminal: (terminal.state == "lost", terminal.terminal_id))
+    parts.extend(_terminal_dot(terminal) for terminal in placed)
+    parts.append("</svg>")
+    return "\n".join(parts)

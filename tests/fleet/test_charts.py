@@ -1,0 +1,93 @@
+"""Server-drawn SVG charts: lines with min and max, bars per day, and the terminal page."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from xml.etree import ElementTree
+
+from fastapi.testclient import TestClient
+
+from fleet import charts
+from fleet.core.config import FleetSettings
+from fleet.core.db import make_engine, make_session_factory
+from fleet.ingest.handler import handle_message
+from kiosk.contract import Channel, topic_for
+from tests.helpers import log_in
+
+from .conftest import health_payload, status_payload
+
+SVG = "{http://www.w3.org/2000/svg}"
+START = datetime(2025, 11, 25, 0, 0, tzinfo=UTC)
+
+
+def test_line_chart_draws_every_point_and_labels_min_and_max() -> None:
+    points = [charts.Point(START + timedelta(hours=h), v) for h, v in ((1, 20), (2, 80), (3, 50))]
+
+    svg = charts.line_chart(
+        "chart-cpu", points, START, START + timedelta(hours=24), "CPU", "desc", " %", "empty"
+    )
+
+    root = ElementTree.fromstring(svg)
+    assert root.findtext(f"{SVG}title") == "CPU"
+    assert root.findtext(f"{SVG}desc") == "desc"
+    polyline = root.find(f"{SVG}polyline")
+    assert polyline is not None
+    assert len((polyline.get("points") or "").split()) == 3
+    texts = [element.text for element in root.iter(f"{SVG}text")]
+    assert "max 80 %" in texts
+    assert "min 20 %" in texts
+    assert charts.summarise(points) == charts.SeriesSummary(3, 20, 80, 50)
+
+
+def test_line_chart_without_points_says_so() -> None:
+    svg = charts.line_chart("c", [], START, START + timedelta(days=7), "t", "d", " %", "No data")
+    root = ElementTree.fromstring(svg)
+    assert root.find(f"{SVG}polyline") is None
+    assert "No data" in svg
+
+
+def test_bar_chart_has_one_bar_per_day() -> None:
+    days = charts.days_back(date(2025, 11, 25), 14)
+    assert days[0] == date(2025, 11, 12)
+    assert days[-1] == date(2025, 11, 25)
+
+    svg = charts.bar_chart(
+        "chart-sessions", [(day, 3 if day.day == 25 else 0) for day in days], "Sessions", "3"
+    )
+
+    root = ElementTree.fromstring(svg)
+    bars = root.findall(f"{SVG}rect")
+    assert len(bars) == 14
+    assert bars[-1].findtext(f"{SVG}title") == "25/11: 3"
+
+
+def test_terminal_page_shows_charts_sessions_and_state_history(
+    client: TestClient, settings: FleetSettings
+) -> None:
+    engine = make_engine(settings.database_url)
+    now = datetime.now(UTC)
+    with make_session_factory(engine)() as session:
+        terminal = "bdx-chart-001"
+        handle_message(session, topic_for(terminal, Channel.STATUS), status_payload(at=now), now)
+        for seq in range(1, 6):
+            at = now - timedelta(minutes=10 * seq)
+            handle_message(
+                session,
+                topic_for(terminal, Channel.HEALTH),
+                health_payload(seq=seq, at=at, cpu=10.0 * seq),
+                at,
+            )
+    engine.dispose()
+    log_in(client)
+
+    page = client.get("/terminals/bdx-chart-001").text
+    week = client.get("/terminals/bdx-chart-001?period=7d").text
+
+    for chart_id in ("chart-cpu", "chart-memory", "chart-disk", "chart-temperature"):
+        assert f'id="{chart_id}"' in page
+    assert "Processeur, dernières 24 heures : min 10 %, max 50 %, dernière valeur 10 %." in page
+    assert 'id="chart-sessions"' in page
+    assert "0 sessions sur les 14 derniers jours." in page
+    history = page.split('id="state-history"', 1)[1].split("</ol>", 1)[0]
+    assert 'data-state="online"' in history
+    assert "7 derniers jours" in week

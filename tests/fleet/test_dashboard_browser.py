@@ -1,0 +1,144 @@
+"""The dashboard in Chromium (Playwright) against real processes: broker, fleet and agents.
+
+A killed agent turns its row and its dot on the plan "perdu" without a reload (server-sent
+events); a command sent from the terminal page shows its final state and reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fleet.core.db import make_engine, make_session_factory
+from fleet.demo import ADMIN_USERNAME, DemoStack
+from fleet.models import Terminal
+from tests.helpers import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.broker]
+
+TERMINALS = ("bdx-web-001", "bdx-web-002", "bdx-web-003")
+PLACES = {
+    "bdx-web-001": ("Mairie de Bègles", "Bègles", 44.8086, -0.5478),
+    "bdx-web-002": ("Place de la Victoire", "Bordeaux", 44.8310, -0.5730),
+}
+KEEPALIVE_S = 2
+CHROMIUM = "/usr/bin/chromium"
+# Without these, Chromium tries to reach Google's services, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+FINAL_COMMAND_STATES = ("done", "failed", "refused", "expired")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[DemoStack]:
+    demo = DemoStack(
+        tmp_path / "demo", terminals=TERMINALS, keepalive_s=KEEPALIVE_S, health_interval_s=0.5
+    )
+    try:
+        demo.start()
+        yield demo
+    finally:
+        demo.stop()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """docs/screenshots when KIOSK_SCREENSHOT_DIR says so, else a throwaway directory."""
+    directory = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path / "shots"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def place_terminals(stack: DemoStack) -> None:
+    """What ``fleet terminals locate`` does, straight in the demo's database."""
+    engine = make_engine(f"sqlite:///{stack.state_dir / 'fleet.db'}")
+    with make_session_factory(engine)() as session:
+        for terminal_id, (site, commune, latitude, longitude) in PLACES.items():
+            terminal = session.get(Terminal, terminal_id)
+            assert terminal is not None
+            terminal.site_name, terminal.commune = site, commune
+            terminal.latitude, terminal.longitude = latitude, longitude
+        session.commit()
+    engine.dispose()
+
+
+def test_dashboard_live_plan_and_a_command_in_chromium(stack: DemoStack, shots: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    victim = TERMINALS[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        page.goto(stack.dashboard_url)
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.fill("#username", ADMIN_USERNAME)
+        page.fill("#password", stack.admin_password)
+        page.press("#password", "Enter")
+        expect(page.locator("#terminal-rows tr[data-state='online']")).to_have_count(
+            len(TERMINALS), timeout=10_000
+        )
+        expect(page.locator("#live")).to_have_attribute("data-live-mode", "events")
+
+        # Placing terminals reaches the open page by the event stream, without a reload.
+        place_terminals(stack)
+        dot = page.locator(f"#plan-{victim}")
+        expect(dot).to_have_attribute("data-state", "online", timeout=5_000)
+        expect(page.locator(f"#plan-{TERMINALS[1]}")).to_be_visible()
+        expect(page.locator("#not-placed")).to_contain_text(TERMINALS[2])
+        expect(page.locator(f"#terminal-{victim}")).to_contain_text("%", timeout=10_000)
+        page.screenshot(path=str(shots / "dashboard-overview.png"), full_page=True)
+
+        os.kill(stack.agents[victim].pid, signal.SIGKILL)
+        row = page.locator(f"#terminal-{victim}")
+        expect(row).to_have_attribute("data-state", "lost", timeout=1.5 * KEEPALIVE_S * 1000 + 3000)
+        expect(row).to_contain_text("perdu")
+        expect(page.locator(f"#plan-{victim}")).to_have_attribute("data-state", "lost")
+        expect(page.locator(f"#plan-{victim} title")).to_contain_text("perdu")
+        expect(page.locator("#count-lost")).to_have_text("1")
+        page.screenshot(path=str(shots / "dashboard-plan-lost.png"), full_page=True)
+
+        # Filtering is server-side and keeps the live stream.
+        page.select_option("#filter-state", "lost")
+        page.click("#filters button[type=submit]")
+        expect(page.locator("#terminal-rows tr[data-state]")).to_have_count(1)
+        expect(page.locator("#live")).to_have_attribute("data-live-mode", "events")
+
+        # A command from the terminal page, and its final state with its reason.
+        target = TERMINALS[1]
+        page.goto(f"{stack.dashboard_url}terminals/{target}")
+        expect(page.locator("#chart-cpu")).to_be_visible()
+        page.get_by_role("button", name="Terminer et effacer la session en cours").click()
+        expect(page.locator("#command-flash")).to_be_visible()
+        command_row = page.locator("#commands tbody tr[data-state]").first
+
+        def command_finished() -> bool:
+            if command_row.get_attribute("data-state") in FINAL_COMMAND_STATES:
+                return True
+            page.reload()
+            return False
+
+        wait_until(command_finished, timeout_s=15, what="the command's final state")
+        reason = command_row.locator("td").nth(4)
+        if command_row.get_attribute("data-state") != "done":
+            expect(reason).not_to_have_text("—")
+        page.screenshot(path=str(shots / "dashboard-terminal.png"), full_page=True)
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="fr-FR")
+        phone.context.add_cookies(page.context.cookies())
+        phone.goto(stack.dashboard_url)
+        expect(phone.locator("#plan-svg")).to_be_visible()
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the phone page scrolls sideways ({width} px)"
+        phone.screenshot(path=str(shots / "dashboard-phone.png"), full_page=True)
+        browser.close()
