@@ -16,7 +16,7 @@ from kiosk.localproto import AgentMessage, Settings, WipeResult
 
 log = logging.getLogger(__name__)
 
-REFUSED_CONTENT: Final = "content updates come with a later version"
+NO_CONTENT_UPDATES: Final = "content updates are not configured on this terminal"
 
 
 class ActionError(Exception):
@@ -104,8 +104,10 @@ class SystemdActions:
         run: Callable[[list[str]], None] = run_systemctl,
         ui_unit: str = UI_UNIT,
         wipe_timeout_s: float = WIPE_TIMEOUT_S,
+        refresh_content: Callable[[], None] | None = None,
     ) -> None:
         self._state_dir = state_dir
+        self._refresh_content = refresh_content
         self._ui = ui
         self._on_settings = on_settings
         self._run = run
@@ -157,4 +159,9 @@ class SystemdActions:
             self._on_settings(merged)
 
     def refresh_content(self) -> None:
-        raise ActionError(REFUSED_CONTENT)
+        if self._refresh_content is None:
+            raise ActionError(NO_CONTENT_UPDATES)
+        try:
+            self._refresh_content()
+        except RuntimeError as exc:
+            raise ActionError(str(exc)[:200]) from exc

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from kiosk.agent.actions import REFUSED_CONTENT, ActionError, TerminalActions
+from kiosk.agent.actions import ActionError, TerminalActions
 from kiosk.agent.settings import InvalidSettings, validate_settings
 from kiosk.contract import Command, Scalar, utc_now
 
@@ -309,7 +309,8 @@ class CommandProcessor:
             settings = validate_settings(args)
             return _Plan(_calling(lambda: self._actions.apply_settings(settings)), long=False)
         if name == "refresh_content":
-            raise Refused(REFUSED_CONTENT)
+            _no_args(name, args)
+            return _Plan(_calling(self._actions.refresh_content), long=True)
         raise Refused(f"unknown command {name!r}")
 
     def _wipe(self, command_id: str) -> str | None:

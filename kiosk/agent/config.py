@@ -157,6 +157,28 @@ class EnclosureSettings(_Section):
     backlight: Path | None = None
 
 
+class ContentSettings(_Section):
+    """``[content]``: signed content updates from the fleet (TUF); all three keys, or none."""
+
+    # Where versions are kept; the UI shows <dir>/current (a link switched atomically).
+    dir: Path | None = None
+    # The fleet's published repository, e.g. https://fleet.example.org/content
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # The root.json the image ships: the first keys this terminal trusts.
+    trusted_root: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _all_or_nothing(self) -> ContentSettings:
+        given = [self.dir is not None, self.base_url is not None, self.trusted_root is not None]
+        if any(given) and not all(given):
+            raise PydanticCustomError("content_partial", "content incomplete", {"key": "dir"})
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.dir is not None
+
+
 class ActionSettings(_Section):
     """``[actions]``: how fleet commands act on the machine."""
 
@@ -177,6 +199,7 @@ class AgentSettings(_Section):
     ui: UiLinkSettings = UiLinkSettings()
     enclosure: EnclosureSettings = EnclosureSettings()
     actions: ActionSettings = ActionSettings()
+    content: ContentSettings = ContentSettings()
     debug: DebugSettings = DebugSettings()
 
     @field_validator("terminal_id")
@@ -284,6 +307,10 @@ def _problem(kind: str, context: dict[str, Any], _: Translate) -> str:
         )
     if kind == "health_order":
         return _("health.sample_s ≤ health.interval_s ≤ health.max_silence_s must hold")
+    if kind == "content_partial":
+        return _("content updates need content.dir, content.base_url and content.trusted_root")
+    if kind == "string_pattern_mismatch":
+        return _("must be an address starting with https:// (or http://)")
     if kind == "password_twice":
         return _("give password or password_file, not both")
     if kind in {"int_type", "int_parsing", "int_from_float"}:

@@ -13,12 +13,14 @@ import time
 import zlib
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.agent.actions import SystemdActions, load_saved_settings, run_systemctl
+from kiosk.agent.actions import ActionError, SystemdActions, load_saved_settings, run_systemctl
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandStore
 from kiosk.agent.config import AgentSettings
+from kiosk.agent.content.service import ContentService
+from kiosk.agent.content.updater import ContentUpdaterSettings
 from kiosk.agent.enclosure import (
     EnclosureBackend,
     EnclosurePaths,
@@ -28,8 +30,10 @@ from kiosk.agent.enclosure import (
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
+from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.contract import Scalar
+from kiosk.contract import Desired, Scalar
+from kiosk.localproto import ContentSwitch
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,7 @@ class AgentRuntime:
     settings: AgentSettings
     session: AgentSession
     notifier: SystemdNotifier
+    _content: ContentService | None = field(default=None, init=False)
 
     def run(self, stop: threading.Event) -> None:
         """Start the UI link and the command processor, run the session until ``stop``."""
@@ -109,13 +114,16 @@ class AgentRuntime:
                 if settings.actions.backend == "systemd"
                 else simulated_systemctl(settings.terminal_id)
             )
+            self._content = self._start_content(cleanup, ui_link)
             actions = SystemdActions(
                 state_dir,
                 ui_link,
                 on_settings=self._apply_settings,
                 run=run,
                 ui_unit=settings.actions.ui_unit,
+                refresh_content=self._content.refresh if self._content else None,
             )
+            self.session.on_desired = lambda desired: self._on_desired(desired, actions)
             # What the fleet set before a restart still holds.
             self._apply_settings(load_saved_settings(state_dir))
             processor = CommandProcessor(
@@ -134,6 +142,56 @@ class AgentRuntime:
                 self.session.run(stop)
             finally:
                 self.notifier.stopping()
+
+    def _start_content(
+        self, cleanup: ExitStack, ui_link: UiLinkServer | None
+    ) -> ContentService | None:
+        config = self.settings.content
+        if config.dir is None or config.base_url is None or config.trusted_root is None:
+            return None
+        base = config.base_url.rstrip("/")
+        updater_settings = ContentUpdaterSettings(
+            content_dir=config.dir,
+            metadata_url=f"{base}/metadata/",
+            targets_url=f"{base}/targets/",
+            trusted_root=config.trusted_root,
+        )
+
+        def session_open() -> bool:
+            state = ui_link.ui_state() if ui_link else None
+            return bool(state and state.alive and state.session_open)
+
+        def switch_ui(version: str) -> None:
+            if ui_link is not None:
+                ui_link.send_to_ui(ContentSwitch(version=version))
+
+        service = ContentService(
+            updater_settings,
+            session_open,
+            self._publish_session_event,
+            switch_ui,
+            self.settings.terminal_id,
+        )
+        cleanup.callback(service.close)
+        return service
+
+    def _on_desired(self, desired: Desired, actions: SystemdActions) -> None:
+        """The fleet's retained wishes: a content version, and settings."""
+        if self._content is not None:
+            self._content.want(desired.content_version)
+        elif desired.content_version is not None:
+            log.warning(
+                "terminal %s: the fleet wants content %s but content updates are not configured",
+                self.settings.terminal_id,
+                desired.content_version,
+            )
+        if desired.settings:
+            try:
+                actions.apply_settings(dict(desired.settings))
+            except (InvalidSettings, ActionError) as exc:
+                log.error(
+                    "terminal %s: desired settings not applied: %s", self.settings.terminal_id, exc
+                )
 
     def _apply_settings(self, values: dict[str, Scalar]) -> None:
         """The settings that concern the agent itself (the UI gets its own through the link)."""
@@ -154,6 +212,9 @@ class AgentRuntime:
             )
 
     def _publish_session_event(self, kind: str, data: dict[str, Scalar]) -> None:
+        if kind == "session_ended" and self._content is not None:
+            # A version staged while the resident was there can now be shown.
+            self._content.session_ended()
         try:
             self.session.publish_event(kind, data)
         except ValueError as exc:

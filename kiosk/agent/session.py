@@ -140,6 +140,8 @@ class AgentSession:
         self._interval_override_s: float | None = None
         self.health_extras = health_extras
         self.on_command = on_command
+        # Called for the retained desired state (on paho's thread: hand over, do not block).
+        self.on_desired: Callable[[Desired], None] | None = None
         self.on_loop = on_loop
         self._status_topic = topic_for(self._terminal_id, Channel.STATUS)
         self._tls = (
@@ -625,8 +627,17 @@ class AgentSession:
                 )
         elif isinstance(payload, Desired):
             log.info(
-                "terminal %s: desired state received; it is not applied yet", self._terminal_id
+                "terminal %s: desired state received (content %s)",
+                self._terminal_id,
+                payload.content_version or "-",
             )
+            if self.on_desired is None:
+                return
+            try:
+                self.on_desired(payload)
+            except Exception:
+                # Same boundary as commands: paho's thread must survive a failing handler.
+                log.exception("terminal %s: desired state failed in its handler", self._terminal_id)
 
 
 def readable_command_id(payload: bytes) -> str | None:

@@ -194,11 +194,16 @@ def test_screenshot_is_not_sent_even_without_a_session(terminal: Terminal) -> No
     assert terminal.actions.calls == []
 
 
-def test_refresh_content_is_refused_for_now(terminal: Terminal) -> None:
+def test_refresh_content_is_accepted_then_done(terminal: Terminal) -> None:
     terminal.processor.on_command(command("refresh_content"))
-    assert terminal.acks == [
-        ("cmd-00000001", "refused", "content updates come with a later version")
-    ]
+    assert terminal.actions.calls == ["refresh_content"]
+    assert terminal.acks == [("cmd-00000001", "accepted", None), ("cmd-00000001", "done", None)]
+
+
+def test_refresh_content_takes_no_arguments(terminal: Terminal) -> None:
+    terminal.processor.on_command(command("refresh_content", args={"version": "x"}))
+    assert terminal.acks == [("cmd-00000001", "refused", "refresh_content takes no arguments")]
+    assert terminal.actions.calls == []
 
 
 def test_reboot_is_accepted_then_done_after_the_next_boot(tmp_path: Path) -> None:
