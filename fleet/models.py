@@ -28,6 +28,17 @@ USER_ROLES: Final = ("viewer", "operator", "admin")
 COMMAND_STATES: Final = ("pending", "accepted", "done", "failed", "refused", "expired")
 #: States a command never leaves, whatever arrives later.
 FINAL_COMMAND_STATES: Final = frozenset({"done", "failed", "refused", "expired"})
+#: A rollout's life, and each terminal's progress in it (the agent's content_update states).
+ROLLOUT_STATES: Final = ("running", "paused", "halted", "aborted", "completed", "rolled_back")
+ROLLOUT_TARGET_STATES: Final = (
+    "waiting",
+    "pending",
+    "downloading",
+    "verified",
+    "staged",
+    "applied",
+    "failed",
+)
 #: An alert's life: ``open``, perhaps ``acknowledged`` by a person, then ``resolved``.
 ALERT_STATES: Final = ("open", "acknowledged", "resolved")
 
@@ -101,6 +112,11 @@ class Terminal(Base):
     commune: Mapped[str | None] = mapped_column(String(80))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # Content: the version the terminal last reported applied, and the one the fleet wants.
+    content_version: Mapped[str | None] = mapped_column(String(64))
+    desired_content_version: Mapped[str | None] = mapped_column(String(64))
+    # Set when the terminal is taken out of service (its MQTT access is revoked).
+    decommissioned_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -315,3 +331,59 @@ class ApiToken(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class Rollout(Base):
+    """Pushing one content version to the fleet: a canary group first, then waves."""
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    # The version terminals go back to if the rollout is rolled back (None: the built-in one).
+    previous_version: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    # Share of a wave that must be applied before the next wave starts, and share failed that
+    # halts the rollout (percent).
+    success_threshold_percent: Mapped[int] = mapped_column(Integer, default=90)
+    error_threshold_percent: Mapped[int] = mapped_column(Integer, default=10)
+    wave_size: Mapped[int] = mapped_column(Integer, default=10)
+    current_wave: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RolloutTarget(Base):
+    """One terminal in a rollout: its wave (0 is the canary group) and its progress."""
+
+    __tablename__ = "rollout_targets"
+    __table_args__ = (UniqueConstraint("rollout_id", "terminal_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rollout_id: Mapped[int] = mapped_column(ForeignKey("rollouts.id", ondelete="CASCADE"))
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    wave: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class EnrolmentCode(Base):
+    """A one-time code that lets a technician enrol one new terminal at one site."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Only a hash is kept: a leaked database does not leak usable codes.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    site_name: Mapped[str] = mapped_column(String(120))
+    commune: Mapped[str | None] = mapped_column(String(80))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    terminal_id: Mapped[str | None] = mapped_column(String(40))
