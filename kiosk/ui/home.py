@@ -10,6 +10,7 @@ from kiosk.catalog import Catalog
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
+from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.i18n import gettext_for
 from kiosk.ui.preferences import ResidentPreferences
 from kiosk.ui.qt import (
@@ -70,6 +71,7 @@ class HomeScreen:
         speech_engine: str = DEFAULT_ENGINE,
         backlight: Backlight | None = None,
         attract_after_s: float = ATTRACT_AFTER_S,
+        probe_url: str = PROBE_URL,
     ) -> None:
         self._app = app
         self.translator = GettextTranslator(language)
@@ -77,7 +79,12 @@ class HomeScreen:
         app.installTranslator(self.translator)
         self.model = TileModel(catalog, bundle_dir, language)
         self.browser = BrowserController(
-            catalog, gettext_for(language), timeouts, retry_interval_s=retry_interval_s
+            catalog,
+            gettext_for(language),
+            timeouts,
+            retry_interval_s=retry_interval_s,
+            language=language,
+            probe_url=probe_url,
         )
         self.backend = HomeBackend(self.browser)
         self.prefs = ResidentPreferences(language)
@@ -117,6 +124,7 @@ class HomeScreen:
         self.engine.retranslate()
         self.model.set_language(language)
         self.speech.set_language(language)
+        self.browser.set_language(language)
 
     def _on_session_ended(
         self, _session_id: str, _reason: str, _seconds: float, _tiles: object

@@ -45,7 +45,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QWindow,
 )
-from PySide6.QtQml import QQmlApplicationEngine, QQmlComponent, QQmlEngine
+from PySide6.QtQml import QJSValue, QQmlApplicationEngine, QQmlComponent, QQmlEngine
 from PySide6.QtQuick import QQuickItem, QQuickWindow
 from PySide6.QtTextToSpeech import QTextToSpeech
 from PySide6.QtWebEngineCore import (
@@ -83,6 +83,7 @@ __all__ = [
     "QGuiApplication",
     "QIODevice",
     "QImage",
+    "QJSValue",
     "QKeyEvent",
     "QKeySequence",
     "QLocale",

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.catalog import Catalog, default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
+from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.main import make_bools_immortal
 from kiosk.ui.qt import (
@@ -217,7 +218,11 @@ def open_kiosk(
     """Show a kiosk on the stand-in catalog, with the session timeouts a test chooses."""
     opened: list[HomeScreen] = []
 
-    def show(timeouts: SessionTimeouts | None = None, retry_interval_s: float = 10.0) -> HomeScreen:
+    def show(
+        timeouts: SessionTimeouts | None = None,
+        retry_interval_s: float = 10.0,
+        probe_url: str = PROBE_URL,
+    ) -> HomeScreen:
         home = HomeScreen(
             qapp,
             standin_catalog,
@@ -225,6 +230,7 @@ def open_kiosk(
             "fr",
             timeouts or SessionTimeouts(),
             retry_interval_s=retry_interval_s,
+            probe_url=probe_url,
         )
         opened.append(home)
         with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):

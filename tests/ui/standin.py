@@ -130,6 +130,8 @@ PROBE_SCRIPT: Final = """
   found.geolocation = (await navigator.permissions.query({name: 'geolocation'})).state;
   found.historyLength = history.length;
   found.typed = document.getElementById('field').value;
+  // Chromium marks a field it filled in by itself (autofill of saved form data).
+  found.autofilled = document.querySelector('input:-webkit-autofill') !== null;
   await fetch('/cached.js');
   document.title = 'probe:' + JSON.stringify(found);
 })().catch((e) => { document.title = 'probe-failed:' + e; });
@@ -174,6 +176,16 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             f"<a id='a' href='{html.escape(target)}' target='_blank'>go</a>",
             "document.getElementById('a').click();" + SETTLE,
         ),
+        "/drag": lambda: _html(
+            "drag",
+            "<a id='a' href='/target' style='display:block;font-size:80px'>lien</a>"
+            "<p id='p' style='font-size:80px'>texte</p>",
+            # The page's own listener, registered as a site would: it sees whether the drag
+            # was cancelled before it (and, if not, would see the drag go on).
+            "document.addEventListener('dragstart', (e) => {"
+            " document.title = 'dragstart:' + e.defaultPrevented; });"
+            + READY.replace("READY", "drag-ready"),
+        ),
         "/target": lambda: _html("target-page", "<p>target</p>"),
         "/print": lambda: _html("print", "", "window.print();" + SETTLE),
         "/keys": lambda: _html(
@@ -182,11 +194,7 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             "document.addEventListener('keydown', (e) => {"
             " if (['Control','Alt','Shift','Meta'].includes(e.key)) return;"
             " document.title += (e.ctrlKey ? 'C-' : '') + (e.altKey ? 'A-' : '') + e.key + ' '; },"
-            " true);"
-            # Ready once the page has the keyboard focus (after the test's touch).
-            " const ready = setInterval(() => { if (document.hasFocus()"
-            " && document.activeElement.id === 'k') {"
-            " clearInterval(ready); document.title = 'keys:'; } }, 20);",
+            " true);" + READY.replace("READY", "keys-ready"),
         ),
         "/touch": lambda: _html(
             "touch",
@@ -249,6 +257,8 @@ class StandinLog:
 
     requests: list[tuple[str, str]] = field(default_factory=list)
     cookies: dict[str, list[str]] = field(default_factory=dict)
+    #: The query string of each request, by path (a submitted form's fields).
+    queries: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hits(self, path: str) -> int:
@@ -263,6 +273,7 @@ class StandinLog:
         with self.lock:
             self.requests.clear()
             self.cookies.clear()
+            self.queries.clear()
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -290,6 +301,7 @@ def _handler(log: StandinLog) -> type[BaseHTTPRequestHandler]:
             with log.lock:
                 log.requests.append((host, parts.path))
                 log.cookies.setdefault(parts.path, []).append(self.headers.get("Cookie") or "")
+                log.queries.setdefault(parts.path, []).append(parts.query)
             if parts.path == "/cached.js":
                 self._send(200, b"// cached", "text/javascript", Cache_Control="max-age=3600")
             elif parts.path == "/sw.js":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Final
 
 from kiosk.catalog import Catalog, Tile
+from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.keys import KioskEventFilter
 from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
@@ -22,16 +23,22 @@ from kiosk.ui.browser.policy import (
     new_window_verdict,
 )
 from kiosk.ui.browser.profile import (
+    PROBE_SCRIPT,
+    PROBE_URL,
     LockdownInterceptor,
     ProfileFactory,
     SelfCheck,
     SessionProfile,
+    parse_probe_title,
+    probe_failures,
     refusal_url,
     self_check,
+    with_failures,
 )
 from kiosk.ui.qt import (
     Property,
     QGuiApplication,
+    QMetaObject,
     QObject,
     QQmlEngine,
     QQuickWebEngineProfile,
@@ -53,6 +60,8 @@ OFFLINE_URL: Final = f"{KIOSK_SCHEME}://offline/"
 CERTIFICATE_REFUSED_URL: Final = f"{KIOSK_SCHEME}://refused/?why=certificate"
 #: How often the offline page tries the failed address again, by default.
 RETRY_INTERVAL_S: Final = 10.0
+#: How long the self-check's probe page may take before the check fails.
+PROBE_TIMEOUT_S: Final = 10.0
 
 
 class BrowserController(QObject):
@@ -63,8 +72,11 @@ class BrowserController(QObject):
     #: A session ended and was wiped: its id, the reason, its length in seconds, the ids of
     #: the tiles it used (what the agent may report: never an address).
     sessionEnded = Signal(str, str, float, list)
-    #: The self-check of the profile made after a wipe (a :class:`SelfCheck`).
+    #: The self-check of the profile made after a wipe (a :class:`SelfCheck`), once the probe
+    #: page has reported (the home screen is usable before: see ``sessionEnded``).
     selfCheckDone = Signal(object)
+    #: The probe page's report (counts by kind of storage; ``{}`` when it did not report).
+    probeDone = Signal(object)
     #: Something a page tried was refused: the vector's name (never an address).
     refused = Signal(str)
     #: QML should load this address in the session's view.
@@ -75,6 +87,7 @@ class BrowserController(QObject):
     idleChanged = Signal()
     secondsLeftChanged = Signal()
     maxLengthWarningChanged = Signal()
+    probingChanged = Signal()
 
     def __init__(
         self,
@@ -83,13 +96,29 @@ class BrowserController(QObject):
         timeouts: SessionTimeouts | None = None,
         *,
         retry_interval_s: float = RETRY_INTERVAL_S,
+        language: str = DEFAULT_LANGUAGE,
+        probe_url: str = PROBE_URL,
+        probe_timeout_s: float = PROBE_TIMEOUT_S,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._tiles = {tile.id: tile for tile in catalog.tiles}
         self.clock = SessionClock(timeouts, self)
-        self.pages = KioskPages(translate, self)
-        self.interceptor = LockdownInterceptor(lambda: self._tile, self.report_refusal, self)
+        self.pages = KioskPages(translate, self, language=language)
+        self._probe_url = probe_url
+        self._probing = False
+        self._probe_view: QObject | None = None
+        self._probe_pending: SelfCheck | None = None
+        self._probe_timer = QTimer(self)
+        self._probe_timer.setSingleShot(True)
+        self._probe_timer.setInterval(max(1, round(probe_timeout_s * 1000)))
+        self._probe_timer.timeout.connect(lambda: self._finish_probe(None))
+        self.interceptor = LockdownInterceptor(
+            lambda: self._tile,
+            self.report_refusal,
+            self,
+            is_probe=lambda url: self._probing and url == self._probe_url,
+        )
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
@@ -142,12 +171,25 @@ class BrowserController(QObject):
     def _get_max_length_warning(self) -> bool:
         return self._max_length_warning
 
+    def _get_probing(self) -> bool:
+        return self._probing
+
+    def _get_probe_url(self) -> str:
+        return self._probe_url
+
+    def _get_probe_script(self) -> str:
+        return PROBE_SCRIPT
+
     sessionActive = Property(bool, _session_active, notify=sessionActiveChanged)
     browsing = Property(bool, _get_browsing, notify=browsingChanged)
     profile = Property(QObject, _get_profile, notify=profileChanged)
     idle = Property(bool, _get_idle, notify=idleChanged)
     secondsLeft = Property(int, _get_seconds_left, notify=secondsLeftChanged)
     maxLengthWarning = Property(bool, _get_max_length_warning, notify=maxLengthWarningChanged)
+    #: A probe page is checking the session's profile (QML loads it in a hidden view).
+    probing = Property(bool, _get_probing, notify=probingChanged)
+    probeUrl = Property(str, _get_probe_url, constant=True)
+    probeScript = Property(str, _get_probe_script, constant=True)
 
     # ----- wiring -------------------------------------------------------------------------
 
@@ -162,6 +204,14 @@ class BrowserController(QObject):
     @property
     def current_profile(self) -> QQuickWebEngineProfile | None:
         return self._profile.profile if self._profile is not None else None
+
+    def set_language(self, language: str) -> None:
+        """The resident switched language: the kiosk's pages follow (the one shown reloads)."""
+        self.pages.set_language(language)
+        if self._view is not None:
+            url = self._view.property("url")
+            if is_kiosk_page(url.toString() if hasattr(url, "toString") else str(url)):
+                QMetaObject.invokeMethod(self._view, "reload")
 
     def report_refusal(self, vector: Vector) -> None:
         """Log and signal a refused attempt (the vector only: no address, no text)."""
@@ -221,6 +271,7 @@ class BrowserController(QObject):
     def shutdown(self) -> None:
         """The kiosk is closing (its views are gone): end the session, drop the profile."""
         self.clock.ended.disconnect(self._on_clock_ended)
+        self._probe_timer.stop()
         self.clock.end(EndReason.WIPE_NOW)
         if self._profile is not None:
             self._profile.owner.deleteLater()
@@ -291,10 +342,70 @@ class BrowserController(QObject):
         self._view = view
         view.destroyed.connect(self._on_view_destroyed)
 
+    # ----- the self-check's probe page ----------------------------------------------------
+
+    @Slot()
+    def startProbe(self) -> None:
+        """Load the probe page in the current profile (QML's hidden view); ``probeDone`` tells.
+
+        Run after every wipe; tests also run it on a session's profile, to see it fail.
+        """
+        if self._probing or self._profile is None:
+            return
+        self._probing = True
+        self._probe_timer.start()
+        self.probingChanged.emit()
+
+    @Slot(QObject)
+    def attachProbe(self, view: QObject) -> None:
+        """QML created the probe's view: a view of the profile like the session's."""
+        self._probe_view = view
+        view.destroyed.connect(self._on_probe_view_destroyed)
+
+    @Slot(str)
+    def probeTitle(self, title: str) -> None:
+        """The probe view's title changed: its report, once the probe script has run."""
+        report = parse_probe_title(title)
+        if report is not None and self._probing:
+            self._finish_probe(report)
+
+    @Slot()
+    def probeFailed(self) -> None:
+        """The probe page did not load."""
+        if self._probing:
+            self._finish_probe(None)
+
+    def _finish_probe(self, report: dict[str, object] | None, *, why: str = "") -> None:
+        self._probe_timer.stop()
+        if self._probing:
+            self._probing = False
+            self.probingChanged.emit()
+        failures = (why,) if why else probe_failures(report)
+        self.probeDone.emit(report or {})
+        pending, self._probe_pending = self._probe_pending, None
+        if pending is not None:
+            self._report_check(with_failures(pending, failures))
+
+    def _report_check(self, result: SelfCheck) -> None:
+        log.info(
+            "self-check %s%s",
+            "passed" if result.ok else "FAILED: ",
+            ", ".join(result.checks_failed),
+        )
+        self.selfCheckDone.emit(result)
+
+    def _on_probe_view_destroyed(self) -> None:
+        self._probe_view = None
+        if self._ending is not None and self._view is None:
+            self._destroy_profile()
+
     # ----- the wipe -----------------------------------------------------------------------
 
     def _on_clock_ended(self, session_id: str, reason: str, duration: float) -> None:
         self._ending = (session_id, reason, duration, self._tiles_used)
+        if self._probing:
+            # A session ended before the previous wipe's probe reported (seconds later).
+            self._finish_probe(None, why="probe-interrupted")
         self._retry.stop()
         self._retry_url = ""
         self._tile = None
@@ -308,12 +419,12 @@ class BrowserController(QObject):
             clipboard.clear()
         # QML unloads the view on this change; its destruction continues the wipe.
         self.sessionActiveChanged.emit()
-        if self._view is None:
+        if self._view is None and self._probe_view is None:
             self._destroy_profile()
 
     def _on_view_destroyed(self) -> None:
         self._view = None
-        if self._ending is not None:
+        if self._ending is not None and self._probe_view is None:
             self._destroy_profile()
 
     def _destroy_profile(self) -> None:
@@ -337,21 +448,18 @@ class BrowserController(QObject):
         ending, self._ending = self._ending, None
         if ending is not None:
             session_id, reason, duration, tiles_used = ending
-            log.info(
-                "session %s wiped; self-check %s%s",
-                session_id,
-                "passed" if result.ok else "FAILED: ",
-                ", ".join(result.checks_failed),
-            )
+            log.info("session %s wiped", session_id)
+            # The home screen is usable from here; the probe reports a moment later.
             self.sessionEnded.emit(session_id, reason, duration, tiles_used)
-        self.selfCheckDone.emit(result)
+        self._probe_pending = result
+        self.startProbe()
 
     def _check(self) -> SelfCheck:
         assert self._profile is not None
         return self_check(
             self._profile.profile,
             previous_profile_destroyed=self._previous_destroyed,
-            live_views=0 if self._view is None else 1,
+            live_views=(self._view is not None) + (self._probe_view is not None),
         )
 
     # ----- state for QML ------------------------------------------------------------------

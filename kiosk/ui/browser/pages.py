@@ -10,7 +10,9 @@ import html
 from collections.abc import Callable
 from typing import Final
 
-from kiosk.ui.browser.policy import KIOSK_SCHEME
+from kiosk.i18n import DEFAULT_LANGUAGE
+from kiosk.ui.browser.policy import KIOSK_SCHEME, PROBE_SCHEME
+from kiosk.ui.i18n import gettext_for, resident_language
 from kiosk.ui.qt import (
     QBuffer,
     QByteArray,
@@ -51,23 +53,44 @@ def register_kiosk_scheme() -> None:
         | QWebEngineUrlScheme.Flag.ContentSecurityPolicyIgnored
     )
     QWebEngineUrlScheme.registerScheme(scheme)
+    # The self-check's probe page: a secure origin of its own (not opaque like ``kiosk:``'s),
+    # so that storage, IndexedDB, Cache Storage and cookies can be read there.
+    probe = QWebEngineUrlScheme(QByteArray(PROBE_SCHEME.encode()))
+    probe.setSyntax(QWebEngineUrlScheme.Syntax.Host)
+    probe.setFlags(QWebEngineUrlScheme.Flag.SecureScheme)
+    QWebEngineUrlScheme.registerScheme(probe)
 
 
-def _page(title: str, icon: str, lines: list[str], button: str | None, action: str) -> str:
+def _direction(language: str) -> str:
+    try:
+        return "rtl" if resident_language(language).right_to_left else "ltr"
+    except KeyError:
+        return "ltr"
+
+
+def _page(
+    title: str, icon: str, lines: list[str], button: str | None, action: str, language: str
+) -> str:
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     button_html = (
         f'<button id="back" onclick="{action}">{html.escape(button)}</button>' if button else ""
     )
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<!doctype html><html lang='{html.escape(language)}' dir='{_direction(language)}'>"
+        f"<head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head>"
         f"<body><main><div class='icon' aria-hidden='true'>{icon}</div>"
         f"<h1>{html.escape(title)}</h1>{paragraphs}{button_html}</main></body></html>"
     )
 
 
-def page_html(host: str, reason: str, _: Callable[[str], str]) -> str | None:
-    """The HTML of ``kiosk://<host>/`` in the language of the gettext function ``_``."""
+def page_html(
+    host: str, reason: str, _: Callable[[str], str], language: str = DEFAULT_LANGUAGE
+) -> str | None:
+    """The HTML of ``kiosk://<host>/`` through the gettext function ``_`` of ``language``.
+
+    ``language`` gives the page's ``lang`` and its direction (``dir='rtl'`` in Arabic).
+    """
     if host == "refused":
         if reason == "certificate":
             lines = [
@@ -85,28 +108,47 @@ def page_html(host: str, reason: str, _: Callable[[str], str]) -> str | None:
                 _("For your safety, the terminal only opens the pages of this service."),
             ]
         title = _("This page is not available here")
-        return _page(title, "&#9940;", lines, _("Go back"), "history.back()")
+        return _page(title, "&#9940;", lines, _("Go back"), "history.back()", language)
     if host == "offline":
         lines = [
             _("The connection is interrupted for the moment."),
             _("The terminal tries again by itself. Please wait a little."),
         ]
-        return _page(_("No connection"), "&#128246;", lines, None, "")
-    if host == "blank":
+        return _page(_("No connection"), "&#128246;", lines, None, "", language)
+    if host in ("blank", "probe"):
         return "<!doctype html><html><head><meta charset='utf-8'><title></title></head></html>"
     return None
 
 
 class KioskPages(QWebEngineUrlSchemeHandler):
-    """Answers ``kiosk://refused/``, ``kiosk://offline/`` and ``kiosk://blank/``."""
+    """Answers ``kiosk://refused/``, ``kiosk://offline/``, ``kiosk://blank/``, ``.../probe/``.
 
-    def __init__(self, translate: Callable[[str], str], parent: QObject | None = None) -> None:
+    The pages follow the resident's language: :meth:`set_language` at every switch.
+    """
+
+    def __init__(
+        self,
+        translate: Callable[[str], str],
+        parent: QObject | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> None:
         super().__init__(parent)
         self._translate = translate
+        self._language = language
 
-    def set_translate(self, translate: Callable[[str], str]) -> None:
-        """Serve the pages in another language from now on."""
+    @property
+    def language(self) -> str:
+        return self._language
+
+    def set_translate(self, translate: Callable[[str], str], language: str) -> None:
+        """Serve the pages through ``translate`` (the gettext of ``language``) from now on."""
         self._translate = translate
+        self._language = language
+
+    def set_language(self, language: str) -> None:
+        """Serve the pages in ``language`` from now on (the next page loaded shows it)."""
+        self.set_translate(gettext_for(language), language)
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
         url: QUrl = job.requestUrl()
@@ -114,7 +156,7 @@ class KioskPages(QWebEngineUrlSchemeHandler):
         for key, value in (pair.split("=", 1) for pair in url.query().split("&") if "=" in pair):
             if key == "why" and value in REFUSAL_REASONS:
                 reason = value
-        text = page_html(url.host(), reason, self._translate)
+        text = page_html(url.host(), reason, self._translate, self._language)
         if text is None:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from kiosk.catalog import Tile
 from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
+    PROBE_SCHEME,
     Vector,
     download_verdict,
     navigation_verdict,
@@ -19,6 +21,7 @@ from kiosk.ui.browser.policy import (
 )
 from kiosk.ui.qt import (
     QByteArray,
+    QMetaObject,
     QObject,
     QQmlComponent,
     QQmlEngine,
@@ -53,14 +56,19 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
         current_tile: Callable[[], Tile | None],
         on_refused: Callable[[Vector], None],
         parent: QObject | None = None,
+        *,
+        is_probe: Callable[[str], bool] = lambda _url: False,
     ) -> None:
         super().__init__(parent)
         self._current_tile = current_tile
         self._on_refused = on_refused
+        self._is_probe = is_probe
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         url = info.requestUrl().toString()
         main_frame = _NAVIGATIONS.get(info.resourceType())
+        if main_frame and self._is_probe(url):
+            return  # the self-check's probe page, while it runs (between sessions)
         if main_frame is None:
             verdict = subresource_verdict(url)
         else:
@@ -76,6 +84,14 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
 
 
 PROFILE_QML: Final = Path(__file__).resolve().parent.parent / "qml" / "SessionProfile.qml"
+
+#: Injected into every page and frame of a session, in its own JavaScript world (the page can
+#: neither see nor undo it) and before the page's own scripts: nothing the resident touches can
+#: be dragged out of the page (a link, an image, selected text). Registered first on the
+#: window's capture phase, it cancels every ``dragstart`` before any listener of the page runs.
+LOCKDOWN_SCRIPT: Final = """
+window.addEventListener('dragstart', (event) => { event.preventDefault(); }, true);
+"""
 
 
 class ProfileError(RuntimeError):
@@ -114,9 +130,12 @@ class ProfileFactory(QObject):
             errors = "; ".join(error.toString() for error in self._component.errors())
             raise ProfileError(f"{PROFILE_QML} made no profile: {errors}")
         owner.setParent(self)
+        owner.setProperty("lockdownScript", LOCKDOWN_SCRIPT)
+        QMetaObject.invokeMethod(owner, "installLockdownScript")
         profile.setSpellCheckEnabled(False)
         profile.setPushServiceEnabled(False)
         profile.installUrlSchemeHandler(QByteArray(KIOSK_SCHEME.encode()), self._pages)
+        profile.installUrlSchemeHandler(QByteArray(PROBE_SCHEME.encode()), self._pages)
         profile.setUrlRequestInterceptor(self._interceptor)
         profile.downloadRequested.connect(self._refuse_download)
         return SessionProfile(owner, profile)
@@ -156,4 +175,66 @@ def self_check(
         "no-permission-grants": not profile.listAllPermissions(),
     }
     failed = tuple(name for name, passed in checks.items() if not passed)
+    return SelfCheck(ok=not failed, checks_failed=failed)
+
+
+#: The probe page loaded in each new profile after a wipe (the kiosk's own, empty page).
+PROBE_URL: Final = f"{PROBE_SCHEME}://probe/"
+#: What the probe page announces in its title, followed by its report as JSON.
+PROBE_PREFIX: Final = "kiosk-probe:"
+#: Run in the probe page once loaded: counts what a page of its origin finds in the profile
+#: (-1 where the API is not offered there), then announces it in the title.
+PROBE_SCRIPT: Final = """
+(async () => {
+  const count = async (read) => { try { return await read(); } catch (e) { return -1; } };
+  const found = {
+    cookies: await count(() => document.cookie ? document.cookie.split(';').length : 0),
+    localStorage: await count(() => localStorage.length),
+    sessionStorage: await count(() => sessionStorage.length),
+    indexedDB: await count(async () => (await indexedDB.databases()).length),
+    cacheStorage: await count(async () => (await caches.keys()).length),
+    serviceWorkers: await count(
+        async () => (await navigator.serviceWorker.getRegistrations()).length),
+  };
+  document.title = 'PREFIX' + JSON.stringify(found);
+})();
+""".replace("PREFIX", PROBE_PREFIX)
+#: What the probe counts; any count above zero fails the self-check as ``probe-<name>``.
+PROBE_CHECKS: Final = (
+    "cookies",
+    "localStorage",
+    "sessionStorage",
+    "indexedDB",
+    "cacheStorage",
+    "serviceWorkers",
+)
+
+
+def probe_failures(report: dict[str, object] | None) -> tuple[str, ...]:
+    """The self-check failures of a probe report (``None``: the probe did not report)."""
+    if report is None:
+        return ("probe-did-not-report",)
+    failed: list[str] = []
+    for name in PROBE_CHECKS:
+        value = report.get(name)
+        # A missing or odd count is a failure too; -1 (API not offered there) is not.
+        if not isinstance(value, int) or isinstance(value, bool) or value > 0:
+            failed.append(f"probe-{name}")
+    return tuple(failed)
+
+
+def parse_probe_title(title: str) -> dict[str, object] | None:
+    """The report in a probe page's title (``None`` when it is not one, or not readable)."""
+    if not title.startswith(PROBE_PREFIX):
+        return None
+    try:
+        report = json.loads(title.removeprefix(PROBE_PREFIX))
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def with_failures(result: SelfCheck, failures: tuple[str, ...]) -> SelfCheck:
+    """``result`` with more failed checks."""
+    failed = result.checks_failed + tuple(f for f in failures if f not in result.checks_failed)
     return SelfCheck(ok=not failed, checks_failed=failed)

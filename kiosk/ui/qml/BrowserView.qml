@@ -111,6 +111,51 @@ Item {
         sourceComponent: sessionView
     }
 
+    // The wipe's self-check: a hidden view of the new profile loads the probe page, runs the
+    // probe script and hands its title (the report) to Python. Never shown, never touched.
+    Loader {
+        id: probeLoader
+        objectName: "probeLoader"
+        width: 1
+        height: 1
+        active: browserView.browser.probing && browserView.browser.profile !== null
+        sourceComponent: probeView
+    }
+
+    Component {
+        id: probeView
+
+        WebEngineView {
+            id: probe
+            objectName: "probeView"
+            visible: false
+            profile: browserView.browser.profile
+            settings.errorPageEnabled: false
+            settings.focusOnNavigationEnabled: false
+            settings.javascriptCanOpenWindows: false
+
+            Component.onCompleted: {
+                browserView.browser.attachProbe(probe)
+                probe.url = browserView.browser.probeUrl
+            }
+            onLoadingChanged: function (info) {
+                if (info.status === WebEngineView.LoadSucceededStatus)
+                    probe.runJavaScript(browserView.browser.probeScript)
+                else if (info.status === WebEngineView.LoadFailedStatus)
+                    browserView.browser.probeFailed()
+            }
+            onTitleChanged: browserView.browser.probeTitle(probe.title)
+            onJavaScriptConsoleMessage: function (level, message, lineNumber, sourceID) {}
+            onNewWindowRequested: function (request) {}
+            onCertificateError: function (error) {
+                error.rejectCertificate()
+            }
+            onPermissionRequested: function (permission) {
+                permission.deny()
+            }
+        }
+    }
+
     Connections {
         target: browserView.browser
         function onLoadRequested(url) {
