@@ -193,7 +193,8 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             "<textarea id='k' style='position:fixed;inset:0;width:100%;height:100%'></textarea>",
             "document.addEventListener('keydown', (e) => {"
             " if (['Control','Alt','Shift','Meta'].includes(e.key)) return;"
-            " document.title += (e.ctrlKey ? 'C-' : '') + (e.altKey ? 'A-' : '') + e.key + ' '; },"
+            # A leading space: document.title drops trailing white space.
+            " document.title += ' ' + (e.ctrlKey ? 'C-' : '') + (e.altKey ? 'A-' : '') + e.key; },"
             " true);" + READY.replace("READY", "keys-ready"),
         ),
         "/touch": lambda: _html(

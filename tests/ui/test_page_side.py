@@ -79,7 +79,10 @@ def send_key(
 
 
 @pytest.mark.xfail(
-    reason="open: offscreen, keys sent after focus_field do not reach the page's field yet",
+    reason=(
+        "open: offscreen, once the window's filter has swallowed a chord, the synthetic keys "
+        "sent after it no longer reach the page (keys sent before it do)"
+    ),
     strict=False,
 )
 def test_shortcuts_never_reach_the_page_editing_keys_do(
@@ -106,8 +109,8 @@ def test_shortcuts_never_reach_the_page_editing_keys_do(
     for key, letter in ((Qt.Key.Key_A, "a"), (Qt.Key.Key_C, "c"), (Qt.Key.Key_V, "v")):
         send_key(key, ctrl, chr(ord(letter) - 96))
     send_key(Qt.Key.Key_X, text="x")
-    final = wait_title(qtbot, view, lambda t: t.endswith(" x "))
-    assert final == before + "C-a C-c C-v x "
+    final = wait_title(qtbot, view, lambda t: t.endswith(" x"))
+    assert final == before + " C-a C-c C-v x"
     assert seen == ["shortcut"] * len(SHORTCUTS)
     assert url_of(view) == standin.url("/keys")
     assert view.property("devToolsView") is None
