@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Final
 
-from kiosk.catalog import Catalog
+from kiosk.catalog import Catalog, CatalogError, load_catalog
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
@@ -74,6 +74,8 @@ class HomeScreen:
         probe_url: str = PROBE_URL,
     ) -> None:
         self._app = app
+        self._pending_content: tuple[Catalog, Path] | None = None
+        self._language = language
         self.translator = GettextTranslator(language)
         # Installed before loading so the first frame already shows translated text.
         app.installTranslator(self.translator)
@@ -118,6 +120,7 @@ class HomeScreen:
 
     def _switch_language(self, language: str) -> None:
         """Swap the translator, then redraw every ``qsTr()`` and relabel the tiles."""
+        self._language = language
         old, self.translator = self.translator, GettextTranslator(language)
         self._app.installTranslator(self.translator)
         self._app.removeTranslator(old)
@@ -132,6 +135,33 @@ class HomeScreen:
         self.speech.stop()
         self.prefs.reset()
         self.attract.session_ended()
+        if self._pending_content is not None:
+            pending, self._pending_content = self._pending_content, None
+            self._show_content(*pending)
+
+    def switch_content(self, bundle_dir: Path) -> bool:
+        """Show the content bundle in ``bundle_dir`` from now on, without restarting.
+
+        A bundle that does not load is refused (the current one stays, and the agent's own
+        health check rolls the update back). During a resident's session the switch waits for
+        the session's end, so nobody sees their tiles change under their finger.
+        """
+        try:
+            catalog = load_catalog(bundle_dir)
+        except CatalogError as exc:
+            log.error("content bundle refused, the current one stays: %s", exc)
+            return False
+        if self.browser.sessionActive:
+            self._pending_content = (catalog, bundle_dir)
+            log.info("content %s will be shown when the session ends", catalog.version)
+        else:
+            self._show_content(catalog, bundle_dir)
+        return True
+
+    def _show_content(self, catalog: Catalog, bundle_dir: Path) -> None:
+        self.model.set_catalog(catalog, bundle_dir, self._language)
+        self.browser.set_catalog(catalog)
+        log.info("content %s shown", catalog.version)
 
     def show(self, *, windowed: bool) -> None:
         """Show full screen (the terminal) or in a 1280×800 window (development, screenshots)."""

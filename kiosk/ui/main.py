@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from kiosk import __version__
-from kiosk.catalog import CatalogError, load_catalog
+from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.agent_bridge import AgentBridge
 from kiosk.ui.browser import prepare_web_engine
@@ -198,7 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(_("kiosk: {error}").format(error=exc), file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    catalog_dir: Path = args.catalog or settings.catalog_dir
+    # On a terminal this is <content dir>/current, a link the agent switches atomically: resolve
+    # it once per load so that every file comes from the same version. Before the first
+    # content update there is no link yet, and the bundle shipped with the kiosk is shown.
+    configured_dir: Path = args.catalog or settings.catalog_dir
+    catalog_dir = configured_dir.resolve() if configured_dir.exists() else default_bundle_dir()
+    if catalog_dir == default_bundle_dir() and configured_dir != catalog_dir:
+        log.warning("no content at the configured place yet; showing the built-in content")
     language: str = args.lang or settings.default_language
     try:
         catalog = load_catalog(catalog_dir)
@@ -222,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         bridge = AgentBridge(home.browser, settings, settings.agent_socket, ui_version=__version__)
         # The fleet's brightness schedule (through the agent) drives the attract screen's dimming.
         bridge.brightnessScheduleChanged.connect(home.attract.brightness.set_schedule)
+        # The agent has applied a content update: <content dir>/current now points at it.
+        bridge.contentSwitchRequested.connect(
+            lambda _version: home.switch_content(configured_dir.resolve())
+        )
         bridge.start()
         report_crashes_to(bridge)
     if args.screenshot is not None:

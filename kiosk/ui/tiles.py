@@ -89,6 +89,13 @@ class TileModel(QAbstractListModel):
         self._bundle_dir = bundle_dir
         self._views = tile_views(catalog, bundle_dir, language)
 
+    def set_catalog(self, catalog: Catalog, bundle_dir: Path, language: str) -> None:
+        """Show another content bundle's tiles (a content update applied by the agent)."""
+        self.beginResetModel()
+        self._catalog, self._bundle_dir = catalog, bundle_dir
+        self._views = tile_views(catalog, bundle_dir, language)
+        self.endResetModel()
+
     def set_language(self, language: str) -> None:
         """Relabel every tile in ``language`` (for a live language switch)."""
         self._views = tile_views(self._catalog, self._bundle_dir, language)

@@ -213,6 +213,10 @@ class BrowserController(QObject):
             if is_kiosk_page(url.toString() if hasattr(url, "toString") else str(url)):
                 QMetaObject.invokeMethod(self._view, "reload")
 
+    def set_catalog(self, catalog: Catalog) -> None:
+        """The tiles (and their allow-lists) of a new content bundle, for the next session."""
+        self._tiles = {tile.id: tile for tile in catalog.tiles}
+
     def report_refusal(self, vector: Vector) -> None:
         """Log and signal a refused attempt (the vector only: no address, no text)."""
         log.info("refused %s in session %s", vector.value, self.clock.session_id or "-")
