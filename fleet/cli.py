@@ -202,11 +202,13 @@ def main() -> None:
 
 def _register_subcommands() -> None:
     """Sub-apps that build on this module's helpers (so they are imported after them)."""
+    from fleet.cli_enrolment import app as enrolment_app
     from fleet.cli_terminals import app as terminals_app
     from fleet.content.cli import app as content_app
 
     app.add_typer(terminals_app, name="terminals")
     app.add_typer(content_app, name="content")
+    app.add_typer(enrolment_app, name="enrolment")
 
 
 _register_subcommands()

@@ -136,6 +136,9 @@ class DemoStack:
             "FLEET_HTTP_HOST": "127.0.0.1",
             "FLEET_HTTP_PORT": str(self.http_port),
             "FLEET_SECRET_KEY_FILE": str(self.state_dir / "secret_key"),
+            # Enrolment from the dashboard adds users to this broker and reloads it at once.
+            "FLEET_ENROLMENT_BROKER_PASSWORD_FILE": str(self.broker.password_file),
+            "FLEET_ENROLMENT_BROKER_PID_FILE": str(self.broker.pid_file),
         }
 
     def _run_fleet_command(

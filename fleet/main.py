@@ -14,9 +14,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from fleet.api.deps import LoginRequired
 from fleet.api.routes import alerts, audit, auth, dashboard, health, terminal_page, terminals
+from fleet.api.routes import enrolment as enrolment_route
 from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
 from fleet.api.routes import metrics as metrics_route
+from fleet.api.routes import rollouts as rollouts_route
 from fleet.api.routes import tokens as tokens_route
 from fleet.api.routes import users as users_route
 from fleet.api.templating import Templates
@@ -72,6 +74,8 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     app.include_router(tokens_route.router)
     app.include_router(metrics_route.router)
     app.include_router(observatory_export.router)
+    app.include_router(rollouts_route.router)
+    app.include_router(enrolment_route.router)
     if settings.content_repo is not None:
         # Public by design: the TUF signatures, not secrecy, protect what terminals install.
         app.mount(CONTENT_MOUNT_PATH, content_files(settings.content_repo), name="content")

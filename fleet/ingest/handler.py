@@ -10,7 +10,7 @@ from typing import Final, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet import commands, crud
+from fleet import commands, crud, rollouts
 from fleet.models import (
     CommandAckRecord,
     EventRecord,
@@ -150,6 +150,11 @@ def _store_event(session: Session, terminal: Terminal, event: Event, at: datetim
     terminal.last_seen_at = at
     if _exists(session, EventRecord, terminal.id, event.seq, event.sent_at):
         return Outcome("duplicate", terminal.id)
+    if event.kind == rollouts.EVENT_KIND:
+        # Before the event's row: a new terminal's row must be flushed first (no relationship).
+        if terminal in session.new:
+            session.flush()
+        rollouts.apply_content_event(session, terminal, event, at)
     session.add(
         EventRecord(
             terminal_id=terminal.id,

@@ -11,6 +11,7 @@ from typing import Final
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleet import rollouts
 from fleet.alerts.engine import AlertEngine
 from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
 from fleet.crud import utc_now
@@ -67,6 +68,11 @@ class CommandKeeper:
             except BrokerUnavailable as exc:
                 logger.debug("Held commands stay held: %s.", exc)
 
+    def run_rollouts_once(self, now: datetime | None = None) -> None:
+        """Move the running content rollout on and publish the desired versions due."""
+        with self._session_factory() as session:
+            rollouts.run_pass(session, rollouts.desired_publisher(self._publisher), now)
+
     def run_alerts_once(self, now: datetime | None = None) -> None:
         """Evaluate presence and alerts, and notify their transitions."""
         if self._alert_engine is not None:
@@ -80,6 +86,13 @@ class CommandKeeper:
                 logger.exception(
                     "Database error in the command keeper; expiry and held commands are "
                     "retried in %.0f s.",
+                    self._interval_s,
+                )
+            try:
+                self.run_rollouts_once()
+            except SQLAlchemyError:
+                logger.exception(
+                    "Database error in the rollout pass; content rollouts move on in %.0f s.",
                     self._interval_s,
                 )
             try:

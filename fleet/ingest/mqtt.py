@@ -115,16 +115,20 @@ class Ingest:
         with self._lock:
             self._connected = False
 
-    def publish(self, topic: str, payload: bytes, qos: int = QOS) -> None:
-        """Hand a message (not retained) to the broker, or raise :class:`BrokerUnavailable`."""
+    def publish(self, topic: str, payload: bytes, qos: int = QOS, retain: bool = False) -> None:
+        """Hand a message to the broker, or raise :class:`BrokerUnavailable`."""
         if not self.broker_connected:
             raise BrokerUnavailable(f"the MQTT broker at {self.broker_address} is unreachable")
-        info = self._client.publish(topic, payload, qos=qos, retain=False)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise BrokerUnavailable(
                 f"the MQTT broker at {self.broker_address} did not take the message "
                 f"({mqtt.error_string(info.rc)})"
             )
+
+    def publish_retained(self, topic: str, payload: bytes, qos: int = QOS) -> None:
+        """A retained message (a terminal's ``desired`` state): the broker keeps the latest."""
+        self.publish(topic, payload, qos, retain=True)
 
     def _mark_down(self) -> None:
         with self._lock:

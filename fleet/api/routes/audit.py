@@ -38,6 +38,9 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "token_revoked": _("revoked an API token"),
         "login_throttled": _("was refused a login (too many attempts)"),
         "terminal_located": _("placed a terminal on the plan"),
+        "enrolment_code_created": _("created an enrolment code"),
+        "terminal_enrolled": _("enrolled a terminal"),
+        "terminal_decommissioned": _("decommissioned a terminal"),
     }
     return labels.get(action, action)
 

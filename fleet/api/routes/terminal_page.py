@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet import audit, charts, commands, crud
+from fleet import audit, charts, commands, crud, rollouts
 from fleet.alerts import store
 from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
@@ -26,6 +26,7 @@ from fleet.api.deps import (
     TemplatesDep,
     may_send_commands,
 )
+from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.models import EventRecord, HealthSample, StateChange
 
@@ -231,8 +232,12 @@ def terminal_page(
     period = request.query_params.get("period", "24h")
     if period not in PERIODS:
         period = "24h"
+    latest_rollout = rollouts.latest_target(session, terminal_id)
     context: dict[str, Any] = {
         **chart_context(session, terminal_id, period, now, zone, _),
+        **rollout_labels(language),
+        "rollout": None if latest_rollout is None else latest_rollout[0],
+        "target": None if latest_rollout is None else latest_rollout[1],
         "user": user,
         "csrf_token": csrf_token,
         "terminal": terminal,

@@ -1,0 +1,374 @@
+"""Enrolment: the codes page for operators, the enrolment API for the technician's tool, and
+decommissioning.
+
+``POST /api/v1/enrol`` needs no login: the one-time code is the credential. Failed attempts are
+limited per client address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, HTTPException, Request, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from fleet import enrolment
+from fleet.api import formatting
+from fleet.api.deps import (
+    ApiOperator,
+    ClockDep,
+    CsrfTokenDep,
+    Language,
+    LanguageDep,
+    PageUser,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    check_form_csrf,
+    may_send_commands,
+)
+from fleet.api.templating import Templates
+from fleet.broker import BrokerError
+from fleet.core.config import FleetSettings
+from fleet.models import Terminal, User
+
+router = APIRouter(tags=["enrolment"])
+
+FormText = Annotated[str, Form()]
+CsrfForm = Annotated[str, Form(alias="csrf_token")]
+ABSOLUTE_PATH = r"^/[A-Za-z0-9._/-]{0,200}$"
+
+
+def enrolment_settings(request: Request) -> enrolment.EnrolmentSettings:
+    """``app.state.enrolment_settings`` (tests set it), else read once from the environment."""
+    found: enrolment.EnrolmentSettings | None = getattr(
+        request.app.state, "enrolment_settings", None
+    )
+    if found is None:
+        found = enrolment.EnrolmentSettings()
+        request.app.state.enrolment_settings = found
+    return found
+
+
+def _limiter(request: Request, settings: enrolment.EnrolmentSettings) -> enrolment.FailureLimiter:
+    limiter: enrolment.FailureLimiter | None = getattr(request.app.state, "enrolment_limiter", None)
+    if limiter is None:
+        limiter = enrolment.FailureLimiter(settings.max_failures, settings.failure_window_s)
+        request.app.state.enrolment_limiter = limiter
+    return limiter
+
+
+def error_message(kind: str, _: Callable[[str], str]) -> str:
+    messages = {
+        "malformed": _(
+            "This is not an enrolment code: it has 16 letters and digits, "
+            "like ACDE-FHJK-MNPR-TUVW. Check what you typed."
+        ),
+        "unknown": _("Unknown enrolment code: check what you typed, or ask for a new code."),
+        "expired": _("This enrolment code has expired: ask the operations team for a new one."),
+        "used": _(
+            "This enrolment code has already been used: ask the operations team for a new one."
+        ),
+        "bad_terminal_id": _(
+            "Invalid terminal identifier: 3 to 40 lower-case letters, digits and dashes."
+        ),
+        "terminal_exists": _(
+            "A terminal with this identifier is already in service: choose another identifier "
+            "or decommission the old terminal first."
+        ),
+        "no_broker": _(
+            "The fleet cannot create MQTT credentials (no broker password file configured): "
+            "call the operations team."
+        ),
+        "broker_failed": _(
+            "The broker could not be updated: try again, or call the operations team."
+        ),
+        "rate_limited": _("Too many failed attempts: wait a quarter of an hour and try again."),
+    }
+    return messages.get(kind, kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboard page
+
+
+def _operator_page_user(user: User, language: Language) -> User:
+    if not may_send_commands(user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            language.gettext("Only operators and administrators may do this."),
+        )
+    return user
+
+
+@router.get("/enrolment", response_model=None)
+def enrolment_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+    clock: ClockDep,
+) -> Response:
+    _operator_page_user(user, language)
+    return _render(request, user, session, settings, language, templates, csrf_token, clock)
+
+
+def _render(
+    request: Request,
+    user: User,
+    session: Session,
+    settings: FleetSettings,
+    language: Language,
+    templates: Templates,
+    csrf_token: str,
+    clock: Callable[[], datetime],
+    new_code: str | None = None,
+    error: str | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> Response:
+    _ = language.gettext
+    now = clock()
+    display = formatting.Clock(now, formatting.display_zone(settings.display_timezone), _)
+    state_labels = {"valid": _("valid"), "used": _("used"), "expired": _("expired")}
+    codes = [
+        (code, state_labels[enrolment.code_state(code, now)])
+        for code in enrolment.list_codes(session)
+    ]
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token,
+        "codes": codes,
+        "clock": display,
+        "new_code": new_code,
+        "error": error,
+        "ttl_h": enrolment_settings(request).code_ttl_h,
+    }
+    response = templates.render(request, language.code, "enrolment.html", context, status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _optional_float(text: str) -> float | None:
+    text = text.strip().replace(",", ".")
+    return float(text) if text else None
+
+
+@router.post("/enrolment", response_model=None)
+def create_enrolment_code(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+    clock: ClockDep,
+    site: FormText = "",
+    commune: FormText = "",
+    latitude: FormText = "",
+    longitude: FormText = "",
+    form_csrf_token: CsrfForm = "",
+) -> Response:
+    check_form_csrf(request, form_csrf_token)
+    _operator_page_user(user, language)
+    _ = language.gettext
+    ttl = timedelta(hours=enrolment_settings(request).code_ttl_h)
+    try:
+        created = enrolment.create_code(
+            session,
+            site,
+            commune or None,
+            _optional_float(latitude),
+            _optional_float(longitude),
+            user.username,
+            clock(),
+            ttl,
+        )
+    except ValueError:
+        session.rollback()
+        return _render(
+            request,
+            user,
+            session,
+            settings,
+            language,
+            templates,
+            csrf_token,
+            clock,
+            error=_(
+                "A code needs a site name (at most 120 characters), a commune (at most 80) and "
+                "both coordinates or neither (latitude −90 to 90, longitude −180 to 180)."
+            ),
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    session.commit()
+    return _render(
+        request,
+        user,
+        session,
+        settings,
+        language,
+        templates,
+        csrf_token,
+        clock,
+        new_code=created.code,
+        status_code=status.HTTP_201_CREATED,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# API
+
+
+class EnrolIn(BaseModel):
+    code: str = Field(max_length=64)
+    terminal_id: str | None = Field(default=None, max_length=40)
+    hardware: dict[str, Any] = Field(default_factory=dict)
+    config_dir: str = Field(default=enrolment.DEFAULT_CONFIG_DIR, pattern=ABSOLUTE_PATH)
+    state_dir: str = Field(default=enrolment.DEFAULT_STATE_DIR, pattern=ABSOLUTE_PATH)
+
+
+class EnrolOut(BaseModel):
+    terminal_id: str
+    site_name: str
+    commune: str | None
+    latitude: float | None
+    longitude: float | None
+    mqtt_host: str
+    mqtt_port: int
+    mqtt_username: str
+    mqtt_password: str
+    agent_config: str
+    ca_pem: str | None
+    content_root: str | None
+    status_token: str
+
+
+class TerminalStatusOut(BaseModel):
+    terminal_id: str
+    state: str
+    last_seen_at: datetime | None
+    site_name: str | None
+    commune: str | None
+    decommissioned_at: datetime | None
+
+
+def _refusal(kind: str, language: Language, detail: str = "") -> JSONResponse:
+    body = {"error": kind, "detail": error_message(kind, language.gettext)}
+    if detail and kind in ("broker_failed", "bad_terminal_id"):
+        body["cause"] = detail[:300]
+    return JSONResponse(body, status_code=enrolment.ERROR_STATUS.get(kind, 400))
+
+
+@router.post("/api/v1/enrol", response_model=EnrolOut)
+def enrol(
+    request: Request,
+    body: EnrolIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    clock: ClockDep,
+) -> Response | EnrolOut:
+    options = enrolment_settings(request)
+    limiter = _limiter(request, options)
+    client = request.client.host if request.client else "unknown"
+    if limiter.blocked(client):
+        return _refusal("rate_limited", language)
+    # Check the files first: a fleet that cannot answer fully must not burn the code.
+    ca_pem = settings.broker_ca_file.read_text() if settings.broker_ca_file else None
+    content_root: str | None = None
+    content_base_url: str | None = None
+    if settings.content_repo is not None:
+        root_file = settings.content_repo / "metadata" / "1.root.json"
+        if root_file.is_file():
+            content_root = root_file.read_text()
+            base = options.public_url or str(request.base_url)
+            content_base_url = base.rstrip("/") + "/content"
+    try:
+        done = enrolment.enrol(
+            session, body.code, body.terminal_id, body.hardware, clock(), options.credentials()
+        )
+    except enrolment.EnrolmentError as error:
+        if error.kind in ("malformed", "unknown", "expired", "used"):
+            limiter.failed(client)
+        return _refusal(error.kind, language, error.detail)
+    host = options.broker_public_host or settings.broker_host
+    port = options.broker_public_port or settings.broker_port
+    return EnrolOut(
+        terminal_id=done.terminal_id,
+        site_name=done.site_name,
+        commune=done.commune,
+        latitude=done.latitude,
+        longitude=done.longitude,
+        mqtt_host=host,
+        mqtt_port=port,
+        mqtt_username=done.terminal_id,
+        mqtt_password=done.mqtt_password,
+        agent_config=enrolment.agent_config_toml(
+            done.terminal_id,
+            host,
+            port,
+            body.config_dir.rstrip("/") or "/",
+            body.state_dir,
+            ca_pem is not None,
+            content_base_url,
+        ),
+        ca_pem=ca_pem,
+        content_root=content_root,
+        status_token=enrolment.status_token(settings, done.terminal_id),
+    )
+
+
+@router.get("/api/v1/enrol/{terminal_id}/status", response_model=TerminalStatusOut)
+def enrolled_status(
+    terminal_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    x_terminal_token: Annotated[str | None, Header()] = None,
+) -> TerminalStatusOut:
+    """The terminal's presence, for the technician's tool (its status token from enrolment)."""
+    if not enrolment.status_token_matches(settings, terminal_id, x_terminal_token):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown terminal or wrong token")
+    terminal = session.get(Terminal, terminal_id)
+    if terminal is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown terminal")
+    return TerminalStatusOut(
+        terminal_id=terminal.id,
+        state=terminal.state,
+        last_seen_at=terminal.last_seen_at,
+        site_name=terminal.site_name,
+        commune=terminal.commune,
+        decommissioned_at=terminal.decommissioned_at,
+    )
+
+
+class DecommissionOut(BaseModel):
+    terminal_id: str
+    decommissioned_at: datetime | None
+
+
+@router.post("/api/v1/terminals/{terminal_id}/decommission", response_model=DecommissionOut)
+def decommission(
+    request: Request,
+    terminal_id: str,
+    user: ApiOperator,
+    session: SessionDep,
+    clock: ClockDep,
+) -> DecommissionOut:
+    """Take the terminal out of service: its MQTT access stops at once; audited."""
+    credentials = enrolment_settings(request).credentials()
+    try:
+        terminal = enrolment.decommission(session, terminal_id, user.username, clock(), credentials)
+    except BrokerError as error:
+        session.rollback()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from error
+    if terminal is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown terminal")
+    return DecommissionOut(terminal_id=terminal.id, decommissioned_at=terminal.decommissioned_at)

@@ -1,0 +1,393 @@
+"""Content rollouts: the pages (list, one rollout, the form and its actions) and the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from fleet import crud, rollouts
+from fleet.api import formatting
+from fleet.api.deps import (
+    ApiOperator,
+    ApiUser,
+    CsrfTokenDep,
+    Language,
+    LanguageDep,
+    PageUser,
+    PublisherDep,
+    SessionDep,
+    SettingsDep,
+    TemplatesDep,
+    may_send_commands,
+)
+from fleet.api.routes.alerts import check_operator_form
+from fleet.models import ROLLOUT_TARGET_STATES, Rollout, RolloutTarget
+
+router = APIRouter(tags=["rollouts"])
+
+FormText = Annotated[str, Form()]
+FLASH_SESSION_KEY: Final = "rollout_flash"
+ACTIONS: Final = ("pause", "resume", "abort", "rollback")
+
+
+def rollout_state_label(state: str, _: Callable[[str], str]) -> str:
+    labels = {
+        "running": _("running"),
+        "paused": _("paused"),
+        "halted": _("halted"),
+        "aborted": _("aborted"),
+        "completed": _("completed"),
+        "rolled_back": _("rolled back"),
+    }
+    return labels.get(state, state)
+
+
+def target_state_label(state: str, _: Callable[[str], str]) -> str:
+    labels = {
+        "waiting": _("waiting"),
+        "pending": _("pending"),
+        "downloading": _("downloading"),
+        "verified": _("verified"),
+        "staged": _("staged"),
+        "applied": _("applied"),
+        "failed": _("failed"),
+    }
+    return labels.get(state, state)
+
+
+def rollout_labels(language: Language) -> dict[str, Any]:
+    """The label functions the rollout templates use."""
+    _ = language.gettext
+    return {
+        "rollout_state_label": lambda state: rollout_state_label(state, _),
+        "target_state_label": lambda state: target_state_label(state, _),
+        "target_states": ROLLOUT_TARGET_STATES,
+    }
+
+
+def _parse_canary(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.replace(",", " ").split() if part)
+
+
+@router.get("/rollouts", response_model=None)
+def rollouts_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+) -> Response:
+    _ = language.gettext
+    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+    flash = request.session.pop(FLASH_SESSION_KEY, None)
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token,
+        "rollouts": rollouts.list_rollouts(session),
+        "active": rollouts.active_rollout(session),
+        "may_act": may_send_commands(user),
+        "flash": flash if isinstance(flash, str) else None,
+        "clock": clock,
+        **rollout_labels(language),
+    }
+    return templates.render(request, language.code, "rollouts.html", context)
+
+
+@router.post("/rollouts", response_model=None)
+def create_rollout_form(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    language: LanguageDep,
+    version: FormText = "",
+    canary_terminals: FormText = "",
+    canary_percent: FormText = "",
+    wave_size: Annotated[int, Form()] = 10,
+    success_threshold: Annotated[int, Form()] = 90,
+    error_threshold: Annotated[int, Form()] = 10,
+    csrf_token: FormText = "",
+) -> Response:
+    """Create a rollout; a refusal is shown on the page, in plain words."""
+    check_operator_form(request, user, language, csrf_token)
+    names = _parse_canary(canary_terminals)
+    percent: int | None = None
+    if canary_percent.strip() and not names:
+        try:
+            percent = int(canary_percent)
+        except ValueError:
+            percent = 0
+    plan = rollouts.Plan(
+        version=version,
+        canary_terminals=names,
+        canary_percent=percent,
+        wave_size=wave_size,
+        success_threshold_percent=success_threshold,
+        error_threshold_percent=error_threshold,
+    )
+    try:
+        rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
+    except rollouts.RolloutError as exc:
+        _ = language.gettext
+        request.session[FLASH_SESSION_KEY] = _("Rollout not created: %(reason)s") % {
+            "reason": str(exc)
+        }
+        return RedirectResponse("/rollouts", status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/rollouts/{rollout.id}", status.HTTP_303_SEE_OTHER)
+
+
+def _now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", crud.utc_now)
+    return clock()
+
+
+@router.get("/rollouts/{rollout_id}", response_model=None)
+def rollout_page(
+    rollout_id: int,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+) -> Response:
+    _ = language.gettext
+    rollout = session.get(Rollout, rollout_id)
+    if rollout is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such rollout."))
+    targets = rollouts.targets_of(session, rollout_id)
+    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+    flash = request.session.pop(FLASH_SESSION_KEY, None)
+    context: dict[str, Any] = {
+        "user": user,
+        "csrf_token": csrf_token,
+        "rollout": rollout,
+        "targets": targets,
+        "progress": rollouts.progress_of(targets),
+        "may_act": may_send_commands(user),
+        "flash": flash if isinstance(flash, str) else None,
+        "clock": clock,
+        **rollout_labels(language),
+    }
+    return templates.render(request, language.code, "rollout.html", context)
+
+
+@router.get("/terminals/{terminal_id}/rollout", response_model=None)
+def terminal_content_fragment(
+    terminal_id: str,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+) -> Response:
+    """The terminal's place in its latest rollout (shown inside the terminal page)."""
+    _ = language.gettext
+    terminal = crud.get_terminal(session, terminal_id)
+    if terminal is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal."))
+    latest = rollouts.latest_target(session, terminal_id)
+    context: dict[str, Any] = {
+        "user": user,
+        "terminal": terminal,
+        "rollout": None if latest is None else latest[0],
+        "target": None if latest is None else latest[1],
+        **rollout_labels(language),
+    }
+    return templates.render(request, language.code, "_rollout_terminal.html", context)
+
+
+@router.post("/rollouts/{rollout_id}/{action}", response_model=None)
+def rollout_action_form(
+    rollout_id: int,
+    action: str,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    language: LanguageDep,
+    publisher: PublisherDep,
+    reason: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Pause, resume, abort or roll back; a refusal is shown on the rollout's page."""
+    _ = language.gettext
+    if action not in ACTIONS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such action."))
+    check_operator_form(request, user, language, csrf_token)
+    try:
+        _act(session, rollout_id, action, user.username, publisher, reason, _now(request))
+    except rollouts.UnknownRollout as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such rollout.")) from exc
+    except rollouts.RolloutError as exc:
+        request.session[FLASH_SESSION_KEY] = _("Not done: %(reason)s") % {"reason": str(exc)}
+    return RedirectResponse(f"/rollouts/{rollout_id}", status.HTTP_303_SEE_OTHER)
+
+
+def _act(
+    session: SessionDep,
+    rollout_id: int,
+    action: str,
+    username: str,
+    publisher: object,
+    reason: str,
+    now: datetime,
+) -> Rollout:
+    if action == "pause":
+        return rollouts.pause(session, rollout_id, username, now)
+    if action == "resume":
+        return rollouts.resume(session, rollout_id, username, now)
+    if action == "abort":
+        return rollouts.abort(session, rollout_id, username, reason, now)
+    return rollouts.rollback(
+        session, rollout_id, username, rollouts.desired_publisher(publisher), reason, now
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# JSON API
+
+
+class RolloutIn(BaseModel):
+    """A rollout to create: canary terminals or a canary percentage, then waves."""
+
+    version: str = Field(max_length=64)
+    canary_terminals: list[str] = Field(default_factory=list, max_length=1000)
+    canary_percent: int | None = None
+    wave_size: int = 10
+    success_threshold_percent: int = 90
+    error_threshold_percent: int = 10
+
+
+class ActionIn(BaseModel):
+    reason: str = Field(default="", max_length=200)
+
+
+class TargetOut(BaseModel):
+    terminal_id: str
+    wave: int
+    state: str
+    reason: str | None
+    updated_at: datetime
+
+    model_config = {"from_attributes": True}
+
+
+class WaveOut(BaseModel):
+    wave: int
+    total: int
+    states: dict[str, int]
+
+
+class RolloutOut(BaseModel):
+    id: int
+    version: str
+    previous_version: str | None
+    state: str
+    reason: str | None
+    success_threshold_percent: int
+    error_threshold_percent: int
+    wave_size: int
+    current_wave: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    total: int
+    states: dict[str, int]
+    waves: list[WaveOut]
+    targets: list[TargetOut] | None = None
+
+
+def _out(
+    rollout: Rollout, progress: rollouts.Progress, targets: list[RolloutTarget] | None = None
+) -> RolloutOut:
+    return RolloutOut(
+        id=rollout.id,
+        version=rollout.version,
+        previous_version=rollout.previous_version,
+        state=rollout.state,
+        reason=rollout.reason,
+        success_threshold_percent=rollout.success_threshold_percent,
+        error_threshold_percent=rollout.error_threshold_percent,
+        wave_size=rollout.wave_size,
+        current_wave=rollout.current_wave,
+        created_by=rollout.created_by,
+        created_at=rollout.created_at,
+        updated_at=rollout.updated_at,
+        total=progress.total,
+        states=progress.states,
+        waves=[WaveOut(wave=w.wave, total=w.total, states=w.states) for w in progress.waves],
+        targets=None if targets is None else [TargetOut.model_validate(t) for t in targets],
+    )
+
+
+def _detail(session: SessionDep, rollout_id: int) -> RolloutOut:
+    rollout = session.get(Rollout, rollout_id)
+    if rollout is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rollout {rollout_id}")
+    targets = list(rollouts.targets_of(session, rollout_id))
+    return _out(rollout, rollouts.progress_of(targets), targets)
+
+
+@router.get("/api/v1/rollouts")
+def api_list_rollouts(user: ApiUser, session: SessionDep) -> list[RolloutOut]:
+    """The latest rollouts, newest first, with their progress per state and per wave."""
+    return [_out(rollout, progress) for rollout, progress in rollouts.list_rollouts(session)]
+
+
+@router.get("/api/v1/rollouts/{rollout_id}")
+def api_get_rollout(rollout_id: int, user: ApiUser, session: SessionDep) -> RolloutOut:
+    """One rollout with every target's state and reason."""
+    return _detail(session, rollout_id)
+
+
+@router.post("/api/v1/rollouts", status_code=status.HTTP_201_CREATED)
+def api_create_rollout(
+    body: RolloutIn, request: Request, user: ApiOperator, session: SessionDep
+) -> RolloutOut:
+    plan = rollouts.Plan(
+        version=body.version,
+        canary_terminals=tuple(body.canary_terminals),
+        canary_percent=body.canary_percent,
+        wave_size=body.wave_size,
+        success_threshold_percent=body.success_threshold_percent,
+        error_threshold_percent=body.error_threshold_percent,
+    )
+    try:
+        rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
+    except rollouts.RolloutError as exc:
+        code = (
+            status.HTTP_409_CONFLICT
+            if rollouts.active_rollout(session) is not None
+            else status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+        raise HTTPException(code, str(exc)) from exc
+    return _detail(session, rollout.id)
+
+
+@router.post("/api/v1/rollouts/{rollout_id}/{action}")
+def api_rollout_action(
+    rollout_id: int,
+    action: str,
+    request: Request,
+    user: ApiOperator,
+    session: SessionDep,
+    publisher: PublisherDep,
+    body: ActionIn | None = None,
+) -> RolloutOut:
+    if action not in ACTIONS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no action {action!r}")
+    reason = body.reason if body is not None else ""
+    try:
+        _act(session, rollout_id, action, user.username, publisher, reason, _now(request))
+    except rollouts.UnknownRollout as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except rollouts.RolloutError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _detail(session, rollout_id)

@@ -1,0 +1,417 @@
+"""Enrolment of new terminals with one-time codes, and their decommissioning.
+
+An operator creates a code for a site (dashboard ``/enrolment`` or ``fleet enrolment create``);
+the technician types it into ``kiosk-provision enroll``. The code is the credential of
+``POST /api/v1/enrol``: single use, expiring, only its SHA-256 is stored. Enrolment creates the
+terminal's row and its own MQTT user in the broker's password file; decommissioning removes that
+user and reloads the broker, which closes the terminal's connection at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+import unicodedata
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fleet import audit
+from fleet.broker import BrokerCredentials, BrokerError
+from fleet.core.config import FleetSettings
+from fleet.core.security import session_secret_key
+from fleet.models import EnrolmentCode, Terminal
+from kiosk.contract import ContractError, validate_terminal_id
+
+#: Unambiguous on a keyboard and on paper: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6.
+CODE_ALPHABET: Final = "ACDEFHJKMNPRTUVWXY3479"
+CODE_GROUPS: Final = 4
+CODE_GROUP_LENGTH: Final = 4
+CODE_LENGTH: Final = CODE_GROUPS * CODE_GROUP_LENGTH
+DEFAULT_TTL_H: Final = 24.0
+#: Where the terminal's files go unless the technician's tool says otherwise.
+DEFAULT_CONFIG_DIR: Final = "/etc/kiosk"
+DEFAULT_STATE_DIR: Final = "/var/lib/kiosk/agent"
+DEFAULT_CONTENT_DIR: Final = "/var/lib/kiosk/content"
+MAX_SITE_LENGTH: Final = 120
+MAX_COMMUNE_LENGTH: Final = 80
+ENROL_ACTOR_PREFIX: Final = "enrolment-code:"
+
+
+class EnrolmentSettings(BaseSettings):
+    """``FLEET_ENROLMENT_*``: the broker's live password file and how to reload it.
+
+    Separate from :class:`FleetSettings` for now (environment only); see docs/provisioning.md.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FLEET_ENROLMENT_", extra="ignore")
+
+    #: The password file the broker is configured with (``password_file``); None: the fleet
+    #: cannot create MQTT users, and enrolment is refused.
+    broker_password_file: Path | None = None
+    #: The broker's pid file (SIGHUP), or a command such as ``systemctl reload mosquitto``.
+    broker_pid_file: Path | None = None
+    broker_reload_command: str | None = None
+    #: The broker address terminals use (defaults: the fleet's own broker_host/broker_port).
+    broker_public_host: str | None = None
+    broker_public_port: int | None = None
+    #: The fleet's address as terminals see it (for content.base_url); default: the request's.
+    public_url: str | None = None
+    code_ttl_h: float = Field(default=DEFAULT_TTL_H, gt=0, le=24 * 30)
+    #: Failed enrolment attempts allowed per client address within the window.
+    max_failures: int = Field(default=10, ge=1)
+    failure_window_s: float = Field(default=900.0, gt=0)
+
+    @field_validator(
+        "broker_password_file",
+        "broker_pid_file",
+        "broker_reload_command",
+        "broker_public_host",
+        "public_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def credentials(self) -> BrokerCredentials | None:
+        if self.broker_password_file is None:
+            return None
+        return BrokerCredentials(
+            self.broker_password_file, self.broker_pid_file, self.broker_reload_command
+        )
+
+
+class EnrolmentError(Exception):
+    """A refused enrolment; ``kind`` selects the HTTP status and the translated message."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.detail = detail
+
+
+# kind → HTTP status
+ERROR_STATUS: Final = {
+    "malformed": 422,
+    "unknown": 404,
+    "expired": 410,
+    "used": 410,
+    "bad_terminal_id": 422,
+    "terminal_exists": 409,
+    "no_broker": 503,
+    "broker_failed": 503,
+    "rate_limited": 429,
+}
+
+
+def new_code() -> str:
+    """``XXXX-XXXX-XXXX-XXXX`` from :data:`CODE_ALPHABET` (about 71 bits)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return format_code(raw)
+
+
+def format_code(raw: str) -> str:
+    return "-".join(
+        raw[i : i + CODE_GROUP_LENGTH] for i in range(0, CODE_LENGTH, CODE_GROUP_LENGTH)
+    )
+
+
+def normalize_code(text: str) -> str:
+    """The code's 16 characters, upper case, without spaces or dashes; EnrolmentError if not."""
+    raw = re.sub(r"[\s\-_.]", "", text).upper()
+    if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
+        raise EnrolmentError("malformed")
+    return raw
+
+
+def hash_code(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreatedCode:
+    code: str
+    row: EnrolmentCode
+
+
+def create_code(
+    session: Session,
+    site_name: str,
+    commune: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    created_by: str,
+    now: datetime,
+    ttl: timedelta = timedelta(hours=DEFAULT_TTL_H),
+) -> CreatedCode:
+    """A new code (shown once), audited; the caller commits."""
+    site = site_name.strip()
+    if not site or len(site) > MAX_SITE_LENGTH:
+        raise ValueError("site name: 1 to 120 characters")
+    if commune is not None and len(commune.strip()) > MAX_COMMUNE_LENGTH:
+        raise ValueError("commune: at most 80 characters")
+    if (latitude is None) != (longitude is None):
+        raise ValueError("latitude and longitude go together")
+    if (
+        latitude is not None
+        and longitude is not None
+        and not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0)
+    ):
+        raise ValueError("coordinates out of range")
+    code = new_code()
+    row = EnrolmentCode(
+        code_hash=hash_code(normalize_code(code)),
+        site_name=site,
+        commune=(commune or "").strip() or None,
+        latitude=latitude,
+        longitude=longitude,
+        created_by=created_by[:64],
+        created_at=now,
+        expires_at=now + ttl,
+        used_at=None,
+        terminal_id=None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        created_by,
+        "enrolment_code_created",
+        site,
+        f"code #{row.id}, {commune or '-'}, expires {row.expires_at.isoformat(timespec='minutes')}",
+        at=now,
+    )
+    return CreatedCode(code, row)
+
+
+def list_codes(session: Session, limit: int = 100) -> list[EnrolmentCode]:
+    query = select(EnrolmentCode).order_by(EnrolmentCode.created_at.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def code_state(code: EnrolmentCode, now: datetime) -> str:
+    if code.used_at is not None:
+        return "used"
+    if code.expires_at <= now:
+        return "expired"
+    return "valid"
+
+
+def slug(text: str) -> str:
+    """``Bègles`` → ``begles``; ``Saint-Médard-en-Jalles`` → ``saint-medard-en-jalles``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:28].strip("-") or "site"
+
+
+def next_terminal_id(session: Session, commune: str | None) -> str:
+    """``bdx-<commune>-NNN``, the first number after those in use (decommissioned included)."""
+    prefix = f"bdx-{slug(commune or 'site')}-"
+    taken = session.scalars(select(Terminal.id).where(Terminal.id.startswith(prefix))).all()
+    numbers = [int(t[len(prefix) :]) for t in taken if t[len(prefix) :].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    terminal_id: str
+    mqtt_password: str
+    site_name: str
+    commune: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+def _find_code(session: Session, code_text: str, now: datetime) -> EnrolmentCode:
+    row = session.scalars(
+        select(EnrolmentCode).where(EnrolmentCode.code_hash == hash_code(normalize_code(code_text)))
+    ).first()
+    if row is None:
+        raise EnrolmentError("unknown")
+    if row.used_at is not None:
+        raise EnrolmentError("used")
+    if row.expires_at <= now:
+        raise EnrolmentError("expired")
+    return row
+
+
+def enrol(
+    session: Session,
+    code_text: str,
+    terminal_id: str | None,
+    hardware: dict[str, Any],
+    now: datetime,
+    credentials: BrokerCredentials | None,
+) -> Enrolled:
+    """Use the code: the terminal's row and its MQTT user; committed here, audited."""
+    code = _find_code(session, code_text, now)
+    if credentials is None:
+        raise EnrolmentError("no_broker")
+    if terminal_id:
+        try:
+            terminal_id = validate_terminal_id(terminal_id)
+        except ContractError as error:
+            raise EnrolmentError("bad_terminal_id", str(error)) from error
+        existing = session.get(Terminal, terminal_id)
+        if existing is not None and existing.decommissioned_at is None:
+            raise EnrolmentError("terminal_exists", terminal_id)
+    else:
+        terminal_id = next_terminal_id(session, code.commune)
+        existing = None
+    # Claim the code first: two technicians typing the same code cannot both enrol.
+    claimed = session.execute(
+        update(EnrolmentCode)
+        .where(EnrolmentCode.id == code.id, EnrolmentCode.used_at.is_(None))
+        .values(used_at=now, terminal_id=terminal_id)
+    )
+    if getattr(claimed, "rowcount", 1) != 1:
+        session.rollback()
+        raise EnrolmentError("used")
+    terminal = existing or Terminal(
+        id=terminal_id, state="unknown", state_since=now, created_at=now, versions={}
+    )
+    terminal.site_name = code.site_name
+    terminal.commune = code.commune
+    terminal.latitude = code.latitude
+    terminal.longitude = code.longitude
+    terminal.decommissioned_at = None
+    session.add(terminal)
+    session.flush()
+    password = secrets.token_urlsafe(24)
+    try:
+        credentials.set_user(terminal_id, password)
+    except BrokerError as error:
+        session.rollback()
+        raise EnrolmentError("broker_failed", str(error)) from error
+    facts = json.dumps(hardware, sort_keys=True, separators=(",", ":"))
+    audit.record(
+        session,
+        f"{ENROL_ACTOR_PREFIX}{code.id}",
+        "terminal_enrolled",
+        terminal_id,
+        f"{code.site_name}; {facts}",
+        at=now,
+    )
+    session.commit()
+    return Enrolled(
+        terminal_id, password, code.site_name, code.commune, code.latitude, code.longitude
+    )
+
+
+def decommission(
+    session: Session,
+    terminal_id: str,
+    by: str,
+    now: datetime,
+    credentials: BrokerCredentials | None,
+) -> Terminal | None:
+    """Take a terminal out of service: its MQTT user goes at once, then the row is marked.
+
+    None when the terminal is unknown. Done again, it removes the user again (harmless).
+    """
+    terminal = session.get(Terminal, terminal_id)
+    if terminal is None:
+        return None
+    removed = False
+    if credentials is not None:
+        removed = credentials.remove_user(terminal_id)
+    first = terminal.decommissioned_at is None
+    if first:
+        terminal.decommissioned_at = now
+    audit.record(
+        session,
+        by,
+        "terminal_decommissioned",
+        terminal_id,
+        "MQTT user removed" if removed else "no MQTT user to remove",
+        at=now,
+    )
+    session.commit()
+    return terminal
+
+
+def agent_config_toml(
+    terminal_id: str,
+    mqtt_host: str,
+    mqtt_port: int,
+    config_dir: str,
+    state_dir: str,
+    with_ca: bool,
+    content_base_url: str | None,
+    content_dir: str = DEFAULT_CONTENT_DIR,
+) -> str:
+    """The terminal's ``agent.toml``: the password stays in ``<config_dir>/mqtt-password``."""
+
+    def quoted(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = [
+        "# Written by kiosk-provision from the fleet's enrolment answer.",
+        f"terminal_id = {quoted(terminal_id)}",
+        f"state_dir = {quoted(state_dir)}",
+        "",
+        "[mqtt]",
+        f"host = {quoted(mqtt_host)}",
+        f"port = {mqtt_port}",
+        f"password_file = {quoted(config_dir + '/mqtt-password')}",
+    ]
+    if with_ca:
+        lines.append(f"ca_file = {quoted(config_dir + '/ca.pem')}")
+    if content_base_url is not None:
+        lines += [
+            "",
+            "[content]",
+            f"dir = {quoted(content_dir)}",
+            f"base_url = {quoted(content_base_url)}",
+            f"trusted_root = {quoted(config_dir + '/content-root.json')}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def status_token(settings: FleetSettings, terminal_id: str) -> str:
+    """A per-terminal secret that lets the technician's tool read its terminal's state.
+
+    Derived (HMAC of the fleet's secret key), so nothing more is stored.
+    """
+    key = session_secret_key(settings).encode()
+    return hmac.new(key, f"terminal-status:{terminal_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def status_token_matches(settings: FleetSettings, terminal_id: str, token: str | None) -> bool:
+    return token is not None and hmac.compare_digest(status_token(settings, terminal_id), token)
+
+
+class FailureLimiter:
+    """Failed enrolment attempts per client address within a sliding window (in memory)."""
+
+    def __init__(self, max_failures: int, window_s: float) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        return times
+
+    def blocked(self, key: str) -> bool:
+        with self._lock:
+            return len(self._recent(key, time.monotonic())) >= self.max_failures
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            self._recent(key, time.monotonic()).append(time.monotonic())

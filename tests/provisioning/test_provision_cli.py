@@ -1,0 +1,146 @@
+"""``kiosk-provision enroll``, ``label`` and ``decommission`` against a served fleet: refusals are
+clear, and a failure leaves nothing half-written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fleet.broker import free_port
+from fleet.core.config import FleetSettings
+from provisioning import files
+from provisioning.cli import build_app
+from tests.conftest import TestBroker
+from tests.helpers import served
+from tests.provisioning.conftest import fleet_app
+from tests.provisioning.test_enrolment_api import new_code
+
+pytestmark = [pytest.mark.broker]
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fleet_url(fleet_settings: FleetSettings, broker: TestBroker) -> Iterator[str]:
+    with served(fleet_app(fleet_settings, broker)) as url:
+        yield url
+
+
+def enroll(fleet: str, code: str, etc_dir: Path, language: str = "fr") -> tuple[int, str]:
+    result = runner.invoke(
+        build_app(language),
+        [
+            "enroll",
+            "--code",
+            code,
+            "--fleet",
+            fleet,
+            "--etc-dir",
+            str(etc_dir),
+            "--no-systemctl",
+            "--wait",
+            "0",
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_expired_used_and_mistyped_codes_are_explained_and_nothing_is_written(
+    fleet_settings: FleetSettings, fleet_url: str, tmp_path: Path
+) -> None:
+    etc_dir = tmp_path / "etc"
+    code, output = enroll(fleet_url, new_code(fleet_settings, hours=-1), etc_dir)
+    assert code == 1
+    assert "a expiré" in output
+    assert "Demandez un nouveau code" in output
+    code, output = enroll(fleet_url, "ABCD-12", etc_dir)
+    assert code == 1
+    assert "Retapez le code" in output
+    code, output = enroll(fleet_url, "AAAA-AAAA-AAAA-AAAA", etc_dir, "en")
+    assert code == 1
+    assert "Unknown enrolment code" in output
+    assert [p.name for p in etc_dir.iterdir()] == []
+
+
+def test_an_unreachable_fleet_keeps_the_code_valid(
+    fleet_settings: FleetSettings, fleet_url: str, tmp_path: Path
+) -> None:
+    good = new_code(fleet_settings)
+    code, output = enroll(f"http://127.0.0.1:{free_port()}", good, tmp_path / "etc", "en")
+    assert code == 1
+    assert "cannot be reached" in output
+    assert "still valid" in output
+    code, output = enroll(fleet_url, good, tmp_path / "etc", "en")
+    assert code == 0, output
+
+
+def test_enrolled_unit_label_and_a_second_code_is_refused(
+    fleet_settings: FleetSettings, fleet_url: str, tmp_path: Path
+) -> None:
+    etc_dir = tmp_path / "etc"
+    code, output = enroll(fleet_url, new_code(fleet_settings), etc_dir, "en")
+    assert code == 0, output
+    assert "Enrolled as bdx-begles-001 at Mairie de Bègles" in output
+    assert sorted(p.name for p in etc_dir.iterdir()) == [
+        "agent.toml",
+        "enrolment.toml",
+        "mqtt-password",
+    ]
+    code, output = enroll(fleet_url, new_code(fleet_settings), etc_dir, "en")
+    assert code == 1
+    assert "already enrolled as bdx-begles-001" in output
+
+    png = tmp_path / "label.png"
+    label = runner.invoke(build_app("en"), ["label", "--etc-dir", str(etc_dir), "-o", str(png)])
+    assert label.exit_code == 0, label.output
+    assert "bdx-begles-001" in label.output
+    assert "Mairie de Bègles" in label.output
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_decommission_with_a_bad_token_wipes_nothing(
+    fleet_settings: FleetSettings, fleet_url: str, tmp_path: Path
+) -> None:
+    etc_dir = tmp_path / "etc"
+    assert enroll(fleet_url, new_code(fleet_settings), etc_dir)[0] == 0
+    refused = runner.invoke(
+        build_app("en"),
+        ["decommission", "--token", "wrong", "--etc-dir", str(etc_dir), "--no-systemctl"],
+    )
+    assert refused.exit_code == 1
+    assert "nothing was wiped" in refused.output
+    assert (etc_dir / files.MQTT_PASSWORD).exists()
+
+
+def test_a_failed_swap_puts_every_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc_dir = tmp_path / "etc"
+    etc_dir.mkdir()
+    (etc_dir / files.AGENT_CONFIG).write_text("old\n")
+    real_replace = os.replace
+    calls = []
+
+    def flaky_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    with pytest.raises(OSError, match="No space"):
+        files.write_all(
+            etc_dir,
+            [
+                files.FileToWrite(files.AGENT_CONFIG, "new\n"),
+                files.FileToWrite(files.MQTT_PASSWORD, "secret\n"),
+                files.FileToWrite(files.ENROLMENT, "x = 1\n"),
+            ],
+        )
+    monkeypatch.undo()
+    assert sorted(p.name for p in etc_dir.iterdir()) == [files.AGENT_CONFIG]
+    assert (etc_dir / files.AGENT_CONFIG).read_text() == "old\n"
