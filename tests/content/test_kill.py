@@ -1,6 +1,6 @@
 """``kill -9`` at random moments of updates: ``current`` always names a complete, valid version.
 
-Twenty kills here keep the suite fast; ``KIOSK_CONTENT_KILLS=100`` runs the full hundred.
+A hundred kills, as the issue asks (about 40 s); ``KIOSK_CONTENT_KILLS`` changes the count.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.content.helpers import Fleet
 
 ROOT = Path(__file__).parent.parent.parent
 VERSIONS = ("2025.12.1", "2025.12.2", "2025.12.3")
-KILLS = int(os.environ.get("KIOSK_CONTENT_KILLS", "20"))
+KILLS = int(os.environ.get("KIOSK_CONTENT_KILLS", "100"))
 
 
 def assert_current_is_complete(fleet: Fleet, content_dir: Path) -> str | None:

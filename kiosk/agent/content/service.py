@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from kiosk.agent.content.render_check import full_health_check
 from kiosk.agent.content.updater import (
     ContentUpdater,
     ContentUpdaterSettings,
@@ -49,7 +50,9 @@ class ContentService:
         self._wanted: str | None = None
         self._staged: str | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="content")
-        self._updater = ContentUpdater(settings, session_open, on_state=self._on_state)
+        self._updater = ContentUpdater(
+            settings, session_open, health_check=full_health_check(), on_state=self._on_state
+        )
 
     @property
     def updater(self) -> ContentUpdater:
