@@ -301,7 +301,11 @@ def start_broker(
     port = port or free_port(host)
     conf = write_broker_config(config_dir, port, credentials, host=host, run_as=getpass.getuser())
     log = (log_path or config_dir / "mosquitto.log").open("ab")
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
+    # A session of its own: a Ctrl+C in the terminal reaches whoever started the broker, who
+    # stops it last, after its clients have said goodbye.
+    process = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=log, stderr=log, start_new_session=True
+    )
     log.close()
     broker = RunningBroker(host, port, config_dir, process)
     broker.pid_file.write_text(f"{process.pid}\n")

@@ -153,7 +153,10 @@ class DemoStack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.logs_dir / f"{name}.log").open("ab")
         try:
-            return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+            # Its own session: Ctrl+C reaches only the demo, which stops everyone in order.
+            return subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         finally:
             log.close()
 
