@@ -116,7 +116,16 @@ def main_options(
 
 
 @app.command(help=_("Migrate the database, then serve the dashboard and run the MQTT ingest."))
-def serve(ctx: typer.Context) -> None:
+def serve(
+    ctx: typer.Context,
+    no_ingest: Annotated[
+        bool,
+        typer.Option(
+            "--no-ingest",
+            help=_("Serve the web alone; the ingest runs as its own process (fleet ingest)."),
+        ),
+    ] = False,
+) -> None:
     import uvicorn
 
     from fleet.main import create_app
@@ -125,7 +134,7 @@ def serve(ctx: typer.Context) -> None:
     with database(settings):
         pass
     try:
-        web_app = create_app(settings)
+        web_app = create_app(settings, start_ingest=settings.ingest_in_web and not no_ingest)
     except OSError as error:
         die(
             _("cannot prepare the session key: %(error)s") % {"error": error},
@@ -142,6 +151,28 @@ def serve(ctx: typer.Context) -> None:
         port=settings.http_port,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+
+
+@app.command(help=_("Migrate the database, then run the MQTT ingest alone (no web)."))
+def ingest(ctx: typer.Context) -> None:
+    import signal
+    import threading
+
+    from fleet.ingest.mqtt import Ingest
+
+    settings = ctx.ensure_object(CliContext).settings()
+    with database(settings) as engine:
+        worker = Ingest(settings, make_session_factory(engine))
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: stop.set())
+        worker.start()
+        logger.info(
+            _("Ingest running (share group %(group)r); stop with SIGTERM."),
+            {"group": settings.ingest_share_group},
+        )
+        stop.wait()
+        worker.stop()
 
 
 @db_app.command("upgrade", help=_("Bring the database schema to the latest version."))

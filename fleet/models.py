@@ -128,7 +128,11 @@ class HealthSample(Base):
     """
 
     __tablename__ = "health_samples"
-    __table_args__ = (UniqueConstraint("terminal_id", "seq", "sent_at"),)
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "seq", "sent_at"),
+        # The terminal page's charts read one terminal's recent reports.
+        Index("ix_health_samples_terminal_id_received_at", "terminal_id", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
@@ -136,6 +140,28 @@ class HealthSample(Base):
     sent_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]]
+
+
+class HealthHourly(Base):
+    """An hour of one terminal's health reports rolled up (by ``sent_at``), kept for months
+    after the raw reports are deleted."""
+
+    __tablename__ = "health_hourly"
+    __table_args__ = (UniqueConstraint("terminal_id", "hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    #: The hour's start, UTC.
+    hour: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int]
+    cpu_avg: Mapped[float | None] = mapped_column(Float)
+    cpu_max: Mapped[float | None] = mapped_column(Float)
+    memory_avg: Mapped[float | None] = mapped_column(Float)
+    memory_max: Mapped[float | None] = mapped_column(Float)
+    disk_avg: Mapped[float | None] = mapped_column(Float)
+    disk_max: Mapped[float | None] = mapped_column(Float)
+    temperature_avg: Mapped[float | None] = mapped_column(Float)
+    temperature_max: Mapped[float | None] = mapped_column(Float)
 
 
 class EventRecord(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
@@ -21,6 +22,12 @@ EAST: Final = -0.40
 WIDTH: Final = 800.0
 MARGIN: Final = 20.0
 GRATICULE_STEP_DEG: Final = 0.05
+#: Above this many placed terminals, the plan draws each state as one compact SVG path of dots
+#: (a few hundred kilobytes fewer than a link per terminal, and fast to draw); only the lost
+#: terminals, up to ``LINKED_LOST_MAX``, stay individual links on top.
+DETAIL_MAX: Final = 500
+LINKED_LOST_MAX: Final = 200
+COMPACT_DOT_RADIUS: Final = 2.5
 
 #: A few communes, at their town hall, so that the plan can be read without a map.
 COMMUNES: Final = (
@@ -85,6 +92,7 @@ def _x_scale() -> float:
     return math.cos(math.radians((SOUTH + NORTH) / 2))
 
 
+@cache
 def height() -> float:
     inner_width = WIDTH - 2 * MARGIN
     return inner_width * (NORTH - SOUTH) / ((EAST - WEST) * _x_scale()) + 2 * MARGIN
@@ -161,10 +169,40 @@ def _terminal_dot(terminal: PlacedTerminal) -> str:
     )
 
 
-def render_plan(terminals: Iterable[PlacedTerminal], title: str, description: str) -> str:
-    """The SVG document (inline in the page) with every placed terminal as a coloured dot."""
+Dot = tuple[str, float | None, float | None]
+
+
+def compact_dots(dots: Iterable[Dot]) -> Iterable[str]:
+    """One path per state, each dot a zero-length round-capped segment: thousands of dots in
+    a few elements. ``dots`` are (state, latitude, longitude); lost terminals come last, on top.
+    """
+    x_step = (WIDTH - 2 * MARGIN) / (EAST - WEST)
+    y_step = (height() - 2 * MARGIN) / (NORTH - SOUTH)
+    by_state: dict[str, set[tuple[int, int]]] = {}
+    counts: dict[str, int] = {}
+    for state, latitude, longitude in dots:
+        if latitude is None or longitude is None:
+            continue
+        counts[state] = counts.get(state, 0) + 1
+        # project(), inlined and to the whole unit (a dot is 5 units wide): this loop runs
+        # once per terminal of the fleet, and dots on the same unit are drawn once.
+        x = round(MARGIN + (min(max(longitude, WEST), EAST) - WEST) * x_step)
+        y = round(MARGIN + (NORTH - min(max(latitude, SOUTH), NORTH)) * y_step)
+        by_state.setdefault(state, set()).add((x, y))
+    order = sorted(by_state, key=lambda state: (state == "lost", state))
+    for state in order:
+        colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
+        yield (
+            f'<path class="plan-dots state-{escape(state)}" data-state={quoteattr(state)}'
+            f' data-count="{counts[state]}" stroke="{colour}"'
+            f' stroke-width="{2 * COMPACT_DOT_RADIUS}" stroke-linecap="round" fill="none"'
+            f' d="{"".join(f"M{x} {y}h0" for x, y in sorted(by_state[state]))}"/>'
+        )
+
+
+def _frame(title: str, description: str) -> list[str]:
     view_height = round(height(), 1)
-    parts = [
+    return [
         f'<svg class="plan" id="plan-svg" viewBox="0 0 {WIDTH:.0f} {view_height}"'
         ' role="img" aria-labelledby="plan-title plan-desc" xmlns="http://www.w3.org/2000/svg"'
         ' preserveAspectRatio="xMidYMid meet">',
@@ -176,9 +214,49 @@ def render_plan(terminals: Iterable[PlacedTerminal], title: str, description: st
         _river(),
         *_communes(),
     ]
+
+
+def render_compact_plan(
+    dots: Iterable[Dot],
+    linked: Iterable[PlacedTerminal],
+    title: str,
+    description: str,
+) -> str:
+    """The plan of a large fleet: every dot in one path per state, ``linked`` terminals (the
+    lost ones, a bounded number) as titled links on top."""
+    parts = _frame(title, description)
+    parts.extend(compact_dots(dots))
+    parts.extend(_terminal_dot(terminal) for terminal in linked if terminal.placed)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def render_plan(
+    terminals: Iterable[PlacedTerminal],
+    title: str,
+    description: str,
+    detail_max: int = DETAIL_MAX,
+) -> str:
+    """The SVG document (inline in the page) with every placed terminal as a coloured dot.
+
+    Up to ``detail_max`` placed terminals, each is a titled link to its page; beyond, the dots
+    are drawn as one path per state and only the lost terminals stay links.
+    """
+    parts = _frame(title, description)
     # Lost terminals last, so that they are drawn on top of their neighbours.
     placed = [terminal for terminal in terminals if terminal.placed]
     placed.sort(key=lambda terminal: (terminal.state == "lost", terminal.terminal_id))
-    parts.extend(_terminal_dot(terminal) for terminal in placed)
+    if len(placed) <= detail_max:
+        parts.extend(_terminal_dot(terminal) for terminal in placed)
+    else:
+        parts.extend(
+            compact_dots(
+                (terminal.state, terminal.latitude, terminal.longitude)
+                for terminal in placed
+                if terminal.latitude is not None and terminal.longitude is not None
+            )
+        )
+        lost = [terminal for terminal in placed if terminal.state == "lost"]
+        parts.extend(_terminal_dot(terminal) for terminal in lost[:LINKED_LOST_MAX])
     parts.append("</svg>")
     return "\n".join(parts)

@@ -52,6 +52,21 @@ class FleetSettings(BaseSettings):
     temperature_min_c: float = -10.0
     ui_crash_count: int = Field(default=3, ge=1)
     ui_crash_window_s: float = Field(default=600.0, gt=0)
+    # Ingest: the MQTT thread queues, one writer stores batches of up to ingest_batch_size
+    # messages (or what came within ingest_batch_wait_s) in one transaction each.
+    ingest_batch_size: int = Field(default=500, ge=1)
+    ingest_batch_wait_s: float = Field(default=0.2, gt=0)
+    #: Messages waiting for the database before reading from the broker pauses.
+    ingest_queue_size: int = Field(default=20_000, ge=1)
+    #: MQTT v5 shared subscription group: ingest processes in the same group split the load.
+    #: Empty: a plain subscription (every process would then store every message).
+    ingest_share_group: str = Field(default="fleet", pattern=r"^[A-Za-z0-9_-]{0,40}$")
+    #: Run the ingest inside the web process (``fleet serve``); false: run ``fleet ingest``.
+    ingest_in_web: bool = True
+    # Retention: raw health reports, then hourly roll-ups of them (13 months by default).
+    health_retention_days: float = Field(default=7.0, gt=0)
+    rollup_retention_days: float = Field(default=395.0, gt=0)
+    retention_interval_s: float = Field(default=3600.0, gt=0)
     #: How often the ingest process evaluates presence and alerts (and expires commands).
     keeper_interval_s: float = Field(default=10.0, gt=0)
     # Notifications: e-mail when smtp_host is set, a JSON POST when webhook_url is set.

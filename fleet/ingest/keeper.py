@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fleet import rollouts
+from fleet import retention, rollouts
 from fleet.alerts.engine import AlertEngine
 from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
 from fleet.crud import utc_now
@@ -30,8 +31,14 @@ class CommandKeeper:
         publisher: Publisher,
         interval_s: float = KEEPER_INTERVAL_S,
         alert_engine: AlertEngine | None = None,
+        retention_days: tuple[float, float] | None = None,
+        retention_interval_s: float = 3600.0,
     ) -> None:
         self._session_factory = session_factory
+        #: (raw health, hourly roll-ups) in days; None: no retention pass.
+        self._retention_days = retention_days
+        self._retention_interval_s = retention_interval_s
+        self._retention_due = 0.0
         self._alert_engine = alert_engine
         self._publisher = publisher
         self._interval_s = interval_s
@@ -78,8 +85,30 @@ class CommandKeeper:
         if self._alert_engine is not None:
             self._alert_engine.run_once(now)
 
+    def run_retention_once(self, now: datetime | None = None) -> None:
+        """Roll up complete hours of health reports, then delete what is past retention."""
+        if self._retention_days is None:
+            return
+        raw_days, rollup_days = self._retention_days
+        with self._session_factory() as session:
+            retention.run_retention(session, now or utc_now(), raw_days, rollup_days)
+
+    def _retention_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self._retention_due:
+            return
+        self._retention_due = now + self._retention_interval_s
+        try:
+            self.run_retention_once()
+        except SQLAlchemyError:
+            logger.exception(
+                "Database error in the retention pass; it runs again in %.0f s.",
+                self._retention_interval_s,
+            )
+
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self._retention_if_due()
             try:
                 self.run_once()
             except SQLAlchemyError:

@@ -12,7 +12,6 @@ from typing import Any, Final
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fleet.alerts.engine import AlertEngine
@@ -21,10 +20,11 @@ from fleet.alerts.rules import AlertLimits
 from fleet.commands import BrokerUnavailable
 from fleet.core.config import FleetSettings
 from fleet.crud import utc_now
-from fleet.ingest.handler import handle_message, terminal_id_of
+from fleet.ingest.handler import Outcome, Received
 from fleet.ingest.keeper import CommandKeeper
+from fleet.ingest.writer import BatchWriter
 from fleet.metrics import IngestCounters
-from kiosk.contract import Channel, subscription_for
+from kiosk.contract import Channel, shared_subscription, subscription_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,17 @@ def client_id() -> str:
     return f"fleet-{socket.gethostname()}-{os.getpid()}"
 
 
+def subscriptions(share_group: str) -> list[str]:
+    """The filters the ingest subscribes to: shared by ``share_group`` unless it is empty.
+
+    Mosquitto checks a ``$share/<group>/<filter>`` subscription against the ACL as ``<filter>``.
+    """
+    filters = [subscription_for(channel) for channel in SUBSCRIBED_CHANNELS]
+    if not share_group:
+        return filters
+    return [shared_subscription(share_group, f) for f in filters]
+
+
 class Ingest:
     """Keeps one MQTT connection open (retrying with backoff) and stores every message.
 
@@ -45,7 +56,12 @@ class Ingest:
     publishes those held while the broker was unreachable.
     """
 
-    def __init__(self, settings: FleetSettings, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        settings: FleetSettings,
+        session_factory: sessionmaker[Session],
+        mqtt_client_id: str | None = None,
+    ) -> None:
         self._settings = settings
         self._session_factory = session_factory
         self._lock = threading.Lock()
@@ -53,9 +69,11 @@ class Ingest:
         self._down_since: datetime | None = None
         # Warn once per outage, not at every retry.
         self._outage_reported = False
+        # Set by stop(): the disconnection that follows is asked for, not an outage.
+        self._stopping = False
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=client_id(),
+            client_id=mqtt_client_id or client_id(),
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         password = settings.resolved_broker_password()
@@ -72,8 +90,21 @@ class Ingest:
         )
         #: Messages handled, by channel and outcome, for /metrics.
         self.counters = IngestCounters()
+        self.writer = BatchWriter(
+            session_factory,
+            batch_size=settings.ingest_batch_size,
+            batch_wait_s=settings.ingest_batch_wait_s,
+            queue_size=settings.ingest_queue_size,
+            on_outcome=self._count,
+            error_logger=logger,
+        )
         self._keeper = CommandKeeper(
-            session_factory, self, settings.keeper_interval_s, alert_engine=alert_engine
+            session_factory,
+            self,
+            settings.keeper_interval_s,
+            alert_engine=alert_engine,
+            retention_days=(settings.health_retention_days, settings.rollup_retention_days),
+            retention_interval_s=settings.retention_interval_s,
         )
 
     @property
@@ -94,6 +125,7 @@ class Ingest:
         """Start connecting in the background; returns at once even if the broker is down."""
         with self._lock:
             self._down_since = utc_now()
+            self._stopping = False
         logger.info(
             "Connecting to the MQTT broker at %s as %r.",
             self.broker_address,
@@ -104,16 +136,21 @@ class Ingest:
             self._settings.broker_port,
             keepalive=self._settings.broker_keepalive_s,
         )
+        self.writer.start()
         self._client.loop_start()
         self._keeper.start()
 
     def stop(self) -> None:
         """Stop the command keeper, disconnect and stop the network thread."""
         self._keeper.stop()
+        with self._lock:
+            self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         with self._lock:
             self._connected = False
+        # What was received before the disconnection is still stored.
+        self.writer.stop()
 
     def publish(self, topic: str, payload: bytes, qos: int = QOS, retain: bool = False) -> None:
         """Hand a message to the broker, or raise :class:`BrokerUnavailable`."""
@@ -133,6 +170,8 @@ class Ingest:
     def _mark_down(self) -> None:
         with self._lock:
             self._connected = False
+            if self._stopping:
+                return
             if self._down_since is None:
                 self._down_since = utc_now()
             first_report = not self._outage_reported
@@ -164,7 +203,7 @@ class Ingest:
             self._mark_down()
             return
         # Subscribe on every connection: a clean start forgets subscriptions.
-        client.subscribe([(subscription_for(channel), QOS) for channel in SUBSCRIBED_CHANNELS])
+        client.subscribe([(f, QOS) for f in subscriptions(self._settings.ingest_share_group)])
         with self._lock:
             down_since = self._down_since
             self._connected = True
@@ -194,27 +233,12 @@ class Ingest:
         self._mark_down()
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.process(msg.topic, bytes(msg.payload), utc_now())
+        # Only queued here: the network thread must keep reading while the writer stores.
+        self.writer.submit(msg.topic, bytes(msg.payload), utc_now())
+
+    def _count(self, item: Received, outcome: Outcome) -> None:
+        self.counters.count(item.topic, outcome.kind)
 
     def process(self, topic: str, payload: bytes, received_at: datetime) -> None:
-        """Store one message in its own session; whatever goes wrong, the loop goes on."""
-        try:
-            with self._session_factory() as session:
-                outcome = handle_message(session, topic, payload, received_at)
-            self.counters.count(topic, outcome.kind)
-        except SQLAlchemyError:
-            logger.exception(
-                "Database error while storing a message from terminal %s (topic %r); the "
-                "message is dropped and the ingest goes on.",
-                terminal_id_of(topic) or "(unknown id)",
-                topic[:100],
-            )
-        except Exception:
-            # The boundary of paho's network thread: an escaping exception would stop the
-            # ingest for every terminal, so one bad message must cost only itself.
-            logger.exception(
-                "Unexpected error while handling a message from terminal %s (topic %r); the "
-                "message is dropped and the ingest goes on.",
-                terminal_id_of(topic) or "(unknown id)",
-                topic[:100],
-            )
+        """Store one message now, in its own transaction; whatever goes wrong, it goes on."""
+        self.writer.write_one(Received(topic, payload, received_at))

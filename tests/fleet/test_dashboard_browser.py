@@ -1,22 +1,28 @@
 """The dashboard in Chromium (Playwright) against real processes: broker, fleet and agents.
 
 A killed agent turns its row and its dot on the plan "perdu" without a reload (server-sent
-events); a command sent from the terminal page shows its final state and reason.
+events); a command sent from the terminal page shows its final state and reason; an alert is
+acknowledged from the alerts page; the observatory CSV is downloaded from the dashboard's form.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from fleet import crud
 from fleet.core.db import make_engine, make_session_factory
 from fleet.demo import ADMIN_USERNAME, DemoStack
-from fleet.models import Terminal
+from fleet.models import Alert, Terminal
+from fleet.observatory import CSV_FIELDS
 from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
@@ -141,4 +147,78 @@ def test_dashboard_live_plan_and_a_command_in_chromium(stack: DemoStack, shots: 
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the phone page scrolls sideways ({width} px)"
         phone.screenshot(path=str(shots / "dashboard-phone.png"), full_page=True)
+        browser.close()
+
+
+def open_down_alert(stack: DemoStack, terminal_id: str) -> int:
+    """What the alert keeper writes once a terminal is down past the grace period (2 min by
+    default): written straight in the demo's database rather than waited for."""
+    engine = make_engine(f"sqlite:///{stack.state_dir / 'fleet.db'}")
+    with make_session_factory(engine)() as session:
+        now = crud.utc_now()
+        alert = Alert(
+            terminal_id=terminal_id,
+            kind="down",
+            state="open",
+            active_key=f"{terminal_id}:down",
+            opened_at=now - timedelta(minutes=3),
+            summary="lost for 3 min",
+            last_notified_state="open",
+        )
+        session.add(alert)
+        session.commit()
+        alert_id = alert.id
+    engine.dispose()
+    return alert_id
+
+
+def test_acknowledge_an_alert_and_export_the_observatory_csv(stack: DemoStack) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    screenshots = os.environ.get("KIOSK_SCREENSHOT_DIR")
+    victim = TERMINALS[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(
+            viewport={"width": 1280, "height": 900}, locale="fr-FR", accept_downloads=True
+        )
+        page.goto(stack.dashboard_url)
+        page.fill("#username", ADMIN_USERNAME)
+        page.fill("#password", stack.admin_password)
+        page.press("#password", "Enter")
+        row = page.locator(f"#terminal-{victim}")
+        expect(row).to_have_attribute("data-state", "online", timeout=10_000)
+        # Down (its will says lost at once), so that the alert keeper does not resolve it.
+        os.kill(stack.agents[victim].pid, signal.SIGKILL)
+        expect(row).to_have_attribute("data-state", "lost", timeout=1.5 * KEEPALIVE_S * 1000 + 3000)
+        alert_id = open_down_alert(stack, victim)
+        # The open alert reaches the open dashboard's counter by the event stream.
+        expect(page.locator("#count-open-alerts")).to_have_text("1", timeout=5_000)
+
+        page.goto(f"{stack.dashboard_url}alerts")
+        row = page.locator(f"#alert-{alert_id}")
+        expect(row).to_have_attribute("data-state", "open")
+        row.get_by_role("button").click()
+        row = page.locator(f"#alert-{alert_id}")
+        expect(row).to_have_attribute("data-state", "acknowledged")
+        expect(row).to_contain_text(ADMIN_USERNAME)
+        if screenshots:
+            page.screenshot(path=str(Path(screenshots) / "alerts-acknowledged.png"), full_page=True)
+
+        page.goto(stack.dashboard_url)
+        expect(page.locator("#count-open-alerts")).to_have_text("0")
+        form = page.locator("#export-form")
+        expect(form).to_be_visible()
+        page.fill("#export-from", "2026-01-01")
+        page.fill("#export-to", "2026-01-31")
+        page.select_option("#export-format", "csv")
+        with page.expect_download() as download_info:
+            page.click("#export-submit")
+        download = download_info.value
+        assert download.suggested_filename == "observatory-2026-01-01-2026-01-31.csv"
+        content = Path(download.path()).read_text(encoding="utf-8")
+        header = next(csv.reader(io.StringIO(content)))
+        assert header == list(CSV_FIELDS)
+        if screenshots:
+            page.screenshot(path=str(Path(screenshots) / "dashboard-export.png"), full_page=True)
         browser.close()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Final
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from fleet import crud
+from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
     CsrfTokenDep,
@@ -17,6 +22,9 @@ from fleet.api.deps import (
 from fleet.api.routes.live import TableQuery, live_context
 
 router = APIRouter(tags=["dashboard"])
+
+#: The observatory export form offers the last this many days by default.
+EXPORT_DAYS: Final = 30
 
 
 @router.get("/", response_model=None)
@@ -33,7 +41,14 @@ def dashboard(
     context = live_context(
         session, settings, language, broker, TableQuery.from_params(request.query_params)
     )
-    context.update(user=user, csrf_token=csrf_token)
+    zone = formatting.display_zone(settings.display_timezone)
+    today = crud.utc_now().astimezone(zone).date()
+    context.update(
+        user=user,
+        csrf_token=csrf_token,
+        export_from=(today - timedelta(days=EXPORT_DAYS - 1)).isoformat(),
+        export_to=today.isoformat(),
+    )
     return templates.render(request, language.code, "dashboard.html", context)
 
 

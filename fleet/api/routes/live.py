@@ -6,13 +6,13 @@ JavaScript and the live updates keep the reader's choice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from fleet import crud, plan, presence
@@ -23,19 +23,31 @@ from fleet.core.config import FleetSettings
 from fleet.models import TERMINAL_STATES, Alert, RejectedMessage, StateChange, Terminal
 
 MAX_QUERY_LENGTH: Final = 80
-#: The sortable columns: query value → how to read it from a terminal.
-SORT_KEYS: Final[Mapping[str, Callable[[Terminal], Any]]] = {
-    "id": lambda terminal: terminal.id,
-    "site": lambda terminal: ((terminal.commune or "").casefold(), (terminal.site_name or "")),
-    "state": lambda terminal: TERMINAL_STATES.index(terminal.state),
-    "since": lambda terminal: terminal.state_since,
-    "last_seen": lambda terminal: terminal.last_seen_at,
-    "cpu": lambda terminal: terminal.cpu_percent,
-    "memory": lambda terminal: terminal.memory_percent,
-    "disk": lambda terminal: terminal.disk_percent,
-    "temperature": lambda terminal: terminal.temperature_c,
-    "uptime": lambda terminal: terminal.uptime_s,
+#: Rows per page of the table: the page is sorted, filtered and cut in SQL.
+PAGE_SIZE: Final = 100
+#: At most this many terminals without coordinates are listed under the plan.
+NOT_PLACED_MAX: Final = 50
+#: The sortable columns: query value → the SQL expression to order by.
+SORT_COLUMNS: Final[Mapping[str, Any]] = {
+    "id": Terminal.id,
+    "site": func.lower(func.coalesce(Terminal.commune, "")),
+    "state": case(
+        *((Terminal.state == state, index) for index, state in enumerate(TERMINAL_STATES)),
+        else_=len(TERMINAL_STATES),
+    ),
+    "since": Terminal.state_since,
+    "last_seen": Terminal.last_seen_at,
+    "cpu": Terminal.cpu_percent,
+    "memory": Terminal.memory_percent,
+    "disk": Terminal.disk_percent,
+    "temperature": Terminal.temperature_c,
+    "uptime": Terminal.uptime_s,
 }
+#: The second key of a sort (the site column sorts by commune, then site name).
+SORT_THEN: Final[Mapping[str, Any]] = {
+    "site": func.coalesce(Terminal.site_name, ""),
+}
+SORT_KEYS: Final = tuple(SORT_COLUMNS)
 #: Filter values for the state, beyond the stored states.
 DEGRADED: Final = "degraded"
 
@@ -48,6 +60,7 @@ class TableQuery:
     text: str = ""
     sort: str = "id"
     descending: bool = False
+    page: int = 1
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> TableQuery:
@@ -58,7 +71,9 @@ class TableQuery:
         if sort not in SORT_KEYS:
             sort = "id"
         text = params.get("q", "").strip()[:MAX_QUERY_LENGTH]
-        return cls(state, text, sort, params.get("order") == "desc")
+        page_text = params.get("page", "1")
+        page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
+        return cls(state, text, sort, params.get("order") == "desc", max(page, 1))
 
     def params(self, **changes: str) -> dict[str, str]:
         values = {
@@ -66,9 +81,10 @@ class TableQuery:
             "q": self.text,
             "sort": self.sort,
             "order": "desc" if self.descending else "asc",
+            "page": str(self.page),
         }
         values.update(changes)
-        defaults = {"state": "", "q": "", "sort": "id", "order": "asc"}
+        defaults = {"state": "", "q": "", "sort": "id", "order": "asc", "page": "1"}
         return {key: value for key, value in values.items() if value != defaults[key]}
 
     def query_string(self, **changes: str) -> str:
@@ -79,7 +95,11 @@ class TableQuery:
         order = "asc"
         if column == self.sort and not self.descending:
             order = "desc"
-        query = self.query_string(sort=column, order=order)
+        query = self.query_string(sort=column, order=order, page="1")
+        return "/?" + query if query else "/"
+
+    def page_link(self, page: int) -> str:
+        query = self.query_string(page=str(page))
         return "/?" + query if query else "/"
 
     def aria_sort(self, column: str) -> str:
@@ -92,56 +112,189 @@ class TableQuery:
         return bool(self.state or self.text)
 
 
-def _matches_text(terminal: Terminal, text: str) -> bool:
-    needle = text.casefold()
-    return any(
-        needle in value.casefold()
-        for value in (terminal.id, terminal.site_name or "", terminal.commune or "")
+def degraded_condition(limits: presence.PresenceLimits) -> ColumnElement[bool]:
+    """SQL for :func:`presence.presence_of` being ``degraded`` (kept in step with it)."""
+    return and_(
+        Terminal.state == "online",
+        or_(
+            Terminal.ui_alive.is_(False),
+            Terminal.disk_percent > limits.disk_full_percent,
+            Terminal.enclosure_temperature_c < limits.temperature_min_c,
+            Terminal.enclosure_temperature_c > limits.temperature_max_c,
+            Terminal.temperature_c < limits.temperature_min_c,
+            Terminal.temperature_c > limits.temperature_max_c,
+            Terminal.clock_synced.is_(False),
+        ),
     )
 
 
-def select_rows(
-    terminals: list[Terminal], query: TableQuery, limits: presence.PresenceLimits
-) -> list[Terminal]:
-    """The terminals the table shows, in the asked order (missing figures always last)."""
-    rows = terminals
+def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> list[Any]:
+    conditions: list[Any] = []
     if query.state == DEGRADED:
-        rows = [t for t in rows if presence.presence_of(t, limits) == DEGRADED]
+        conditions.append(degraded_condition(limits))
     elif query.state:
-        rows = [t for t in rows if t.state == query.state]
+        conditions.append(Terminal.state == query.state)
     if query.text:
-        rows = [t for t in rows if _matches_text(t, query.text)]
-    read = SORT_KEYS[query.sort]
-    known = [t for t in rows if read(t) is not None]
-    missing = [t for t in rows if read(t) is None]
-    known.sort(key=lambda terminal: (read(terminal), terminal.id), reverse=query.descending)
-    return known + missing
+        needle = query.text.lower()
+        conditions.append(
+            or_(
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (Terminal.id, Terminal.site_name, Terminal.commune)
+                )
+            )
+        )
+    return conditions
 
 
-def placed_terminals(terminals: list[Terminal], language: Language) -> list[plan.PlacedTerminal]:
+def order_by(query: TableQuery) -> list[Any]:
+    """Missing figures always last (in terminal order), the rest in the asked order."""
+    column = SORT_COLUMNS[query.sort]
+    then = SORT_THEN.get(query.sort)
+    keys: list[Any] = [case((column.is_(None), 1), else_=0)]
+    keys.append(column.desc() if query.descending else column.asc())
+    if then is not None:
+        keys.append(then.desc() if query.descending else then.asc())
+    keys.append(case((column.is_(None), Terminal.id), else_=None).asc())
+    keys.append(Terminal.id.desc() if query.descending else Terminal.id.asc())
+    return keys
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """One page of the table, and where it stands among the matching terminals."""
+
+    rows: list[Terminal]
+    matching: int
+    page: int
+    pages: int
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def select_page(session: Session, query: TableQuery, limits: presence.PresenceLimits) -> TablePage:
+    """The terminals the table shows: filtered, sorted and cut in SQL."""
+    conditions = filter_conditions(query, limits)
+    matching = int(session.scalar(select(func.count(Terminal.id)).where(*conditions)) or 0)
+    pages = max((matching + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(query.page, pages)
+    rows = list(
+        session.scalars(
+            select(Terminal)
+            .where(*conditions)
+            .order_by(*order_by(query))
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    return TablePage(rows, matching, page, pages)
+
+
+TERMINAL_COLUMNS: Final = (
+    Terminal.id,
+    Terminal.state,
+    Terminal.site_name,
+    Terminal.commune,
+    Terminal.latitude,
+    Terminal.longitude,
+)
+PLACED: Final = and_(Terminal.latitude.is_not(None), Terminal.longitude.is_not(None))
+
+
+def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.PlacedTerminal]:
+    labels = {state: formatting.state_label(state, language.gettext) for state in TERMINAL_STATES}
     return [
         plan.PlacedTerminal(
-            terminal_id=terminal.id,
-            state=terminal.state,
-            state_text=formatting.state_label(terminal.state, language.gettext),
-            site_name=terminal.site_name,
-            commune=terminal.commune,
-            latitude=terminal.latitude,
-            longitude=terminal.longitude,
+            terminal_id=terminal_id,
+            state=state,
+            state_text=labels.get(state) or formatting.state_label(state, language.gettext),
+            site_name=site_name,
+            commune=commune,
+            latitude=latitude,
+            longitude=longitude,
         )
-        for terminal in terminals
+        for terminal_id, state, site_name, commune, latitude, longitude in rows
     ]
 
 
-def plan_svg(terminals: list[plan.PlacedTerminal], language: Language) -> str:
+def plan_context(
+    session: Session, query: TableQuery, limits: presence.PresenceLimits, language: Language
+) -> dict[str, Any]:
+    """The plan of every matching terminal (all pages of the table) and those not placed.
+
+    Up to ``plan.DETAIL_MAX`` placed terminals each is a link; beyond, the plan reads only
+    state and coordinates (one path of dots per state) and the lost terminals as links.
+    """
     _ = language.gettext
-    placed = sum(1 for terminal in terminals if terminal.placed)
-    lost = sum(1 for terminal in terminals if terminal.placed and terminal.state == "lost")
-    return plan.render_plan(
-        terminals,
-        _("Plan of Bordeaux Métropole"),
-        _("%(placed)d terminals placed, %(lost)d of them lost.") % {"placed": placed, "lost": lost},
+    conditions = filter_conditions(query, limits)
+    placed, lost = session.execute(
+        select(
+            func.count(Terminal.id), func.count(Terminal.id).filter(Terminal.state == "lost")
+        ).where(*conditions, PLACED)
+    ).one()
+    title = _("Plan of Bordeaux Métropole")
+    description = _("%(placed)d terminals placed, %(lost)d of them lost.") % {
+        "placed": placed,
+        "lost": lost,
+    }
+    if placed <= plan.DETAIL_MAX:
+        shown = _placed_terminals(
+            session.execute(select(*TERMINAL_COLUMNS).where(*conditions, PLACED)), language
+        )
+        svg = plan.render_plan(shown, title, description)
+    else:
+        dots: list[plan.Dot] = [
+            (state, latitude, longitude)
+            for state, latitude, longitude in session.execute(
+                select(Terminal.state, Terminal.latitude, Terminal.longitude).where(
+                    *conditions, PLACED
+                )
+            )
+        ]
+        linked = _placed_terminals(
+            session.execute(
+                select(*TERMINAL_COLUMNS)
+                .where(*conditions, PLACED, Terminal.state == "lost")
+                .order_by(Terminal.id)
+                .limit(plan.LINKED_LOST_MAX)
+            ),
+            language,
+        )
+        svg = plan.render_compact_plan(dots, linked, title, description)
+    not_placed_total = int(
+        session.scalar(select(func.count(Terminal.id)).where(*conditions, ~PLACED)) or 0
     )
+    not_placed = _placed_terminals(
+        session.execute(
+            select(*TERMINAL_COLUMNS)
+            .where(*conditions, ~PLACED)
+            .order_by(Terminal.id)
+            .limit(NOT_PLACED_MAX)
+        ),
+        language,
+    )
+    return {
+        "plan_svg": svg,
+        "not_placed": not_placed,
+        "not_placed_more": max(not_placed_total - len(not_placed), 0),
+    }
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    """How many terminals are in each state (one GROUP BY), every state present."""
+    counts = {
+        state: count
+        for state, count in session.execute(
+            select(Terminal.state, func.count(Terminal.id)).group_by(Terminal.state)
+        )
+    }
+    return {state: int(counts.get(state, 0)) for state in TERMINAL_STATES}
 
 
 def live_context(
@@ -152,18 +305,18 @@ def live_context(
     query: TableQuery,
 ) -> dict[str, Any]:
     """What the summary, the plan and the table need, for the page and for live updates."""
-    terminals = crud.list_terminals(session)
     limits = presence.PresenceLimits.from_settings(settings)
     zone = formatting.display_zone(settings.display_timezone)
     clock = formatting.Clock(crud.utc_now(), zone, language.gettext)
-    rows = select_rows(terminals, query, limits)
-    shown = placed_terminals(rows, language)
+    table = select_page(session, query, limits)
+    counts = count_by_state(session)
     return {
-        "terminals": rows,
-        "terminal_total": len(terminals),
-        "counts": crud.count_by_state(terminals),
-        "degraded_count": sum(
-            1 for terminal in terminals if presence.presence_of(terminal, limits) == DEGRADED
+        "terminals": table.rows,
+        "table": table,
+        "terminal_total": sum(counts.values()),
+        "counts": counts,
+        "degraded_count": int(
+            session.scalar(select(func.count(Terminal.id)).where(degraded_condition(limits))) or 0
         ),
         "open_alerts": store.count_open(session),
         "rejected_total": crud.rejected_total(session),
@@ -171,8 +324,7 @@ def live_context(
         "broker_down_since": clock.timestamp(broker.down_since),
         "clock": clock,
         "query": query,
-        "plan_svg": plan_svg(shown, language),
-        "not_placed": [terminal for terminal in shown if not terminal.placed],
+        **plan_context(session, query, limits, language),
         "state_label": lambda state: formatting.state_label(state, language.gettext),
         "percent": formatting.percent,
         "temperature": formatting.temperature,

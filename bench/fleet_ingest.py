@@ -1,0 +1,316 @@
+"""Sustained ingest through Mosquitto into SQLite (WAL) or PostgreSQL; prints one JSON object.
+
+Starts its own Mosquitto with the project's ACL and ``--terminals`` terminal users, an
+:class:`fleet.ingest.mqtt.Ingest` on a fresh database (an SQLite file in a temporary directory,
+or a throwaway database on the PostgreSQL server of ``--pg URL``), then ``--publishers``
+processes publish valid health reports (QoS 1, each terminal with its own credentials) at
+``--rate`` messages a second in total for ``--duration`` seconds.
+
+Figures: messages stored per second (over the publishing window and until the last one was
+stored), lost (acknowledged by the broker but not stored), duplicate rows, and lag (sent_at to
+committed) p50/p95/max. Run from the repository root:
+
+    .venv/bin/python bench/fleet_ingest.py [--pg postgresql+psycopg://postgres@127.0.0.1/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from fleet.broker import RunningBroker, start_broker  # noqa: E402
+from fleet.core.config import FleetSettings  # noqa: E402
+from fleet.core.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
+from fleet.ingest.handler import Outcome, Received  # noqa: E402
+from fleet.ingest.mqtt import Ingest  # noqa: E402
+from fleet.ingest.writer import BatchWriter  # noqa: E402
+from fleet.models import HealthSample  # noqa: E402
+from kiosk.contract import FLEET_USERNAME, Channel, Disk, Health, topic_for  # noqa: E402
+
+
+def terminal_ids(count: int) -> list[str]:
+    return [f"bdx-bench-{i:03d}" for i in range(count)]
+
+
+@contextlib.contextmanager
+def database(pg_url: str | None, work: Path) -> Iterator[str]:
+    if pg_url is None:
+        yield f"sqlite:///{work / 'fleet.db'}"
+        return
+    url = make_url(pg_url)
+    name = f"fleet_bench_{secrets.token_hex(6)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def health_template() -> str:
+    """A valid report, as the agent sends it, with ``{seq}`` and ``{sent_at}`` to fill in."""
+    report = Health(
+        seq=123456789,
+        sent_at=datetime(2001, 2, 3, 4, 5, 6, 789000, tzinfo=UTC),
+        uptime_s=3600.0,
+        cpu_percent=12.5,
+        load_1m=0.4,
+        memory_percent=41.0,
+        memory_total_bytes=4 * 1024**3,
+        disks=[Disk(mount="/", total_bytes=32 * 1024**3, used_percent=55.0)],
+        temperatures_c={"cpu": 48.0},
+    ).to_bytes()
+    sent_at = json.loads(report)["sent_at"]
+    return (
+        report.decode()
+        .replace("{", "{{")
+        .replace("}", "}}")
+        .replace("123456789", "{seq}")
+        .replace(sent_at, "{sent_at}")
+    )
+
+
+def sent_at_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def publisher(
+    port: int,
+    credentials: dict[str, str],
+    rate: float,
+    duration_s: float,
+    start_at: float,
+    results: Any,
+) -> None:
+    """One publishing process: its terminals, each with its own connection, paced together."""
+    clients: list[tuple[str, mqtt.Client]] = []
+    for terminal_id, password in credentials.items():
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{terminal_id}-bench",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        client.username_pw_set(terminal_id, password)
+        client.max_queued_messages_set(0)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        clients.append((topic_for(terminal_id, Channel.HEALTH), client))
+    template = health_template()
+    total = int(rate * duration_s)
+    infos = []
+    while time.time() < start_at:
+        time.sleep(0.01)
+    for i in range(total):
+        ahead = start_at + i / rate - time.time()
+        if ahead > 0:
+            time.sleep(ahead)
+        topic, client = clients[i % len(clients)]
+        payload = template.format(seq=i // len(clients) + 1, sent_at=sent_at_now())
+        infos.append(client.publish(topic, payload.encode(), qos=1))
+    published_at = time.time()
+    for info in infos:
+        info.wait_for_publish(timeout=60)
+    acked = sum(1 for info in infos if info.is_published())
+    for _topic, client in clients:
+        client.disconnect()
+        client.loop_stop()
+    results.put({"sent": total, "acked": acked, "late_s": published_at - (start_at + duration_s)})
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="fleet-ingest-bench-") as tmp:
+        work = Path(tmp)
+        terminals = terminal_ids(args.terminals)
+        credentials = {name: secrets.token_urlsafe(12) for name in (FLEET_USERNAME, *terminals)}
+        broker = start_broker(work / "broker", credentials)
+        if args.broker_max_queued is not None:
+            broker = restart_with_queue_limit(broker, args.broker_max_queued)
+        try:
+            with database(args.pg, work) as url:
+                return measure(args, url, broker.port, credentials, terminals)
+        finally:
+            broker.stop()
+
+
+def restart_with_queue_limit(broker: RunningBroker, limit: int) -> RunningBroker:
+    """The same broker and port, with ``max_queued_messages`` set (Mosquitto's default: 1000)."""
+    broker.stop()
+    conf = broker.config_dir / "mosquitto.conf"
+    conf.write_text(conf.read_text() + f"max_queued_messages {limit}\n")
+    return start_broker_from(conf, broker)
+
+
+def start_broker_from(conf: Path, previous: RunningBroker) -> RunningBroker:
+    import subprocess
+
+    from fleet.broker import wait_for_port
+
+    log = (previous.config_dir / "mosquitto.log").open("ab")
+    process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=log)
+    log.close()
+    broker = RunningBroker(previous.host, previous.port, previous.config_dir, process)
+    if not wait_for_port(broker.host, broker.port, timeout_s=10):
+        broker.stop()
+        raise RuntimeError("mosquitto did not restart")
+    return broker
+
+
+def measure(
+    args: argparse.Namespace,
+    url: str,
+    port: int,
+    credentials: dict[str, str],
+    terminals: list[str],
+) -> dict[str, Any]:
+    engine = make_engine(url)
+    upgrade_database(engine)
+    factory = make_session_factory(engine)
+    settings = FleetSettings.model_validate(
+        {
+            "database_url": url,
+            "broker_port": port,
+            "broker_password": credentials[FLEET_USERNAME],
+            "secret_key": "bench",
+            "ingest_batch_size": args.batch_size,
+        }
+    )
+    ingest = Ingest(settings, factory)
+    committed: list[tuple[float, bytes]] = []
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def record(item: Received, outcome: Outcome) -> None:
+        with lock:
+            committed.append((time.time(), item.payload))
+            outcomes[outcome.kind] = outcomes.get(outcome.kind, 0) + 1
+
+    ingest.writer = BatchWriter(
+        factory,
+        batch_size=settings.ingest_batch_size,
+        batch_wait_s=settings.ingest_batch_wait_s,
+        queue_size=settings.ingest_queue_size,
+        on_outcome=record,
+    )
+    ingest.start()
+    deadline = time.monotonic() + 20
+    while not ingest.broker_connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the subscription's SUBACK
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3.0  # time for every publisher to connect its terminals
+    share = [terminals[i :: args.publishers] for i in range(args.publishers)]
+    processes = [
+        context.Process(
+            target=publisher,
+            args=(
+                port,
+                {t: credentials[t] for t in names},
+                args.rate / args.publishers,
+                args.duration,
+                start_at,
+                results,
+            ),
+        )
+        for names in share
+    ]
+    for process in processes:
+        process.start()
+    reports = [results.get(timeout=args.duration + 120) for _ in processes]
+    for process in processes:
+        process.join()
+    acked = sum(r["acked"] for r in reports)
+
+    def stored() -> int:
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(HealthSample)) or 0
+
+    # Drain: until every acknowledged message is stored, or nothing moved for 10 s.
+    last, still_since = -1, time.monotonic()
+    while (count := stored()) < acked and time.monotonic() - still_since < 10:
+        if count != last:
+            last, still_since = count, time.monotonic()
+        time.sleep(0.2)
+    ingest.stop()
+    rows = stored()
+    with factory() as session:
+        distinct = session.execute(
+            select(func.count()).select_from(
+                select(HealthSample.terminal_id, HealthSample.seq).distinct().subquery()
+            )
+        ).scalar_one()
+    engine.dispose()
+
+    lags = sorted(
+        done - datetime.fromisoformat(json.loads(payload)["sent_at"]).timestamp()
+        for done, payload in committed
+    )
+    last_commit = max((done for done, _ in committed), default=start_at)
+    quantiles = statistics.quantiles(lags, n=100) if len(lags) > 1 else [0.0] * 99
+    return {
+        "database": make_url(url).get_backend_name(),
+        "terminals": len(terminals),
+        "publishers": args.publishers,
+        "target_rate": args.rate,
+        "duration_s": args.duration,
+        "batch_size": args.batch_size,
+        "broker_max_queued": args.broker_max_queued,
+        "published": sum(r["sent"] for r in reports),
+        "acked_by_broker": acked,
+        "publishers_late_s": round(max(r["late_s"] for r in reports), 2),
+        "stored": rows,
+        "lost": acked - rows,
+        "duplicate_rows": rows - distinct,
+        "outcomes": outcomes,
+        "stored_per_s": round(rows / max(last_commit - start_at, args.duration), 1),
+        "lag_p50_ms": round(quantiles[49] * 1000, 1),
+        "lag_p95_ms": round(quantiles[94] * 1000, 1),
+        "lag_max_ms": round(lags[-1] * 1000, 1) if lags else None,
+        "cpus": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", help="a PostgreSQL URL: a throwaway database is made there")
+    parser.add_argument("--rate", type=float, default=2000.0, help="messages a second in all")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of publishing")
+    parser.add_argument("--terminals", type=int, default=50)
+    parser.add_argument("--publishers", type=int, default=2, help="publishing processes")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--broker-max-queued",
+        type=int,
+        help="set Mosquitto's max_queued_messages (per client; its default is 1000)",
+    )
+    print(json.dumps(run(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Server time of the dashboard's pages with 10,000 terminals and a week of history.
+
+Builds a throwaway database (SQLite file by default, PostgreSQL with ``--pg URL``: a database
+``fleet_bench_<random>`` is created on that server and dropped afterwards), migrated to head, with:
+
+- ``--terminals`` terminals (10,000) in random states (80 % online, 8 % offline, 7 % lost,
+  5 % unknown), 97 % of them placed at random in the metropole's box with a site and a commune,
+  each with its latest health figures (about 4 % degraded);
+- a week of raw health history (one sample every 5 minutes: 2,016 per terminal) for
+  ``--history`` terminals (100), i.e. 201,600 health rows, plus 20 ``session_ended`` events a
+  day and a few state changes for each of them.
+
+Then times, in process with Starlette's TestClient logged in as an admin, ``--requests``
+requests (50, after 5 for warm-up) of each page: the overview ``/``, a filtered and sorted
+overview, page 50 of the table, the live partial, the live fingerprint (what each open dashboard
+runs every second), and a terminal page with history, 24 h and 7 d. Prints one JSON object with
+p50/p95/max in milliseconds.
+
+With ``--index``, the health index the terminal page wants, ``(terminal_id, received_at)``, is
+created ad hoc after a first run of the terminal page and that page timed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from fleet import crud
+from fleet.api.routes.live import fingerprint
+from fleet.core.config import FleetSettings
+from fleet.core.db import make_engine, make_session_factory, upgrade_database
+from fleet.main import create_app
+from fleet.models import EventRecord, HealthSample, StateChange, Terminal
+from fleet.plan import COMMUNES, EAST, NORTH, SOUTH, WEST
+
+USERNAME = "bench-admin"
+PASSWORD = "bench-password-long-enough"
+STATES = (("online", 0.80), ("offline", 0.08), ("lost", 0.07), ("unknown", 0.05))
+SAMPLE_EVERY = timedelta(minutes=5)
+HISTORY = timedelta(days=7)
+SESSIONS_PER_DAY = 20
+BATCH = 5000
+
+
+@contextmanager
+def throwaway_pg(base_url: str) -> Iterator[str]:
+    url = make_url(base_url)
+    name = f"fleet_bench_{secrets.token_hex(6)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def health_payload(rng: random.Random, seq: int, at: datetime) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "sent_at": at.isoformat(),
+        "uptime_s": 3600.0 * rng.randint(1, 200),
+        "cpu_percent": round(rng.uniform(2, 90), 1),
+        "load_1m": round(rng.uniform(0, 2), 2),
+        "memory_percent": round(rng.uniform(20, 80), 1),
+        "memory_total_bytes": 4 * 1024**3,
+        "disks": [
+            {"mount": "/", "total_bytes": 32 * 1024**3, "used_percent": rng.uniform(30, 70)},
+            {"mount": "/var", "total_bytes": 8 * 1024**3, "used_percent": rng.uniform(30, 95)},
+        ],
+        "temperatures_c": {"cpu": rng.uniform(35, 75), "board": rng.uniform(25, 50)},
+    }
+
+
+def chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start : start + BATCH]
+
+
+def populate(engine: Engine, terminals: int, history: int, now: datetime) -> dict[str, int]:
+    rng = random.Random(5)
+    states = [state for state, _share in STATES]
+    weights = [share for _state, share in STATES]
+    rows: list[dict[str, Any]] = []
+    for index in range(terminals):
+        state = rng.choices(states, weights)[0]
+        commune, _lat, _lon = rng.choice(COMMUNES)
+        placed = rng.random() < 0.97
+        reported = state != "unknown"
+        rows.append(
+            {
+                "id": f"bdx-{index:05d}",
+                "state": state,
+                "state_since": now - timedelta(seconds=rng.randint(60, 30 * 86400)),
+                "last_seen_at": now - timedelta(seconds=rng.randint(0, 3600)) if reported else None,
+                "versions": {"agent": "1.4.0", "kiosk": "2.1.0"},
+                "cpu_percent": round(rng.uniform(2, 90), 1) if reported else None,
+                "memory_percent": round(rng.uniform(20, 80), 1) if reported else None,
+                "disk_percent": round(rng.uniform(30, 93), 1) if reported else None,
+                "temperature_c": round(rng.uniform(35, 72), 1) if reported else None,
+                "uptime_s": float(rng.randint(60, 10**6)) if reported else None,
+                "ui_alive": (rng.random() > 0.01) if reported else None,
+                "door_open": (rng.random() < 0.01) if reported else None,
+                "clock_synced": (rng.random() > 0.01) if reported else None,
+                "health_at": now - timedelta(seconds=rng.randint(0, 600)) if reported else None,
+                "site_name": f"Arrêt {index:05d}",
+                "commune": commune,
+                "latitude": rng.uniform(SOUTH + 0.02, NORTH - 0.02) if placed else None,
+                "longitude": rng.uniform(WEST + 0.02, EAST - 0.02) if placed else None,
+                "created_at": now - timedelta(days=60),
+            }
+        )
+    samples: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    count = {"terminals": terminals, "health_samples": 0, "events": 0, "state_changes": 0}
+    with engine.begin() as connection:
+        for chunk in chunks(rows):
+            connection.execute(insert(Terminal), chunk)
+    steps = int(HISTORY / SAMPLE_EVERY)
+    for index in range(history):
+        terminal_id = f"bdx-{index:05d}"
+        samples.clear()
+        events.clear()
+        changes.clear()
+        for step in range(steps):
+            at = now - HISTORY + step * SAMPLE_EVERY
+            samples.append(
+                {
+                    "terminal_id": terminal_id,
+                    "seq": step + 1,
+                    "sent_at": at,
+                    "received_at": at + timedelta(milliseconds=200),
+                    "payload": health_payload(rng, step + 1, at),
+                }
+            )
+        for seq in range(SESSIONS_PER_DAY * HISTORY.days):
+            at = now - timedelta(seconds=rng.randint(0, int(HISTORY.total_seconds())))
+            events.append(
+                {
+                    "terminal_id": terminal_id,
+                    "seq": seq + 1,
+                    "kind": "session_ended",
+                    "sent_at": at,
+                    "received_at": at,
+                    "data": {"duration_s": rng.randint(20, 600), "tiles": ["transport"]},
+                }
+            )
+        for number in range(10):
+            changes.append(
+                {
+                    "terminal_id": terminal_id,
+                    "state": "offline" if number % 2 else "online",
+                    "at": now - timedelta(hours=12 * number + 1),
+                }
+            )
+        with engine.begin() as connection:
+            connection.execute(insert(HealthSample), samples)
+            connection.execute(insert(EventRecord), events)
+            connection.execute(insert(StateChange), changes)
+        count["health_samples"] += len(samples)
+        count["events"] += len(events)
+        count["state_changes"] += len(changes)
+    return count
+
+
+def percentiles(timings: list[float]) -> dict[str, float]:
+    ordered = sorted(timings)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "requests": len(ordered),
+    }
+
+
+def timed(action: Callable[[], object], requests: int, warmup: int = 5) -> dict[str, float]:
+    for _ in range(warmup):
+        action()
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return percentiles(timings)
+
+
+def get_page(client: TestClient, path: str) -> Callable[[], object]:
+    def fetch() -> object:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code}")
+        return response
+
+    return fetch
+
+
+def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    with make_session_factory(engine)() as session:
+        crud.create_user(session, USERNAME, PASSWORD, role="admin")
+        session.commit()
+    started = time.perf_counter()
+    generated = populate(engine, args.terminals, args.history, now)
+    if database_url.startswith("postgresql"):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    else:
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    build_s = time.perf_counter() - started
+    settings = FleetSettings.model_validate(
+        {
+            "database_url": database_url,
+            "secret_key": secrets.token_hex(16),
+            "broker_password": "unused",
+            "default_language": "fr",
+        }
+    )
+    results: dict[str, Any] = {}
+    with TestClient(create_app(settings, start_ingest=False)) as client:
+        login = client.get("/login").text
+        token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post(
+            "/login",
+            data={"username": USERNAME, "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        overview = client.get("/")
+        results["overview_bytes"] = len(overview.content)
+        pages = {
+            "overview": "/",
+            "overview_filtered_sorted": "/?state=online&q=bordeaux&sort=cpu&order=desc",
+            "overview_page_50": "/?page=50&sort=last_seen",
+            "live_partial": "/partials/terminals",
+            "terminal_24h": "/terminals/bdx-00042",
+            "terminal_7d": "/terminals/bdx-00042?period=7d",
+        }
+        for name, path in pages.items():
+            results[name] = timed(get_page(client, path), args.requests)
+        factory = make_session_factory(engine)
+
+        def live_fingerprint() -> object:
+            with factory() as session:
+                return fingerprint(session)
+
+        results["live_fingerprint"] = timed(live_fingerprint, args.requests)
+        if args.index:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "CREATE INDEX ix_bench_health_samples_terminal_id_received_at"
+                        " ON health_samples (terminal_id, received_at)"
+                    )
+                )
+            for name in ("terminal_24h", "terminal_7d"):
+                results[f"{name}_with_index"] = timed(get_page(client, pages[name]), args.requests)
+    engine.dispose()
+    return {
+        "database": "postgresql" if database_url.startswith("postgresql") else "sqlite",
+        "generated": generated,
+        "history": "7 days, one health sample every 5 min, 20 sessions/day, per history terminal",
+        "build_s": round(build_s, 1),
+        "targets_ms_p95": {"overview": 200, "terminal": 150},
+        "python": sys.version.split()[0],
+        **results,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--pg", help="PostgreSQL server URL (a throwaway database is made)")
+    parser.add_argument("--terminals", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--index", action="store_true", help="also time with the health index")
+    args = parser.parse_args()
+    if args.pg:
+        with throwaway_pg(args.pg) as url:
+            result = run(url, args)
+    else:
+        with tempfile.TemporaryDirectory() as directory:
+            result = run(f"sqlite:///{Path(directory) / 'fleet.db'}", args)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The ingest at scale: batched writes, a bounded queue, and shared subscriptions on a broker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fleet.core.db import make_engine, make_session_factory
+from fleet.ingest import writer as writer_module
+from fleet.ingest.handler import Received, handle_batch
+from fleet.ingest.mqtt import Ingest, subscriptions
+from fleet.ingest.writer import BatchWriter
+from fleet.models import HealthSample, RejectedMessage, Terminal
+from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for
+from tests.conftest import TEST_TERMINALS, TestBroker
+from tests.helpers import wait_until
+
+from .conftest import health_payload, later, make_settings, prepare_database
+from .test_ingest_broker import publish, terminal_client
+
+TERMINAL = "bdx-test-a"
+HEALTH = topic_for(TERMINAL, Channel.HEALTH)
+
+
+def health(seq: int, terminal_id: str = TERMINAL) -> Received:
+    return Received(
+        topic_for(terminal_id, Channel.HEALTH), health_payload(seq, later(seq)), later(seq)
+    )
+
+
+def unknown_ack(seq: int) -> Received:
+    payload = CommandAck.model_validate(
+        {"id": "0123456789abcdef", "result": "done", "seq": seq, "sent_at": later(seq)}
+    ).to_bytes()
+    return Received(topic_for(TERMINAL, Channel.CMD_ACK), payload, later(seq))
+
+
+def stored(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(HealthSample)) or 0
+
+
+@pytest.fixture
+def factory(migrated_engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(migrated_engine)
+
+
+def test_a_batch_is_one_transaction_with_duplicates_and_bad_messages_sorted_out(
+    db_session: Session,
+) -> None:
+    batch = [
+        health(1),
+        health(2),
+        health(1),  # a QoS 1 redelivery inside the same batch
+        Received(HEALTH, b"\xff garbage", later(3)),
+        health(1, "bdx-test-b"),  # same seq and time, another terminal: not a duplicate
+    ]
+
+    outcomes = handle_batch(db_session, batch)
+
+    assert [o.kind for o in outcomes] == ["stored", "stored", "duplicate", "rejected", "stored"]
+    db_session.expire_all()
+    assert stored(db_session) == 3
+    assert db_session.scalars(select(RejectedMessage.count)).one() == 1
+    # Again: every one is now a duplicate (or counted once more).
+    again = handle_batch(db_session, batch)
+    assert [o.kind for o in again] == [
+        "duplicate",
+        "duplicate",
+        "duplicate",
+        "rejected",
+        "duplicate",
+    ]
+    assert stored(db_session) == 3
+
+
+def test_a_message_failing_mid_batch_costs_only_itself(factory: sessionmaker[Session]) -> None:
+    writer = BatchWriter(factory)
+    # An ack for a command nobody sent fails once it has touched the session.
+    writer.write([health(1), unknown_ack(2), health(3)])
+
+    with factory() as session:
+        assert stored(session) == 2
+        rejected = session.scalars(select(RejectedMessage)).one()
+        assert (rejected.reason, rejected.count) == ("unknown_command", 1)
+    assert writer.batches == 0  # stored one by one
+    assert writer.handled == 3
+
+
+def test_a_database_error_on_the_batch_falls_back_to_one_by_one(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(_session: Session, _batch: object) -> object:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(writer_module, "handle_batch", failing)
+    writer = BatchWriter(factory)
+    writer.write([health(1), health(2)])
+
+    with factory() as session:
+        assert stored(session) == 2
+
+
+def test_the_writer_thread_drains_the_queue_in_batches(factory: sessionmaker[Session]) -> None:
+    seen: list[str] = []
+    writer = BatchWriter(
+        factory, batch_size=50, batch_wait_s=0.05, on_outcome=lambda _item, o: seen.append(o.kind)
+    )
+    writer.start()
+    try:
+        for seq in range(1, 301):
+            item = health(seq)
+            writer.submit(item.topic, item.payload, item.received_at)
+        wait_until(lambda: writer.handled == 300, 30, "300 messages stored")
+    finally:
+        writer.stop()
+    with factory() as session:
+        assert stored(session) == 300
+        last = session.get(Terminal, TERMINAL)
+        assert last is not None
+        assert last.health_at == later(300)
+    assert seen == ["stored"] * 300
+    assert writer.batches <= 300 // 50 + 6  # batched, not one transaction per message
+
+
+def test_a_full_queue_is_said_in_the_log_and_nothing_is_lost(
+    factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="fleet.ingest.writer")
+    writer = BatchWriter(factory, batch_size=10, queue_size=20)
+    # Not started yet: the queue fills up, then submit blocks until the writer drains it.
+    for seq in range(1, 15):
+        item = health(seq)
+        writer.submit(item.topic, item.payload, item.received_at)
+    assert any("backs up" in r.getMessage() for r in caplog.records)
+    writer.start()
+    try:
+        for seq in range(15, 61):
+            item = health(seq)
+            writer.submit(item.topic, item.payload, item.received_at)
+        wait_until(lambda: writer.handled == 60, 30, "60 messages stored")
+    finally:
+        writer.stop()
+    with factory() as session:
+        assert stored(session) == 60
+
+
+def test_stop_stores_what_was_queued(factory: sessionmaker[Session]) -> None:
+    writer = BatchWriter(factory, batch_wait_s=5)
+    writer.start()
+    for seq in range(1, 11):
+        item = health(seq)
+        writer.submit(item.topic, item.payload, item.received_at)
+    writer.stop()
+    with factory() as session:
+        assert stored(session) == 10
+
+
+def test_subscriptions_are_shared_unless_the_group_is_empty() -> None:
+    assert subscriptions("fleet")[0] == "$share/fleet/kiosk/v1/+/status"
+    assert subscriptions("")[0] == "kiosk/v1/+/status"
+
+
+@pytest.fixture
+def two_ingests(tmp_path: Path, broker: TestBroker) -> Iterator[tuple[Ingest, Ingest, Engine]]:
+    settings = make_settings(
+        tmp_path,
+        broker_port=broker.port,
+        broker_password=broker.password(FLEET_USERNAME),
+        ingest_batch_wait_s=0.05,
+    )
+    prepare_database(settings)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    first = Ingest(settings, factory, mqtt_client_id="fleet-ingest-1")
+    second = Ingest(settings, factory, mqtt_client_id="fleet-ingest-2")
+    first.start()
+    second.start()
+    try:
+        wait_until(lambda: first.broker_connected and second.broker_connected, 20, "connections")
+        yield first, second, engine
+    finally:
+        first.stop()
+        second.stop()
+        engine.dispose()
+
+
+@pytest.mark.broker
+def test_two_ingests_share_the_load_without_loss_or_double_counting(
+    broker: TestBroker, two_ingests: tuple[Ingest, Ingest, Engine]
+) -> None:
+    first, second, engine = two_ingests
+    per_terminal = 100
+    # The subscriptions are made on connection; a status round trip proves they are active.
+    with terminal_client(broker.host, broker.port, TERMINAL, broker.password(TERMINAL)) as c:
+        publish(c, HEALTH, health_payload(0, later(0)))
+    wait_until(lambda: first.writer.handled + second.writer.handled == 1, 20, "the first message")
+
+    for terminal_id in TEST_TERMINALS:
+        with terminal_client(
+            broker.host, broker.port, terminal_id, broker.password(terminal_id)
+        ) as client:
+            topic = topic_for(terminal_id, Channel.HEALTH)
+            for seq in range(1, per_terminal + 1):
+                publish(client, topic, health_payload(seq, later(seq)))
+    expected = 1 + per_terminal * len(TEST_TERMINALS)
+
+    wait_until(lambda: first.writer.handled + second.writer.handled >= expected, 30, "all messages")
+    with make_session_factory(engine)() as session:
+        assert stored(session) == expected
+    assert first.writer.handled + second.writer.handled == expected  # none handled twice
+    assert first.writer.handled > 0
+    assert second.writer.handled > 0
+
+
+@pytest.mark.broker
+def test_a_terminal_cannot_read_others_through_a_shared_subscription(
+    broker: TestBroker, two_ingests: tuple[Ingest, Ingest, Engine]
+) -> None:
+    first, second, _engine = two_ingests
+    spy_id, victim = "bdx-test-b", TERMINAL
+    received: list[str] = []
+    with terminal_client(broker.host, broker.port, spy_id, broker.password(spy_id)) as spy:
+        spy.on_message = lambda _c, _u, msg: received.append(msg.topic)
+        subscribed: list[bool] = []
+        spy.on_subscribe = lambda *_args: subscribed.append(True)
+        # Its own group, so that it would get every copy if the ACL let it: Mosquitto checks
+        # "$share/<group>/<filter>" against the ACL as "<filter>".
+        spy.subscribe(shared_filter := f"$share/spy/{topic_for(victim, Channel.HEALTH)}", qos=1)
+        wait_until(lambda: bool(subscribed), 10, f"the broker to answer {shared_filter}")
+        with terminal_client(broker.host, broker.port, victim, broker.password(victim)) as c:
+            publish(c, HEALTH, health_payload(1, later(1)))
+        wait_until(lambda: first.writer.handled + second.writer.handled == 1, 20, "the ingest")
+    assert received == []
