@@ -11,7 +11,7 @@ from fleet import charts
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message
-from kiosk.contract import Channel, topic_for
+from kiosk.contract import Channel, Event, topic_for
 from tests.helpers import log_in
 
 from .conftest import health_payload, status_payload
@@ -91,3 +91,23 @@ def test_terminal_page_shows_charts_sessions_and_state_history(
     history = page.split('id="state-history"', 1)[1].split("</ol>", 1)[0]
     assert 'data-state="online"' in history
     assert "7 derniers jours" in week
+
+
+def test_terminal_page_lists_recent_events_newest_first(
+    client: TestClient, settings: FleetSettings
+) -> None:
+    engine = make_engine(settings.database_url)
+    now = datetime.now(UTC)
+    terminal = "bdx-events-001"
+    with make_session_factory(engine)() as session:
+        handle_message(session, topic_for(terminal, Channel.STATUS), status_payload(at=now), now)
+        for seq, kind in ((1, "session_ended"), (2, "wipe_done")):
+            at = now + timedelta(seconds=seq)
+            event = Event(seq=seq, sent_at=at, kind=kind, data={"tiles_count": 2})
+            handle_message(session, topic_for(terminal, Channel.EVENT), event.to_bytes(), at)
+    engine.dispose()
+    log_in(client)
+
+    events = client.get(f"/terminals/{terminal}").text.split('id="events"', 1)[1].split("</ol>")[0]
+    assert events.index('data-kind="wipe_done"') < events.index('data-kind="session_ended"')
+    assert "tiles_count=2" in events

@@ -45,6 +45,7 @@ PERIODS: Final = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 MAX_POINTS: Final = 240
 SESSION_DAYS: Final = 14
 STATE_HISTORY_LENGTH: Final = 20
+EVENTS_SHOWN: Final = 20
 SESSION_EVENT: Final = "session_ended"
 
 
@@ -127,6 +128,16 @@ def sessions_per_day(
     return list(counts.items())
 
 
+def recent_events(session: Session, terminal_id: str) -> Sequence[EventRecord]:
+    """What the terminal reported lately (sessions, wipes, crashes, content updates...)."""
+    return session.scalars(
+        select(EventRecord)
+        .where(EventRecord.terminal_id == terminal_id)
+        .order_by(EventRecord.received_at.desc(), EventRecord.id.desc())
+        .limit(EVENTS_SHOWN)
+    ).all()
+
+
 def state_history(session: Session, terminal_id: str) -> Sequence[StateChange]:
     return session.scalars(
         select(StateChange)
@@ -204,6 +215,7 @@ def chart_context(
         ),
         "sessions_text": sessions_text,
         "state_history": state_history(session, terminal_id),
+        "events": recent_events(session, terminal_id),
     }
 
 
