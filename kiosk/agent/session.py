@@ -535,17 +535,19 @@ class AgentSession:
                 self._connection_birth_seq,
                 len(self._outbox),
             )
-            client.publish(
-                self._status_topic,
-                self._status("online").to_bytes(),
-                qos=QOS_AT_LEAST_ONCE,
-                retain=True,
-            )
+            # Subscribe first: the broker handles a client's packets in order, so whoever sees
+            # this birth can already send the terminal a command that it will receive.
             client.subscribe(
                 [
                     (topic_for(self._terminal_id, Channel.CMD), QOS_AT_LEAST_ONCE),
                     (topic_for(self._terminal_id, Channel.DESIRED), QOS_AT_LEAST_ONCE),
                 ]
+            )
+            client.publish(
+                self._status_topic,
+                self._status("online").to_bytes(),
+                qos=QOS_AT_LEAST_ONCE,
+                retain=True,
             )
             link.accepted = True
             with self._link_lock:
