@@ -21,7 +21,7 @@ APT_PACKAGES := mosquitto libpulse0 fonts-noto-core fonts-dejavu-core \
 # with a visible reason.
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help setup apt venv test lint typecheck pytest demo protocol clean
+.PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image
 
 help:
 	@echo "make demo   install what is missing, start broker + fleet + 3 simulated terminals"
@@ -70,6 +70,17 @@ demo: setup
 
 protocol: setup
 	$(BIN)/python -m kiosk.contract > docs/protocol.md
+
+# The terminal's OS image (docs/image.md): mkosi 14 from Debian 12, a wheelhouse of the project
+# and its dependencies built here (Debian 12, Python 3.11, like the image), then mkosi in images/.
+image: venv
+	@command -v mkosi >/dev/null || { \
+		if [ "$$(id -u)" -ne 0 ]; then echo "Run as root (or with sudo) to install mkosi" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mkosi >/dev/null; }
+	rm -rf images/mkosi.wheels && mkdir -p images/mkosi.wheels images/mkosi.output
+	$(BIN)/python -m pip wheel -q -w images/mkosi.wheels '.[kiosk,agent]'
+	cd images && mkosi --force build
+	@echo "Image: $(CURDIR)/images/mkosi.output/bornes-terminal.raw"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
