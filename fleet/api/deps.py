@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Protocol
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -253,3 +253,9 @@ def check_form_csrf(request: Request, submitted: str) -> None:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "missing or wrong CSRF token: reload the page"
         )
+
+
+#: A text field of an HTML form (empty when absent: the route says what is missing).
+FormText = Annotated[str, Form()]
+#: The CSRF token a page's form sends back (checked with :func:`check_form_csrf`).
+CsrfForm = Annotated[str, Form(alias="csrf_token")]

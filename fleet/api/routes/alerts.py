@@ -13,6 +13,7 @@ from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
 from fleet.api.deps import (
     CsrfTokenDep,
+    FormText,
     Language,
     LanguageDep,
     PageUser,
@@ -28,8 +29,6 @@ router = APIRouter(tags=["dashboard"])
 
 MAX_WINDOW_MINUTES: Final = 7 * 24 * 60
 MAX_REASON_CHARS: Final = 200
-
-FormText = Annotated[str, Form()]
 
 
 def check_operator_form(request: Request, user: User, language: Language, token: str) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from fleet import audit, crud
@@ -13,6 +11,7 @@ from fleet.api.deps import (
     USER_SESSION_KEY,
     ClockDep,
     CsrfTokenDep,
+    FormText,
     LanguageDep,
     SessionDep,
     SettingsDep,
@@ -22,8 +21,6 @@ from fleet.api.deps import (
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 
 router = APIRouter(tags=["auth"])
-
-FormText = Annotated[str, Form()]
 
 
 def _restart_session(request: Request) -> None:

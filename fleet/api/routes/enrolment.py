@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, HTTPException, Request, status
+from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -21,7 +21,9 @@ from fleet.api import formatting
 from fleet.api.deps import (
     ApiOperator,
     ClockDep,
+    CsrfForm,
     CsrfTokenDep,
+    FormText,
     Language,
     LanguageDep,
     PageUser,
@@ -38,8 +40,6 @@ from fleet.models import Terminal, User
 
 router = APIRouter(tags=["enrolment"])
 
-FormText = Annotated[str, Form()]
-CsrfForm = Annotated[str, Form(alias="csrf_token")]
 ABSOLUTE_PATH = r"^/[A-Za-z0-9._/-]{0,200}$"
 
 

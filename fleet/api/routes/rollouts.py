@@ -16,6 +16,7 @@ from fleet.api.deps import (
     ApiOperator,
     ApiUser,
     CsrfTokenDep,
+    FormText,
     Language,
     LanguageDep,
     PageUser,
@@ -30,7 +31,6 @@ from fleet.models import ROLLOUT_TARGET_STATES, Rollout, RolloutTarget
 
 router = APIRouter(tags=["rollouts"])
 
-FormText = Annotated[str, Form()]
 FLASH_SESSION_KEY: Final = "rollout_flash"
 ACTIONS: Final = ("pause", "resume", "abort", "rollback")
 

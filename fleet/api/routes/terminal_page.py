@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
     CsrfTokenDep,
+    FormText,
     LanguageDep,
     PageUser,
     PublisherDep,
@@ -37,7 +38,6 @@ BUTTON_COMMANDS: Final = ("reboot", "restart_ui", "wipe_session", "refresh_conte
 #: What the page says after a form POST (kept in the session across the redirect).
 FLASH_SESSION_KEY: Final = "command_flash"
 
-FormText = Annotated[str, Form()]
 
 #: The chart periods the page offers: query value → length.
 PERIODS: Final = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,9 @@ from fleet.api import formatting
 from fleet.api.deps import (
     AdminPageUser,
     ClockDep,
+    CsrfForm,
     CsrfTokenDep,
+    FormText,
     Language,
     LanguageDep,
     SessionDep,
@@ -30,8 +32,6 @@ from fleet.models import USER_ROLES, User
 
 router = APIRouter(tags=["dashboard"])
 
-FormText = Annotated[str, Form()]
-CsrfForm = Annotated[str, Form(alias="csrf_token")]
 TOKEN_NAME_MAX_CHARS = 80
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,9 @@ from fleet import audit, crud
 from fleet.api import formatting
 from fleet.api.deps import (
     AdminPageUser,
+    CsrfForm,
     CsrfTokenDep,
+    FormText,
     Language,
     LanguageDep,
     SessionDep,
@@ -27,7 +29,6 @@ from fleet.models import USER_ROLES, User
 
 router = APIRouter(tags=["dashboard"])
 
-FormText = Annotated[str, Form()]
 USERNAME_MAX_CHARS = 64
 
 
@@ -87,7 +88,7 @@ def create_user(
     username: FormText = "",
     password: FormText = "",
     role: FormText = "viewer",
-    form_csrf_token: Annotated[str, Form(alias="csrf_token")] = "",
+    form_csrf_token: CsrfForm = "",
 ) -> Response:
     check_form_csrf(request, form_csrf_token)
     _ = language.gettext
@@ -180,7 +181,7 @@ def change_role(
     templates: TemplatesDep,
     csrf_token: CsrfTokenDep,
     role: FormText = "",
-    form_csrf_token: Annotated[str, Form(alias="csrf_token")] = "",
+    form_csrf_token: CsrfForm = "",
 ) -> Response:
     check_form_csrf(request, form_csrf_token)
     return _change(
@@ -199,7 +200,7 @@ def change_disabled(
     templates: TemplatesDep,
     csrf_token: CsrfTokenDep,
     disabled: FormText = "",
-    form_csrf_token: Annotated[str, Form(alias="csrf_token")] = "",
+    form_csrf_token: CsrfForm = "",
 ) -> Response:
     """``disabled=1`` disables the user, ``disabled=0`` enables them again."""
     check_form_csrf(request, form_csrf_token)
