@@ -194,7 +194,7 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             "document.addEventListener('keydown', (e) => {"
             " if (['Control','Alt','Shift','Meta'].includes(e.key)) return;"
             # A leading space: document.title drops trailing white space.
-            " document.title += ' ' + (e.ctrlKey ? 'C-' : '') + (e.altKey ? 'A-' : '') + e.key; },"
+            " document.title += ' ' + (e.ctrlKey ? 'C-' : '') + (e.altKey ? 'A-' : '') + e.code; },"
             " true);" + READY.replace("READY", "keys-ready"),
         ),
         "/touch": lambda: _html(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from pytestqt.qtbot import QtBot
 
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.qt import QJSValue, QObject, QQuickItem, QUrl
+from kiosk.ui.qt import QJSValue, QObject, QPointF, QQuickItem, Qt, QUrl
 from tests.ui.conftest import STANDIN_TILE, session_view
 
 #: The French title of the refusal page.
@@ -61,17 +62,39 @@ def evaluate(qtbot: QtBot, view: QObject, expression: str) -> str:
 
 
 def focus_field(home: HomeScreen, qtbot: QtBot, view: QObject, selector: str) -> None:
-    """Give the keyboard to the page's field ``selector``, as a resident's touch would.
+    """Give the keyboard to the page's field ``selector`` the way a resident does: a touch on it.
 
-    Offscreen, nothing activates the window by itself: key events sent to it then reach no
-    page. The window is activated, the view takes the active focus (Chromium's page then has
-    the focus: ``document.hasFocus()``), and the field is focused by the page.
+    Offscreen, nothing activates the window by itself: it is activated first. Then a press and
+    a release land on the field (mouse events on the window, routed by Qt Quick to the page's
+    render item, as a finger's would be) until the page reports the field focused. Chromium's
+    renderer drops input that comes before the page's first frame is presented (so that nobody
+    taps what they have not seen); offscreen, that frame comes up to a second after the page's
+    own ``requestAnimationFrame`` said it was drawn, and a touch in between is lost, as it
+    would be on the terminal: the resident touches again, and so does this helper.
+
+    (Focusing the view from Qt, ``forceActiveFocus()``, then the field from the page's script
+    is not the same: after a navigation the keys then reach no page at all, a state nothing
+    in the kiosk puts the view in.)
     """
     home.window.requestActivate()
     qtbot.waitUntil(home.window.isActive, timeout=5_000)
     assert isinstance(view, QQuickItem)
-    view.forceActiveFocus()
-    qtbot.waitUntil(view.hasActiveFocus, timeout=5_000)
     field = f"document.querySelector({json.dumps(selector)})"
-    check = f"({field}.focus(), document.hasFocus() && document.activeElement === {field})"
-    qtbot.waitUntil(lambda: evaluate(qtbot, view, check) == "true", timeout=5_000)
+    centre = json.loads(
+        evaluate(
+            qtbot,
+            view,
+            f"JSON.stringify((r => [r.left + r.width / 2, r.top + Math.min(r.height / 2, 20)])"
+            f"({field}.getBoundingClientRect()))",
+        )
+    )
+    zoom = float(view.property("zoomFactor"))
+    spot = view.mapToScene(QPointF(centre[0] * zoom, centre[1] * zoom)).toPoint()
+    focused = f"document.hasFocus() && document.activeElement === {field}"
+    for _touch in range(10):
+        qtbot.mousePress(home.window, Qt.MouseButton.LeftButton, pos=spot)
+        qtbot.mouseRelease(home.window, Qt.MouseButton.LeftButton, pos=spot)
+        with contextlib.suppress(qtbot.TimeoutError):
+            qtbot.waitUntil(lambda: evaluate(qtbot, view, focused) == "true", timeout=1_000)
+            return
+    raise AssertionError(f"{selector} never took the focus after 10 touches ({url_of(view)})")
