@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import sys
-import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final, NoReturn
+from typing import Annotated, Final
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from fleet import audit, crud
-from fleet.core.config import FleetSettings, load_settings
-from fleet.core.db import make_engine, make_session_factory, upgrade_database
+from fleet.cli_common import (
+    EXIT_USAGE,
+    LANGUAGE,
+    CliContext,
+    _,
+    database,
+    die,
+    out,
+)
+from fleet.cli_enrolment import app as enrolment_app
+from fleet.cli_terminals import app as terminals_app
+from fleet.content.cli import app as content_app
+from fleet.core.db import make_session_factory
 from fleet.core.security import MIN_PASSWORD_LENGTH
-from fleet.i18n import gettext_for, supported_or
+from kiosk import cli_words
 
 logger = logging.getLogger("fleet")
 
-# The CLI speaks the fleet's default language; help texts are built when the module loads.
-_ = gettext_for(supported_or(os.environ.get("FLEET_DEFAULT_LANGUAGE"), "fr"))
-
 USERNAME_PATTERN: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
-EXIT_REFUSED: Final = 1
-EXIT_USAGE: Final = 2
 SHUTDOWN_GRACE_S: Final = 5
 
 app = typer.Typer(
@@ -43,62 +41,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help=_("Manage the fleet database."), no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-
-def die(message: str, hint: str | None = None, code: int = EXIT_REFUSED) -> NoReturn:
-    """Say what went wrong (and what to do), then exit with ``code``."""
-    err.print(Text(_("Error: %(message)s") % {"message": message}, style="bold red"))
-    if hint:
-        err.print(Text(hint))
-    raise typer.Exit(code)
-
-
-@dataclass(frozen=True)
-class CliContext:
-    config_file: Path | None
-
-    def settings(self) -> FleetSettings:
-        try:
-            return load_settings(self.config_file)
-        except FileNotFoundError:
-            die(
-                _("cannot read the settings file %(path)s.") % {"path": self.config_file},
-                code=EXIT_USAGE,
-            )
-        except tomllib.TOMLDecodeError as error:
-            die(
-                _("the settings file %(path)s is not valid TOML: %(error)s")
-                % {"path": self.config_file, "error": error},
-                code=EXIT_USAGE,
-            )
-        except ValidationError as error:
-            die(
-                _("invalid settings: %(error)s") % {"error": error},
-                hint=_("Keys are those of the FLEET_* variables, in lowercase."),
-                code=EXIT_USAGE,
-            )
-
-
-@contextlib.contextmanager
-def database(settings: FleetSettings) -> Iterator[Engine]:
-    """An engine on the configured database, migrated to the latest schema."""
-    try:
-        engine = make_engine(settings.database_url)
-    except (SQLAlchemyError, OSError) as error:
-        die(_("cannot open the database: %(error)s") % {"error": error})
-    try:
-        upgrade_database(engine)
-        yield engine
-    except SQLAlchemyError as error:
-        die(
-            _("database error: %(error)s") % {"error": error},
-            hint=_("Check database_url (FLEET_DATABASE_URL) and that the database answers."),
-        )
-    finally:
-        engine.dispose()
 
 
 @app.callback()
@@ -228,18 +170,10 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    cli_words.speak(LANGUAGE)  # Click's and Typer's own words ("Usage:", errors) too
     app()
 
 
-def _register_subcommands() -> None:
-    """Sub-apps that build on this module's helpers (so they are imported after them)."""
-    from fleet.cli_enrolment import app as enrolment_app
-    from fleet.cli_terminals import app as terminals_app
-    from fleet.content.cli import app as content_app
-
-    app.add_typer(terminals_app, name="terminals")
-    app.add_typer(content_app, name="content")
-    app.add_typer(enrolment_app, name="enrolment")
-
-
-_register_subcommands()
+app.add_typer(terminals_app, name="terminals")
+app.add_typer(content_app, name="content")
+app.add_typer(enrolment_app, name="enrolment")

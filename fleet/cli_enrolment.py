@@ -15,7 +15,7 @@ from rich.text import Text
 
 from fleet import crud, enrolment
 from fleet.broker import BrokerError
-from fleet.cli import EXIT_USAGE, CliContext, _, database, die, out
+from fleet.cli_common import EXIT_USAGE, CliContext, _, database, die, out
 from fleet.core.db import make_session_factory
 
 #: Exit code when the terminal is unknown (nothing was changed).

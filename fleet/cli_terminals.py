@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from fleet import audit, crud
-from fleet.cli import EXIT_USAGE, CliContext, _, database, die, out
+from fleet.cli_common import EXIT_USAGE, CliContext, _, database, die, out
 from fleet.core.db import make_session_factory
 from fleet.plan import EAST, NORTH, SOUTH, WEST, in_box
 

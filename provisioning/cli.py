@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kiosk import __version__
+from kiosk import __version__, cli_words
 from kiosk.i18n import cli_language, translator
 from provisioning import checks, client, files
 
@@ -508,4 +508,6 @@ def _fleet_ca(record: dict[str, Any]) -> Path | None:
 
 
 def main() -> None:
-    build_app(cli_language(sys.argv[1:], dict(os.environ)))()
+    language = cli_language(sys.argv[1:], dict(os.environ))
+    cli_words.speak(language)
+    build_app(language)()

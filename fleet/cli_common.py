@@ -1,0 +1,89 @@
+"""What every ``fleet`` sub-command shares: its language, exit codes, consoles, errors, database.
+
+Kept apart from :mod:`fleet.cli` so that the sub-command modules (``terminals``, ``enrolment``)
+build on it without importing the command that registers them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.text import Text
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from fleet.core.config import FleetSettings, load_settings
+from fleet.core.db import make_engine, upgrade_database
+from fleet.i18n import gettext_for, supported_or
+
+# The CLI speaks the fleet's default language; help texts are built when the module loads.
+LANGUAGE: Final = supported_or(os.environ.get("FLEET_DEFAULT_LANGUAGE"), "fr")
+_ = gettext_for(LANGUAGE)
+
+EXIT_REFUSED: Final = 1
+EXIT_USAGE: Final = 2
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def die(message: str, hint: str | None = None, code: int = EXIT_REFUSED) -> NoReturn:
+    """Say what went wrong (and what to do), then exit with ``code``."""
+    err.print(Text(_("Error: %(message)s") % {"message": message}, style="bold red"))
+    if hint:
+        err.print(Text(hint))
+    raise typer.Exit(code)
+
+
+@dataclass(frozen=True)
+class CliContext:
+    config_file: Path | None
+
+    def settings(self) -> FleetSettings:
+        try:
+            return load_settings(self.config_file)
+        except FileNotFoundError:
+            die(
+                _("cannot read the settings file %(path)s.") % {"path": self.config_file},
+                code=EXIT_USAGE,
+            )
+        except tomllib.TOMLDecodeError as error:
+            die(
+                _("the settings file %(path)s is not valid TOML: %(error)s")
+                % {"path": self.config_file, "error": error},
+                code=EXIT_USAGE,
+            )
+        except ValidationError as error:
+            die(
+                _("invalid settings: %(error)s") % {"error": error},
+                hint=_("Keys are those of the FLEET_* variables, in lowercase."),
+                code=EXIT_USAGE,
+            )
+
+
+@contextlib.contextmanager
+def database(settings: FleetSettings) -> Iterator[Engine]:
+    """An engine on the configured database, migrated to the latest schema."""
+    try:
+        engine = make_engine(settings.database_url)
+    except (SQLAlchemyError, OSError) as error:
+        die(_("cannot open the database: %(error)s") % {"error": error})
+    try:
+        upgrade_database(engine)
+        yield engine
+    except SQLAlchemyError as error:
+        die(
+            _("database error: %(error)s") % {"error": error},
+            hint=_("Check database_url (FLEET_DATABASE_URL) and that the database answers."),
+        )
+    finally:
+        engine.dispose()
