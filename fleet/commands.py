@@ -187,6 +187,35 @@ def publish_waiting(session: Session, publisher: Publisher, now: datetime | None
     return len(waiting)
 
 
+def resend_on_birth(session: Session, terminal_id: str, now: datetime | None = None) -> int:
+    """A terminal was born again: hold its published, unanswered, unexpired commands for resending.
+
+    The agent connects with a clean session, so a command published while it was away went to
+    no one. Its birth (new boot or new connection) marks them ``published_at = None``: the
+    keeper publishes them again at its next pass. Harmless if one did arrive, since the agent
+    applies a command at most once by its id. Commands the terminal accepted stay as they are
+    (it recorded them). The caller commits; returns how many were marked.
+    """
+    at = now or utc_now()
+    result = session.execute(
+        update(CommandRecord)
+        .where(
+            CommandRecord.terminal_id == terminal_id,
+            CommandRecord.state == "pending",
+            CommandRecord.published_at.is_not(None),
+            CommandRecord.expires_at > at,
+        )
+        .values(published_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        logger.info(
+            "Terminal %s is back: %d unanswered command(s) will be sent again.", terminal_id, count
+        )
+    return count
+
+
 def expire_overdue(session: Session, now: datetime | None = None) -> int:
     """Mark pending or accepted commands past their expiry as ``expired``; the caller commits."""
     at = now or utc_now()

@@ -46,6 +46,8 @@ class Outcome:
     kind: OutcomeKind
     terminal_id: str | None
     reason: str | None = None
+    #: Commands wait to be sent again (the terminal was just born): run the keeper now.
+    commands_to_send: bool = False
 
 
 def handle_message(session: Session, topic: str, payload: bytes, received_at: datetime) -> Outcome:
@@ -191,6 +193,10 @@ def _apply_status(session: Session, terminal: Terminal, status: Status, at: date
         if terminal in session.new:
             session.flush()
         session.add(StateChange(terminal_id=terminal.id, at=at, state=status.state))
+    born = status.state == "online" and (terminal.boot_id, terminal.birth_seq) != (
+        status.boot_id,
+        status.birth_seq,
+    )
     terminal.boot_id = status.boot_id
     terminal.birth_seq = status.birth_seq
     terminal.keepalive_s = status.keepalive_s
@@ -198,7 +204,8 @@ def _apply_status(session: Session, terminal: Terminal, status: Status, at: date
         # "lost" is the will the broker sends on the terminal's behalf: it was not seen.
         terminal.last_seen_at = at
         terminal.versions = dict(status.versions)
-    return Outcome("stored", terminal.id)
+    resend = born and commands.resend_on_birth(session, terminal.id, at) > 0
+    return Outcome("stored", terminal.id, commands_to_send=resend)
 
 
 def _store_health(session: Session, terminal: Terminal, health: Health, at: datetime) -> Outcome:

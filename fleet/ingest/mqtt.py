@@ -238,6 +238,8 @@ class Ingest:
 
     def _count(self, item: Received, outcome: Outcome) -> None:
         self.counters.count(item.topic, outcome.kind)
+        if outcome.commands_to_send:
+            self._keeper.wake()  # a terminal is back: its unanswered commands go out now
 
     def process(self, topic: str, payload: bytes, received_at: datetime) -> None:
         """Store one message now, in its own transaction; whatever goes wrong, it goes on."""

@@ -163,3 +163,40 @@ def test_a_command_issued_while_the_broker_is_down_is_sent_when_it_returns(
     finally:
         ingest.stop()
         engine.dispose()
+
+
+def test_a_command_sent_while_the_terminal_was_away_reaches_it_when_it_is_back(
+    tmp_path: Path, broker: TestBroker
+) -> None:
+    """Clean session: the broker keeps nothing for an absent terminal. Its birth brings it all.
+
+    The keeper's own pass is an hour away: the birth itself wakes it.
+    """
+    settings = make_settings(
+        tmp_path,
+        broker_port=broker.port,
+        broker_password=broker.password(FLEET_USERNAME),
+        keeper_interval_s=3600,
+    )
+    prepare_database(settings)
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    ingest = Ingest(settings, session_factory)
+    try:
+        ingest.start()
+        wait_until(lambda: ingest.broker_connected, 20, "the ingest")
+        with session_factory() as session:
+            handle_message(session, topic_for(TERMINAL, Channel.STATUS), status_payload(), later(0))
+            sent = send_command(session, ingest, TERMINAL, "restart_ui", {}, "alice", ttl_s=300)
+            assert sent.published_at is not None  # the broker took it: to nobody
+
+        with terminal_side(broker.host, broker.port, broker.password(TERMINAL)) as terminal:
+            assert terminal.commands() == []
+            terminal.publish(Channel.STATUS, status_payload(birth_seq=2, at=later(5)), retain=True)
+            wait_until(lambda: bool(terminal.commands()), 20, "the command after the birth")
+
+            [command] = terminal.commands()
+            assert (command.id, command.name) == (sent.id, "restart_ui")
+    finally:
+        ingest.stop()
+        engine.dispose()

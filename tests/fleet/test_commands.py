@@ -261,6 +261,47 @@ def test_the_keeper_expires_and_publishes_held_commands(known: Session) -> None:
     assert reloaded(known, held.id).published_at == later(30)
 
 
+STATUS = topic_for(TERMINAL, Channel.STATUS)
+
+
+def test_a_terminal_born_again_gets_its_unanswered_commands_again(known: Session) -> None:
+    """Published while it was away (clean session: nobody got them), sent again at its birth."""
+    broker = RecordingBroker()
+    unanswered = send_command(known, broker, TERMINAL, "reboot", {}, "a", ttl_s=600, now=NOW)
+    accepted = send_command(known, broker, TERMINAL, "restart_ui", {}, "a", ttl_s=600, now=NOW)
+    handle_message(known, ACK, ack(accepted.id, "accepted", 1), later(1))
+    overdue = send_command(known, broker, TERMINAL, "wipe_session", {}, "a", ttl_s=10, now=NOW)
+    elsewhere = send_command(known, broker, OTHER, "reboot", {}, "a", ttl_s=600, now=NOW)
+    keeper = CommandKeeper(sessionmaker(bind=known.get_bind(), expire_on_commit=False), broker)
+
+    # The same birth delivered again (the retained status after a fleet restart): nothing.
+    assert not handle_message(
+        known, STATUS, status_payload(birth_seq=1), later(20)
+    ).commands_to_send
+    assert reloaded(known, unanswered.id).published_at == NOW
+    # A "lost" will is not a birth either.
+    assert not handle_message(
+        known, STATUS, status_payload("lost", birth_seq=1), later(25)
+    ).commands_to_send
+
+    outcome = handle_message(known, STATUS, status_payload(birth_seq=2, at=later(30)), later(30))
+
+    assert outcome.commands_to_send
+    assert reloaded(known, unanswered.id).published_at is None  # waits for the keeper
+    assert reloaded(known, accepted.id).published_at == NOW  # the terminal recorded it
+    assert reloaded(known, overdue.id).published_at == NOW  # past its expiry
+    assert reloaded(known, elsewhere.id).published_at == NOW  # another terminal's
+    broker.published.clear()
+    keeper.run_once(later(31))
+    assert [c.id for c in broker.commands()] == [unanswered.id]
+    assert reloaded(known, unanswered.id).published_at == later(31)
+    # A new boot is a birth too; a birth with nothing to resend says so.
+    handle_message(known, ACK, ack(unanswered.id, "done", 2), later(32))
+    assert not handle_message(
+        known, STATUS, status_payload(boot_id="boot-2", birth_seq=1, at=later(40)), later(40)
+    ).commands_to_send
+
+
 def test_recent_commands_are_newest_first_and_limited(known: Session) -> None:
     broker = RecordingBroker()
     ids = [
