@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial as partial_call
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import ValidationError
 
@@ -30,19 +30,14 @@ from kiosk.agent.content.manifest import (
     sha256_of,
 )
 from kiosk.agent.content.store import StoreError, VersionStore
-from kiosk.agent.content.tufapi import (
-    BadVersionNumberError,
-    DownloadError,
-    ExpiredMetadataError,
-    FetcherInterface,
-    LengthOrHashMismatchError,
-    RepositoryError,
-    UnsignedMetadataError,
-    Updater,
-    UpdaterConfig,
-    Urllib3Fetcher,
-)
 from kiosk.catalog import CatalogError, load_catalog
+
+# tuf brings securesystemslib, cryptography and urllib3: about 12 MB resident that the agent,
+# running for months and updating content rarely, should not carry. The methods below that talk
+# to the repository import kiosk.agent.content.tufclient when an update actually runs.
+if TYPE_CHECKING:
+    from kiosk.agent.content.tufapi import FetcherInterface, Updater
+    from kiosk.agent.content.tufclient import CountingFetcher
 
 log = logging.getLogger("kiosk.agent.content")
 
@@ -107,19 +102,6 @@ class _Refused(Exception):
     """An update step refused; the message is the reason reported to the fleet."""
 
 
-class CountingFetcher(FetcherInterface):
-    """The default urllib3 fetcher, counting the bytes it receives (for the figures)."""
-
-    def __init__(self, inner: FetcherInterface | None = None) -> None:
-        self._inner = inner or Urllib3Fetcher(socket_timeout=30)
-        self.bytes_received = 0
-
-    def _fetch(self, url: str) -> Iterator[bytes]:
-        for chunk in self._inner.fetch(url):
-            self.bytes_received += len(chunk)
-            yield chunk
-
-
 def default_health_check(bundle_dir: Path) -> str | None:
     """The catalog parses and every local page is readable UTF-8 HTML."""
     try:
@@ -134,23 +116,6 @@ def default_health_check(bundle_dir: Path) -> str | None:
         if "<" not in text:
             return f"{page.name}: not an HTML page"
     return None
-
-
-def _tuf_reason(error: Exception) -> str:
-    if isinstance(error, ExpiredMetadataError):
-        return f"expired metadata (refusing a frozen repository): {error}"
-    if isinstance(error, BadVersionNumberError):
-        return (
-            "metadata older than trusted or not matching"
-            f" (rollback or mix-and-match refused): {error}"
-        )
-    if isinstance(error, LengthOrHashMismatchError):
-        return f"tampered download (length or hash differs from the signed one): {error}"
-    if isinstance(error, UnsignedMetadataError):
-        return f"signature not trusted (wrong key or tampered metadata): {error}"
-    if isinstance(error, RepositoryError):
-        return f"repository metadata refused: {type(error).__name__}: {error}"
-    return f"download failed: {error}"
 
 
 class ContentUpdater:
@@ -168,7 +133,8 @@ class ContentUpdater:
         self._session_open = session_open
         self._health_check = health_check
         self._on_state = on_state or (lambda result: None)
-        self._fetcher = CountingFetcher(fetcher)
+        self._inner_fetcher = fetcher
+        self._counting_fetcher: CountingFetcher | None = None
         self.store = VersionStore(settings.content_dir)
         self.store.clean_leftovers()
 
@@ -183,33 +149,45 @@ class ContentUpdater:
         self._on_state(result)
         return result
 
+    @property
+    def _fetcher(self) -> CountingFetcher:
+        """The fetcher of every update (its byte count goes on), made at the first update."""
+        if self._counting_fetcher is None:
+            from kiosk.agent.content.tufclient import CountingFetcher  # at the first update
+
+            self._counting_fetcher = CountingFetcher(self._inner_fetcher)
+        return self._counting_fetcher
+
     def _tuf_updater(self) -> Updater:
+        from kiosk.agent.content.tufclient import new_tuf_updater  # at the first update
+
         metadata_dir = self.store.metadata_dir
         bootstrap = None
         if not (metadata_dir / "root.json").is_file():
             bootstrap = self.settings.trusted_root.read_bytes()
-        return Updater(
-            metadata_dir=str(metadata_dir),
-            metadata_base_url=self.settings.metadata_url,
-            target_base_url=self.settings.targets_url,
-            fetcher=self._fetcher,
-            # Targets are content-addressed or named by version, hence immutable already.
-            config=UpdaterConfig(prefix_targets_with_hash=False),
-            bootstrap=bootstrap,
+        return new_tuf_updater(
+            metadata_dir,
+            self.settings.metadata_url,
+            self.settings.targets_url,
+            self._fetcher,
+            bootstrap,
         )
 
     def _with_retry(self, step: Callable[[], object]) -> None:
+        # Called during an update only, when tufclient is already loaded.
+        from kiosk.agent.content.tufclient import DownloadError, RepositoryError, tuf_reason
+
         for attempt in range(1, self.settings.attempts + 1):
             try:
                 step()
                 return
             except DownloadError as error:
                 if attempt == self.settings.attempts:
-                    raise _Refused(_tuf_reason(error)) from error
+                    raise _Refused(tuf_reason(error)) from error
                 log.warning("content download failed (%s), retry %d", error, attempt)
                 time.sleep(self.settings.retry_delay_s)
             except (RepositoryError, OSError) as error:
-                raise _Refused(_tuf_reason(error)) from error
+                raise _Refused(tuf_reason(error)) from error
 
     def update_to(self, version: str) -> UpdateResult:
         """Download, verify and stage ``version``; apply it if no resident session is open."""
