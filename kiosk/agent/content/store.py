@@ -6,6 +6,7 @@ Layout of ``content_dir``::
     previous -> versions/<version>    the one before, kept for rollback
     versions/<version>/               complete, validated bundles, never modified once renamed here
     versions/.staging-<version>/      a bundle being written (deleted when found at start-up)
+    versions/.removing-<version>/     a bundle being deleted (deleted when found at start-up)
     objects/<sha256>                  verified downloaded files, so unchanged files are reused
     manifests/<version>.json          the verified manifest of each staged version
     tuf/                              the TUF client's trusted metadata
@@ -28,6 +29,8 @@ from kiosk.agent.content.manifest import Manifest, is_valid_version
 CURRENT: Final = "current"
 PREVIOUS: Final = "previous"
 STAGING_PREFIX: Final = ".staging-"
+#: A version being deleted is first renamed to this prefix, so that it never looks complete.
+REMOVING_PREFIX: Final = ".removing-"
 
 
 class StoreError(Exception):
@@ -56,8 +59,9 @@ class VersionStore:
 
     def clean_leftovers(self) -> None:
         """Remove what an interrupted update left: staging folders, partial files, temp links."""
-        for entry in self.versions_dir.glob(f"{STAGING_PREFIX}*"):
-            shutil.rmtree(entry, ignore_errors=True)
+        for prefix in (STAGING_PREFIX, REMOVING_PREFIX):
+            for entry in self.versions_dir.glob(f"{prefix}*"):
+                shutil.rmtree(entry, ignore_errors=True)
         for folder in (self.objects_dir, self.manifests_dir, self.content_dir):
             for entry in folder.glob(".*.tmp"):
                 entry.unlink(missing_ok=True)
@@ -167,9 +171,15 @@ class VersionStore:
         """Delete versions other than current and previous, and objects none of them uses."""
         keep = {v for v in (self.current_version(), self.previous_version()) if v}
         removed = []
-        for entry in self.versions_dir.iterdir():
+        for entry in list(self.versions_dir.iterdir()):
             if entry.name not in keep and not entry.name.startswith("."):
-                shutil.rmtree(entry)
+                # Renamed first: a kill -9 inside rmtree must not leave a half-deleted folder
+                # under its version's name, which stage() would then take as complete.
+                doomed = self.versions_dir / f"{REMOVING_PREFIX}{entry.name}"
+                shutil.rmtree(doomed, ignore_errors=True)
+                os.rename(entry, doomed)
+                _fsync_dir(self.versions_dir)
+                shutil.rmtree(doomed)
                 (self.manifests_dir / f"{entry.name}.json").unlink(missing_ok=True)
                 removed.append(entry.name)
         used: set[str] = set()
