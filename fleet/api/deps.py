@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Form, HTTPException, Request, status
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from fleet import crud
+from fleet.api import formatting
 from fleet.api.templating import Templates
 from fleet.commands import Publisher
 from fleet.core.config import FleetSettings
@@ -245,6 +247,86 @@ def get_admin_page_user(user: PageUser, language: LanguageDep) -> User:
 
 
 AdminPageUser = Annotated[User, Depends(get_admin_page_user)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A dashboard page being answered: who asks, in which language, at what time.
+
+    :meth:`render` gives every template the user, the CSRF token its forms send back and the
+    display clock, so a route only adds what its page is about.
+    """
+
+    request: Request
+    user: User
+    settings: FleetSettings
+    language: Language
+    templates: Templates
+    csrf_token: str
+    now: datetime
+
+    @property
+    def clock(self) -> formatting.Clock:
+        """The time as the page shows it (the fleet's display time zone, the reader's words)."""
+        return formatting.Clock(
+            self.now, formatting.display_zone(self.settings.display_timezone), self.language.gettext
+        )
+
+    def render(
+        self,
+        template: str,
+        context: dict[str, Any],
+        status_code: int = status.HTTP_200_OK,
+        no_store: bool = False,
+    ) -> Response:
+        """The page drawn from ``template``; ``no_store`` when it may show a secret."""
+        values = {"user": self.user, "csrf_token": self.csrf_token, "clock": self.clock}
+        response = self.templates.render(
+            self.request, self.language.code, template, {**values, **context}, status_code
+        )
+        if no_store:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def get_page(
+    request: Request,
+    user: PageUser,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+    clock: ClockDep,
+) -> Page:
+    return Page(request, user, settings, language, templates, csrf_token, clock())
+
+
+#: A page for any signed-in user.
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def get_admin_page(page: PageDep) -> Page:
+    """A page for administrators only (403 for the others)."""
+    get_admin_page_user(page.user, page.language)
+    return page
+
+
+#: A page for administrators only.
+AdminPage = Annotated[Page, Depends(get_admin_page)]
+
+
+def get_operator_page(page: PageDep) -> Page:
+    """A page for operators and administrators (403 for viewers)."""
+    if not may_send_commands(page.user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            page.language.gettext("Only operators and administrators may do this."),
+        )
+    return page
+
+
+#: A page for operators and administrators.
+OperatorPage = Annotated[Page, Depends(get_operator_page)]
 
 
 def check_form_csrf(request: Request, submitted: str) -> None:

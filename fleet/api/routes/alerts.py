@@ -10,16 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 from fleet import audit, crud
 from fleet.alerts import store
 from fleet.alerts.labels import alert_kind_label, alert_state_label
-from fleet.api import formatting
 from fleet.api.deps import (
-    CsrfTokenDep,
     FormText,
     Language,
     LanguageDep,
+    PageDep,
     PageUser,
     SessionDep,
-    SettingsDep,
-    TemplatesDep,
     may_send_commands,
 )
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
@@ -46,27 +43,15 @@ def check_operator_form(request: Request, user: User, language: Language, token:
 
 
 @router.get("/alerts", response_model=None)
-def alerts_page(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-) -> Response:
-    _ = language.gettext
-    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+def alerts_page(page: PageDep, session: SessionDep) -> Response:
+    _ = page.language.gettext
     context: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token,
         "alerts": store.unresolved_alerts(session),
-        "may_acknowledge": may_send_commands(user),
-        "clock": clock,
+        "may_acknowledge": may_send_commands(page.user),
         "kind_label": lambda kind: alert_kind_label(kind, _),
         "alert_state_label": lambda state: alert_state_label(state, _),
     }
-    return templates.render(request, language.code, "alerts.html", context)
+    return page.render("alerts.html", context)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=None)

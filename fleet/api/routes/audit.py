@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
 
-from fleet import audit, crud
+from fleet import audit
 from fleet.api import formatting
 from fleet.api.deps import (
-    CsrfTokenDep,
-    LanguageDep,
-    PageUser,
+    PageDep,
     SessionDep,
-    SettingsDep,
-    TemplatesDep,
 )
 
 router = APIRouter(tags=["dashboard"])
@@ -46,26 +42,14 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
 
 
 @router.get("/audit", response_model=None)
-def audit_page(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-) -> Response:
-    _ = language.gettext
-    if user.role != "admin":
+def audit_page(page: PageDep, session: SessionDep) -> Response:
+    _ = page.language.gettext
+    if page.user.role != "admin":
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, _("Only administrators may read the audit log.")
         )
-    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
     context: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token,
         "entries": audit.recent(session),
-        "clock": clock,
         "action_label": lambda action: audit_action_label(action, _),
     }
-    return templates.render(request, language.code, "audit.html", context)
+    return page.render("audit.html", context)

@@ -8,12 +8,11 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fleet import crud
 from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
-    CsrfTokenDep,
     LanguageDep,
+    PageDep,
     PageUser,
     SessionDep,
     SettingsDep,
@@ -28,28 +27,15 @@ EXPORT_DAYS: Final = 30
 
 
 @router.get("/", response_model=None)
-def dashboard(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    broker: BrokerDep,
-    csrf_token: CsrfTokenDep,
-) -> Response:
-    context = live_context(
-        session, settings, language, broker, TableQuery.from_params(request.query_params)
-    )
-    zone = formatting.display_zone(settings.display_timezone)
-    today = crud.utc_now().astimezone(zone).date()
+def dashboard(page: PageDep, session: SessionDep, broker: BrokerDep) -> Response:
+    query = TableQuery.from_params(page.request.query_params)
+    context = live_context(session, page.settings, page.language, broker, query)
+    today = page.now.astimezone(formatting.display_zone(page.settings.display_timezone)).date()
     context.update(
-        user=user,
-        csrf_token=csrf_token,
         export_from=(today - timedelta(days=EXPORT_DAYS - 1)).isoformat(),
         export_to=today.isoformat(),
     )
-    return templates.render(request, language.code, "dashboard.html", context)
+    return page.render("dashboard.html", context)
 
 
 @router.get("/partials/terminals", response_model=None)

@@ -17,26 +17,21 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from fleet import enrolment
-from fleet.api import formatting
 from fleet.api.deps import (
     ApiOperator,
     ClockDep,
     CsrfForm,
-    CsrfTokenDep,
     FormText,
     Language,
     LanguageDep,
-    PageUser,
+    OperatorPage,
+    Page,
     SessionDep,
     SettingsDep,
-    TemplatesDep,
     check_form_csrf,
-    may_send_commands,
 )
-from fleet.api.templating import Templates
 from fleet.broker import BrokerError
-from fleet.core.config import FleetSettings
-from fleet.models import Terminal, User
+from fleet.models import Terminal
 
 router = APIRouter(tags=["enrolment"])
 
@@ -96,63 +91,31 @@ def error_message(kind: str, _: Callable[[str], str]) -> str:
 # Dashboard page
 
 
-def _operator_page_user(user: User, language: Language) -> User:
-    if not may_send_commands(user):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            language.gettext("Only operators and administrators may do this."),
-        )
-    return user
-
-
 @router.get("/enrolment", response_model=None)
-def enrolment_page(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-    clock: ClockDep,
-) -> Response:
-    _operator_page_user(user, language)
-    return _render(request, user, session, settings, language, templates, csrf_token, clock)
+def enrolment_page(page: OperatorPage, session: SessionDep) -> Response:
+    return _render(page, session)
 
 
 def _render(
-    request: Request,
-    user: User,
+    page: Page,
     session: Session,
-    settings: FleetSettings,
-    language: Language,
-    templates: Templates,
-    csrf_token: str,
-    clock: Callable[[], datetime],
     new_code: str | None = None,
     error: str | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    _ = language.gettext
-    now = clock()
-    display = formatting.Clock(now, formatting.display_zone(settings.display_timezone), _)
+    _ = page.language.gettext
     state_labels = {"valid": _("valid"), "used": _("used"), "expired": _("expired")}
     codes = [
-        (code, state_labels[enrolment.code_state(code, now)])
+        (code, state_labels[enrolment.code_state(code, page.now)])
         for code in enrolment.list_codes(session)
     ]
     context: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token,
         "codes": codes,
-        "clock": display,
         "new_code": new_code,
         "error": error,
-        "ttl_h": enrolment_settings(request).code_ttl_h,
+        "ttl_h": enrolment_settings(page.request).code_ttl_h,
     }
-    response = templates.render(request, language.code, "enrolment.html", context, status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return page.render("enrolment.html", context, status_code, no_store=True)
 
 
 def _optional_float(text: str) -> float | None:
@@ -162,24 +125,17 @@ def _optional_float(text: str) -> float | None:
 
 @router.post("/enrolment", response_model=None)
 def create_enrolment_code(
-    request: Request,
-    user: PageUser,
+    page: OperatorPage,
     session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-    clock: ClockDep,
     site: FormText = "",
     commune: FormText = "",
     latitude: FormText = "",
     longitude: FormText = "",
     form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(request, form_csrf_token)
-    _operator_page_user(user, language)
-    _ = language.gettext
-    ttl = timedelta(hours=enrolment_settings(request).code_ttl_h)
+    check_form_csrf(page.request, form_csrf_token)
+    _ = page.language.gettext
+    ttl = timedelta(hours=enrolment_settings(page.request).code_ttl_h)
     try:
         created = enrolment.create_code(
             session,
@@ -187,21 +143,15 @@ def create_enrolment_code(
             commune or None,
             _optional_float(latitude),
             _optional_float(longitude),
-            user.username,
-            clock(),
+            page.user.username,
+            page.now,
             ttl,
         )
     except ValueError:
         session.rollback()
         return _render(
-            request,
-            user,
+            page,
             session,
-            settings,
-            language,
-            templates,
-            csrf_token,
-            clock,
             error=_(
                 "A code needs a site name (at most 120 characters), a commune (at most 80) and "
                 "both coordinates or neither (latitude −90 to 90, longitude −180 to 180)."
@@ -209,18 +159,7 @@ def create_enrolment_code(
             status_code=status.HTTP_400_BAD_REQUEST,
         )
     session.commit()
-    return _render(
-        request,
-        user,
-        session,
-        settings,
-        language,
-        templates,
-        csrf_token,
-        clock,
-        new_code=created.code,
-        status_code=status.HTTP_201_CREATED,
-    )
+    return _render(page, session, new_code=created.code, status_code=status.HTTP_201_CREATED)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,18 +11,16 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from fleet import crud, rollouts
-from fleet.api import formatting
 from fleet.api.deps import (
     ApiOperator,
     ApiUser,
-    CsrfTokenDep,
     FormText,
     Language,
     LanguageDep,
+    PageDep,
     PageUser,
     PublisherDep,
     SessionDep,
-    SettingsDep,
     TemplatesDep,
     may_send_commands,
 )
@@ -75,29 +73,16 @@ def _parse_canary(text: str) -> tuple[str, ...]:
 
 
 @router.get("/rollouts", response_model=None)
-def rollouts_page(
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-) -> Response:
-    _ = language.gettext
-    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
-    flash = request.session.pop(FLASH_SESSION_KEY, None)
+def rollouts_page(page: PageDep, session: SessionDep) -> Response:
+    flash = page.request.session.pop(FLASH_SESSION_KEY, None)
     context: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token,
         "rollouts": rollouts.list_rollouts(session),
         "active": rollouts.active_rollout(session),
-        "may_act": may_send_commands(user),
+        "may_act": may_send_commands(page.user),
         "flash": flash if isinstance(flash, str) else None,
-        "clock": clock,
-        **rollout_labels(language),
+        **rollout_labels(page.language),
     }
-    return templates.render(request, language.code, "rollouts.html", context)
+    return page.render("rollouts.html", context)
 
 
 @router.post("/rollouts", response_model=None)
@@ -148,35 +133,21 @@ def _now(request: Request) -> datetime:
 
 
 @router.get("/rollouts/{rollout_id}", response_model=None)
-def rollout_page(
-    rollout_id: int,
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-) -> Response:
-    _ = language.gettext
+def rollout_page(rollout_id: int, page: PageDep, session: SessionDep) -> Response:
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such rollout."))
+        raise HTTPException(status.HTTP_404_NOT_FOUND, page.language.gettext("No such rollout."))
     targets = rollouts.targets_of(session, rollout_id)
-    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
-    flash = request.session.pop(FLASH_SESSION_KEY, None)
+    flash = page.request.session.pop(FLASH_SESSION_KEY, None)
     context: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token,
         "rollout": rollout,
         "targets": targets,
         "progress": rollouts.progress_of(targets),
-        "may_act": may_send_commands(user),
+        "may_act": may_send_commands(page.user),
         "flash": flash if isinstance(flash, str) else None,
-        "clock": clock,
-        **rollout_labels(language),
+        **rollout_labels(page.language),
     }
-    return templates.render(request, language.code, "rollout.html", context)
+    return page.render("rollout.html", context)
 
 
 @router.get("/terminals/{terminal_id}/rollout", response_model=None)

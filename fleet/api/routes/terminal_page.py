@@ -17,14 +17,12 @@ from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
-    CsrfTokenDep,
     FormText,
     LanguageDep,
+    PageDep,
     PageUser,
     PublisherDep,
     SessionDep,
-    SettingsDep,
-    TemplatesDep,
     may_send_commands,
 )
 from fleet.api.routes.rollouts import rollout_labels
@@ -221,37 +219,27 @@ def chart_context(
 
 @router.get("/terminals/{terminal_id}", response_model=None)
 def terminal_page(
-    terminal_id: str,
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    broker: BrokerDep,
-    csrf_token: CsrfTokenDep,
+    terminal_id: str, page: PageDep, session: SessionDep, broker: BrokerDep
 ) -> Response:
-    _ = language.gettext
+    _ = page.language.gettext
+    user = page.user
     terminal = crud.get_terminal(session, terminal_id)
     if terminal is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal."))
-    commands.expire_overdue(session)
+    now = page.now
+    commands.expire_overdue(session, now)
     session.commit()
-    now = crud.utc_now()
-    zone = formatting.display_zone(settings.display_timezone)
-    clock = formatting.Clock(now, zone, _)
-    flash = request.session.pop(FLASH_SESSION_KEY, None)
-    period = request.query_params.get("period", "24h")
+    zone = formatting.display_zone(page.settings.display_timezone)
+    flash = page.request.session.pop(FLASH_SESSION_KEY, None)
+    period = page.request.query_params.get("period", "24h")
     if period not in PERIODS:
         period = "24h"
     latest_rollout = rollouts.latest_target(session, terminal_id)
     context: dict[str, Any] = {
         **chart_context(session, terminal_id, period, now, zone, _),
-        **rollout_labels(language),
+        **rollout_labels(page.language),
         "rollout": None if latest_rollout is None else latest_rollout[0],
         "target": None if latest_rollout is None else latest_rollout[1],
-        "user": user,
-        "csrf_token": csrf_token,
         "terminal": terminal,
         "commands": commands.recent_commands(session, terminal_id),
         "buttons": BUTTON_COMMANDS if may_send_commands(user) else (),
@@ -263,7 +251,6 @@ def terminal_page(
         "may_maintain": may_send_commands(user),
         "kind_label": lambda kind: alert_kind_label(kind, _),
         "alert_state_label": lambda state: alert_state_label(state, _),
-        "clock": clock,
         "state_label": lambda state: formatting.state_label(state, _),
         "command_label": lambda name: formatting.command_label(name, _),
         "command_state_label": lambda state: formatting.command_state_label(state, _),
@@ -275,7 +262,7 @@ def terminal_page(
         "milliseconds": formatting.milliseconds,
         "count": formatting.count,
     }
-    return templates.render(request, language.code, "terminal.html", context)
+    return page.render("terminal.html", context)
 
 
 @router.post("/terminals/{terminal_id}/commands", response_model=None)

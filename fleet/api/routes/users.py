@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from fleet import audit, crud
 from fleet.api import formatting
 from fleet.api.deps import (
-    AdminPageUser,
+    AdminPage,
     CsrfForm,
-    CsrfTokenDep,
     FormText,
-    Language,
-    LanguageDep,
+    Page,
     SessionDep,
-    SettingsDep,
-    TemplatesDep,
     check_form_csrf,
 )
-from fleet.api.templating import Templates
-from fleet.core.config import FleetSettings
 from fleet.core.security import MIN_PASSWORD_LENGTH
-from fleet.models import USER_ROLES, User
+from fleet.models import USER_ROLES
 
 router = APIRouter(tags=["dashboard"])
 
@@ -38,60 +32,38 @@ def role_label(role: str, _: formatting.Gettext) -> str:
 
 
 def _render(
-    request: Request,
-    user: User,
+    page: Page,
     session: Session,
-    settings: FleetSettings,
-    language: Language,
-    templates: Templates,
-    csrf_token: str,
     error: str | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    _ = language.gettext
-    clock = formatting.Clock(crud.utc_now(), formatting.display_zone(settings.display_timezone), _)
+    _ = page.language.gettext
     context: dict[str, Any] = {
-        "user": user,
-        "csrf_token": csrf_token,
         "users": crud.list_users(session),
         "roles": USER_ROLES,
         "role_label": lambda role: role_label(role, _),
-        "clock": clock,
         "error": error,
         "min_password_length": MIN_PASSWORD_LENGTH,
     }
-    return templates.render(request, language.code, "users.html", context, status_code)
+    return page.render("users.html", context, status_code)
 
 
 @router.get("/users", response_model=None)
-def users_page(
-    request: Request,
-    user: AdminPageUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-) -> Response:
-    return _render(request, user, session, settings, language, templates, csrf_token)
+def users_page(page: AdminPage, session: SessionDep) -> Response:
+    return _render(page, session)
 
 
 @router.post("/users", response_model=None)
 def create_user(
-    request: Request,
-    user: AdminPageUser,
+    page: AdminPage,
     session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
     username: FormText = "",
     password: FormText = "",
     role: FormText = "viewer",
     form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(request, form_csrf_token)
-    _ = language.gettext
+    check_form_csrf(page.request, form_csrf_token)
+    _ = page.language.gettext
     name = username.strip()
     error: str | None = None
     if not name or len(name) > USERNAME_MAX_CHARS:
@@ -105,36 +77,18 @@ def create_user(
     elif crud.get_user(session, name) is not None:
         error = _("This username is already taken.")
     if error is not None:
-        return _render(
-            request,
-            user,
-            session,
-            settings,
-            language,
-            templates,
-            csrf_token,
-            error,
-            status.HTTP_400_BAD_REQUEST,
-        )
+        return _render(page, session, error, status.HTTP_400_BAD_REQUEST)
     crud.create_user(session, name, password, role)
-    audit.record(session, user.username, "user_created", name, role)
+    audit.record(session, page.user.username, "user_created", name, role)
     session.commit()
     return RedirectResponse("/users", status.HTTP_303_SEE_OTHER)
 
 
 def _change(
-    request: Request,
-    user: User,
-    session: Session,
-    settings: FleetSettings,
-    language: Language,
-    templates: Templates,
-    csrf_token: str,
-    user_id: int,
-    role: str | None,
-    disabled: bool | None,
+    page: Page, session: Session, user_id: int, role: str | None, disabled: bool | None
 ) -> Response:
-    _ = language.gettext
+    _ = page.language.gettext
+    actor = page.user.username
     target = crud.get_user_by_id(session, user_id)
     error: str | None = None
     if target is None:
@@ -143,11 +97,11 @@ def _change(
         try:
             if role is not None:
                 crud.set_user_role(session, target, role)
-                audit.record(session, user.username, "user_role_changed", target.username, role)
+                audit.record(session, actor, "user_role_changed", target.username, role)
             if disabled is not None:
                 crud.set_user_disabled(session, target, disabled)
                 action = "user_disabled" if disabled else "user_enabled"
-                audit.record(session, user.username, action, target.username)
+                audit.record(session, actor, action, target.username)
         except crud.UserChangeRefused as refused:
             session.rollback()
             if str(refused) == "last_admin":
@@ -155,64 +109,32 @@ def _change(
             else:
                 error = _("Unknown role.")
     if error is not None:
-        return _render(
-            request,
-            user,
-            session,
-            settings,
-            language,
-            templates,
-            csrf_token,
-            error,
-            status.HTTP_409_CONFLICT if target is not None else status.HTTP_404_NOT_FOUND,
-        )
+        code = status.HTTP_409_CONFLICT if target is not None else status.HTTP_404_NOT_FOUND
+        return _render(page, session, error, code)
     session.commit()
     return RedirectResponse("/users", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/users/{user_id}/role", response_model=None)
 def change_role(
-    request: Request,
     user_id: int,
-    user: AdminPageUser,
+    page: AdminPage,
     session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
     role: FormText = "",
     form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(request, form_csrf_token)
-    return _change(
-        request, user, session, settings, language, templates, csrf_token, user_id, role, None
-    )
+    check_form_csrf(page.request, form_csrf_token)
+    return _change(page, session, user_id, role, None)
 
 
 @router.post("/users/{user_id}/disabled", response_model=None)
 def change_disabled(
-    request: Request,
     user_id: int,
-    user: AdminPageUser,
+    page: AdminPage,
     session: SessionDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
     disabled: FormText = "",
     form_csrf_token: CsrfForm = "",
 ) -> Response:
     """``disabled=1`` disables the user, ``disabled=0`` enables them again."""
-    check_form_csrf(request, form_csrf_token)
-    return _change(
-        request,
-        user,
-        session,
-        settings,
-        language,
-        templates,
-        csrf_token,
-        user_id,
-        None,
-        disabled == "1",
-    )
+    check_form_csrf(page.request, form_csrf_token)
+    return _change(page, session, user_id, None, disabled == "1")
