@@ -15,12 +15,11 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.agent.actions import ActionError, SystemdActions, load_saved_settings, run_systemctl
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandStore
 from kiosk.agent.config import AgentSettings
-from kiosk.agent.content.service import ContentService
-from kiosk.agent.content.updater import ContentUpdaterSettings
 from kiosk.agent.enclosure import (
     EnclosureBackend,
     EnclosurePaths,
@@ -34,6 +33,9 @@ from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.contract import Desired, Scalar
 from kiosk.localproto import ContentSwitch
+
+if TYPE_CHECKING:
+    from kiosk.agent.content.service import ContentService
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,11 @@ class AgentRuntime:
         config = self.settings.content
         if config.dir is None or config.base_url is None or config.trusted_root is None:
             return None
+        # Imported here, not at the top: at default settings content updates are off, and the
+        # updater's modules (manifest and catalog models, store) would only take memory.
+        from kiosk.agent.content.service import ContentService
+        from kiosk.agent.content.updater import ContentUpdaterSettings
+
         base = config.base_url.rstrip("/")
         updater_settings = ContentUpdaterSettings(
             content_dir=config.dir,
