@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
 
-from fleet import charts
+from fleet import charts, retention
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message
+from fleet.models import HealthHourly
 from kiosk.contract import Channel, Event, topic_for
 from tests.helpers import log_in
 
@@ -91,6 +93,53 @@ def test_terminal_page_shows_charts_sessions_and_state_history(
     history = page.split('id="state-history"', 1)[1].split("</ol>", 1)[0]
     assert 'data-state="online"' in history
     assert "7 derniers jours" in week
+
+
+def test_ninety_days_are_drawn_from_the_hourly_roll_ups(
+    client: TestClient, settings: FleetSettings
+) -> None:
+    """Raw reports live 7 days; the 90-day view reads the roll-ups the retention pass made,
+    from months ago up to the last complete hour."""
+    engine = make_engine(settings.database_url)
+    now = datetime.now(UTC)
+    terminal = "bdx-chart-090"
+    hour = retention.hour_start(now)
+    with make_session_factory(engine)() as session:
+        handle_message(session, topic_for(terminal, Channel.STATUS), status_payload(at=now), now)
+        for days_ago, cpu, hottest in ((80, 12.0, 41.0), (40, 64.0, 58.0), (1, 30.0, 45.0)):
+            session.add(
+                HealthHourly(
+                    terminal_id=terminal,
+                    hour=hour - timedelta(days=days_ago),
+                    count=60,
+                    cpu_avg=cpu,
+                    cpu_max=cpu + 20,
+                    memory_avg=50.0,
+                    memory_max=55.0,
+                    disk_avg=None,
+                    disk_max=None,
+                    temperature_avg=hottest - 5,
+                    temperature_max=hottest,
+                )
+            )
+        # Older than the period: not drawn.
+        session.add(HealthHourly(terminal_id=terminal, hour=hour - timedelta(days=120), count=1))
+        session.commit()
+    engine.dispose()
+    log_in(client)
+
+    page = client.get(f"/terminals/{terminal}?period=90d").text
+
+    period = "90 derniers jours, moyennes horaires"
+    assert f"Processeur, {period} : min 12 %, max 64 %, dernière valeur 30 %." in page
+    assert f"Température max., {period} : min 41 °C, max 58 °C, dernière valeur 45 °C." in page
+    assert f"Disque, {period} : aucun relevé de santé." in page
+    svg = re.search(r'<svg class="chart" id="chart-cpu".*?</svg>', page, flags=re.DOTALL)
+    assert svg is not None
+    polyline = ElementTree.fromstring(svg.group(0)).find(f"{SVG}polyline")
+    assert polyline is not None
+    assert len((polyline.get("points") or "").split()) == 3
+    assert '?period=90d" aria-current="true"' in page
 
 
 def test_terminal_page_lists_recent_events_newest_first(

@@ -27,7 +27,7 @@ from fleet.api.deps import (
 )
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
-from fleet.models import EventRecord, HealthSample, StateChange
+from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange
 
 router = APIRouter(tags=["dashboard"])
 
@@ -38,7 +38,13 @@ FLASH_SESSION_KEY: Final = "command_flash"
 
 
 #: The chart periods the page offers: query value → length.
-PERIODS: Final = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
+PERIODS: Final = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "90d": timedelta(days=90),
+}
+#: Periods drawn from the hourly roll-ups (raw reports are kept only 7 days by default).
+HOURLY_PERIODS: Final = frozenset({"90d"})
 #: At most this many points per line: samples are averaged per slot beyond it.
 MAX_POINTS: Final = 240
 SESSION_DAYS: Final = 14
@@ -107,6 +113,32 @@ def figure_series(
     return {key: _downsample(points, start, span) for key, points in series.items()}
 
 
+#: The roll-up column charted for each figure: the hour's mean, the hottest probe's maximum.
+HOURLY_COLUMNS: Final = {
+    "cpu": HealthHourly.cpu_avg,
+    "memory": HealthHourly.memory_avg,
+    "disk": HealthHourly.disk_avg,
+    "temperature": HealthHourly.temperature_max,
+}
+
+
+def hourly_series(
+    session: Session, terminal_id: str, start: datetime, span: timedelta
+) -> dict[str, list[charts.Point]]:
+    """The figures from the hourly roll-ups (one point per hour, at its middle), downsampled."""
+    rows = session.execute(
+        select(HealthHourly.hour, *HOURLY_COLUMNS.values())
+        .where(HealthHourly.terminal_id == terminal_id, HealthHourly.hour >= start)
+        .order_by(HealthHourly.hour)
+    ).all()
+    series: dict[str, list[charts.Point]] = {key: [] for key in HOURLY_COLUMNS}
+    for hour, *values in rows:
+        for key, value in zip(HOURLY_COLUMNS, values, strict=True):
+            if value is not None:
+                series[key].append(charts.Point(hour + timedelta(minutes=30), float(value)))
+    return {key: _downsample(points, start, span) for key, points in series.items()}
+
+
 def sessions_per_day(
     session: Session, terminal_id: str, today: date, zone: tzinfo
 ) -> list[tuple[date, int]]:
@@ -162,9 +194,16 @@ def chart_context(
         "disk": _("Disk"),
         "temperature": _("Max temperature"),
     }
-    period_text = _("last 24 hours") if period == "24h" else _("last 7 days")
+    period_text = {
+        "24h": _("last 24 hours"),
+        "7d": _("last 7 days"),
+        "90d": _("last 90 days, hourly averages"),
+    }[period]
     time_format = "%H:%M" if period == "24h" else "%d/%m"
-    series = figure_series(session, terminal_id, start, span)
+    if period in HOURLY_PERIODS:
+        series = hourly_series(session, terminal_id, start, span)
+    else:
+        series = figure_series(session, terminal_id, start, span)
     drawn = []
     for key, _read, unit in FIGURES:
         points = [charts.Point(p.at.astimezone(zone), p.value) for p in series[key]]
