@@ -278,8 +278,30 @@ class Command(Message):
         return (now or utc_now()) >= self.expires_at
 
 
+class Reason(StrEnum):
+    """The fixed reasons a terminal gives in a :class:`CommandAck` (the fleet shows them in the
+    operator's language). Other reasons carry a technical detail and are shown as sent."""
+
+    EXPIRED = "expired"
+    EXPIRES_BEFORE_ISSUED = "the command expires before it was issued"
+    SESSION_OPEN = "a resident session is open"
+    SESSION_OPEN_FORCE = "a resident session is open; send force=true to interrupt it"
+    SCREENSHOT = "screenshots are not sent yet"
+    FORCE_NOT_BOOLEAN = "argument 'force' must be true or false"
+    CANNOT_RECORD = "the terminal cannot record commands"
+    REBOOTED = "the terminal rebooted"
+    INTERRUPTED = "interrupted by a restart of the terminal"
+    INTERNAL_ERROR = "internal error on the terminal"
+    ACTION_FAILED = "the action failed"
+    UI_NOT_CONNECTED = "the kiosk UI is not connected"
+    UI_NO_ANSWER = "the kiosk UI did not answer the wipe order"
+    WIPE_NOT_CLEAN = "the kiosk UI did not confirm a clean wipe"
+    NO_CONTENT_UPDATES = "content updates are not configured on this terminal"
+
+
 class CommandAck(Message):
-    """Terminal -> fleet on ``cmd/ack``."""
+    """Terminal -> fleet on ``cmd/ack``. ``reason`` is one of the fixed reasons below when one
+    fits, else a short technical detail."""
 
     id: CommandId
     result: Literal["accepted", "done", "failed", "refused"]
@@ -387,6 +409,10 @@ def protocol_markdown() -> str:
             "```",
             "",
         ]
+        if model is CommandAck:
+            lines += ["Fixed reasons:", ""]
+            lines += [f"- `{reason.value}`" for reason in Reason]
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kiosk.contract import Reason
+
 Gettext = Callable[[str], str]
 
 MISSING = "—"
@@ -52,6 +54,33 @@ def command_state_label(state: str, _: Gettext) -> str:
         "expired": _("expired"),
     }
     return labels.get(state, state)
+
+
+def command_reason(reason: str | None, _: Gettext) -> str:
+    """A terminal's reason in the reader's language when it is one of the contract's fixed
+    reasons; a technical detail (a systemctl error, a content check) is shown as sent."""
+    if not reason:
+        return MISSING
+    labels: dict[str, str] = {
+        Reason.EXPIRED: _("expired before the terminal could act"),
+        Reason.EXPIRES_BEFORE_ISSUED: _("the command expires before it was issued"),
+        Reason.SESSION_OPEN: _("a resident is using the terminal"),
+        Reason.SESSION_OPEN_FORCE: _(
+            "a resident is using the terminal; send it again with force to interrupt them"
+        ),
+        Reason.SCREENSHOT: _("screenshots are never sent"),
+        Reason.FORCE_NOT_BOOLEAN: _("the force argument must be true or false"),
+        Reason.CANNOT_RECORD: _("the terminal cannot record commands"),
+        Reason.REBOOTED: _("the terminal restarted"),
+        Reason.INTERRUPTED: _("interrupted by a restart of the terminal"),
+        Reason.INTERNAL_ERROR: _("internal error on the terminal"),
+        Reason.ACTION_FAILED: _("the action failed"),
+        Reason.UI_NOT_CONNECTED: _("the kiosk screen is not connected to the agent"),
+        Reason.UI_NO_ANSWER: _("the kiosk screen did not answer the wipe order"),
+        Reason.WIPE_NOT_CLEAN: _("the kiosk screen did not confirm a clean wipe"),
+        Reason.NO_CONTENT_UPDATES: _("content updates are not configured on this terminal"),
+    }
+    return labels.get(reason, reason)
 
 
 def ui_alive(value: bool | None, _: Gettext) -> str:

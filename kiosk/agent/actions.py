@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from kiosk.agent.settings import validate_settings
-from kiosk.contract import Scalar, UiState
+from kiosk.contract import Reason, Scalar, UiState
 from kiosk.localproto import AgentMessage, Settings, WipeResult
 
 log = logging.getLogger(__name__)
-
-NO_CONTENT_UPDATES: Final = "content updates are not configured on this terminal"
 
 
 class ActionError(Exception):
@@ -122,10 +120,10 @@ class SystemdActions:
 
     def wipe_session(self, command_id: str) -> bool:
         if self._ui is None:
-            raise ActionError("the kiosk UI is not connected")
+            raise ActionError(Reason.UI_NOT_CONNECTED)
         result = self._ui.request_wipe(command_id, self._wipe_timeout_s)
         if result is None:
-            raise ActionError("the kiosk UI did not answer the wipe order")
+            raise ActionError(Reason.UI_NO_ANSWER)
         return result.ok
 
     def session_open(self) -> bool:
@@ -160,7 +158,7 @@ class SystemdActions:
 
     def refresh_content(self) -> None:
         if self._refresh_content is None:
-            raise ActionError(NO_CONTENT_UPDATES)
+            raise ActionError(Reason.NO_CONTENT_UPDATES)
         try:
             self._refresh_content()
         except RuntimeError as exc:

@@ -24,7 +24,7 @@ from typing import Any, Final, Literal
 
 from kiosk.agent.actions import ActionError, TerminalActions
 from kiosk.agent.settings import InvalidSettings, validate_settings
-from kiosk.contract import Command, Scalar, utc_now
+from kiosk.contract import Command, Reason, Scalar, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,6 @@ AckCallback = Callable[[str, AckResult, "str | None"], None]
 STORE_FILE_NAME: Final = "commands.json"
 MAX_REMEMBERED: Final = 1000
 REMEMBER_FOR: Final = timedelta(days=7)
-
-REFUSED_EXPIRED: Final = "expired"
-REFUSED_SESSION_OPEN: Final = "a resident session is open"
-REFUSED_SCREENSHOT: Final = "screenshots are not sent yet"
 
 
 class Refused(ValueError):
@@ -182,7 +178,7 @@ def _force(args: dict[str, Scalar]) -> bool:
         raise Refused(f"unknown argument {sorted(unknown)[0]!r}; only 'force' is accepted")
     force = args.get("force", False)
     if not isinstance(force, bool):
-        raise Refused("argument 'force' must be true or false")
+        raise Refused(Reason.FORCE_NOT_BOOLEAN)
     return force
 
 
@@ -258,7 +254,7 @@ class CommandProcessor:
                     command.id,
                     exc,
                 )
-                self._ack(command.id, "refused", "the terminal cannot record commands")
+                self._ack(command.id, "refused", Reason.CANNOT_RECORD)
                 return
         log.info(
             "terminal %s: applying command %s (%s)", self._terminal_id, command.name, command.id
@@ -276,9 +272,9 @@ class CommandProcessor:
                 continue
             if record.name == "reboot":
                 result: AckResult = "done"
-                reason = "the terminal rebooted"
+                reason = Reason.REBOOTED
             else:
-                result, reason = "failed", "interrupted by a restart of the terminal"
+                result, reason = "failed", Reason.INTERRUPTED
             self._settle(replace(record, result=result, reason=reason))
 
     # ---------------------------------------------------------------------------------------
@@ -287,13 +283,13 @@ class CommandProcessor:
         """The plan for ``command``, or raise :class:`Refused` with the refusal reason."""
         now = self._clock()
         if command.expires_at <= command.issued_at:
-            raise Refused("the command expires before it was issued")
+            raise Refused(Reason.EXPIRES_BEFORE_ISSUED)
         if command.expired(now):
-            raise Refused(REFUSED_EXPIRED)
+            raise Refused(Reason.EXPIRED)
         name, args = command.name, dict(command.args)
         if name in {"reboot", "restart_ui"}:
             if self._actions.session_open() and not _force(args):
-                raise Refused(f"{REFUSED_SESSION_OPEN}; send force=true to interrupt it")
+                raise Refused(Reason.SESSION_OPEN_FORCE)
             _force(args)
             if name == "reboot":
                 return _Plan(_calling(self._actions.reboot), long=True, confirmed_after_reboot=True)
@@ -303,8 +299,8 @@ class CommandProcessor:
             return _Plan(lambda: self._wipe(command.id), long=True)
         if name == "screenshot":
             if self._actions.session_open():
-                raise Refused(REFUSED_SESSION_OPEN)
-            raise Refused(REFUSED_SCREENSHOT)
+                raise Refused(Reason.SESSION_OPEN)
+            raise Refused(Reason.SCREENSHOT)
         if name == "set_settings":
             settings = validate_settings(args)
             return _Plan(_calling(lambda: self._actions.apply_settings(settings)), long=False)
@@ -316,17 +312,17 @@ class CommandProcessor:
     def _wipe(self, command_id: str) -> str | None:
         if self._actions.wipe_session(command_id):
             return None
-        return "the kiosk UI did not confirm a clean wipe"
+        return Reason.WIPE_NOT_CLEAN
 
     def _execute(self, command: Command, plan: _Plan) -> None:
         try:
             failure = plan.run()
         except ActionError as exc:
-            failure = str(exc)[:200] or "the action failed"
+            failure = str(exc)[:200] or Reason.ACTION_FAILED
         except Exception:
             # A bug in an action must still produce an answer for the operator.
             log.exception("terminal %s: command %s crashed", self._terminal_id, command.id)
-            failure = "internal error on the terminal"
+            failure = Reason.INTERNAL_ERROR
         if failure is None and plan.confirmed_after_reboot:
             # The machine is going down: the command stays ``accepted`` with this boot id, and
             # finish_interrupted() after the next boot acknowledges it ``done``.

@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fleet import crud
+from fleet.api import formatting
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
+from fleet.i18n import gettext_for
 from fleet.ingest.handler import handle_message
 from fleet.models import CommandRecord
-from kiosk.contract import Channel, CommandAck, Health, topic_for
+from kiosk.contract import Channel, CommandAck, Health, Reason, topic_for
 from tests.helpers import csrf_token_of, log_in
 
 from .conftest import health_payload, later, status_payload
@@ -160,6 +162,35 @@ def test_acks_show_in_the_api(client: TestClient, settings: FleetSettings, termi
 
     [listed] = client.get(API).json()
     assert (listed["state"], listed["reason"]) == ("refused", "session open")
+
+
+def test_the_page_shows_a_terminal_s_reason_in_the_reader_s_language(
+    client: TestClient, settings: FleetSettings, terminal: str
+) -> None:
+    """The API keeps the reason as sent (machines read it); the page says it in French, and a
+    technical detail that is not one of the contract's reasons is shown as it came."""
+    token = logged_in_as(client, settings, "operator")
+    for seq, reason in enumerate((Reason.UI_NO_ANSWER, "systemctl reboot timed out"), start=1):
+        command = client.post(API, json={"name": "wipe_session"}, headers={"X-CSRF-Token": token})
+        ack = CommandAck(
+            id=command.json()["id"], result="failed", reason=reason, seq=seq, sent_at=later(seq)
+        )
+        store(settings, topic_for(TERMINAL, Channel.CMD_ACK), ack.to_bytes(), later(seq))
+
+    page = client.get(f"/terminals/{TERMINAL}").text
+
+    assert "l’écran de la borne n’a pas répondu à l’ordre d’effacement" in page
+    assert "systemctl reboot timed out" in page
+    assert Reason.UI_NO_ANSWER.value not in page
+    assert Reason.UI_NO_ANSWER.value in {c["reason"] for c in client.get(API).json()}
+
+
+def test_every_fixed_reason_reads_in_french() -> None:
+    french = gettext_for("fr")
+    for reason in Reason:
+        label = formatting.command_reason(reason.value, french)
+        assert label != reason.value, f"no French for the reason {reason.value!r}"
+    assert formatting.command_reason(None, french) == formatting.MISSING
 
 
 def test_overdue_commands_read_as_expired(

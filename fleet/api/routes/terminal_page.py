@@ -293,6 +293,7 @@ def terminal_page(
         "state_label": lambda state: formatting.state_label(state, _),
         "command_label": lambda name: formatting.command_label(name, _),
         "command_state_label": lambda state: formatting.command_state_label(state, _),
+        "command_reason": lambda reason: formatting.command_reason(reason, _),
         "ui_alive": lambda value: formatting.ui_alive(value, _),
         "door": lambda value: formatting.door(value, _),
         "clock_sync": lambda value: formatting.clock_sync(value, _),
