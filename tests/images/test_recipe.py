@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.images import vm
+
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
 EXTRA = IMAGES / "mkosi.extra"
@@ -51,6 +53,7 @@ def test_debian_bookworm() -> None:
     "package",
     [
         "cage",
+        "xwayland",  # cage exits without it
         "python3",
         "python3-venv",
         "speech-dispatcher",
@@ -164,7 +167,8 @@ def test_no_console_escape() -> None:
         r"for n in ([\d ]+); do\n\s+systemctl mask \"getty@tty\$n\.service\"", postinst
     )
     assert loop is not None
-    assert set(loop.group(1).split()) >= {"2", "3", "4", "5", "6"}
+    # All six: tty1 too (Debian enables getty@tty1; kiosk-technician.service replaces it).
+    assert set(loop.group(1).split()) >= {"1", "2", "3", "4", "5", "6"}
     assert "systemctl mask ctrl-alt-del.target" in postinst
     sysctl = (EXTRA / "etc/sysctl.d/50-kiosk.conf").read_text()
     assert re.search(r"^kernel\.sysrq\s*=\s*0$", sysctl, re.M)
@@ -209,14 +213,173 @@ def test_speech_dispatcher_speaks_french() -> None:
     assert 'DefaultLanguage "fr"' in postinst
 
 
+def _make_recipe(target: str) -> str:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe is not None, target
+    return recipe.group(1)
+
+
+def _make_variable(name: str) -> str:
+    makefile = (ROOT / "Makefile").read_text()
+    found = re.search(rf"^{name} :?= (.*)$", makefile, re.M)
+    assert found is not None, name
+    return found.group(1)
+
+
 def test_make_image_target() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^\.PHONY:.*\bimage\b", makefile, re.M)
-    recipe = re.search(r"^image:.*\n((?:\t.*\n)+)", makefile, re.M)
-    assert recipe is not None
-    body = recipe.group(1)
-    assert "apt-get install -y -qq mkosi" in body
-    assert "pip wheel" in body
-    assert "images/mkosi.wheels" in body
-    assert "cd images && mkosi" in body
-    assert "mkosi.output/" + _get("Output", "Output") in body
+    phony = " ".join(re.findall(r"^\.PHONY:((?:.*\\\n)*.*)$", makefile, re.M)).replace("\\", " ")
+    for target in ("image", "image-tree", "test-image"):
+        assert target in phony.split(), target
+    assert "mkosi" in _make_variable("IMAGE_APT").split()
+    assert "apt-get install -y -qq $$missing" in _make_recipe("image-apt")
+    wheels = _make_recipe("image-wheels")
+    assert "pip wheel" in wheels
+    assert "images/mkosi.wheels" in wheels
+    assert _make_variable("MKOSI").startswith("cd images && mkosi ")
+    body = _make_recipe("image")
+    assert "$(MKOSI) build" in body
+    # mkosi 14 writes into mkosi.output/<distribution>~<release>/.
+    out = _make_variable("IMAGE_OUT")
+    assert out == "images/mkosi.output/{}~{}".format(
+        _get("Distribution", "Distribution"), _get("Distribution", "Release")
+    )
+    assert "$(IMAGE_OUT)/" + _get("Output", "Output") in body
+
+
+def test_directory_build_is_the_same_recipe() -> None:
+    """`make image-tree` overrides the output only: same mkosi.conf, scripts and extra tree."""
+    body = _make_recipe("image-tree")
+    command = re.search(r"\$\(MKOSI\) (.*?) build", body.replace("\\\n", " "), re.S)
+    assert command is not None
+    options = command.group(1).split()
+    assert options[:4] == ["--format", "directory", "--bootable", "no"]
+    allowed = {"--workspace-dir", "$(IMAGE_WORKSPACE)", "--output", "bornes-terminal.tree"}
+    assert set(options[4:]) <= allowed
+    assert not any(name.startswith("mkosi.") for name in options)
+    # The initrd the boot test needs comes from the tree itself, as mkosi's disk build does.
+    assert "dracut" in body
+    assert "--no-hostonly" in body
+
+
+def test_slow_tests_are_not_in_the_default_run() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    addopts = re.search(r"^addopts = (.*)$", pyproject, re.M)
+    assert addopts is not None
+    assert "-m 'not slow'" in addopts.group(1)
+    assert re.search(r'^\s+"slow: ', pyproject, re.M)
+    assert "-m slow" in _make_recipe("test-image")
+    assert "qemu-system-x86" in _make_variable("IMAGE_TEST_APT").split()
+
+
+def test_dracut_is_the_initramfs_generator_of_both_builds() -> None:
+    # mkosi adds dracut to a bootable build only; naming it keeps initramfs-tools out of the
+    # directory build too.
+    assert "dracut" in _get("Content", "Packages").split()
+
+
+def test_system_state_is_on_the_state_partition() -> None:
+    fstab = _fstab()
+    # logind (linger) and timesyncd (clock) have StateDirectory= under /var/lib/systemd.
+    assert fstab["/var/lib/systemd"][0] == "/var/lib/kiosk/systemd"
+    assert fstab["/var/log"][2] == "tmpfs"  # wtmp, lastlog; the journal is bound on it
+    repart = _ini(EXTRA / "usr/lib/repart.d/50-kiosk-state.conf", "Partition")
+    made = {name.strip("/") for name in repart["MakeDirectories"].split()}
+    for point, fields in fstab.items():
+        if fields[0].startswith("/var/lib/kiosk/"):
+            assert fields[0].removeprefix("/var/lib/kiosk/") in made, point
+
+
+def test_dhcp_lease_does_not_follow_the_transient_machine_id() -> None:
+    network = _ini(EXTRA / "etc/systemd/network/80-wired.network", "DHCPv4")
+    assert network["ClientIdentifier"] == "mac"
+
+
+def test_no_package_maintenance_timers() -> None:
+    postinst = _script("mkosi.postinst")
+    assert re.search(r"^systemctl mask apt-daily\.timer apt-daily-upgrade\.timer", postinst, re.M)
+
+
+def test_technician_console_only_until_enrolled() -> None:
+    from kiosk.agent.config import DEFAULT_CONFIG_PATH
+
+    units = EXTRA / "usr/lib/systemd/system"
+    technician = units / "kiosk-technician.service"
+    unit = _ini(technician, "Unit")
+    service = _ini(technician, "Service")
+    ui = _ini(units / "kiosk-ui.service.d/50-enrolled.conf", "Unit")
+    assert unit["ConditionPathExists"] == f"!{DEFAULT_CONFIG_PATH}"
+    # Checked again before every restart: after the enrolment it stops for good.
+    assert service["ExecCondition"] == f"/usr/bin/test ! -e {DEFAULT_CONFIG_PATH}"
+    assert ui["ConditionPathExists"] == str(DEFAULT_CONFIG_PATH)
+    # The file the agent unit reads is the one the conditions name.
+    agent = _ini(SYSTEMD / "kiosk-agent.service", "Service")
+    assert f"--config {DEFAULT_CONFIG_PATH}" in agent["ExecStart"]
+    assert "--autologin root tty1" in service["ExecStart"]
+    assert service["TTYPath"] == "/dev/tty1"
+    # No Conflicts= with kiosk-ui: systemd would drop one of the two start jobs at boot.
+    assert "Conflicts=kiosk-ui" not in technician.read_text()
+    # Same tty as cage, whose TTYVHangup= ends the console when the kiosk takes over.
+    assert _ini(SYSTEMD / "kiosk-ui.service", "Service")["TTYVHangup"] == "yes"
+    postinst = _script("mkosi.postinst")
+    assert re.search(r"^systemctl enable kiosk-technician\.service$", postinst, re.M)
+    assert _ini(technician, "Install")["WantedBy"] == "multi-user.target"
+
+
+needs_disk_tools = pytest.mark.skipif(
+    bool(vm.tools_missing(("mkfs.ext4", "sfdisk", "debugfs", "dd", "du"))),
+    reason="needs e2fsprogs (mkfs.ext4, debugfs) and fdisk (sfdisk)",
+)
+
+
+@needs_disk_tools
+def test_boot_disk_is_made_without_mounting(tmp_path: Path) -> None:
+    """tests/images/vm.py's disk: the layout the slow test boots, checked on a tiny tree."""
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc/hostname").write_text("borne\n")
+    root = tmp_path / "root.ext4"
+    size = vm.ext4_image(tree, root, "root", 8 * vm.MIB)
+    disk = tmp_path / "disk.raw"
+    vm.gpt_disk(
+        disk,
+        [
+            vm.Partition(vm.ROOT_LABEL, vm.GPT_ROOT_X86_64, root, size, read_only=True),
+            vm.Partition(vm.STATE_LABEL, vm.GPT_LINUX_GENERIC, None, 4 * vm.MIB),
+        ],
+        free_bytes=2 * vm.MIB,
+    )
+    first, second = vm.read_partitions(disk)
+    assert (first["name"], first["type"], first.get("attrs")) == (
+        vm.ROOT_LABEL,
+        vm.GPT_ROOT_X86_64,
+        f"GUID:{vm.GPT_READ_ONLY_BIT}",
+    )
+    assert (second["name"], second["type"], second.get("attrs")) == (
+        vm.STATE_LABEL,
+        vm.GPT_LINUX_GENERIC,
+        None,
+    )
+    assert int(first["start"]) * vm.SECTOR == vm.MIB
+    with disk.open("rb") as handle:
+        handle.seek(vm.MIB)
+        assert handle.read(size) == root.read_bytes()
+    assert disk.stat().st_size == vm.MIB + size + 4 * vm.MIB + 2 * vm.MIB + vm.MIB
+
+
+@needs_disk_tools
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives a file to another user: root only")
+def test_enrolled_state_belongs_to_the_agent(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nkiosk-agent:x:993:993::/:/x\n")
+    repart = tree / "usr/lib/repart.d"
+    repart.mkdir(parents=True)
+    (repart / "50-kiosk-state.conf").write_text(
+        (EXTRA / "usr/lib/repart.d/50-kiosk-state.conf").read_text()
+    )
+    state = vm.enrolled_state(tmp_path / "state", tree, 'terminal_id = "bdx-test-a"\n')
+    config = state / "etc/agent.toml"
+    assert (config.stat().st_uid, config.stat().st_mode & 0o777) == (993, 0o600)
+    assert {path.name for path in state.iterdir()} == {"agent", "etc", "journal", "systemd"}
