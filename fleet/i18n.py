@@ -24,6 +24,12 @@ def gettext_for(language: str) -> Callable[[str], str]:
     return fleet_translations(language).gettext
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is shown: stored or raised in English, put in
+    the reader's language by the page (the catalog has it: the extraction knows ``N_``)."""
+    return message
+
+
 def supported_or(language: str | None, fallback: str) -> str:
     """``language`` if the fleet speaks it, else ``fallback``."""
     return language if language in SUPPORTED_LANGUAGES else fallback

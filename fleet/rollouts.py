@@ -24,7 +24,7 @@ import hashlib
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from fleet import audit
 from fleet.commands import BrokerUnavailable
 from fleet.crud import utc_now
+from fleet.i18n import N_
 from fleet.models import ROLLOUT_TARGET_STATES, EventRecord, Rollout, RolloutTarget, Terminal
 from kiosk.contract import Channel, Desired, Event, topic_for
 
@@ -49,9 +50,21 @@ AGENT_STATES: Final = frozenset(ROLLOUT_TARGET_STATES) - {"waiting"}
 #: Who the engine's own decisions (halt, completion) are recorded as in the audit log.
 ENGINE_USER: Final = "rollout-engine"
 #: Reason of a target whose rollback (previous version) is not published yet.
-ROLLBACK_WAITING: Final = "rollback: previous version not published yet"
+ROLLBACK_WAITING: Final = N_("rollback: previous version not published yet")
 #: Reason of a target sent back to the previous version, until the agent reports.
-ROLLBACK_SENT: Final = "rollback: previous version sent"
+ROLLBACK_SENT: Final = N_("rollback: previous version sent")
+#: Reason of a failed target whose agent gave none.
+NO_REASON: Final = N_("no reason given")
+#: Why the engine halted a rollout (stored in English, shown translated: STORED_REASONS).
+HALTED_CANARY: Final = N_(
+    "%(failed)d of %(total)d terminals failed in the canary group "
+    "(error threshold %(threshold)d %%)"
+)
+HALTED_WAVE: Final = N_(
+    "%(failed)d of %(total)d terminals failed in wave %(wave)d (error threshold %(threshold)d %%)"
+)
+#: The reasons the fleet itself stores on rollouts and targets.
+STORED_REASONS: Final = (ROLLBACK_WAITING, ROLLBACK_SENT, NO_REASON, HALTED_CANARY, HALTED_WAVE)
 MAX_REASON_CHARS: Final = 200
 MAX_WAVE_SIZE: Final = 10_000
 #: At most this many evaluate-then-publish rounds in one pass.
@@ -59,7 +72,24 @@ MAX_ROUNDS: Final = 100
 
 
 class RolloutError(ValueError):
-    """A rollout that cannot be created or an action that cannot be done; says why."""
+    """A rollout that cannot be created or an action that cannot be done; says why.
+
+    ``message`` is English with ``%(name)s`` fields (``str()`` fills them, for logs and the
+    API); :meth:`translated` says it in a reader's language.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params)
+        self.message = message
+        self.params = params
+
+    def translated(
+        self, _: Callable[[str], str], state_label: Callable[[str], str] | None = None
+    ) -> str:
+        params = dict(self.params)
+        if state_label is not None and isinstance(params.get("state"), str):
+            params["state"] = state_label(str(params["state"]))
+        return _(self.message) % params
 
 
 class UnknownRollout(RolloutError):
@@ -106,19 +136,19 @@ def _spread_key(version: str, terminal_id: str) -> str:
 def _check_plan(plan: Plan) -> None:
     version = plan.version.strip()
     if not version or len(version) > 64 or "://" in version:
-        raise RolloutError("the version must be 1 to 64 characters")
+        raise RolloutError(N_("the version must be 1 to 64 characters"))
     if not 1 <= plan.wave_size <= MAX_WAVE_SIZE:
-        raise RolloutError(f"the wave size must be between 1 and {MAX_WAVE_SIZE}")
+        raise RolloutError(N_("the wave size must be between 1 and %(max)d"), max=MAX_WAVE_SIZE)
     if not 1 <= plan.success_threshold_percent <= 100:
-        raise RolloutError("the success threshold must be between 1 and 100 %")
+        raise RolloutError(N_("the success threshold must be between 1 and 100 %%"))
     if not 1 <= plan.error_threshold_percent <= 100:
-        raise RolloutError("the error threshold must be between 1 and 100 %")
+        raise RolloutError(N_("the error threshold must be between 1 and 100 %%"))
     if plan.canary_terminals and plan.canary_percent is not None:
-        raise RolloutError("give canary terminals or a canary percentage, not both")
+        raise RolloutError(N_("give canary terminals or a canary percentage, not both"))
     if not plan.canary_terminals and plan.canary_percent is None:
-        raise RolloutError("give canary terminals or a canary percentage")
+        raise RolloutError(N_("give canary terminals or a canary percentage"))
     if plan.canary_percent is not None and not 1 <= plan.canary_percent <= 100:
-        raise RolloutError("the canary percentage must be between 1 and 100")
+        raise RolloutError(N_("the canary percentage must be between 1 and 100"))
 
 
 def active_rollout(session: Session) -> Rollout | None:
@@ -142,8 +172,10 @@ def create_rollout(
     running = active_rollout(session)
     if running is not None:
         raise RolloutError(
-            f"rollout {running.id} ({running.version}) is {running.state}: finish, abort or "
-            "roll it back first"
+            N_("rollout %(id)d (%(version)s) is %(state)s: finish, abort or roll it back first"),
+            id=running.id,
+            version=running.version,
+            state=running.state,
         )
     fleet = list(
         session.scalars(
@@ -151,12 +183,14 @@ def create_rollout(
         )
     )
     if not fleet:
-        raise RolloutError("the fleet has no terminal")
+        raise RolloutError(N_("the fleet has no terminal"))
     by_id = {terminal.id: terminal for terminal in fleet}
     if plan.canary_terminals:
         unknown = sorted(set(plan.canary_terminals) - set(by_id))
         if unknown:
-            raise RolloutError(f"unknown or decommissioned terminal(s): {', '.join(unknown)}")
+            raise RolloutError(
+                N_("unknown or decommissioned terminal(s): %(ids)s"), ids=", ".join(unknown)
+            )
         canary = sorted(set(plan.canary_terminals))
     else:
         share = plan.canary_percent or 0
@@ -299,11 +333,16 @@ def evaluate(session: Session, now: datetime | None = None) -> None:
 
 
 def _halt(session: Session, rollout: Rollout, failed: int, total: int, at: datetime) -> None:
-    wave = "canary group" if rollout.current_wave == 0 else f"wave {rollout.current_wave}"
+    template = HALTED_CANARY if rollout.current_wave == 0 else HALTED_WAVE
     rollout.state = "halted"
     rollout.reason = (
-        f"{failed} of {total} terminals failed in the {wave} "
-        f"(error threshold {rollout.error_threshold_percent} %)"
+        template
+        % {
+            "failed": failed,
+            "total": total,
+            "wave": rollout.current_wave,
+            "threshold": rollout.error_threshold_percent,
+        }
     )[:MAX_REASON_CHARS]
     rollout.updated_at = at
     audit.record(
@@ -426,7 +465,7 @@ def apply_content_event(session: Session, terminal: Terminal, event: Event, at: 
     target.state = str(state)
     reason = event.data.get("reason")
     target.reason = (
-        (str(reason) if reason is not None else "no reason given")[:MAX_REASON_CHARS]
+        (str(reason) if reason is not None else NO_REASON)[:MAX_REASON_CHARS]
         if state == "failed"
         else None
     )
@@ -471,7 +510,9 @@ def pause(session: Session, rollout_id: int, username: str, now: datetime | None
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
     if rollout.state != "running":
-        raise RolloutError(f"rollout {rollout_id} is {rollout.state}, not running")
+        raise RolloutError(
+            N_("rollout %(id)d is %(state)s, not running"), id=rollout_id, state=rollout.state
+        )
     rollout.state = "paused"
     rollout.updated_at = at
     audit.record(session, username, "rollout_paused", f"rollout {rollout.id}", at=at)
@@ -486,7 +527,9 @@ def resume(
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
     if rollout.state != "paused":
-        raise RolloutError(f"rollout {rollout_id} is {rollout.state}, not paused")
+        raise RolloutError(
+            N_("rollout %(id)d is %(state)s, not paused"), id=rollout_id, state=rollout.state
+        )
     rollout.state = "running"
     rollout.updated_at = at
     audit.record(session, username, "rollout_resumed", f"rollout {rollout.id}", at=at)
@@ -502,7 +545,9 @@ def abort(
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
     if rollout.state not in ACTIVE_STATES:
-        raise RolloutError(f"rollout {rollout_id} is {rollout.state}: nothing to abort")
+        raise RolloutError(
+            N_("rollout %(id)d is %(state)s: nothing to abort"), id=rollout_id, state=rollout.state
+        )
     for target in _targets(session, rollout.id):
         if target.state == "waiting" and target.wave <= rollout.current_wave:
             terminal = session.get(Terminal, target.terminal_id)
@@ -531,15 +576,17 @@ def rollback(
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
     if rollout.state == "rolled_back":
-        raise RolloutError(f"rollout {rollout_id} is already rolled back")
+        raise RolloutError(N_("rollout %(id)d is already rolled back"), id=rollout_id)
     if rollout.previous_version is None:
         raise RolloutError(
-            "no previous version is known (terminals reported none): publish the version to go "
-            "back to as a new rollout instead"
+            N_(
+                "no previous version is known (terminals reported none): publish the version "
+                "to go back to as a new rollout instead"
+            )
         )
     newest = session.scalar(select(Rollout.id).order_by(Rollout.id.desc()).limit(1))
     if newest != rollout.id:
-        raise RolloutError(f"only the latest rollout ({newest}) can be rolled back")
+        raise RolloutError(N_("only the latest rollout (%(id)s) can be rolled back"), id=newest)
     back = 0
     for target in _targets(session, rollout.id):
         terminal = session.get(Terminal, target.terminal_id)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).parent.parent
 PACKAGES = ("kiosk", "fleet", "provisioning")
 # How each kind of source file is searched for translatable strings.
 EXTRACTORS = {
-    ".py": ("python", {"_": None, "gettext": None, "ngettext": (1, 2)}, {}),
+    ".py": ("python", {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}, {}),
     ".html": ("jinja2.ext:babel_extract", {"_": None, "gettext": None}, {}),
     ".qml": ("javascript", {"qsTr": None}, {}),
 }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +82,37 @@ def command_reason(reason: str | None, _: Gettext) -> str:
         Reason.NO_CONTENT_UPDATES: _("content updates are not configured on this terminal"),
     }
     return labels.get(reason, reason)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A regular expression matching what ``template % fields`` gives (``%(x)d``, ``%(x)s``)."""
+    parts = re.split(r"(%\(\w+\)[ds]|%%)", template)
+    regex = ""
+    for part in parts:
+        field = re.fullmatch(r"%\((\w+)\)([ds])", part)
+        if field:
+            regex += rf"(?P<{field[1]}>-?\d+)" if field[2] == "d" else rf"(?P<{field[1]}>.+?)"
+        else:
+            regex += "%" if part == "%%" else re.escape(part)
+    return re.compile(regex)
+
+
+def stored_text(text: str | None, templates: Sequence[str], _: Gettext) -> str:
+    """Text the fleet stored in English from one of ``templates``, in the reader's language.
+
+    Anything else (what an operator typed, a terminal's technical detail) is shown as stored.
+    """
+    if not text:
+        return MISSING
+    for template in templates:
+        found = _pattern(template).fullmatch(text)
+        if found:
+            fields: dict[str, object] = {
+                name: int(value) if f"%({name})d" in template else value
+                for name, value in found.groupdict().items()
+            }
+            return _(template) % fields
+    return text
 
 
 def ui_alive(value: bool | None, _: Gettext) -> str:

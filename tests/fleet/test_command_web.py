@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from fleet import crud
+from fleet import crud, rollouts
 from fleet.api import formatting
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
@@ -312,3 +312,13 @@ def test_logged_out_form_post_goes_to_login(client: TestClient, terminal: str) -
     response = client.post(f"{PAGE}/commands", data={"name": "reboot"}, follow_redirects=False)
 
     assert (response.status_code, response.headers["location"]) == (303, "/login")
+
+
+def test_stored_english_reasons_read_in_french_and_typed_text_as_typed() -> None:
+    french = gettext_for("fr")
+    halted = rollouts.HALTED_WAVE % {"failed": 3, "total": 12, "wave": 2, "threshold": 10}
+    shown = formatting.stored_text(halted, rollouts.STORED_REASONS, french)
+    assert shown == "3 bornes sur 12 en échec dans la vague 2 (seuil d’erreur 10 %)"
+    typed = "3 of 12 look odd, stopping (%s)"
+    assert formatting.stored_text(typed, rollouts.STORED_REASONS, french) == typed
+    assert formatting.stored_text(None, rollouts.STORED_REASONS, french) == formatting.MISSING

@@ -96,6 +96,11 @@ def test_operator_creates_follows_and_rolls_back(client: TestClient, fleet: Flee
     assert '<tr id="target-bdx-test-a" data-state="failed" data-wave="0">' in page
     assert "expired metadata (refusing a frozen repository)" in page
     assert 'id="rollout" data-state="halted"' in page
+    # The engine's reason, stored in English, reads in French; the agent's detail as sent.
+    assert (
+        '<dd id="rollout-reason">1 bornes sur 1 en échec dans le groupe pilote '
+        "(seuil d’erreur 50 %)</dd>"
+    ) in page
     detail = client.get(f"/api/v1/rollouts/{rollout_id}").json()
     assert (detail["state"], detail["states"]["failed"], detail["waves"][0]["total"]) == (
         "halted",
@@ -117,6 +122,10 @@ def test_operator_creates_follows_and_rolls_back(client: TestClient, fleet: Flee
     assert after["state"] == "rolled_back"
     # No broker in this process: the wish waits for the keeper of a process that has one.
     assert after["targets"][0]["reason"] == rollouts.ROLLBACK_WAITING
+    assert "retour arrière : version précédente pas encore publiée" in client.get(page_url).text
+    # A refused action says why in French, the rollout's state too.
+    refused = client.post(f"/rollouts/{rollout_id}/pause", data={"csrf_token": token})
+    assert f"le déploiement {rollout_id} est « revenu en arrière », pas en cours" in refused.text
     audit = client.get("/audit")
     assert audit.status_code == 403  # operators do not read the audit log; admins do
 

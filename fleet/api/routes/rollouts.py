@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from fleet import crud, rollouts
+from fleet.api import formatting
 from fleet.api.deps import (
     ApiOperator,
     ApiUser,
@@ -65,6 +66,7 @@ def rollout_labels(language: Language) -> dict[str, Any]:
         "rollout_state_label": lambda state: rollout_state_label(state, _),
         "target_state_label": lambda state: target_state_label(state, _),
         "target_states": ROLLOUT_TARGET_STATES,
+        "stored_reason": lambda text: formatting.stored_text(text, rollouts.STORED_REASONS, _),
     }
 
 
@@ -121,7 +123,7 @@ def create_rollout_form(
     except rollouts.RolloutError as exc:
         _ = language.gettext
         request.session[FLASH_SESSION_KEY] = _("Rollout not created: %(reason)s") % {
-            "reason": str(exc)
+            "reason": exc.translated(_, lambda state: rollout_state_label(state, _))
         }
         return RedirectResponse("/rollouts", status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/rollouts/{rollout.id}", status.HTTP_303_SEE_OTHER)
@@ -197,7 +199,9 @@ def rollout_action_form(
     except rollouts.UnknownRollout as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such rollout.")) from exc
     except rollouts.RolloutError as exc:
-        request.session[FLASH_SESSION_KEY] = _("Not done: %(reason)s") % {"reason": str(exc)}
+        request.session[FLASH_SESSION_KEY] = _("Not done: %(reason)s") % {
+            "reason": exc.translated(_, lambda state: rollout_state_label(state, _))
+        }
     return RedirectResponse(f"/rollouts/{rollout_id}", status.HTTP_303_SEE_OTHER)
 
 
