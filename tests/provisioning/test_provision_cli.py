@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from fleet.broker import free_port
 from fleet.core.config import FleetSettings
-from provisioning import files
+from provisioning import cli, files
 from provisioning.cli import build_app
 from tests.conftest import TestBroker
 from tests.helpers import served
@@ -144,3 +144,38 @@ def test_a_failed_swap_puts_every_file_back(
     monkeypatch.undo()
     assert sorted(p.name for p in etc_dir.iterdir()) == [files.AGENT_CONFIG]
     assert (etc_dir / files.AGENT_CONFIG).read_text() == "old\n"
+
+
+def _sysfs(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+    return root
+
+
+def test_the_serial_is_the_firmware_s_own_and_never_the_machine_id(tmp_path: Path) -> None:
+    """On the read-only image /etc/machine-id is new at each boot: it cannot name the unit."""
+    dmi = "class/dmi/id/"
+    placeholder = _sysfs(
+        tmp_path / "a",
+        {
+            dmi + "product_name": "OptiPlex 3000",
+            dmi + "product_serial": "To Be Filled By O.E.M.",
+            dmi + "board_serial": "BX2245-0193",
+        },
+    )
+    facts = cli.hardware_facts(placeholder)
+    assert (facts["product"], facts["serial"]) == ("OptiPlex 3000", "BX2245-0193")
+    # No firmware serial: the wired card's address (a virtual one, without a device, is not).
+    wired = _sysfs(
+        tmp_path / "b",
+        {
+            "class/net/eth0/address": "52:54:00:12:34:56",
+            "class/net/eth0/device/uevent": "",
+            "class/net/veth0/address": "aa:bb:cc:dd:ee:ff",
+        },
+    )
+    assert cli.unit_serial(wired) == "mac:52:54:00:12:34:56"
+    assert cli.unit_serial(tmp_path / "empty") is None
+    assert "serial" not in cli.hardware_facts(tmp_path / "empty")
