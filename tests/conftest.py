@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt import publish
 
 from fleet.broker import RunningBroker, running_broker
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract import FLEET_USERNAME, Channel, Command, topic_for
 
 #: Terminal ids every test broker knows, each with its own password.
 TEST_TERMINALS = ("bdx-test-a", "bdx-test-b", "bdx-test-c")
@@ -36,6 +38,18 @@ class TestBroker:
 
     def password(self, username: str) -> str:
         return self.credentials[username]
+
+    def send_command(self, terminal_id: str, command: Command) -> None:
+        """Publish ``command`` on the terminal's cmd topic as the fleet does (QoS 1, MQTT v5)."""
+        publish.single(
+            topic_for(terminal_id, Channel.CMD),
+            command.to_bytes(),
+            qos=1,
+            hostname=self.host,
+            port=self.port,
+            auth={"username": FLEET_USERNAME, "password": self.password(FLEET_USERNAME)},
+            protocol=mqtt.MQTTv5,
+        )
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt import publish
 
 from fleet.broker import free_port, running_broker
 from kiosk.contract import (
@@ -21,7 +19,6 @@ from kiosk.contract import (
     Command,
     Health,
     Status,
-    topic_for,
     utc_now,
 )
 from tests.agent.agent_process import STOP_TIMEOUT_S, running_agent, write_config
@@ -130,15 +127,7 @@ def test_command_is_received_and_logged(broker: TestBroker, tmp_path: Path) -> N
     )
     with _listen(broker) as listener, running_agent(config, tmp_path / "agent.log") as agent:
         listener.expect(_status("online"))
-        publish.single(
-            topic_for(TERMINAL, Channel.CMD),
-            command.to_bytes(),
-            qos=1,
-            hostname=broker.host,
-            port=broker.port,
-            auth={"username": FLEET_USERNAME, "password": broker.password(FLEET_USERNAME)},
-            protocol=mqtt.MQTTv5,
-        )
+        broker.send_command(TERMINAL, command)
         line = agent.wait_for_log("command restart_ui received")
         assert "cmd-0001-test" in line
         assert TERMINAL in line

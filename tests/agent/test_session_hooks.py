@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt import publish
 
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras
@@ -20,7 +18,6 @@ from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter
 from kiosk.contract import (
     FLEET_USERNAME,
-    Channel,
     Command,
     CommandAck,
     Enclosure,
@@ -28,7 +25,6 @@ from kiosk.contract import (
     Health,
     Status,
     UiState,
-    topic_for,
     utc_now,
 )
 from tests.agent.fleet_listener import FleetListener, fleet_listener
@@ -120,15 +116,7 @@ def test_hooks_feed_health_commands_acks_and_events(
         issued_at=now,
         expires_at=now + timedelta(minutes=1),
     )
-    publish.single(
-        topic_for(TERMINAL, Channel.CMD),
-        command.to_bytes(),
-        qos=1,
-        hostname=broker.host,
-        port=broker.port,
-        auth={"username": FLEET_USERNAME, "password": broker.password(FLEET_USERNAME)},
-        protocol=mqtt.MQTTv5,
-    )
+    broker.send_command(TERMINAL, command)
     assert hooks.commands.get(timeout=10) == command
     ack = session.publish_ack(command.id, "done")
     event = session.publish_event("wipe_done", {"ok": True})

@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt import publish
 
 from kiosk.contract import (
     FLEET_USERNAME,
@@ -34,7 +32,6 @@ from kiosk.contract import (
     CommandAck,
     Health,
     Status,
-    topic_for,
     utc_now,
 )
 from tests.agent.fleet_listener import Received, fleet_listener
@@ -238,15 +235,7 @@ def _send_reboot(broker: TestBroker) -> None:
         issued_at=now,
         expires_at=now + timedelta(minutes=10),
     )
-    publish.single(
-        topic_for(TERMINAL, Channel.CMD),
-        command.to_bytes(),
-        qos=1,
-        hostname=broker.host,
-        port=broker.port,
-        auth={"username": FLEET_USERNAME, "password": broker.password(FLEET_USERNAME)},
-        protocol=mqtt.MQTTv5,
-    )
+    broker.send_command(TERMINAL, command)
 
 
 def _failed_units(console: str) -> list[str]:
