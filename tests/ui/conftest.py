@@ -7,9 +7,6 @@ the stand-in site's host mapping and certificate pin go on the application's com
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,13 +32,14 @@ from kiosk.ui.session import SessionTimeouts
 from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
-    HOST_RESOLVER_RULES,
     OTHER_ALLOWED_HOST,
     OUTSIDE_HOST,
     Standin,
     TlsFiles,
     make_certificate,
+    route_web_engine_to_standin,
     running_standin,
+    write_standin_bundle,
 )
 
 # The suite emits thousands of Qt signals: the same guard as the kiosk itself (see main.py).
@@ -68,18 +66,8 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[TlsFiles, TlsFi
 
 @pytest.fixture(scope="session")
 def qapp_cls(tls_files: tuple[TlsFiles, TlsFiles]) -> type[QGuiApplication]:
-    """The kiosk is a Qt Quick application: no widgets, but QtWebEngine set up first.
-
-    The stand-in's switches go into ``QTWEBENGINE_CHROMIUM_FLAGS`` (whose parser keeps a
-    double-quoted value whole); application arguments after ``--webEngineArgs`` were not
-    honoured for ``--host-resolver-rules`` with PySide6 6.12.
-    """
-    trusted, _untrusted = tls_files
-    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
-    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
-        f'{flags} --host-resolver-rules="{HOST_RESOLVER_RULES}"'
-        f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
-    ).strip()
+    """The kiosk is a Qt Quick application: no widgets, but QtWebEngine set up first."""
+    route_web_engine_to_standin(tls_files[0])
     prepare_web_engine()
     return QGuiApplication
 
@@ -100,25 +88,14 @@ def _closed_port() -> int:
 @pytest.fixture(scope="session")
 def standin_bundle(tmp_path_factory: pytest.TempPathFactory, standin: Standin) -> Path:
     """A content bundle whose tiles point at the stand-in (and at a server that is down)."""
-    bundle = tmp_path_factory.mktemp("bundle")
-    shutil.copy(default_bundle_dir() / "sante.svg", bundle / "sante.svg")
-    tile = {"group": "sante", "icon": "sante.svg", "allow": ["*.test-gouv.fr"]}
-    catalog = {
-        "v": 1,
-        "version": "test",
-        "groups": [{"id": "sante", "label": {"fr": "Santé"}, "icon": "sante.svg"}],
-        "tiles": [
-            {**tile, "id": STANDIN_TILE, "label": {"fr": "Service test"}, "url": standin.url()},
-            {
-                **tile,
-                "id": OFFLINE_TILE,
-                "label": {"fr": "Service en panne"},
-                "url": f"https://{ALLOWED_HOST}:{_closed_port()}/",
-            },
-        ],
+    down: dict[str, object] = {
+        "id": OFFLINE_TILE,
+        "label": {"fr": "Service en panne"},
+        "url": f"https://{ALLOWED_HOST}:{_closed_port()}/",
     }
-    (bundle / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
-    return bundle
+    return write_standin_bundle(
+        tmp_path_factory.mktemp("bundle"), standin.url(), "test", extra_tiles=(down,)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.catalog import load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import (
@@ -33,9 +33,10 @@ from tests.ui.make_screenshots import grab, settle, view_of, wait_for
 from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
-    HOST_RESOLVER_RULES,
     make_certificate,
+    route_web_engine_to_standin,
     running_standin,
+    write_standin_bundle,
 )
 
 FIELD_RECT_SCRIPT = (
@@ -65,31 +66,12 @@ def main() -> int:
     trusted = make_certificate(work, "standin", [ALLOWED_HOST])
     untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
-        f'--no-sandbox --disable-gpu --host-resolver-rules="{HOST_RESOLVER_RULES}"'
-        f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
-    )
+    route_web_engine_to_standin(trusted)
     prepare_virtual_keyboard()
     prepare_web_engine()
     app = QGuiApplication(sys.argv[:1])
     with running_standin(trusted, untrusted) as standin:
-        shutil.copy(default_bundle_dir() / "sante.svg", work / "sante.svg")
-        catalog = {
-            "v": 1,
-            "version": "keyboard",
-            "groups": [{"id": "sante", "label": {"fr": "Santé"}, "icon": "sante.svg"}],
-            "tiles": [
-                {
-                    "id": "standin",
-                    "group": "sante",
-                    "label": {"fr": "Service test"},
-                    "url": standin.url("/"),
-                    "icon": "sante.svg",
-                    "allow": ["*.test-gouv.fr"],
-                }
-            ],
-        }
-        (work / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+        write_standin_bundle(work, standin.url("/"), "keyboard")
         home = HomeScreen(app, load_catalog(work), work, "fr")
         home.show(windowed=True)
         home.window.requestActivate()

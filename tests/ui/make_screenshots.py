@@ -6,7 +6,6 @@ tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -14,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.catalog import load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QEvent, QEventLoop, QGuiApplication, QObject, QTimer
@@ -22,10 +21,11 @@ from kiosk.ui.session import SessionTimeouts
 from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
-    HOST_RESOLVER_RULES,
     OUTSIDE_HOST,
     make_certificate,
+    route_web_engine_to_standin,
     running_standin,
+    write_standin_bundle,
 )
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -76,30 +76,11 @@ def main() -> int:
     trusted = make_certificate(work, "standin", [ALLOWED_HOST, OUTSIDE_HOST])
     untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
-        f'--no-sandbox --disable-gpu --host-resolver-rules="{HOST_RESOLVER_RULES}"'
-        f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
-    )
+    route_web_engine_to_standin(trusted)
     prepare_web_engine()
     app = QGuiApplication(sys.argv[:1])
     with running_standin(trusted, untrusted) as standin:
-        shutil.copy(default_bundle_dir() / "sante.svg", work / "sante.svg")
-        catalog = {
-            "v": 1,
-            "version": "shots",
-            "groups": [{"id": "sante", "label": {"fr": "Santé"}, "icon": "sante.svg"}],
-            "tiles": [
-                {
-                    "id": "standin",
-                    "group": "sante",
-                    "label": {"fr": "Service test"},
-                    "url": standin.url("/"),
-                    "icon": "sante.svg",
-                    "allow": ["*.test-gouv.fr"],
-                }
-            ],
-        }
-        (work / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+        write_standin_bundle(work, standin.url("/"), "shots")
         timeouts = SessionTimeouts(idle_timeout_s=600, countdown_s=30)
         home = HomeScreen(app, load_catalog(work), work, "fr", timeouts)
         home.show(windowed=True)

@@ -12,6 +12,9 @@ import base64
 import datetime
 import hashlib
 import html
+import json
+import os
+import shutil
 import ssl
 import threading
 from collections.abc import Iterator
@@ -26,6 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from kiosk.catalog import default_bundle_dir
 
 ALLOWED_HOST: Final = "www.test-gouv.fr"
 OTHER_ALLOWED_HOST: Final = "autre.test-gouv.fr"
@@ -393,3 +398,35 @@ def running_standin(trusted: TlsFiles, untrusted: TlsFiles) -> Iterator[Standin]
         _serve(trusted, StandinLog(), ask_client_cert=True) as client_cert_port,
     ):
         yield Standin(port, bad_port, client_cert_port, log)
+
+
+def route_web_engine_to_standin(trusted: TlsFiles) -> None:
+    """Point QtWebEngine's host names at the stand-in and trust its certificate (before the
+    application starts). The switches go into ``QTWEBENGINE_CHROMIUM_FLAGS``, whose parser keeps
+    a double-quoted value whole; application arguments after ``--webEngineArgs`` were not
+    honoured for ``--host-resolver-rules`` with PySide6 6.12."""
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
+        f'{flags} --host-resolver-rules="{HOST_RESOLVER_RULES}"'
+        f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
+    ).strip()
+
+
+def write_standin_bundle(
+    bundle: Path, url: str, version: str, extra_tiles: tuple[dict[str, object], ...] = ()
+) -> Path:
+    """A content bundle in ``bundle`` whose ``standin`` tile opens ``url`` (one group, the
+    stand-in's allow-list); ``extra_tiles`` get the same group, icon and allow-list."""
+    shutil.copy(default_bundle_dir() / "sante.svg", bundle / "sante.svg")
+    tile = {"group": "sante", "icon": "sante.svg", "allow": ["*.test-gouv.fr"]}
+    catalog = {
+        "v": 1,
+        "version": version,
+        "groups": [{"id": "sante", "label": {"fr": "Santé"}, "icon": "sante.svg"}],
+        "tiles": [
+            {**tile, "id": "standin", "label": {"fr": "Service test"}, "url": url},
+            *({**tile, **extra} for extra in extra_tiles),
+        ],
+    }
+    (bundle / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    return bundle
