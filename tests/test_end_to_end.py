@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from fleet.demo import ADMIN_USERNAME, DemoStack
-from tests.helpers import log_in, wait_until
+from tests.helpers import launch_chromium, log_in, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -135,18 +135,6 @@ def test_a_stopped_agent_says_offline_not_lost(stack: DemoStack) -> None:
         )
 
 
-CHROMIUM = "/usr/bin/chromium"
-# Without these, Chromium tries to reach Google's services, which this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(
     stack: DemoStack, tmp_path: Path
 ) -> None:
@@ -156,7 +144,7 @@ def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(
     shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path))
     victim = TERMINALS[0]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 720}, locale="fr-FR")
         page.goto(stack.dashboard_url)
         expect(page).to_have_url(re.compile(r"/login"))

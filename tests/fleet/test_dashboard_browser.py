@@ -23,7 +23,7 @@ from fleet.core.db import make_engine, make_session_factory
 from fleet.demo import ADMIN_USERNAME, DemoStack
 from fleet.models import Alert, Terminal
 from fleet.observatory import CSV_FIELDS
-from tests.helpers import wait_until
+from tests.helpers import launch_chromium, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -33,16 +33,6 @@ PLACES = {
     "bdx-web-002": ("Place de la Victoire", "Bordeaux", 44.8310, -0.5730),
 }
 KEEPALIVE_S = 2
-CHROMIUM = "/usr/bin/chromium"
-# Without these, Chromium tries to reach Google's services, which this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FINAL_COMMAND_STATES = ("done", "failed", "refused", "expired")
 
 
@@ -84,7 +74,7 @@ def test_dashboard_live_plan_and_a_command_in_chromium(stack: DemoStack, shots: 
 
     victim = TERMINALS[0]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
         page.goto(stack.dashboard_url)
         expect(page).to_have_url(re.compile(r"/login"))
@@ -178,7 +168,7 @@ def test_acknowledge_an_alert_and_export_the_observatory_csv(stack: DemoStack) -
     screenshots = os.environ.get("KIOSK_SCREENSHOT_DIR")
     victim = TERMINALS[0]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(
             viewport={"width": 1280, "height": 900}, locale="fr-FR", accept_downloads=True
         )
