@@ -18,17 +18,17 @@ WHY_broker := the MQTT broker that the tests and the demo start
 APT_qt := libpulse0 libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 \
 	libnss3 libfontconfig1 libdbus-1-3 libasound2 libxkbfile1 libxcomposite1 libxdamage1 \
 	libxrandr2 libxtst6 libxshmfence1 libxcb-icccm4 libxcb-keysyms1
-WHY_qt := the libraries Qt, QtWebEngine and the Virtual Keyboard load (the kiosk)
+WHY_qt := the libraries Qt, QtWebEngine and the Virtual Keyboard load, for the kiosk
 APT_fonts := fonts-noto-core fonts-dejavu-core
 WHY_fonts := Latin, Arabic and Cyrillic glyphs for the six languages
-APT_browser := chromium
-WHY_browser := Debian's Chromium, which Playwright drives in the browser tests
+APT_browser := chromium libatomic1
+WHY_browser := Debian's Chromium, which Playwright drives in the browser tests; its driver needs libatomic1
 APT_journal := python3-systemd
-WHY_journal := the agent's journald logging, prebuilt (nothing to compile)
+WHY_journal := the agent's journald logging, prebuilt, nothing to compile
 APT_demo := xvfb x11vnc novnc
 WHY_demo := the real kiosk on a virtual display, shown in a browser through loopback-only VNC
 APT_checks := systemd e2fsprogs fdisk nodejs
-WHY_checks := the tools some tests run: systemd-analyze, mkfs.ext4, sfdisk, node (polkit rule)
+WHY_checks := the tools some tests run: systemd-analyze, mkfs.ext4, sfdisk, node for the polkit rule
 APT_PACKAGES := $(foreach group,$(APT_GROUPS),$(APT_$(group)))
 DEBIAN_SITE := /usr/lib/python3/dist-packages
 
@@ -37,7 +37,7 @@ DEBIAN_SITE := /usr/lib/python3/dist-packages
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image image-apt \
-	image-wheels image-tree test-image test-fresh demo-check
+	image-wheels image-tree test-image test-fresh demo-check screenshots
 
 help:
 	@echo "make demo   install what is missing, start broker + fleet + 3 simulated terminals"
@@ -46,13 +46,14 @@ help:
 setup: apt venv
 
 apt:
-	@missing=""; reasons=""; \
+	@installed=" $$(dpkg-query -W -f='$${db:Status-Status}:$${Package} ' $(APT_PACKAGES) 2>/dev/null \
+		| tr ' ' '\n' | sed -n 's/^installed://p' | tr '\n' ' ') "; missing=""; reasons=""; \
 	$(foreach group,$(APT_GROUPS),group=""; for pkg in $(APT_$(group)); do \
-		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || group="$$group $$pkg"; \
+		[[ "$$installed" == *" $$pkg "* ]] || group="$$group $$pkg"; \
 	done; if [ -n "$$group" ]; then missing="$$missing$$group"; \
-		reasons="$$reasons;$$group ($(WHY_$(group)))"; fi;) \
+		reasons="$$reasons;$$group: $(WHY_$(group))"; fi;) \
 	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
-		missing="$$missing python3-venv"; reasons="$$reasons; python3-venv (the virtualenv)"; fi; \
+		missing="$$missing python3-venv"; reasons="$$reasons; python3-venv: the virtualenv"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$${reasons#;}"; \
 		if [ "$$(id -u)" -ne 0 ]; then echo "Run as root (or with sudo) to install:$$missing" >&2; exit 1; fi; \
@@ -87,6 +88,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# pytest keeps its rewritten test modules in __pycache__ even where the environment says not to
+# write bytecode: rewriting them all again costs some 5 s before the first test.
 # The PostgreSQL probe is a real connection from the virtualenv (no pg_isready needed); when
 # nothing answers, the tests that need it are skipped and this says so in one line.
 pytest: setup
@@ -97,7 +100,7 @@ pytest: setup
 		else echo "PostgreSQL does not answer at $(PG_URL): its tests are skipped (install and start Debian's postgresql, or set PG_URL)"; fi; \
 	fi; \
 	QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu" \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -114,6 +117,22 @@ DEMO_CHECK_S ?= 120
 # this repository's HEAD in it, and there `make test`, its second start, and `make demo-check`.
 test-fresh:
 	bash .ci/test-fresh
+
+# docs/screenshots from today's UI: the kiosk offscreen (its own scripts: home, attract,
+# languages, contrast, browsing, keyboard), then the dashboard at 1280 and 390 px and the demo's
+# kiosk in the browser, written by the browser tests when KIOSK_SCREENSHOT_DIR is set.
+SCREENSHOTS := $(CURDIR)/docs/screenshots
+QT_ENV := QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"
+
+screenshots: setup
+	$(QT_ENV) $(BIN)/kiosk --windowed --lang fr --screenshot $(SCREENSHOTS)/kiosk-home.png
+	$(QT_ENV) $(BIN)/python -m tests.ui.make_a11y_screenshots
+	$(QT_ENV) $(BIN)/python -m tests.ui.make_screenshots
+	$(QT_ENV) $(BIN)/python -m tests.ui.keyboard_probe --screenshot
+	$(QT_ENV) KIOSK_SCREENSHOT_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_end_to_end.py::test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live \
+		tests/fleet/test_dashboard_browser.py tests/test_demo.py
+	@ls -l $(SCREENSHOTS)
 
 protocol: setup
 	$(BIN)/python -m kiosk.contract > docs/protocol.md

@@ -23,7 +23,14 @@ import pytest
 from sqlalchemy import select
 
 from fleet.core.db import make_engine, make_session_factory
-from fleet.demo import DEMO_PLACES, DEMO_TERMINALS, DemoStack, check_demo, clock_is_synchronised
+from fleet.demo import (
+    ADMIN_USERNAME,
+    DEMO_PLACES,
+    DEMO_TERMINALS,
+    DemoStack,
+    check_demo,
+    clock_is_synchronised,
+)
 from fleet.demo_residents import Pace
 from fleet.demo_screen import missing_programs
 from fleet.models import EventRecord
@@ -112,8 +119,22 @@ def test_the_demo_is_healthy_with_data_and_its_kiosk_is_touchable_in_a_browser(
     assert result.states[stack.kiosk_terminal] == "online"
     assert kiosk_sessions_started(stack) == []
 
+    shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path))
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
+        # The dashboard as the tour in the README describes it: all online, all on the plan.
+        board = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        board.goto(stack.dashboard_url)
+        board.fill("#username", ADMIN_USERNAME)
+        board.fill("#password", stack.admin_password)
+        board.press("#password", "Enter")
+        online = board.locator("#terminal-rows tr[data-state='online']")
+        expect(online).to_have_count(len(DEMO_TERMINALS), timeout=15_000)
+        for terminal_id in DEMO_TERMINALS:
+            expect(board.locator(f"#plan-{terminal_id}")).to_have_attribute("data-state", "online")
+        board.screenshot(path=str(shots / "demo-dashboard.png"), full_page=True)
+        board.close()
+
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(stack.kiosk_url)
         expect(page.locator("html")).to_have_class(re.compile("noVNC_connected"), timeout=20_000)
@@ -125,7 +146,7 @@ def test_the_demo_is_healthy_with_data_and_its_kiosk_is_touchable_in_a_browser(
             timeout_s=30,
             what="the kiosk's home screen on the virtual screen",
         )
-        page.screenshot(path=str(tmp_path / "kiosk-home-novnc.png"))
+        page.screenshot(path=str(shots / "demo-kiosk-browser.png"))
         box = canvas.bounding_box()
         assert box is not None
         x = box["x"] + position["x"] * box["width"] / position["width"]
@@ -136,7 +157,6 @@ def test_the_demo_is_healthy_with_data_and_its_kiosk_is_touchable_in_a_browser(
             timeout_s=20,
             what=f"the {TILE} tile opened on the real kiosk by a click in the browser",
         )
-        page.screenshot(path=str(tmp_path / "kiosk-tile-novnc.png"))
         browser.close()
     # Only this machine can reach the virtual screen: VNC and noVNC listen on loopback alone.
     assert stack.screen is not None

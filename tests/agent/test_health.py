@@ -86,3 +86,11 @@ def test_extras_are_merged() -> None:
     assert health.ui == UiState(alive=False)
     assert health.enclosure == Enclosure(door_open=True)
     assert health.dropped_samples == 3
+
+
+def test_no_clock_state_when_the_clock_source_is_none() -> None:
+    """``[sensors] clock = "none"``: health says nothing of the clock (not "unsynchronised")."""
+    health = collect_health(1, SimulatedSensors(seed="bdx-test-a"), read_clock=lambda: None)
+    assert health.clock_synced is None
+    assert health.clock_offset_ms is None
+    assert decode(Channel.HEALTH, health.to_bytes()) == health
