@@ -105,7 +105,7 @@ pytest: setup
 test: lint typecheck pytest
 
 demo: setup
-	$(BIN)/python -m fleet.demo
+	$(BIN)/python -m fleet.demo $(DEMO_ARGS)
 
 # The demo for two minutes, then a check of what the fleet shows (test-fresh runs it).
 demo-check: setup
