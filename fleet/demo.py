@@ -441,6 +441,9 @@ def main() -> None:
                 print(_("The fleet stopped unexpectedly; see {path}").format(path=stack.logs_dir))
                 code = 1
                 break
+            if stack.kiosk is not None and stack.kiosk.poll() is not None:
+                print(_("The kiosk stopped; see {path}").format(path=stack.logs_dir / "kiosk.log"))
+                stack.kiosk = None
             if dead and time.monotonic() - started > 1:
                 for name in dead:
                     print(

@@ -8,43 +8,20 @@ Run as ``QT_QPA_PLATFORM=offscreen python -m tests.ui.locate_tile TILE_ID``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-from kiosk.catalog import default_bundle_dir, load_catalog
-from kiosk.ui.backlight import SimulatedBacklight
-from kiosk.ui.browser import prepare_web_engine
-from kiosk.ui.home import HomeScreen
-from kiosk.ui.qt import QEvent, QGuiApplication
+from kiosk.ui.qt import QEvent
 from tests.ui.kiosk_items import item
-from tests.ui.make_screenshots import settle
+from tests.ui.make_a11y_screenshots import shipped_home
 
 
 def main() -> int:
-    tile_id = sys.argv[1]
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
-    prepare_web_engine()
-    app = QGuiApplication(sys.argv[:1])
-    bundle = default_bundle_dir()
-    home = HomeScreen(
-        app,
-        load_catalog(bundle),
-        bundle,
-        "fr",
-        backlight=SimulatedBacklight(),
-        attract_after_s=3600,
-    )
-    home.show(windowed=True)
-    settle(home)
-    tile = item(home, f"tile-{tile_id}")
+    app, home = shipped_home()
+    tile = item(home, f"tile-{sys.argv[1]}")
     centre = tile.mapToScene(tile.boundingRect().center())
     size = home.window.size()
-    print(
-        json.dumps(
-            {"x": centre.x(), "y": centre.y(), "width": size.width(), "height": size.height()}
-        )
-    )
+    place = {"x": centre.x(), "y": centre.y(), "width": size.width(), "height": size.height()}
+    print(json.dumps(place))
     home.close()
     for _ in range(3):
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
