@@ -57,6 +57,14 @@ DEMO_PLACES: Final = {
     "bdx-demo-002": Place("Hôtel de ville", "Mérignac", 44.8386, -0.6436),
     "bdx-demo-003": Place("Hôtel de ville", "Bègles", 44.8086, -0.5478),
 }
+
+
+def clock_is_synchronised() -> bool:
+    """Whether the kernel says NTP keeps this machine's clock (True where it cannot tell)."""
+    clock = read_clock_state()
+    return clock is None or clock.synced
+
+
 #: What shows the real kiosk: nothing (tests), its window on this display, or a virtual screen.
 KioskMode = Literal["none", "window", "screen"]
 
@@ -72,10 +80,13 @@ class DemoStack:
     http_port: int | None = None
     #: The real kiosk runs on the first terminal, the UI stand-ins on the others.
     kiosk_mode: KioskMode = "none"
-    residents: bool = False
+    #: A UI on every terminal without the real kiosk, so that none is "UI not responding".
+    residents: bool = True
     resident_pace: Pace = field(default_factory=Pace)
     #: "none" when this machine's clock is not synchronised: see :func:`clock_is_synchronised`.
-    clock_source: Literal["kernel", "none"] = "kernel"
+    clock_source: Literal["kernel", "none"] = field(
+        default_factory=lambda: "kernel" if clock_is_synchronised() else "none"
+    )
     place_terminals: bool = False
     broker: RunningBroker | None = None
     admin_password: str = ""
@@ -295,12 +306,6 @@ def _script(name: str) -> str:
     return str(beside) if beside.exists() else name
 
 
-def clock_is_synchronised() -> bool:
-    """Whether the kernel says NTP keeps this machine's clock (True where it cannot tell)."""
-    clock = read_clock_state()
-    return clock is None or clock.synced
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """What :func:`check_demo` found, terminal by terminal."""
@@ -387,7 +392,6 @@ def main() -> None:
         args.state_dir.resolve(),
         http_port=port,
         kiosk_mode=kiosk_mode,
-        residents=True,
         clock_source="kernel" if synchronised else "none",
         place_terminals=True,
     )

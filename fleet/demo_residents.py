@@ -62,8 +62,9 @@ class SimulatedResidents:
 
     def on_message(self, message: AgentMessage) -> None:
         """The agent's orders (background thread): a wipe ends the visit now."""
-        if isinstance(message, WipeNow):
-            self._end_visit("command")
+        if isinstance(message, WipeNow) and not self._end_visit("command"):
+            # No visit open: the kiosk still answers with a fresh verdict on its profile.
+            self._link.wipe_result(ok=True, checks_failed=[])
 
     def stop(self) -> None:
         self._stopping.set()
@@ -105,15 +106,17 @@ class SimulatedResidents:
         for tile in tiles:
             self._link.session_started(session_id, tile)
 
-    def _end_visit(self, reason: SessionEndReason) -> None:
+    def _end_visit(self, reason: SessionEndReason) -> bool:
+        """End the open visit and report its wipe; False when none was open."""
         with self._lock:
             visit, self._visit = self._visit, None
         if visit is None:
-            return
+            return False
         session_id, started, tiles = visit
         self._link.session_ended(session_id, round(time.monotonic() - started, 1), tiles, reason)
         self._link.wipe_result(ok=True, checks_failed=[])
         self.sessions_ended += 1
+        return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

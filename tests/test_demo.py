@@ -29,7 +29,6 @@ from fleet.demo import (
     DEMO_TERMINALS,
     DemoStack,
     check_demo,
-    clock_is_synchronised,
 )
 from fleet.demo_residents import Pace
 from fleet.demo_screen import missing_programs
@@ -56,9 +55,7 @@ def stack(tmp_path: Path) -> Iterator[DemoStack]:
         keepalive_s=5,
         health_interval_s=1.0,
         kiosk_mode="screen",
-        residents=True,
         resident_pace=Pace(between_s=1.0, visit_s=1.5),
-        clock_source="kernel" if clock_is_synchronised() else "none",
         place_terminals=True,
     )
     try:
