@@ -42,8 +42,10 @@ PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 	image-wheels image-tree test-image test-fresh demo-check screenshots
 
 help:
-	@echo "make demo   install what is missing, start broker + fleet + 3 simulated terminals"
+	@echo "make demo   install what is missing, start broker + fleet + 3 terminals + the kiosk"
 	@echo "make test   install what is missing, then ruff, mypy --strict and pytest"
+	@echo "make test-fresh   both on a throwaway bare Debian 12 (debootstrap; root)"
+	@echo "make screenshots  redraw docs/screenshots from today's UI"
 
 setup: apt venv
 
