@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Debian packages, in groups; `make` names the group's reason when it installs one of them.
 # systemd-python (the agent's journald handler) comes prebuilt as Debian's python3-systemd,
 # linked into the virtualenv below: building it from PyPI would need gcc, python3-dev,
-# libsystemd-dev and pkg-config (about 25 packages more) for one small C extension.
+# libsystemd-dev and pkg-config (a toolchain and headers) for one small C extension.
 APT_GROUPS := broker qt fonts browser journal demo checks
 APT_broker := mosquitto
 WHY_broker := the MQTT broker that the tests and the demo start
