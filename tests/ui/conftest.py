@@ -18,7 +18,7 @@ from kiosk.catalog import Catalog, default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.main import make_bools_immortal
+from kiosk.ui.main import make_singletons_immortal
 from kiosk.ui.qt import (
     QEventLoop,
     QGuiApplication,
@@ -43,7 +43,7 @@ from tests.ui.standin import (
 )
 
 # The suite emits thousands of Qt signals: the same guard as the kiosk itself (see main.py).
-make_bools_immortal()
+make_singletons_immortal()
 
 pytestmark = pytest.mark.qt
 
