@@ -10,7 +10,6 @@ from kiosk.catalog import Catalog, CatalogError, load_catalog
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
-from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.i18n import gettext_for
 from kiosk.ui.preferences import ResidentPreferences
 from kiosk.ui.qt import (
@@ -71,7 +70,6 @@ class HomeScreen:
         speech_engine: str = DEFAULT_ENGINE,
         backlight: Backlight | None = None,
         attract_after_s: float = ATTRACT_AFTER_S,
-        probe_url: str = PROBE_URL,
     ) -> None:
         self._app = app
         self._pending_content: tuple[Catalog, Path] | None = None
@@ -86,7 +84,6 @@ class HomeScreen:
             timeouts,
             retry_interval_s=retry_interval_s,
             language=language,
-            probe_url=probe_url,
         )
         self.backend = HomeBackend(self.browser)
         self.prefs = ResidentPreferences(language)

@@ -49,6 +49,7 @@ from PySide6.QtQml import QJSValue, QQmlApplicationEngine, QQmlComponent, QQmlEn
 from PySide6.QtQuick import QQuickItem, QQuickWindow
 from PySide6.QtTextToSpeech import QTextToSpeech
 from PySide6.QtWebEngineCore import (
+    QWebEngineCookieStore,
     QWebEngineDownloadRequest,
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
@@ -106,6 +107,7 @@ __all__ = [
     "QTimer",
     "QTranslator",
     "QUrl",
+    "QWebEngineCookieStore",
     "QWebEngineDownloadRequest",
     "QWebEngineUrlRequestInfo",
     "QWebEngineUrlRequestInterceptor",

@@ -16,7 +16,6 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.catalog import Catalog, default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
-from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.main import make_singletons_immortal
 from kiosk.ui.qt import (
@@ -198,7 +197,6 @@ def open_kiosk(
     def show(
         timeouts: SessionTimeouts | None = None,
         retry_interval_s: float = 10.0,
-        probe_url: str = PROBE_URL,
     ) -> HomeScreen:
         home = HomeScreen(
             qapp,
@@ -207,7 +205,6 @@ def open_kiosk(
             "fr",
             timeouts or SessionTimeouts(),
             retry_interval_s=retry_interval_s,
-            probe_url=probe_url,
         )
         opened.append(home)
         with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):

@@ -17,7 +17,7 @@ def all_items(window: QQuickWindow) -> Iterator[QQuickItem]:
         item = pending.pop()
         yield item
         # The web view's children are Chromium's private items, which PySide cannot wrap.
-        if item.metaObject().className() != "QQuickWebEngineView":
+        if not item.inherits("QQuickWebEngineView"):
             pending.extend(item.childItems())
 
 

@@ -23,16 +23,22 @@ from kiosk.ui.browser.policy import (
     new_window_verdict,
 )
 from kiosk.ui.browser.profile import (
-    PROBE_SCRIPT,
-    PROBE_URL,
     LockdownInterceptor,
     ProfileFactory,
-    SelfCheck,
     SessionProfile,
+    refusal_url,
+)
+from kiosk.ui.browser.selfcheck import (
+    PROBE_HTML,
+    PROBE_INTERRUPTED,
+    SelfCheck,
+    add_reports,
+    document_origin,
+    is_probe_document,
     parse_probe_title,
     probe_failures,
-    refusal_url,
     self_check,
+    web_views_in,
     with_failures,
 )
 from kiosk.ui.qt import (
@@ -60,7 +66,7 @@ OFFLINE_URL: Final = f"{KIOSK_SCHEME}://offline/"
 CERTIFICATE_REFUSED_URL: Final = f"{KIOSK_SCHEME}://refused/?why=certificate"
 #: How often the offline page tries the failed address again, by default.
 RETRY_INTERVAL_S: Final = 10.0
-#: How long the self-check's probe page may take before the check fails.
+#: How long the self-check's probe may take on one origin before the check fails.
 PROBE_TIMEOUT_S: Final = 10.0
 
 
@@ -73,9 +79,11 @@ class BrowserController(QObject):
     #: the tiles it used (what the agent may report: never an address).
     sessionEnded = Signal(str, str, float, list)
     #: The self-check of the profile made after a wipe (a :class:`SelfCheck`), once the probe
-    #: page has reported (the home screen is usable before: see ``sessionEnded``).
+    #: has reported on every origin the session used (the home screen is usable before: see
+    #: ``sessionEnded``).
     selfCheckDone = Signal(object)
-    #: The probe page's report (counts by kind of storage; ``{}`` when it did not report).
+    #: The probe's report: counts by kind of storage, summed over the origins probed (no
+    #: origin); ``{}`` when it did not report.
     probeDone = Signal(object)
     #: Something a page tried was refused: the vector's name (never an address).
     refused = Signal(str)
@@ -88,6 +96,7 @@ class BrowserController(QObject):
     secondsLeftChanged = Signal()
     maxLengthWarningChanged = Signal()
     probingChanged = Signal()
+    probeOriginChanged = Signal()
 
     def __init__(
         self,
@@ -97,7 +106,6 @@ class BrowserController(QObject):
         *,
         retry_interval_s: float = RETRY_INTERVAL_S,
         language: str = DEFAULT_LANGUAGE,
-        probe_url: str = PROBE_URL,
         probe_timeout_s: float = PROBE_TIMEOUT_S,
         parent: QObject | None = None,
     ) -> None:
@@ -105,19 +113,27 @@ class BrowserController(QObject):
         self._tiles = {tile.id: tile for tile in catalog.tiles}
         self.clock = SessionClock(timeouts, self)
         self.pages = KioskPages(translate, self, language=language)
-        self._probe_url = probe_url
+        self._window: QQuickWindow | None = None
         self._probing = False
         self._probe_view: QObject | None = None
         self._probe_pending: SelfCheck | None = None
+        # The origins of the documents this session loaded: kept in memory for the probe only,
+        # handed to it at the wipe and dropped when it reports; never logged nor sent.
+        self._session_origins: list[str] = []
+        self._probe_origins: list[str] = []
+        self._probe_origin = ""
+        self._probe_failures: list[str] = []
+        self._probe_report: dict[str, int] = {}
         self._probe_timer = QTimer(self)
         self._probe_timer.setSingleShot(True)
         self._probe_timer.setInterval(max(1, round(probe_timeout_s * 1000)))
-        self._probe_timer.timeout.connect(lambda: self._finish_probe(None))
+        self._probe_timer.timeout.connect(self._on_probe_timeout)
         self.interceptor = LockdownInterceptor(
             lambda: self._tile,
             self.report_refusal,
             self,
-            is_probe=lambda url: self._probing and url == self._probe_url,
+            is_probe=lambda url: self._probing and is_probe_document(url),
+            on_document=self._on_document,
         )
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
@@ -127,6 +143,7 @@ class BrowserController(QObject):
         self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
         self._profile: SessionProfile | None = None
         self._ending: tuple[str, str, float, list[str]] | None = None
+        self._ended_origins: list[str] = []
         self._idle = False
         self._seconds_left = 0
         self._max_length_warning = False
@@ -174,11 +191,11 @@ class BrowserController(QObject):
     def _get_probing(self) -> bool:
         return self._probing
 
-    def _get_probe_url(self) -> str:
-        return self._probe_url
+    def _get_probe_origin(self) -> str:
+        return self._probe_origin
 
-    def _get_probe_script(self) -> str:
-        return PROBE_SCRIPT
+    def _get_probe_html(self) -> str:
+        return PROBE_HTML
 
     sessionActive = Property(bool, _session_active, notify=sessionActiveChanged)
     browsing = Property(bool, _get_browsing, notify=browsingChanged)
@@ -186,15 +203,17 @@ class BrowserController(QObject):
     idle = Property(bool, _get_idle, notify=idleChanged)
     secondsLeft = Property(int, _get_seconds_left, notify=secondsLeftChanged)
     maxLengthWarning = Property(bool, _get_max_length_warning, notify=maxLengthWarningChanged)
-    #: A probe page is checking the session's profile (QML loads it in a hidden view).
+    #: The probe is checking the profile (QML shows its document in a hidden view).
     probing = Property(bool, _get_probing, notify=probingChanged)
-    probeUrl = Property(str, _get_probe_url, constant=True)
-    probeScript = Property(str, _get_probe_script, constant=True)
+    #: The origin the probe document is given now (QML loads it with ``loadHtml``).
+    probeOrigin = Property(str, _get_probe_origin, notify=probeOriginChanged)
+    probeHtml = Property(str, _get_probe_html, constant=True)
 
     # ----- wiring -------------------------------------------------------------------------
 
     def install(self, window: QQuickWindow) -> None:
-        """Watch ``window``'s input for activity and shortcuts."""
+        """Watch ``window``'s input for activity and shortcuts, and its scene for web views."""
+        self._window = window
         window.installEventFilter(self.event_filter)
 
     @property
@@ -232,6 +251,9 @@ class BrowserController(QObject):
             log.warning("tile %s is not in the catalog; nothing opened", tile_id)
             return
         was_active = self.clock.active
+        if not was_active and self._probing:
+            # A resident is quicker than the probe: what it finds from now on could be theirs.
+            self._finish_probe(interrupted=True)
         session_id = self.clock.start()
         self._tile = tile
         if tile_id not in self._tiles_used:
@@ -276,6 +298,8 @@ class BrowserController(QObject):
         """The kiosk is closing (its views are gone): end the session, drop the profile."""
         self.clock.ended.disconnect(self._on_clock_ended)
         self._probe_timer.stop()
+        self._session_origins = []
+        self._probe_origins = []
         self.clock.end(EndReason.WIPE_NOW)
         if self._profile is not None:
             self._profile.owner.deleteLater()
@@ -346,19 +370,54 @@ class BrowserController(QObject):
         self._view = view
         view.destroyed.connect(self._on_view_destroyed)
 
-    # ----- the self-check's probe page ----------------------------------------------------
+    # ----- the self-check ----------------------------------------------------------------
+
+    def _on_document(self, url: str) -> None:
+        origin = document_origin(url)
+        if origin is not None and self.clock.active and origin not in self._session_origins:
+            self._session_origins.append(origin)
+
+    def check_now(self) -> SelfCheck:
+        """The checks made in Python on the current profile (without the probe)."""
+        if self._profile is None:
+            return SelfCheck(ok=False, checks_failed=("no-profile",))
+        views = (
+            web_views_in(self._window)
+            if self._window is not None
+            else (self._view is not None) + (self._probe_view is not None)
+        )
+        return self_check(
+            self._profile.profile,
+            previous_profile_destroyed=self._previous_destroyed,
+            web_views_alive=views,
+            cookies_in_store=self._profile.cookies.count,
+        )
 
     @Slot()
-    def startProbe(self) -> None:
-        """Load the probe page in the current profile (QML's hidden view); ``probeDone`` tells.
+    def checkCurrentProfile(self) -> None:
+        """The whole self-check on the current profile, the session's if one runs; the
+        verdict comes as ``selfCheckDone`` (tests hand it a dirty profile, to see it fail)."""
+        self._check_profile(self.check_now(), list(self._session_origins))
 
-        Run after every wipe; tests also run it on a session's profile, to see it fail.
-        """
-        if self._probing or self._profile is None:
+    def _check_profile(self, result: SelfCheck, origins: list[str]) -> None:
+        if self._probing:
+            self._finish_probe(interrupted=True)
+        if not origins or self._profile is None:
+            self.probeDone.emit({})
+            self._report_check(result)
             return
+        self._probe_pending = result
+        self._probe_origins = origins
+        self._probe_failures = []
+        self._probe_report = {}
         self._probing = True
-        self._probe_timer.start()
+        self._next_probe_origin()
         self.probingChanged.emit()
+
+    def _next_probe_origin(self) -> None:
+        self._probe_origin = self._probe_origins.pop(0) if self._probe_origins else ""
+        self._probe_timer.start()
+        self.probeOriginChanged.emit()
 
     @Slot(QObject)
     def attachProbe(self, view: QObject) -> None:
@@ -368,24 +427,44 @@ class BrowserController(QObject):
 
     @Slot(str)
     def probeTitle(self, title: str) -> None:
-        """The probe view's title changed: its report, once the probe script has run."""
-        report = parse_probe_title(title)
-        if report is not None and self._probing:
-            self._finish_probe(report)
+        """The probe view's title changed: one origin's report, once its script has run."""
+        parsed = parse_probe_title(title)
+        if parsed is None or not self._probing:
+            return
+        origin, report = parsed
+        if origin != self._probe_origin:
+            return  # the previous origin's document, still on its way out
+        self._probe_report = add_reports(self._probe_report, report)
+        self._probe_failures.extend(probe_failures(report))
+        if self._probe_origins:
+            self._next_probe_origin()
+        else:
+            self._finish_probe()
 
     @Slot()
     def probeFailed(self) -> None:
-        """The probe page did not load."""
+        """The probe document did not load."""
         if self._probing:
-            self._finish_probe(None)
+            self._probe_failures.extend(probe_failures(None))
+            self._finish_probe()
 
-    def _finish_probe(self, report: dict[str, object] | None, *, why: str = "") -> None:
+    def _on_probe_timeout(self) -> None:
+        if self._probing:
+            self._probe_failures.extend(probe_failures(None))
+            self._finish_probe()
+
+    def _finish_probe(self, *, interrupted: bool = False) -> None:
         self._probe_timer.stop()
+        failures = [*self._probe_failures, *([PROBE_INTERRUPTED] if interrupted else [])]
+        report = self._probe_report if not interrupted else {}
+        self._probe_origins = []
+        self._probe_failures = []
+        self._probe_report = {}
+        self._probe_origin = ""
         if self._probing:
             self._probing = False
             self.probingChanged.emit()
-        failures = (why,) if why else probe_failures(report)
-        self.probeDone.emit(report or {})
+        self.probeDone.emit(report)
         pending, self._probe_pending = self._probe_pending, None
         if pending is not None:
             self._report_check(with_failures(pending, failures))
@@ -407,9 +486,10 @@ class BrowserController(QObject):
 
     def _on_clock_ended(self, session_id: str, reason: str, duration: float) -> None:
         self._ending = (session_id, reason, duration, self._tiles_used)
+        self._ended_origins, self._session_origins = self._session_origins, []
         if self._probing:
             # A session ended before the previous wipe's probe reported (seconds later).
-            self._finish_probe(None, why="probe-interrupted")
+            self._finish_probe(interrupted=True)
         self._retry.stop()
         self._retry_url = ""
         self._tile = None
@@ -448,23 +528,16 @@ class BrowserController(QObject):
     def _finish_wipe(self) -> None:
         self._profile = self._new_profile()
         self.profileChanged.emit()
-        result = self._check()
+        result = self.check_now()
+        origins, self._ended_origins = self._ended_origins, []
         ending, self._ending = self._ending, None
         if ending is not None:
             session_id, reason, duration, tiles_used = ending
             log.info("session %s wiped", session_id)
             # The home screen is usable from here; the probe reports a moment later.
             self.sessionEnded.emit(session_id, reason, duration, tiles_used)
-        self._probe_pending = result
-        self.startProbe()
-
-    def _check(self) -> SelfCheck:
-        assert self._profile is not None
-        return self_check(
-            self._profile.profile,
-            previous_profile_destroyed=self._previous_destroyed,
-            live_views=(self._view is not None) + (self._probe_view is not None),
-        )
+        # The new profile, probed on every origin the ended session used.
+        self._check_profile(result, origins)
 
     # ----- state for QML ------------------------------------------------------------------
 

@@ -111,8 +111,9 @@ Item {
         sourceComponent: sessionView
     }
 
-    // The wipe's self-check: a hidden view of the new profile loads the probe page, runs the
-    // probe script and hands its title (the report) to Python. Never shown, never touched.
+    // The wipe's self-check: a hidden view of the new profile is given each origin the ended
+    // session used in turn (loadHtml: no request leaves the terminal); the probe document
+    // counts what it finds there and announces it in its title, which Python reads.
     Loader {
         id: probeLoader
         objectName: "probeLoader"
@@ -130,18 +131,25 @@ Item {
             objectName: "probeView"
             visible: false
             profile: browserView.browser.profile
+            settings.autoLoadIconsForPage: false
             settings.errorPageEnabled: false
             settings.focusOnNavigationEnabled: false
             settings.javascriptCanOpenWindows: false
 
+            function probeNext() {
+                if (browserView.browser.probeOrigin !== "")
+                    probe.loadHtml(browserView.browser.probeHtml, browserView.browser.probeOrigin)
+            }
             Component.onCompleted: {
                 browserView.browser.attachProbe(probe)
-                probe.url = browserView.browser.probeUrl
+                probe.probeNext()
+            }
+            Connections {
+                target: browserView.browser
+                function onProbeOriginChanged() { probe.probeNext() }
             }
             onLoadingChanged: function (info) {
-                if (info.status === WebEngineView.LoadSucceededStatus)
-                    probe.runJavaScript(browserView.browser.probeScript)
-                else if (info.status === WebEngineView.LoadFailedStatus)
+                if (info.status === WebEngineView.LoadFailedStatus)
                     browserView.browser.probeFailed()
             }
             onTitleChanged: browserView.browser.probeTitle(probe.title)
