@@ -33,6 +33,8 @@ from tests.ui.standin import (
     BAD_CERT_HOST,
     OTHER_ALLOWED_HOST,
     OUTSIDE_HOST,
+    SCHOOL_HOST,
+    WEBMAIL_HOST,
     Standin,
     TlsFiles,
     make_certificate,
@@ -57,7 +59,9 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[TlsFiles, TlsFi
     """The stand-in's trusted certificate and the bad-certificate twin's untrusted one."""
     directory = tmp_path_factory.mktemp("tls")
     trusted = make_certificate(
-        directory, "standin", [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST]
+        directory,
+        "standin",
+        [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST, WEBMAIL_HOST, SCHOOL_HOST],
     )
     untrusted = make_certificate(directory, "badcert", [BAD_CERT_HOST])
     return trusted, untrusted

@@ -36,12 +36,21 @@ ALLOWED_HOST: Final = "www.test-gouv.fr"
 OTHER_ALLOWED_HOST: Final = "autre.test-gouv.fr"
 OUTSIDE_HOST: Final = "www.test-ailleurs.fr"
 BAD_CERT_HOST: Final = "badcert.test-gouv.fr"
+#: A webmail's stand-in (its sign-in is a session cookie, HttpOnly, as webmails use).
+WEBMAIL_HOST: Final = "webmail.test-gouv.fr"
+#: A school portal's stand-in (its sign-in is a token kept in the page's storage).
+SCHOOL_HOST: Final = "ent.test-gouv.fr"
 # Every other host name resolves to nothing: the tests never reach the real internet (the
 # default catalog's tiles point at real sites).
 HOST_RESOLVER_RULES: Final = (
     "MAP *.test-gouv.fr 127.0.0.1, MAP *.test-ailleurs.fr 127.0.0.1, MAP * ~NOTFOUND"
 )
 TYPED_SECRET: Final = "secretdupatient"
+#: What a resident types into a sign-in form (letters only: ``type_text`` sends letters).
+SIGN_IN_USER: Final = "parentdeleve"
+SIGN_IN_PASSWORD: Final = "motdepasse"
+#: The session cookie the webmail stand-in sets once signed in.
+SIGN_IN_COOKIE: Final = "mail_session"
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,51 @@ FORM_BODY: Final = (
     "style='font-size:40px;width:90%'></form>"
 )
 
+# A sign-in form as webmails and school portals have: the browser is told these are
+# credentials (autocomplete), so anything it would remember or offer would show here.
+SIGN_IN_FORM: Final = (
+    "<form id='signin' method='get' action='/signed-in'>"
+    "<input type='hidden' name='kind' value='KIND'>"
+    "<input id='user' name='user' autocomplete='username' style='font-size:40px;width:90%'>"
+    "<input id='password' name='password' type='password' autocomplete='current-password'"
+    " style='font-size:40px;width:90%'>"
+    "<button id='go' style='font-size:40px'>Se connecter</button></form>"
+)
+# The school stand-in signs in from script: a token in localStorage and in IndexedDB.
+STORAGE_SIGN_IN_SCRIPT: Final = """
+document.getElementById('signin').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = document.getElementById('user').value;
+  localStorage.setItem('token', 'jeton-' + user);
+  const open = indexedDB.open('ent', 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('session');
+  open.onsuccess = () => {
+    const tx = open.result.transaction('session', 'readwrite');
+    tx.objectStore('session').put(user, 'user');
+    tx.oncomplete = () => { open.result.close(); location.href = '/inbox?kind=storage'; };
+  };
+});
+"""
+# Who the school stand-in's page believes is signed in (its storage, or nobody).
+STORAGE_INBOX_SCRIPT: Final = """
+(async () => {
+  const token = localStorage.getItem('token');
+  const names = (await indexedDB.databases()).map((d) => d.name);
+  document.title = (token ? 'inbox:signed-in:' + token.slice(6) : 'inbox:signed-out')
+      + (names.includes('ent') ? ':idb' : '');
+})();
+"""
+
+
+def signed_in_user(cookie_header: str) -> str | None:
+    """Whose webmail session a request's ``Cookie`` header carries (``None``: nobody's)."""
+    for pair in cookie_header.split(";"):
+        name, _eq, value = pair.strip().partition("=")
+        if name == SIGN_IN_COOKIE and value:
+            return value
+    return None
+
+
 # After a page tries something, it marks itself "still-here" a moment later: if the attempt
 # navigated away, that mark never comes (a page-side timer, so tests never sleep).
 SETTLE: Final = "setTimeout(() => { document.title = 'still-here'; }, 600);"
@@ -210,6 +264,11 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             + READY.replace("READY", "touch-ready"),
         ),
         "/permission": lambda: _html("permission", "", PERMISSION_SCRIPTS.get(target, "")),
+        "/signin": lambda: _html(
+            "signin",
+            SIGN_IN_FORM.replace("KIND", html.escape(query.get("kind", ["cookie"])[0])),
+            STORAGE_SIGN_IN_SCRIPT if query.get("kind") == ["storage"] else "",
+        ),
     }
     make = pages.get(path)
     return make() if make else None
@@ -331,6 +390,23 @@ def _handler(log: StandinLog) -> type[BaseHTTPRequestHandler]:
             elif parts.path == "/redirect":
                 target = parse_qs(parts.query).get("to", ["/"])[0]
                 self._send(302, b"", "text/html", Location=target)
+            elif parts.path == "/signed-in":
+                # The webmail's sign-in: the session lives in an HttpOnly cookie.
+                user = parse_qs(parts.query).get("user", [""])[0]
+                self._send(
+                    302,
+                    b"",
+                    "text/html",
+                    Location="/inbox?kind=cookie",
+                    Set_Cookie=f"{SIGN_IN_COOKIE}={user}; Path=/; Secure; HttpOnly",
+                )
+            elif parts.path == "/inbox":
+                if parse_qs(parts.query).get("kind") == ["storage"]:
+                    body = _html("inbox", "", STORAGE_INBOX_SCRIPT)
+                else:
+                    user = signed_in_user(self.headers.get("Cookie") or "")
+                    body = _html(f"inbox:signed-in:{user}" if user else "inbox:signed-out")
+                self._send(200, body.encode(), "text/html")
             elif parts.path == "/plant":
                 body = page_for(parts.path, {})
                 assert body is not None

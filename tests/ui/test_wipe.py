@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -14,10 +13,18 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.ui.browser.selfcheck import PROBE_CHECKS, SelfCheck
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.qt import QEvent, QGuiApplication, QKeyEvent, QObject, QQuickItem, Qt
+from kiosk.ui.qt import QGuiApplication, QQuickItem, Qt
 from tests.ui.conftest import OpenKiosk, close_home, session_view
 from tests.ui.standin import TYPED_SECRET, Standin
-from tests.ui.web import evaluate, focus_field, open_standin, url_of, wait_title
+from tests.ui.web import (
+    evaluate,
+    focus_field,
+    open_standin,
+    settled_value,
+    type_text,
+    url_of,
+    wait_title,
+)
 
 pytestmark = pytest.mark.qt
 
@@ -43,24 +50,6 @@ class TwoSessions:
     probe_report: dict[str, Any]
     #: Requests the stand-in received while the self-check probed its origin.
     requests_during_probe: int
-
-
-def type_text(home: HomeScreen, text: str) -> None:
-    """Type into the page's focused field: real key events delivered to the window."""
-    for char in text:
-        key = Qt.Key(ord(char.upper())) if char.isalpha() else Qt.Key.Key_unknown
-        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, char)
-            QGuiApplication.sendEvent(home.window, event)
-
-
-def settled_value(qtbot: QtBot, view: QObject, selector: str, expected: str) -> str:
-    """The field's value once the renderer has handled the keys (input and script calls travel
-    on different channels, so a read right after typing may come before the keys)."""
-    script = f"document.querySelector({json.dumps(selector)}).value"
-    with contextlib.suppress(qtbot.TimeoutError, AssertionError):
-        qtbot.waitUntil(lambda: evaluate(qtbot, view, script) == expected, timeout=3_000)
-    return evaluate(qtbot, view, script)
 
 
 def end_with_button(home: HomeScreen, qtbot: QtBot) -> SelfCheck:
