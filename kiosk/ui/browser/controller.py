@@ -97,6 +97,7 @@ class BrowserController(QObject):
     maxLengthWarningChanged = Signal()
     probingChanged = Signal()
     probeOriginChanged = Signal()
+    mediaChanged = Signal()
 
     def __init__(
         self,
@@ -145,7 +146,11 @@ class BrowserController(QObject):
         self._ending: tuple[str, str, float, list[str]] | None = None
         self._ended_origins: list[str] = []
         self._idle = False
+        # The devices granted to the page on screen ("camera", "microphone"): shown by the
+        # "camera on" banner until its document goes, the resident stops it or the session ends.
+        self._media: tuple[str, ...] = ()
         self._seconds_left = 0
+        self._countdown_total = 0
         self._max_length_warning = False
         self._retry_url = ""
         self._retry = QTimer(self)
@@ -185,11 +190,20 @@ class BrowserController(QObject):
     def _get_seconds_left(self) -> int:
         return self._seconds_left
 
+    def _get_countdown_total(self) -> int:
+        return self._countdown_total
+
     def _get_max_length_warning(self) -> bool:
         return self._max_length_warning
 
     def _get_probing(self) -> bool:
         return self._probing
+
+    def _get_media_active(self) -> bool:
+        return bool(self._media)
+
+    def _get_camera_on(self) -> bool:
+        return "camera" in self._media
 
     def _get_probe_origin(self) -> str:
         return self._probe_origin
@@ -202,12 +216,17 @@ class BrowserController(QObject):
     profile = Property(QObject, _get_profile, notify=profileChanged)
     idle = Property(bool, _get_idle, notify=idleChanged)
     secondsLeft = Property(int, _get_seconds_left, notify=secondsLeftChanged)
+    #: The countdown's length when it started (its ring shows secondsLeft of it).
+    countdownTotal = Property(int, _get_countdown_total, notify=secondsLeftChanged)
     maxLengthWarning = Property(bool, _get_max_length_warning, notify=maxLengthWarningChanged)
     #: The probe is checking the profile (QML shows its document in a hidden view).
     probing = Property(bool, _get_probing, notify=probingChanged)
     #: The origin the probe document is given now (QML loads it with ``loadHtml``).
     probeOrigin = Property(str, _get_probe_origin, notify=probeOriginChanged)
     probeHtml = Property(str, _get_probe_html, constant=True)
+    #: A page of the session was granted the camera or the microphone (the banner shows).
+    mediaActive = Property(bool, _get_media_active, notify=mediaChanged)
+    cameraOn = Property(bool, _get_camera_on, notify=mediaChanged)
 
     # ----- wiring -------------------------------------------------------------------------
 
@@ -338,6 +357,50 @@ class BrowserController(QObject):
     def refuse(self, vector: str) -> None:
         """The view refused something itself (context menu, file picker, permission...)."""
         self.report_refusal(Vector(vector))
+
+    @Slot(str, str, result=bool)
+    def allowMedia(self, origin: str, devices: str) -> bool:
+        """A page asks for the camera and/or microphone (``devices``: space-separated).
+
+        Granted only to an origin the current tile declares for these devices; every other
+        request is refused like any other permission.
+        """
+        wanted = tuple(devices.split())
+        grant = self._tile.media if self._tile is not None else None
+        if not wanted or grant is None or not all(grant.allows(origin, d) for d in wanted):
+            self.report_refusal(Vector.PERMISSION)
+            return False
+        assert self._tile is not None
+        log.info(
+            "%s granted to tile %s in session %s",
+            " and ".join(wanted),
+            self._tile.id,
+            self.clock.session_id or "-",
+        )
+        self._set_media(tuple(sorted(set(self._media) | set(wanted))))
+        return True
+
+    @Slot()
+    def stopMedia(self) -> None:
+        """The banner's "Stop": the page that holds the camera goes (its capture ends with it)
+        and the tile starts again from its own address."""
+        if not self._media:
+            return
+        self.clock.touch()
+        log.info("camera stopped by the resident in session %s", self.clock.session_id or "-")
+        self._set_media(())
+        if self._tile is not None:
+            self.load(str(self._tile.url))
+
+    @Slot()
+    def pageLoadStarted(self) -> None:
+        """A new document replaces the page on screen: what the old one captured ends."""
+        self._set_media(())
+
+    def _set_media(self, devices: tuple[str, ...]) -> None:
+        if devices != self._media:
+            self._media = devices
+            self.mediaChanged.emit()
 
     @Slot(str, int, int, result=str)
     def pageForFailedLoad(self, url: str, error_domain: int, error_code: int) -> str:
@@ -497,6 +560,7 @@ class BrowserController(QObject):
         self._set_browsing(False)
         self._set_idle(False)
         self._set_max_length_warning(False)
+        self._set_media(())
         # A copied text (an address, a number) would otherwise wait for the next resident.
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
@@ -557,6 +621,7 @@ class BrowserController(QObject):
             self.maxLengthWarningChanged.emit()
 
     def _on_countdown(self, seconds_left: int) -> None:
+        self._countdown_total = seconds_left
         self._on_tick(seconds_left)
         self._set_idle(True)
 

@@ -22,6 +22,17 @@ Item {
 
     signal languageRequested()
 
+    // The capture devices a permission request is for ("" when it is not one).
+    function mediaDevicesOf(type) {
+        if (type === WebEnginePermission.PermissionType.MediaVideoCapture)
+            return "camera"
+        if (type === WebEnginePermission.PermissionType.MediaAudioCapture)
+            return "microphone"
+        if (type === WebEnginePermission.PermissionType.MediaAudioVideoCapture)
+            return "camera microphone"
+        return ""
+    }
+
     // Reads the selection, else the page's main text (the view trims nothing: Python does).
     function readAloud() {
         if (browserView.speech.speaking) {
@@ -50,6 +61,8 @@ Item {
             BarButton {
                 objectName: "homeButton"
                 text: qsTr("Home")
+                iconName: "home"
+                stacked: true
                 theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
                 fontFamily: browserView.prefs.fontFamily
@@ -58,6 +71,9 @@ Item {
             BarButton {
                 objectName: "backButton"
                 text: qsTr("Back")
+                iconName: "back"
+                iconMirrored: true
+                stacked: true
                 theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
                 fontFamily: browserView.prefs.fontFamily
@@ -73,7 +89,9 @@ Item {
                 text: browserView.speech.speaking ? qsTr("Stop") : qsTr("Listen")
                 accessibleName: browserView.speech.speaking ? qsTr("Stop reading") : qsTr("Read the page aloud")
                 checked: browserView.speech.speaking
-                icon: Component { SpeakerIcon {} }
+                iconName: "speaker"
+                iconMirrored: true
+                stacked: true
                 theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
                 fontFamily: browserView.prefs.fontFamily
@@ -102,10 +120,54 @@ Item {
         }
     }
 
+    // While a page holds the camera or the microphone, the resident sees it, and can stop it.
+    Rectangle {
+        id: mediaBanner
+        objectName: "mediaBanner"
+        anchors { left: parent.left; right: parent.right; top: bar.bottom }
+        visible: browserView.browser.mediaActive
+        height: visible ? Math.max(Math.round(88 * browserView.sizeFactor), mediaRow.implicitHeight + Math.round(16 * browserView.sizeFactor)) : 0
+        color: browserView.prefs.theme.warning
+
+        Row {
+            id: mediaRow
+            anchors.centerIn: parent
+            spacing: Math.round(20 * browserView.sizeFactor)
+
+            SvgIcon {
+                anchors.verticalCenter: parent.verticalCenter
+                name: browserView.browser.cameraOn ? "camera" : "microphone"
+                width: Math.round(44 * browserView.sizeFactor)
+                height: width
+                color: browserView.prefs.theme.warningText
+            }
+            Text {
+                objectName: "mediaBannerText"
+                anchors.verticalCenter: parent.verticalCenter
+                width: Math.min(implicitWidth, browserView.width - stopMedia.width - Math.round(140 * browserView.sizeFactor))
+                text: browserView.browser.cameraOn ? qsTr("The camera is on for this service.") : qsTr("The microphone is on for this service.")
+                color: browserView.prefs.theme.warningText
+                wrapMode: Text.WordWrap
+                font { family: browserView.prefs.fontFamily; pixelSize: Math.round(26 * browserView.sizeFactor * browserView.prefs.textScale); bold: true }
+            }
+            BarButton {
+                id: stopMedia
+                objectName: "stopMediaButton"
+                anchors.verticalCenter: parent.verticalCenter
+                text: browserView.browser.cameraOn ? qsTr("Turn off the camera") : qsTr("Turn off the microphone")
+                iconName: "stop"
+                theme: browserView.prefs.theme
+                sizeFactor: browserView.sizeFactor
+                fontFamily: browserView.prefs.fontFamily
+                onClicked: browserView.browser.stopMedia()
+            }
+        }
+    }
+
     Loader {
         id: viewLoader
         objectName: "viewLoader"
-        anchors { left: parent.left; right: parent.right; top: bar.bottom; bottom: parent.bottom; bottomMargin: browserView.bottomInset }
+        anchors { left: parent.left; right: parent.right; top: mediaBanner.bottom; bottom: parent.bottom; bottomMargin: browserView.bottomInset }
         // One view per session: unloading it destroys the page before Python drops the profile.
         active: browserView.browser.sessionActive && browserView.browser.profile !== null
         sourceComponent: sessionView
@@ -218,7 +280,9 @@ Item {
                 view.url = browserView.browser.newWindowTarget(request.requestedUrl.toString())
             }
             onLoadingChanged: function (info) {
-                if (info.status === WebEngineView.LoadFailedStatus) {
+                if (info.status === WebEngineView.LoadStartedStatus) {
+                    browserView.browser.pageLoadStarted()
+                } else if (info.status === WebEngineView.LoadFailedStatus) {
                     const page = browserView.browser.pageForFailedLoad(info.url.toString(), info.errorDomain, info.errorCode)
                     if (page !== "")
                         view.url = page
@@ -250,6 +314,16 @@ Item {
                 browserView.browser.refuse("client-certificate")
             }
             onPermissionRequested: function (permission) {
+                // Camera and microphone only for the origins the tile declares (Python decides,
+                // and reports a refusal itself); every other permission is refused.
+                const devices = browserView.mediaDevicesOf(permission.permissionType)
+                if (devices !== "") {
+                    if (browserView.browser.allowMedia(permission.origin.toString(), devices))
+                        permission.grant()
+                    else
+                        permission.deny()
+                    return
+                }
                 permission.deny()
                 browserView.browser.refuse("permission")
             }
