@@ -134,7 +134,7 @@ Window {
                     text: root.menu.groupLabel
                     color: root.theme.text
                     font { family: root.fontFamily; pixelSize: Math.round(40 * root.sizeFactor * root.textScale); bold: true }
-                    wrapMode: Text.Wrap
+                    wrapMode: Text.WordWrap
                 }
             }
 
@@ -192,7 +192,7 @@ Window {
                     width: Math.min(implicitWidth, root.width - 2 * root.margin - Math.round(60 * root.sizeFactor))
                     text: qsTr("Your data is erased at the end of your visit.")
                     color: root.theme.surfaceText
-                    wrapMode: Text.Wrap
+                    wrapMode: Text.WordWrap
                     horizontalAlignment: Text.AlignHCenter
                     font { family: root.fontFamily; pixelSize: Math.round(26 * root.sizeFactor * root.textScale) }
                 }
