@@ -39,11 +39,13 @@ from PySide6.QtCore import (
     qInstallMessageHandler,
 )
 from PySide6.QtGui import (
+    QFont,
     QGuiApplication,
     QImage,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QRawFont,
     QWindow,
 )
 from PySide6.QtQml import QJSValue, QQmlApplicationEngine, QQmlComponent, QQmlEngine
@@ -82,6 +84,7 @@ __all__ = [
     "QCoreApplication",
     "QEvent",
     "QEventLoop",
+    "QFont",
     "QGuiApplication",
     "QIODevice",
     "QImage",
@@ -104,6 +107,7 @@ __all__ = [
     "QQuickItem",
     "QQuickWebEngineProfile",
     "QQuickWindow",
+    "QRawFont",
     "QRectF",
     "QTextToSpeech",
     "QTimer",
