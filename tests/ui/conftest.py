@@ -34,6 +34,7 @@ from tests.ui.standin import (
     OTHER_ALLOWED_HOST,
     OUTSIDE_HOST,
     SCHOOL_HOST,
+    VISIO_HOST,
     WEBMAIL_HOST,
     Standin,
     TlsFiles,
@@ -49,9 +50,11 @@ make_singletons_immortal()
 pytestmark = pytest.mark.qt
 
 ShowHome = Callable[[str], HomeScreen]
-#: Tiles of the test catalog: the stand-in service, and one whose server is down.
+#: Tiles of the test catalog: the stand-in service, one whose server is down, and a video
+#: call granted the camera and microphone on its own origin.
 STANDIN_TILE = "standin"
 OFFLINE_TILE = "hors-ligne"
+VISIO_TILE = "visio"
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[TlsFiles, TlsFi
     trusted = make_certificate(
         directory,
         "standin",
-        [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST, WEBMAIL_HOST, SCHOOL_HOST],
+        [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST, WEBMAIL_HOST, SCHOOL_HOST, VISIO_HOST],
     )
     untrusted = make_certificate(directory, "badcert", [BAD_CERT_HOST])
     return trusted, untrusted
@@ -96,8 +99,17 @@ def standin_bundle(tmp_path_factory: pytest.TempPathFactory, standin: Standin) -
         "label": {"fr": "Service en panne"},
         "url": f"https://{ALLOWED_HOST}:{_closed_port()}/",
     }
+    visio: dict[str, object] = {
+        "id": VISIO_TILE,
+        "label": {"fr": "Appel vidéo (test)"},
+        "url": standin.url("/visio", host=VISIO_HOST),
+        "media": {
+            "devices": ["camera", "microphone"],
+            "origins": [standin.url("", host=VISIO_HOST)],
+        },
+    }
     return write_standin_bundle(
-        tmp_path_factory.mktemp("bundle"), standin.url(), "test", extra_tiles=(down,)
+        tmp_path_factory.mktemp("bundle"), standin.url(), "test", extra_tiles=(down, visio)
     )
 
 

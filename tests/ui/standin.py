@@ -40,6 +40,8 @@ BAD_CERT_HOST: Final = "badcert.test-gouv.fr"
 WEBMAIL_HOST: Final = "webmail.test-gouv.fr"
 #: A school portal's stand-in (its sign-in is a token kept in the page's storage).
 SCHOOL_HOST: Final = "ent.test-gouv.fr"
+#: A family-call or telemedicine stand-in, the only origin its tile grants the camera to.
+VISIO_HOST: Final = "visio.test-gouv.fr"
 # Every other host name resolves to nothing: the tests never reach the real internet (the
 # default catalog's tiles point at real sites).
 HOST_RESOLVER_RULES: Final = (
@@ -201,6 +203,45 @@ def signed_in_user(cookie_header: str) -> str | None:
     return None
 
 
+# A video call as such services start one: a big "Call" button asks for the camera and the
+# microphone (at once with ?auto=1); the title says what the page got: "media:live:2" (two
+# live tracks) or "media:denied:<error>". In a frame (?framed=1) it tells its parent instead.
+VISIO_SCRIPT: Final = """
+const report = (text) => {
+  if (new URLSearchParams(location.search).get('framed')) parent.postMessage(text, '*');
+  else document.title = text;
+};
+const call = () => navigator.mediaDevices.getUserMedia({video: true, audio: true}).then(
+  (stream) => {
+    window.kioskStream = stream;
+    // What the camera sees, where the call button was (Chromium's fake camera: a pattern).
+    const video = document.createElement('video');
+    Object.assign(video, {srcObject: stream, autoplay: true, muted: true});
+    video.style = 'position:fixed;inset:0;width:100%;height:100%;background:#000';
+    document.body.replaceChildren(video);
+    report('media:live:' + stream.getTracks().filter((t) => t.readyState === 'live').length);
+  },
+  (error) => report('media:denied:' + error.name));
+document.getElementById('call').onclick = call;
+if (new URLSearchParams(location.search).get('auto')) call();
+else document.title = 'visio-ready';
+"""
+VISIO_BODY: Final = (
+    "<button id='call' style='position:fixed;inset:0;width:100%;height:100%;font-size:60px'>"
+    "Appeler</button>"
+)
+
+
+def _visio_frame(target: str) -> str:
+    """A declared page holding a frame of another origin that asks for the camera itself."""
+    return _html(
+        "visio-frame",
+        f"<iframe id='f' src='{html.escape(target)}' allow='camera; microphone'"
+        " width=400 height=300></iframe>",
+        "window.addEventListener('message', (e) => { document.title = 'frame:' + e.data; });",
+    )
+
+
 # After a page tries something, it marks itself "still-here" a moment later: if the attempt
 # navigated away, that mark never comes (a page-side timer, so tests never sleep).
 SETTLE: Final = "setTimeout(() => { document.title = 'still-here'; }, 600);"
@@ -264,6 +305,8 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             + READY.replace("READY", "touch-ready"),
         ),
         "/permission": lambda: _html("permission", "", PERMISSION_SCRIPTS.get(target, "")),
+        "/visio": lambda: _html("visio", VISIO_BODY, VISIO_SCRIPT),
+        "/visio-frame": lambda: _visio_frame(target),
         "/signin": lambda: _html(
             "signin",
             SIGN_IN_FORM.replace("KIND", html.escape(query.get("kind", ["cookie"])[0])),
@@ -482,9 +525,13 @@ def route_web_engine_to_standin(trusted: TlsFiles) -> None:
     a double-quoted value whole; application arguments after ``--webEngineArgs`` were not
     honoured for ``--host-resolver-rules`` with PySide6 6.12."""
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+    # Fake camera and microphone (a test pattern and a tone) so that a granted page gets live
+    # tracks; never --use-fake-ui-for-media-stream, which would grant them without asking the
+    # kiosk: the permission decision stays the kiosk's own.
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
         f'{flags} --host-resolver-rules="{HOST_RESOLVER_RULES}"'
         f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
+        " --use-fake-device-for-media-stream"
     ).strip()
 
 

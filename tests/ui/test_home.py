@@ -46,9 +46,9 @@ def test_one_card_per_group_a_group_of_one_is_its_tile() -> None:
     catalog = load_catalog(default_bundle_dir())
     cards = home_cards(catalog, default_bundle_dir(), "fr", CaptureDevices(True, True))
     assert [card.card_id for card in cards] == [
-        group.id if sum(t.group == group.id for t in catalog.tiles) > 1 else next(
-            t.id for t in catalog.tiles if t.group == group.id
-        )
+        group.id
+        if sum(t.group == group.id for t in catalog.tiles) > 1
+        else next(t.id for t in catalog.tiles if t.group == group.id)
         for group in catalog.groups
     ]
     by_id = {card.card_id: card for card in cards}
@@ -71,13 +71,11 @@ def test_the_cards_are_drawn_in_french(show_home: ShowHome) -> None:
     home = show_home("fr")
     cards = card_items(home.window)
     catalog = load_catalog(default_bundle_dir())
-    assert set(cards) == {
-        f"{card.kind}-{card.card_id}" for card in home.menu.home_cards
-    }, "every card of the first page"
-    assert scene_text(home, "tile-caf-label") == "Famille – CAF"
-    assert scene_text(home, "group-sante-label") == localized(
-        catalog.group("sante").label, "fr"
+    assert set(cards) == {f"{card.kind}-{card.card_id}" for card in home.menu.home_cards}, (
+        "every card of the first page"
     )
+    assert scene_text(home, "tile-caf-label") == "Famille – CAF"
+    assert scene_text(home, "group-sante-label") == localized(catalog.group("sante").label, "fr")
 
 
 def test_french_is_the_default_screen_language(show_home: ShowHome) -> None:

@@ -33,10 +33,10 @@ from tests.ui.test_wipe import end_with_button
 from tests.ui.web import (
     evaluate,
     focus_field,
+    open_page,
     open_standin,
     settled_value,
     type_text,
-    url_of,
     wait_title,
 )
 
@@ -49,14 +49,6 @@ def press_enter(home: HomeScreen) -> None:
     for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
         event = QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier, "\r")
         QGuiApplication.sendEvent(home.window, event)
-
-
-def open_page(home: HomeScreen, qtbot: QtBot, view: QObject, url: str, prefix: str) -> str:
-    """Load ``url``; its title once it starts with ``prefix`` (the previous page's title may
-    too: the address must have changed first)."""
-    home.browser.load(url)
-    qtbot.waitUntil(lambda: url_of(view) == url, timeout=10_000)
-    return wait_title(qtbot, view, lambda t: t.startswith(prefix))
 
 
 def sign_in(home: HomeScreen, qtbot: QtBot, view: QObject, standin: Standin, name: str) -> str:

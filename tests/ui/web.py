@@ -126,3 +126,11 @@ def settled_value(qtbot: QtBot, view: QObject, selector: str, expected: str) -> 
     with contextlib.suppress(qtbot.TimeoutError, AssertionError):
         qtbot.waitUntil(lambda: evaluate(qtbot, view, script) == expected, timeout=3_000)
     return evaluate(qtbot, view, script)
+
+
+def open_page(home: HomeScreen, qtbot: QtBot, view: QObject, url: str, prefix: str) -> str:
+    """Load ``url``; its title once it starts with ``prefix`` (the previous page's title may
+    too: the address must have changed first)."""
+    home.browser.load(url)
+    qtbot.waitUntil(lambda: url_of(view) == url, timeout=10_000)
+    return wait_title(qtbot, view, lambda t: t.startswith(prefix))
