@@ -142,8 +142,8 @@ class MediaGrant(BaseModel):
                 raise ValueError(f"a media {kind} is listed more than once")
         return self
 
-    def allows(self, origin: str, device: MediaDevice) -> bool:
-        """Whether a page of ``origin`` may use ``device``."""
+    def allows(self, origin: str, device: str) -> bool:
+        """Whether a page of ``origin`` may use ``device`` (any other name: no)."""
         return device in self.devices and origin.lower().rstrip("/") in self.origins
 
 

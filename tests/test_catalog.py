@@ -219,4 +219,3 @@ def test_every_default_group_of_several_tiles_says_what_it_holds() -> None:
         if len(tiles) > 1:
             assert group.description is not None, group.id
             assert set(group.description) == {"fr", "en", "es", "pt", "ar", "uk"}, group.id
-

@@ -178,12 +178,12 @@ def report_crashes_to(bridge: AgentBridge) -> None:
 
 
 def exit_when_ready(app: QGuiApplication, window: QQuickWindow) -> None:
-    """Print :data:`READY_LINE` and quit once a frame shows the tile grid filled."""
-    grid = window.findChild(QObject, "tileGrid")
+    """Print :data:`READY_LINE` and quit once a frame shows the home's cards laid out."""
+    grid = window.findChild(QObject, "homeGrid")
 
     def check() -> None:
-        if grid is not None and int(grid.property("count") or 0) == 0:
-            return  # the tiles are not laid out yet: wait for the next frame
+        if grid is None or not grid.property("laidOut"):
+            return  # the cards are not laid out yet: wait for the next frame
         window.frameSwapped.disconnect(check)
         print(READY_LINE, flush=True)
         app.exit(EXIT_OK)

@@ -77,9 +77,7 @@ def _missing_device_note(
     return ""
 
 
-def tile_card(
-    tile: Tile, bundle_dir: Path, language: str, devices: CaptureDevices
-) -> Card:
+def tile_card(tile: Tile, bundle_dir: Path, language: str, devices: CaptureDevices) -> Card:
     """The card of one tile (a touch opens its service)."""
     return Card(
         kind=TILE,

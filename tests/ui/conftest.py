@@ -28,6 +28,7 @@ from kiosk.ui.qt import (
     qInstallMessageHandler,
 )
 from kiosk.ui.session import SessionTimeouts
+from tests.ui.kiosk_items import settled
 from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
@@ -193,6 +194,7 @@ def show_home(qapp: QGuiApplication, qtbot: QtBot) -> Iterator[ShowHome]:
         opened.append(home)
         with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):
             home.show(windowed=True)
+        settled(home, qtbot)
         return home
 
     yield show
@@ -225,6 +227,7 @@ def open_kiosk(
         opened.append(home)
         with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):
             home.show(windowed=True)
+        settled(home, qtbot)
         return home
 
     yield show

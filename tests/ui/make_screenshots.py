@@ -128,7 +128,9 @@ def draw_home_screens(app: QGuiApplication) -> None:
                     home.prefs.toggleLargeText()
                 if home.prefs.highContrast != contrast:
                     home.prefs.toggleHighContrast()
-                settle(home)
+                # The cards are laid out again once every binding settled, then their pictograms
+                # drawn at their new size: a few frames more than a still screen needs.
+                settle(home, frames=8)
                 grab(home, f"kiosk-home-{language}-{width}-{mode}.png")
     home.close()
     for _ in range(3):

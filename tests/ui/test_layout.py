@@ -27,7 +27,7 @@ from kiosk.ui.home import HomeScreen
 from kiosk.ui.i18n import RESIDENT_LANGUAGES
 from kiosk.ui.qt import QGuiApplication, QQuickItem, QRectF
 from tests.ui.conftest import close_home
-from tests.ui.kiosk_items import all_items, item
+from tests.ui.kiosk_items import all_items, item, settled
 
 pytestmark = pytest.mark.qt
 
@@ -51,6 +51,14 @@ EXTRA_GROUP = {
         "uk": "Допомога та екстрені випадки",
     },
     "icon": "sante.svg",
+    "description": {
+        "fr": "Lieux d'aide, numéros d'urgence",
+        "en": "Places to get help, emergency numbers",
+        "es": "Lugares de ayuda, números de urgencia",
+        "pt": "Locais de ajuda, números de emergência",
+        "ar": "أماكن المساعدة، أرقام الطوارئ",
+        "uk": "Місця допомоги, екстрені номери",
+    },
 }
 EXTRA_TILE = {
     "group": "aide-essai",
@@ -130,10 +138,11 @@ def scene_index(home: HomeScreen) -> dict[str, QQuickItem]:
     return {found.objectName(): found for found in all_items(home.window) if found.objectName()}
 
 
-def laid_out() -> None:
-    """Let positioners (a card's Grid and Column) place their children: they do it when polished,
-    just before a frame is drawn."""
-    QGuiApplication.processEvents()
+def laid_out(home: HomeScreen, qtbot: QtBot) -> None:
+    """The cards laid out again (TileGrid relayouts once every binding has settled), and their
+    positioners (a card's Grid and Column) polished: they place their children just before a
+    frame is drawn."""
+    settled(home, qtbot)
 
 
 def check_text(text: QQuickItem, box: QRectF, what: str, problems: Problems) -> None:
@@ -145,7 +154,7 @@ def check_text(text: QQuickItem, box: QRectF, what: str, problems: Problems) -> 
         problems.add(f"{what} lies outside {box}")
 
 
-def check_page(home: HomeScreen, grid_name: str, problems: Problems) -> set[str]:
+def check_page(home: HomeScreen, grid_name: str, page: str, problems: Problems) -> set[str]:
     """Measure the cards shown now; return their names."""
     named = scene_index(home)
     area = rect(named["homeArea"])
@@ -158,7 +167,7 @@ def check_page(home: HomeScreen, grid_name: str, problems: Problems) -> set[str]
         and name.startswith(("tile-", "group-"))
     }
     if not cards:
-        problems.add(f"{grid_name} shows no card")
+        problems.add(f"{grid_name} {page} shows no card")
     for name, card in cards.items():
         frame = rect(named[f"{name}-card"])
         if not inside(frame, area) or frame.bottom() > footer_top + 0.5:
@@ -182,8 +191,8 @@ def check_page(home: HomeScreen, grid_name: str, problems: Problems) -> set[str]
             for part in ("label", "description"):
                 if rect(chevron).intersects(rect(named[f"{name}-{part}"])):
                     problems.add(f"{name}'s chevron covers its {part}")
-    for control in ("pageControls", "sidePageControls"):
-        shown = named[control]
+    for control in ("PageControls", "SidePageControls"):
+        shown = named[grid_name + control]
         if shown.isVisible():
             for child in shown.childItems():
                 if child.isVisible():
@@ -195,13 +204,15 @@ def check_page(home: HomeScreen, grid_name: str, problems: Problems) -> set[str]
     return set(cards)
 
 
-def check_every_page(home: HomeScreen, grid_name: str, problems: Problems) -> set[str]:
+def check_every_page(
+    home: HomeScreen, qtbot: QtBot, grid_name: str, problems: Problems
+) -> set[str]:
     grid = item(home, grid_name)
     seen: set[str] = set()
     for page in range(int(grid.property("pageCount"))):
         grid.setProperty("page", page)
-        laid_out()
-        seen |= check_page(home, f"{grid_name} page {page + 1}", problems)
+        laid_out(home, qtbot)
+        seen |= check_page(home, grid_name, f"page {page + 1}", problems)
     grid.setProperty("page", 0)
     return seen
 
@@ -243,10 +254,10 @@ def test_every_card_is_whole_at_every_size(
     for width, height in SCREENS:
         home.window.resize(width, height)
         qtbot.waitUntil(lambda w=width: home.window.width() == w, timeout=5_000)
-        QGuiApplication.processEvents()
+        laid_out(home, qtbot)
         problems.where = f"{width}×{height} home"
         check_header_and_footer(home, problems)
-        shown = check_every_page(home, "homeGrid", problems)
+        shown = check_every_page(home, qtbot, "homeGrid", problems)
         expected = {f"{card.kind}-{card.card_id}" for card in home.menu.home_cards}
         if shown != expected:
             problems.add(f"cards never shown on any page: {sorted(expected - shown)}")
@@ -254,12 +265,12 @@ def test_every_card_is_whole_at_every_size(
             if card.kind != "group":
                 continue
             home.menu.openGroup(card.card_id)
-            laid_out()
+            laid_out(home, qtbot)
             problems.where = f"{width}×{height} group {card.card_id}"
             check_text(
                 item(home, "groupTitle"), rect(item(home, "homeArea")), "groupTitle", problems
             )
-            shown = check_every_page(home, "groupGrid", problems)
+            shown = check_every_page(home, qtbot, "groupGrid", problems)
             expected = {f"tile-{tile.card_id}" for tile in home.menu.group_cards}
             if shown != expected:
                 problems.add(f"tiles never shown: {sorted(expected - shown)}")

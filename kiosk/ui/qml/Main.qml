@@ -170,7 +170,7 @@ Window {
             id: footer
             objectName: "footer"
             anchors { left: parent.left; right: parent.right; bottom: parent.bottom }
-            height: Math.max(Math.round(96 * root.sizeFactor), promise.implicitHeight + Math.round(24 * root.sizeFactor))
+            height: Math.max(Math.round(84 * root.sizeFactor), promise.implicitHeight + Math.round(20 * root.sizeFactor))
             color: root.theme.surface
 
             Row {

@@ -22,7 +22,9 @@ Item {
     readonly property int sideWidth: Math.round(150 * sizeFactor)
     readonly property int maxColumns: 5
     readonly property int minCardWidth: Math.round(220 * sizeFactor)
-    readonly property int labelSize: Math.round(28 * sizeFactor * textScale)
+    // A card is never shorter than this, whatever fits (a target for unsteady or gloved hands).
+    readonly property int minCardHeight: 180
+    readonly property int labelSize: Math.round(26 * sizeFactor * textScale)
     readonly property int descriptionSize: Math.round(20 * sizeFactor * textScale)
     // ServiceTile's own numbers (padding, spacing, pictogram), for the measurements.
     readonly property int cardPadding: Math.round(12 * sizeFactor)
@@ -33,10 +35,13 @@ Item {
     property var layout: ({ columns: 1, rows: 1, pages: 1, cellWidth: 0, cellHeight: 0, horizontal: false, side: false })
     property int page: 0
     readonly property int pageCount: layout.pages
+    // The cards are measured and placed (the start-up benchmark waits for a frame of this).
+    readonly property bool laidOut: cards.length > 0 && layout.cellHeight > 0
 
     signal activated(var card)
 
     function relayout() {
+        relayoutPending = false
         layout = computeLayout()
         if (page >= layout.pages)
             page = layout.pages - 1
@@ -67,7 +72,7 @@ Item {
             }
         }
         const content = horizontal ? Math.max(pictogramSize, words) : pictogramSize + cardSpacing + words
-        return Math.ceil(content) + 2 * cardPadding + 2 * inset
+        return Math.max(minCardHeight, Math.ceil(content) + 2 * cardPadding) + 2 * inset
     }
 
     function computeLayout() {
@@ -130,29 +135,43 @@ Item {
         return a.columns < b.columns
     }
 
-    onCardsChanged: relayout()
-    onWidthChanged: relayout()
-    onHeightChanged: relayout()
-    onLabelSizeChanged: relayout()
-    onFontFamilyChanged: relayout()
+    // Once every binding has settled: a language or text-size switch changes the cards, the
+    // fonts and the room one after another, and a layout measured half-way would be wrong.
+    // (Tests and screenshots wait for relayoutPending to fall before they measure.)
+    property bool relayoutPending: false
+    function scheduleRelayout() {
+        relayoutPending = true
+        Qt.callLater(relayout)
+    }
+    onCardsChanged: scheduleRelayout()
+    onWidthChanged: scheduleRelayout()
+    onHeightChanged: scheduleRelayout()
+    onLabelSizeChanged: scheduleRelayout()
+    onDescriptionSizeChanged: scheduleRelayout()
+    onFontFamilyChanged: scheduleRelayout()
     Component.onCompleted: relayout()
 
+    // ServiceTile's line height, for the measurements too.
+    readonly property real lineHeight: fontFamily === "Noto Sans Arabic" ? 0.75 : 1
+    onLineHeightChanged: scheduleRelayout()
     Text {
         id: measureLabel
         visible: false
         wrapMode: Text.WordWrap
+        lineHeight: grid.lineHeight
         font { family: grid.fontFamily; pixelSize: grid.labelSize; bold: true }
     }
     Text {
         id: measureText
         visible: false
         wrapMode: Text.WordWrap
+        lineHeight: grid.lineHeight
         font { family: grid.fontFamily; pixelSize: grid.descriptionSize }
     }
 
     Item {
         id: cardsArea
-        objectName: "cardsArea"
+        objectName: grid.objectName + "CardsArea"
         readonly property bool paged: grid.pageCount > 1
         anchors {
             left: parent.left; right: parent.right; top: parent.top
@@ -194,30 +213,30 @@ Item {
 
     // Under the cards: Previous, "Page 1 of 2", Next (a Row: mirrored in Arabic).
     Row {
-        objectName: "pageControls"
+        objectName: grid.objectName + "PageControls"
         visible: grid.pageCount > 1 && !grid.layout.side
         anchors { horizontalCenter: parent.horizontalCenter; bottom: parent.bottom }
         height: grid.controlsHeight
         spacing: grid.gap
 
-        PageButton { objectName: "previousPageButton"; forward: false }
+        PageButton { objectName: grid.objectName + "PreviousPageButton"; forward: false }
         Text {
-            objectName: "pageNumber"
+            objectName: grid.objectName + "PageNumber"
             anchors.verticalCenter: parent.verticalCenter
             text: grid.pageText
             color: grid.theme.text
             font { family: grid.fontFamily; pixelSize: grid.pageTextSize; bold: true }
         }
-        PageButton { objectName: "nextPageButton"; forward: true }
+        PageButton { objectName: grid.objectName + "NextPageButton"; forward: true }
     }
     // Beside the cards: Previous on one side, Next and the page number on the other.
     Item {
-        objectName: "sidePageControls"
+        objectName: grid.objectName + "SidePageControls"
         visible: grid.pageCount > 1 && grid.layout.side
         anchors.fill: parent
 
         PageButton {
-            objectName: "sidePreviousPageButton"
+            objectName: grid.objectName + "SidePreviousPageButton"
             forward: false
             stacked: true
             width: grid.sideWidth
@@ -226,7 +245,7 @@ Item {
         }
         PageButton {
             id: sideNext
-            objectName: "sideNextPageButton"
+            objectName: grid.objectName + "SideNextPageButton"
             forward: true
             stacked: true
             width: grid.sideWidth
@@ -234,7 +253,7 @@ Item {
             anchors { right: parent.right; verticalCenter: parent.verticalCenter }
         }
         Text {
-            objectName: "sidePageNumber"
+            objectName: grid.objectName + "SidePageNumber"
             anchors { horizontalCenter: sideNext.horizontalCenter; top: sideNext.bottom; topMargin: grid.gap }
             width: Math.min(implicitWidth, grid.sideWidth)
             text: grid.pageText
