@@ -101,11 +101,7 @@ def main() -> int:
         wait_for(lambda: bool(home.browser.idle))
         settle(home)
         grab(home, "kiosk-idle.png")
-        home.browser.wipe_now()
-        wait_for(lambda: view_of(home) is None)
-        home.close()
-        for _ in range(3):
-            app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        wipe_and_close(app, home)
         draw_camera_banner(
             app, work, standin.url("/visio?auto=1", host=VISIO_HOST), standin.url("", VISIO_HOST)
         )
@@ -155,6 +151,11 @@ def draw_camera_banner(app: QGuiApplication, work: Path, visio_url: str, origin:
     wait_for(lambda: bool(home.browser.mediaActive))
     settle(home, frames=6)
     grab(home, "kiosk-camera.png")
+    wipe_and_close(app, home)
+
+
+def wipe_and_close(app: QGuiApplication, home: HomeScreen) -> None:
+    """End the session shown (its view goes first), then close the window for good."""
     home.browser.wipe_now()
     wait_for(lambda: view_of(home) is None)
     home.close()

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.menu import CaptureDevices
-from kiosk.ui.qt import QGuiApplication, QJSValue
+from kiosk.ui.qt import QGuiApplication, QJSValue, QObject
 from tests.ui.conftest import STANDIN_TILE, VISIO_TILE, OpenKiosk, close_home, session_view
 from tests.ui.kiosk_items import item, text_of, touch
 from tests.ui.standin import OTHER_ALLOWED_HOST, VISIO_HOST, Standin
@@ -26,12 +26,18 @@ pytestmark = pytest.mark.qt
 MEDIA_TITLES = ("media:", "frame:", "visio-ready")
 
 
-def open_visio(home: HomeScreen, qtbot: QtBot, standin: Standin, query: str = "?auto=1") -> str:
-    """Open the video-call tile and let its page ask for the camera at once; its report."""
-    home.browser.openTile(VISIO_TILE)
+def tile_view(home: HomeScreen, qtbot: QtBot, tile: str) -> QObject:
+    """Open ``tile`` (a session starts); its session's view."""
+    home.browser.openTile(tile)
     qtbot.waitUntil(lambda: session_view(home) is not None, timeout=10_000)
     view = session_view(home)
     assert view is not None
+    return view
+
+
+def open_visio(home: HomeScreen, qtbot: QtBot, standin: Standin, query: str = "?auto=1") -> str:
+    """Open the video-call tile and let its page ask for the camera at once; its report."""
+    view = tile_view(home, qtbot, VISIO_TILE)
     url = standin.url(f"/visio{query}", host=VISIO_HOST)
     home.browser.load(url)
     qtbot.waitUntil(lambda: url_of(view) == url, timeout=10_000)
@@ -64,10 +70,7 @@ def test_no_other_origin_ever_gets_them(
     home = open_kiosk()
     refused = refusals_of(home)
     # The same tile, a host its allow-list opens, but not one it declares for the camera.
-    home.browser.openTile(VISIO_TILE)
-    qtbot.waitUntil(lambda: session_view(home) is not None, timeout=10_000)
-    view = session_view(home)
-    assert view is not None
+    view = tile_view(home, qtbot, VISIO_TILE)
     url = standin.url("/visio?auto=1", host=OTHER_ALLOWED_HOST)
     # Refused (Chromium names it AbortError when the embedder says no).
     assert open_page(home, qtbot, view, url, "media:").startswith("media:denied:")
@@ -84,10 +87,7 @@ def test_another_tile_never_gets_them_even_on_the_declared_origin(
     open_kiosk: OpenKiosk, qtbot: QtBot, standin: Standin
 ) -> None:
     home = open_kiosk()
-    home.browser.openTile(STANDIN_TILE)
-    qtbot.waitUntil(lambda: session_view(home) is not None, timeout=10_000)
-    view = session_view(home)
-    assert view is not None
+    view = tile_view(home, qtbot, STANDIN_TILE)
     # The stand-in tile allows every *.test-gouv.fr host, the video call's too: still no.
     url = standin.url("/visio?auto=1", host=VISIO_HOST)
     assert open_page(home, qtbot, view, url, "media:").startswith("media:denied:")

@@ -101,9 +101,9 @@ def test_a_session_started_during_the_probe_interrupts_it(
     home = open_kiosk()
     open_standin(home, qtbot)
     with qtbot.waitSignal(home.browser.selfCheckDone, timeout=10_000) as done:
-        with qtbot.waitSignal(home.browser.probingChanged, timeout=10_000):
+        with qtbot.waitSignal(home.browser.probe.runningChanged, timeout=10_000):
             home.browser.finishSession()
-        assert home.browser.probing
+        assert home.browser.probe.running
         home.browser.openTile("standin")
     assert done.args[0].checks_failed == ("probe-interrupted",)
 

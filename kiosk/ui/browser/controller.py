@@ -22,6 +22,7 @@ from kiosk.ui.browser.policy import (
     navigation_verdict,
     new_window_verdict,
 )
+from kiosk.ui.browser.probe import PROBE_TIMEOUT_S, OriginProbe
 from kiosk.ui.browser.profile import (
     LockdownInterceptor,
     ProfileFactory,
@@ -29,14 +30,9 @@ from kiosk.ui.browser.profile import (
     refusal_url,
 )
 from kiosk.ui.browser.selfcheck import (
-    PROBE_HTML,
-    PROBE_INTERRUPTED,
     SelfCheck,
-    add_reports,
     document_origin,
     is_probe_document,
-    parse_probe_title,
-    probe_failures,
     self_check,
     web_views_in,
     with_failures,
@@ -66,8 +62,6 @@ OFFLINE_URL: Final = f"{KIOSK_SCHEME}://offline/"
 CERTIFICATE_REFUSED_URL: Final = f"{KIOSK_SCHEME}://refused/?why=certificate"
 #: How often the offline page tries the failed address again, by default.
 RETRY_INTERVAL_S: Final = 10.0
-#: How long the self-check's probe may take on one origin before the check fails.
-PROBE_TIMEOUT_S: Final = 10.0
 
 
 class BrowserController(QObject):
@@ -95,8 +89,6 @@ class BrowserController(QObject):
     idleChanged = Signal()
     secondsLeftChanged = Signal()
     maxLengthWarningChanged = Signal()
-    probingChanged = Signal()
-    probeOriginChanged = Signal()
     mediaChanged = Signal()
 
     def __init__(
@@ -115,25 +107,18 @@ class BrowserController(QObject):
         self.clock = SessionClock(timeouts, self)
         self.pages = KioskPages(translate, self, language=language)
         self._window: QQuickWindow | None = None
-        self._probing = False
+        self._probe = OriginProbe(probe_timeout_s, self)
+        self._probe.finished.connect(self._on_probe_finished)
         self._probe_view: QObject | None = None
         self._probe_pending: SelfCheck | None = None
         # The origins of the documents this session loaded: kept in memory for the probe only,
         # handed to it at the wipe and dropped when it reports; never logged nor sent.
         self._session_origins: list[str] = []
-        self._probe_origins: list[str] = []
-        self._probe_origin = ""
-        self._probe_failures: list[str] = []
-        self._probe_report: dict[str, int] = {}
-        self._probe_timer = QTimer(self)
-        self._probe_timer.setSingleShot(True)
-        self._probe_timer.setInterval(max(1, round(probe_timeout_s * 1000)))
-        self._probe_timer.timeout.connect(self._on_probe_timeout)
         self.interceptor = LockdownInterceptor(
             lambda: self._tile,
             self.report_refusal,
             self,
-            is_probe=lambda url: self._probing and is_probe_document(url),
+            is_probe=lambda url: bool(self._probe.running) and is_probe_document(url),
             on_document=self._on_document,
         )
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
@@ -196,20 +181,14 @@ class BrowserController(QObject):
     def _get_max_length_warning(self) -> bool:
         return self._max_length_warning
 
-    def _get_probing(self) -> bool:
-        return self._probing
-
     def _get_media_active(self) -> bool:
         return bool(self._media)
 
     def _get_camera_on(self) -> bool:
         return "camera" in self._media
 
-    def _get_probe_origin(self) -> str:
-        return self._probe_origin
-
-    def _get_probe_html(self) -> str:
-        return PROBE_HTML
+    def _get_probe(self) -> OriginProbe:
+        return self._probe
 
     sessionActive = Property(bool, _session_active, notify=sessionActiveChanged)
     browsing = Property(bool, _get_browsing, notify=browsingChanged)
@@ -219,11 +198,8 @@ class BrowserController(QObject):
     #: The countdown's length when it started (its ring shows secondsLeft of it).
     countdownTotal = Property(int, _get_countdown_total, notify=secondsLeftChanged)
     maxLengthWarning = Property(bool, _get_max_length_warning, notify=maxLengthWarningChanged)
-    #: The probe is checking the profile (QML shows its document in a hidden view).
-    probing = Property(bool, _get_probing, notify=probingChanged)
-    #: The origin the probe document is given now (QML loads it with ``loadHtml``).
-    probeOrigin = Property(str, _get_probe_origin, notify=probeOriginChanged)
-    probeHtml = Property(str, _get_probe_html, constant=True)
+    #: The self-check's probe (QML shows its document in a hidden view while it runs).
+    probe = Property(QObject, _get_probe, constant=True)
     #: A page of the session was granted the camera or the microphone (the banner shows).
     mediaActive = Property(bool, _get_media_active, notify=mediaChanged)
     cameraOn = Property(bool, _get_camera_on, notify=mediaChanged)
@@ -270,9 +246,9 @@ class BrowserController(QObject):
             log.warning("tile %s is not in the catalog; nothing opened", tile_id)
             return
         was_active = self.clock.active
-        if not was_active and self._probing:
+        if not was_active:
             # A resident is quicker than the probe: what it finds from now on could be theirs.
-            self._finish_probe(interrupted=True)
+            self._probe.interrupt()
         session_id = self.clock.start()
         self._tile = tile
         if tile_id not in self._tiles_used:
@@ -316,9 +292,9 @@ class BrowserController(QObject):
     def shutdown(self) -> None:
         """The kiosk is closing (its views are gone): end the session, drop the profile."""
         self.clock.ended.disconnect(self._on_clock_ended)
-        self._probe_timer.stop()
+        self._probe.finished.disconnect(self._on_probe_finished)
+        self._probe.interrupt()
         self._session_origins = []
-        self._probe_origins = []
         self.clock.end(EndReason.WIPE_NOW)
         if self._profile is not None:
             self._profile.owner.deleteLater()
@@ -463,24 +439,13 @@ class BrowserController(QObject):
         self._check_profile(self.check_now(), list(self._session_origins))
 
     def _check_profile(self, result: SelfCheck, origins: list[str]) -> None:
-        if self._probing:
-            self._finish_probe(interrupted=True)
+        self._probe.interrupt()  # a check still running for an older profile
         if not origins or self._profile is None:
             self.probeDone.emit({})
             self._report_check(result)
             return
         self._probe_pending = result
-        self._probe_origins = origins
-        self._probe_failures = []
-        self._probe_report = {}
-        self._probing = True
-        self._next_probe_origin()
-        self.probingChanged.emit()
-
-    def _next_probe_origin(self) -> None:
-        self._probe_origin = self._probe_origins.pop(0) if self._probe_origins else ""
-        self._probe_timer.start()
-        self.probeOriginChanged.emit()
+        self._probe.start(origins)
 
     @Slot(QObject)
     def attachProbe(self, view: QObject) -> None:
@@ -488,45 +453,7 @@ class BrowserController(QObject):
         self._probe_view = view
         view.destroyed.connect(self._on_probe_view_destroyed)
 
-    @Slot(str)
-    def probeTitle(self, title: str) -> None:
-        """The probe view's title changed: one origin's report, once its script has run."""
-        parsed = parse_probe_title(title)
-        if parsed is None or not self._probing:
-            return
-        origin, report = parsed
-        if origin != self._probe_origin:
-            return  # the previous origin's document, still on its way out
-        self._probe_report = add_reports(self._probe_report, report)
-        self._probe_failures.extend(probe_failures(report))
-        if self._probe_origins:
-            self._next_probe_origin()
-        else:
-            self._finish_probe()
-
-    @Slot()
-    def probeFailed(self) -> None:
-        """The probe document did not load."""
-        if self._probing:
-            self._probe_failures.extend(probe_failures(None))
-            self._finish_probe()
-
-    def _on_probe_timeout(self) -> None:
-        if self._probing:
-            self._probe_failures.extend(probe_failures(None))
-            self._finish_probe()
-
-    def _finish_probe(self, *, interrupted: bool = False) -> None:
-        self._probe_timer.stop()
-        failures = [*self._probe_failures, *([PROBE_INTERRUPTED] if interrupted else [])]
-        report = self._probe_report if not interrupted else {}
-        self._probe_origins = []
-        self._probe_failures = []
-        self._probe_report = {}
-        self._probe_origin = ""
-        if self._probing:
-            self._probing = False
-            self.probingChanged.emit()
+    def _on_probe_finished(self, report: dict[str, int], failures: tuple[str, ...]) -> None:
         self.probeDone.emit(report)
         pending, self._probe_pending = self._probe_pending, None
         if pending is not None:
@@ -550,9 +477,8 @@ class BrowserController(QObject):
     def _on_clock_ended(self, session_id: str, reason: str, duration: float) -> None:
         self._ending = (session_id, reason, duration, self._tiles_used)
         self._ended_origins, self._session_origins = self._session_origins, []
-        if self._probing:
-            # A session ended before the previous wipe's probe reported (seconds later).
-            self._finish_probe(interrupted=True)
+        # A session ended before the previous wipe's probe reported (seconds later).
+        self._probe.interrupt()
         self._retry.stop()
         self._retry_url = ""
         self._tile = None

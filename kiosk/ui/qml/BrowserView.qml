@@ -181,7 +181,7 @@ Item {
         objectName: "probeLoader"
         width: 1
         height: 1
-        active: browserView.browser.probing && browserView.browser.profile !== null
+        active: browserView.browser.probe.running && browserView.browser.profile !== null
         sourceComponent: probeView
     }
 
@@ -199,22 +199,23 @@ Item {
             settings.javascriptCanOpenWindows: false
 
             function probeNext() {
-                if (browserView.browser.probeOrigin !== "")
-                    probe.loadHtml(browserView.browser.probeHtml, browserView.browser.probeOrigin)
+                const next = browserView.browser.probe
+                if (next.origin !== "")
+                    probe.loadHtml(next.html, next.origin)
             }
             Component.onCompleted: {
                 browserView.browser.attachProbe(probe)
                 probe.probeNext()
             }
             Connections {
-                target: browserView.browser
-                function onProbeOriginChanged() { probe.probeNext() }
+                target: browserView.browser.probe
+                function onOriginChanged() { probe.probeNext() }
             }
             onLoadingChanged: function (info) {
                 if (info.status === WebEngineView.LoadFailedStatus)
-                    browserView.browser.probeFailed()
+                    browserView.browser.probe.failed()
             }
-            onTitleChanged: browserView.browser.probeTitle(probe.title)
+            onTitleChanged: browserView.browser.probe.title(probe.title)
             onJavaScriptConsoleMessage: function (level, message, lineNumber, sourceID) {}
             onNewWindowRequested: function (request) {}
             onCertificateError: function (error) {
