@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Final
 
 from kiosk.i18n import DEFAULT_LANGUAGE
-from kiosk.ui.browser.policy import KIOSK_SCHEME, PROBE_SCHEME
+from kiosk.ui.browser.policy import KIOSK_SCHEME
 from kiosk.ui.i18n import gettext_for, resident_language
 from kiosk.ui.qt import (
     QBuffer,
@@ -53,12 +53,6 @@ def register_kiosk_scheme() -> None:
         | QWebEngineUrlScheme.Flag.ContentSecurityPolicyIgnored
     )
     QWebEngineUrlScheme.registerScheme(scheme)
-    # The self-check's probe page: a secure origin of its own (not opaque like ``kiosk:``'s),
-    # so that storage, IndexedDB, Cache Storage and cookies can be read there.
-    probe = QWebEngineUrlScheme(QByteArray(PROBE_SCHEME.encode()))
-    probe.setSyntax(QWebEngineUrlScheme.Syntax.Host)
-    probe.setFlags(QWebEngineUrlScheme.Flag.SecureScheme)
-    QWebEngineUrlScheme.registerScheme(probe)
 
 
 def _direction(language: str) -> str:
@@ -115,13 +109,13 @@ def page_html(
             _("The terminal tries again by itself. Please wait a little."),
         ]
         return _page(_("No connection"), "&#128246;", lines, None, "", language)
-    if host in ("blank", "probe"):
+    if host == "blank":
         return "<!doctype html><html><head><meta charset='utf-8'><title></title></head></html>"
     return None
 
 
 class KioskPages(QWebEngineUrlSchemeHandler):
-    """Answers ``kiosk://refused/``, ``kiosk://offline/``, ``kiosk://blank/``, ``.../probe/``.
+    """Answers ``kiosk://refused/``, ``kiosk://offline/`` and ``kiosk://blank/``.
 
     The pages follow the resident's language: :meth:`set_language` at every switch.
     """

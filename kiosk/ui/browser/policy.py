@@ -16,10 +16,8 @@ from kiosk.catalog import Tile
 
 #: The scheme of the kiosk's own pages (refusal, offline): never ``file:`` nor ``qrc:``.
 KIOSK_SCHEME: Final = "kiosk"
-#: The scheme of the wipe self-check's probe page only (never shown to a resident).
-PROBE_SCHEME: Final = "kiosk-probe"
 #: The kiosk pages a view may show, by host (``kiosk://refused/``...).
-KIOSK_PAGES: Final = frozenset({"refused", "offline", "blank", "probe"})
+KIOSK_PAGES: Final = frozenset({"refused", "offline", "blank"})
 
 
 class Vector(StrEnum):
