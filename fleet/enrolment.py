@@ -14,10 +14,7 @@ import hmac
 import json
 import re
 import secrets
-import threading
-import time
 import unicodedata
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,7 +67,8 @@ class EnrolmentSettings(BaseSettings):
     #: The fleet's address as terminals see it (for content.base_url); default: the request's.
     public_url: str | None = None
     code_ttl_h: float = Field(default=DEFAULT_TTL_H, gt=0, le=24 * 30)
-    #: Failed enrolment attempts allowed per client address within the window.
+    #: Failed enrolment attempts per client address within the window before each further
+    #: one waits (a growing delay, as for passwords: fleet.throttle).
     max_failures: int = Field(default=10, ge=1)
     failure_window_s: float = Field(default=900.0, gt=0)
 
@@ -391,27 +389,3 @@ def status_token(settings: FleetSettings, terminal_id: str) -> str:
 
 def status_token_matches(settings: FleetSettings, terminal_id: str, token: str | None) -> bool:
     return token is not None and hmac.compare_digest(status_token(settings, terminal_id), token)
-
-
-class FailureLimiter:
-    """Failed enrolment attempts per client address within a sliding window (in memory)."""
-
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.max_failures
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())

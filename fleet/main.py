@@ -11,9 +11,19 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from fleet.api.deps import LoginRequired
-from fleet.api.routes import alerts, audit, auth, dashboard, health, terminal_page, terminals
+from fleet.api.deps import LoginRequired, SecondFactorSetupRequired
+from fleet.api.routes import (
+    account,
+    alerts,
+    audit,
+    auth,
+    dashboard,
+    health,
+    terminal_page,
+    terminals,
+)
 from fleet.api.routes import enrolment as enrolment_route
 from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
@@ -21,6 +31,7 @@ from fleet.api.routes import metrics as metrics_route
 from fleet.api.routes import rollouts as rollouts_route
 from fleet.api.routes import tokens as tokens_route
 from fleet.api.routes import users as users_route
+from fleet.api.security_headers import SecurityHeadersMiddleware
 from fleet.api.templating import Templates
 from fleet.content.serve import MOUNT_PATH as CONTENT_MOUNT_PATH
 from fleet.content.serve import content_files
@@ -31,7 +42,6 @@ from fleet.ingest.mqtt import Ingest
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE: Final = "fleet_session"
-SESSION_MAX_AGE_S: Final = 12 * 3600  # one working day, then log in again
 
 
 def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
@@ -58,16 +68,26 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.ingest = ingest
     app.state.templates = Templates()
+    # The signed cookie carries the server-side session's secret (fleet.web_sessions) and what
+    # a page needs before login (language, CSRF token, flash messages); it authenticates
+    # nothing by itself.
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret_key(settings),
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE_S,
+        max_age=int(settings.session_max_age_s),
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_s=settings.hsts_max_age_s)
+    if settings.trusted_proxies.strip():
+        # Outermost: the client's address and scheme are settled before anything reads them.
+        app.add_middleware(
+            ProxyHeadersMiddleware,
+            trusted_hosts=[str(network) for network in settings.proxy_networks()],
+        )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, dashboard, terminal_page, alerts, audit, terminals, health):
+    for module in (auth, account, dashboard, terminal_page, alerts, audit, terminals, health):
         app.include_router(module.router)
     app.include_router(live_events.router)
     app.include_router(users_route.router)
@@ -83,5 +103,11 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def redirect_to_login(_request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+
+    @app.exception_handler(SecondFactorSetupRequired)
+    async def redirect_to_setup(
+        _request: Request, _exc: SecondFactorSetupRequired
+    ) -> RedirectResponse:
+        return RedirectResponse(account.SETUP_PATH, status.HTTP_303_SEE_OTHER)
 
     return app

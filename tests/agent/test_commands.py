@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from fleet import commands as fleet_commands
 from kiosk.agent.actions import ActionError, SystemdActions
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandRecord, CommandStore
 from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule, validate_settings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agentlink import AgentLink
-from fleet import commands as fleet_commands
 from kiosk.contract import (
     COMMAND_CLOCK_SKEW_S,
     COMMAND_MAX_VALIDITY_S,

@@ -12,8 +12,8 @@ from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
     LanguageDep,
+    LiveUser,
     PageDep,
-    PageUser,
     SessionDep,
     SettingsDep,
     TemplatesDep,
@@ -41,7 +41,7 @@ def dashboard(page: PageDep, session: SessionDep, broker: BrokerDep) -> Response
 @router.get("/partials/terminals", response_model=None)
 def terminals_partial(
     request: Request,
-    user: PageUser,
+    user: LiveUser,
     session: SessionDep,
     settings: SettingsDep,
     language: LanguageDep,

@@ -2,7 +2,7 @@
 decommissioning.
 
 ``POST /api/v1/enrol`` needs no login: the one-time code is the credential. Failed attempts are
-limited per client address.
+throttled per client address, in the database (fleet.throttle): every fleet process counts them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from fleet import enrolment
+from fleet import enrolment, throttle
 from fleet.api.deps import (
     ApiOperator,
     ClockDep,
@@ -29,8 +29,10 @@ from fleet.api.deps import (
     SessionDep,
     SettingsDep,
     check_form_csrf,
+    client_address,
 )
 from fleet.broker import BrokerError
+from fleet.core.config import FleetSettings
 from fleet.models import Terminal
 
 router = APIRouter(tags=["enrolment"])
@@ -49,12 +51,16 @@ def enrolment_settings(request: Request) -> enrolment.EnrolmentSettings:
     return found
 
 
-def _limiter(request: Request, settings: enrolment.EnrolmentSettings) -> enrolment.FailureLimiter:
-    limiter: enrolment.FailureLimiter | None = getattr(request.app.state, "enrolment_limiter", None)
-    if limiter is None:
-        limiter = enrolment.FailureLimiter(settings.max_failures, settings.failure_window_s)
-        request.app.state.enrolment_limiter = limiter
-    return limiter
+def enrolment_policy(
+    settings: FleetSettings, options: enrolment.EnrolmentSettings
+) -> throttle.Policy:
+    """Enrolment codes are throttled like passwords, with their own free failures and window."""
+    return throttle.Policy(
+        options.max_failures,
+        settings.login_delay_base_s,
+        settings.login_delay_max_s,
+        options.failure_window_s,
+    )
 
 
 def error_message(kind: str, _: Callable[[str], str]) -> str:
@@ -82,7 +88,9 @@ def error_message(kind: str, _: Callable[[str], str]) -> str:
         "broker_failed": _(
             "The broker could not be updated: try again, or call the operations team."
         ),
-        "rate_limited": _("Too many failed attempts: wait a quarter of an hour and try again."),
+        "rate_limited": _(
+            "Too many failed attempts from this address: wait a few minutes and try again."
+        ),
     }
     return messages.get(kind, kind)
 
@@ -199,11 +207,13 @@ class TerminalStatusOut(BaseModel):
     decommissioned_at: datetime | None
 
 
-def _refusal(kind: str, language: Language, detail: str = "") -> JSONResponse:
+def _refusal(
+    kind: str, language: Language, detail: str = "", headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {"error": kind, "detail": error_message(kind, language.gettext)}
     if detail and kind in ("broker_failed", "bad_terminal_id"):
         body["cause"] = detail[:300]
-    return JSONResponse(body, status_code=enrolment.ERROR_STATUS.get(kind, 400))
+    return JSONResponse(body, status_code=enrolment.ERROR_STATUS.get(kind, 400), headers=headers)
 
 
 @router.post("/api/v1/enrol", response_model=EnrolOut)
@@ -216,10 +226,14 @@ def enrol(
     clock: ClockDep,
 ) -> Response | EnrolOut:
     options = enrolment_settings(request)
-    limiter = _limiter(request, options)
-    client = request.client.host if request.client else "unknown"
-    if limiter.blocked(client):
-        return _refusal("rate_limited", language)
+    policy = enrolment_policy(settings, options)
+    client = client_address(request)
+    now = clock()
+    wait = throttle.wait_s(session, throttle.Scope.ENROLMENT, policy, client, None, now)
+    if wait > 0:
+        return _refusal(
+            "rate_limited", language, headers={"Retry-After": throttle.retry_after_header(wait)}
+        )
     # Check the files first: a fleet that cannot answer fully must not burn the code.
     ca_pem = settings.broker_ca_file.read_text() if settings.broker_ca_file else None
     content_root: str | None = None
@@ -232,11 +246,13 @@ def enrol(
             content_base_url = base.rstrip("/") + "/content"
     try:
         done = enrolment.enrol(
-            session, body.code, body.terminal_id, body.hardware, clock(), options.credentials()
+            session, body.code, body.terminal_id, body.hardware, now, options.credentials()
         )
     except enrolment.EnrolmentError as error:
         if error.kind in ("malformed", "unknown", "expired", "used"):
-            limiter.failed(client)
+            session.rollback()
+            throttle.record_failure(session, throttle.Scope.ENROLMENT, policy, client, None, now)
+            session.commit()
         return _refusal(error.kind, language, error.detail)
     host = options.broker_public_host or settings.broker_host
     port = options.broker_public_port or settings.broker_port
