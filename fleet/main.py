@@ -41,6 +41,27 @@ from fleet.core.security import session_secret_key
 from fleet.ingest.mqtt import Ingest
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
+#: Every router of the app, pages and API (tests visit all their routes).
+ROUTERS: Final = tuple(
+    module.router
+    for module in (
+        auth,
+        account,
+        dashboard,
+        terminal_page,
+        alerts,
+        audit,
+        terminals,
+        health,
+        live_events,
+        users_route,
+        tokens_route,
+        metrics_route,
+        observatory_export,
+        rollouts_route,
+        enrolment_route,
+    )
+)
 SESSION_COOKIE: Final = "fleet_session"
 
 
@@ -87,15 +108,8 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
             trusted_hosts=[str(network) for network in settings.proxy_networks()],
         )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, account, dashboard, terminal_page, alerts, audit, terminals, health):
-        app.include_router(module.router)
-    app.include_router(live_events.router)
-    app.include_router(users_route.router)
-    app.include_router(tokens_route.router)
-    app.include_router(metrics_route.router)
-    app.include_router(observatory_export.router)
-    app.include_router(rollouts_route.router)
-    app.include_router(enrolment_route.router)
+    for router in ROUTERS:
+        app.include_router(router)
     if settings.content_repo is not None:
         # Public by design: the TUF signatures, not secrecy, protect what terminals install.
         app.mount(CONTENT_MOUNT_PATH, content_files(settings.content_repo), name="content")
