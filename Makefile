@@ -22,7 +22,7 @@ APT_PACKAGES := mosquitto libpulse0 fonts-noto-core fonts-dejavu-core \
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image image-apt \
-	image-wheels image-tree test-image
+	image-wheels image-tree test-image oidc-provider
 
 help:
 	@echo "make demo   install what is missing, start broker + fleet + 3 simulated terminals"
@@ -51,6 +51,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
+# The single sign-on tests run a real OpenID provider (oidc-provider from the npm registry,
+# pinned by tests/oidc/package-lock.json) on Node.js: Debian's nodejs and npm when no npm is
+# found (a Node.js installed otherwise is kept).
+OIDC_STAMP := tests/oidc/node_modules/.installed
+
+$(OIDC_STAMP): tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+oidc-provider:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory image-apt IMAGE_PACKAGES="nodejs npm"
+	@$(MAKE) --no-print-directory -s $(OIDC_STAMP)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +71,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup oidc-provider
 	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		export KIOSK_TEST_PG_URL="$${KIOSK_TEST_PG_URL:-$(PG_URL)}"; fi; \
 	QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu" \
@@ -134,4 +147,4 @@ test-image: venv
 	@cat images/mkosi.output/figures.json 2>/dev/null || true
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/oidc/node_modules

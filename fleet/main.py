@@ -29,6 +29,7 @@ from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
 from fleet.api.routes import metrics as metrics_route
 from fleet.api.routes import rollouts as rollouts_route
+from fleet.api.routes import sso as sso_route
 from fleet.api.routes import tokens as tokens_route
 from fleet.api.routes import users as users_route
 from fleet.api.security_headers import SecurityHeadersMiddleware
@@ -39,6 +40,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.core.security import session_secret_key
 from fleet.ingest.mqtt import Ingest
+from fleet.sso import oauth_registry
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 #: Every router of the app, pages and API (tests visit all their routes).
@@ -60,6 +62,7 @@ ROUTERS: Final = tuple(
         observatory_export,
         rollouts_route,
         enrolment_route,
+        sso_route,
     )
 )
 SESSION_COOKIE: Final = "fleet_session"
@@ -89,6 +92,7 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.ingest = ingest
     app.state.templates = Templates()
+    app.state.oauth = oauth_registry(settings)
     # The signed cookie carries the server-side session's secret (fleet.web_sessions) and what
     # a page needs before login (language, CSRF token, flash messages); it authenticates
     # nothing by itself.

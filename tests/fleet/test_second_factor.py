@@ -212,9 +212,7 @@ def test_required_for_operators_and_administrators(strict: FleetSettings, clock:
         assert kept.status_code == 409
 
 
-def test_an_administrator_resets_a_lost_second_factor(
-    strict: FleetSettings, clock: Clock
-) -> None:
+def test_an_administrator_resets_a_lost_second_factor(strict: FleetSettings, clock: Clock) -> None:
     add_user(strict, "operator", "operator")
     with browser(strict, clock) as operator, browser(strict, clock) as admin:
         log_in(operator, "operator", PASSWORD)

@@ -68,15 +68,16 @@ def start_session(
     request.session[SESSION_SECRET_KEY] = secret
 
 
-def _login_page(
+def login_page_response(
     request: Request,
     language: Language,
     templates: Templates,
     settings: FleetSettings,
     error: str | None = None,
-    username: str = "",
     status_code: int = status.HTTP_200_OK,
+    username: str = "",
 ) -> Response:
+    """The login page, with ``error`` said on it."""
     _ = language.gettext
     context: dict[str, Any] = {
         "csrf_token": get_csrf_token(request),
@@ -101,7 +102,7 @@ def login_page(
 ) -> Response:
     if signed_in(request, session, settings, clock(), touch=False) is not None:
         return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
-    return _login_page(request, language, templates, settings)
+    return login_page_response(request, language, templates, settings)
 
 
 def _throttled(
@@ -119,7 +120,7 @@ def _throttled(
     audit.record(session, username.strip()[:64] or "-", "login_throttled", at=now)
     session.commit()
     minutes = max(round(wait / 60), 1)
-    refusal = _login_page(
+    refusal = login_page_response(
         request,
         language,
         templates,
@@ -165,7 +166,7 @@ def login(
         # so only what fits a username is kept.
         audit.record(session, username.strip()[:64] or "-", "login_failed", at=now)
         session.commit()
-        return _login_page(
+        return login_page_response(
             request,
             language,
             templates,
@@ -332,7 +333,7 @@ def _expired_form(
 ) -> Response:
     """The login page again, saying why the form was refused (CSRF token missing or stale)."""
     _ = language.gettext
-    return _login_page(
+    return login_page_response(
         request,
         language,
         templates,
