@@ -37,6 +37,14 @@ CODE_ALPHABET: Final = "ACDEFHJKMNPRTUVWXY3479"
 CODE_GROUPS: Final = 4
 CODE_GROUP_LENGTH: Final = 4
 CODE_LENGTH: Final = CODE_GROUPS * CODE_GROUP_LENGTH
+#: What may stand between the code's characters as typed (a regular expression class).
+CODE_SEPARATORS: Final = r"[ \t._-]"
+#: A code as it may be typed, either case, a few separators between characters at most (the
+#: API's declaration; normalize_code accepts all of it).
+CODE_PATTERN: Final = (
+    f"^{CODE_SEPARATORS}{{0,3}}(?:[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
+    f"{CODE_SEPARATORS}{{0,3}}){{{CODE_LENGTH}}}$"
+)
 DEFAULT_TTL_H: Final = 24.0
 #: Where the terminal's files go unless the technician's tool says otherwise.
 DEFAULT_CONFIG_DIR: Final = "/etc/kiosk"
@@ -129,7 +137,7 @@ def format_code(raw: str) -> str:
 
 def normalize_code(text: str) -> str:
     """The code's 16 characters, upper case, without spaces or dashes; EnrolmentError if not."""
-    raw = re.sub(r"[\s\-_.]", "", text).upper()
+    raw = re.sub(CODE_SEPARATORS, "", text).upper()
     if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
         raise EnrolmentError("malformed")
     return raw

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from fleet.api import errors
 from fleet.api.deps import LoginRequired, SecondFactorSetupRequired
 from fleet.api.routes import (
     account,
@@ -117,6 +118,10 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     if settings.content_repo is not None:
         # Public by design: the TUF signatures, not secrecy, protect what terminals install.
         app.mount(CONTENT_MOUNT_PATH, content_files(settings.content_repo), name="content")
+
+    errors.install(
+        app, lambda: [*app.router.routes, *(r for router in ROUTERS for r in router.routes)]
+    )
 
     @app.exception_handler(LoginRequired)
     async def redirect_to_login(_request: Request, _exc: LoginRequired) -> RedirectResponse:

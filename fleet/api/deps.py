@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Form, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import gettext_for, supported_or
 from fleet.models import ApiToken, User, WebSession
+from kiosk.contract import TERMINAL_ID_PATTERN
 
 LANGUAGE_SESSION_KEY = "lang"
 #: The cookie's key for the server-side session's secret (see fleet.web_sessions).
@@ -434,3 +435,15 @@ def check_form_csrf(request: Request, submitted: str) -> None:
 FormText = Annotated[str, Form()]
 #: The CSRF token a page's form sends back (checked with :func:`check_form_csrf`).
 CsrfForm = Annotated[str, Form(alias="csrf_token")]
+
+
+#: A terminal id in an API path: refused (422) unless it can be one.
+TerminalIdPath = Annotated[
+    str,
+    Path(
+        pattern=f"^{TERMINAL_ID_PATTERN}$",
+        description="The terminal's id: 3 to 40 lower-case letters, digits and dashes.",
+    ),
+]
+#: A row id in an API path: a positive SQL integer.
+RowIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]

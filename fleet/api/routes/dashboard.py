@@ -20,7 +20,8 @@ from fleet.api.deps import (
 )
 from fleet.api.routes.live import TableQuery, live_context
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 #: The observatory export form offers the last this many days by default.
 EXPORT_DAYS: Final = 30

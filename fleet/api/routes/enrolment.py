@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from fleet import enrolment, throttle
+from fleet.api import errors
 from fleet.api.deps import (
     ApiOperator,
     ClockDep,
@@ -28,12 +29,14 @@ from fleet.api.deps import (
     Page,
     SessionDep,
     SettingsDep,
+    TerminalIdPath,
     check_form_csrf,
     client_address,
 )
 from fleet.broker import BrokerError
 from fleet.core.config import FleetSettings
 from fleet.models import Terminal
+from kiosk.contract import RESERVED_TERMINAL_IDS, TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["enrolment"])
 
@@ -99,7 +102,7 @@ def error_message(kind: str, _: Callable[[str], str]) -> str:
 # Dashboard page
 
 
-@router.get("/enrolment", response_model=None)
+@router.get("/enrolment", response_model=None, include_in_schema=False)
 def enrolment_page(page: OperatorPage, session: SessionDep) -> Response:
     return _render(page, session)
 
@@ -131,7 +134,7 @@ def _optional_float(text: str) -> float | None:
     return float(text) if text else None
 
 
-@router.post("/enrolment", response_model=None)
+@router.post("/enrolment", response_model=None, include_in_schema=False)
 def create_enrolment_code(
     page: OperatorPage,
     session: SessionDep,
@@ -174,9 +177,27 @@ def create_enrolment_code(
 # API
 
 
+#: A terminal id a technician may ask for (the contract's, the reserved ones aside).
+WANTED_TERMINAL_ID: Final = (
+    f"^(?!(?:{'|'.join(sorted(RESERVED_TERMINAL_IDS))})$){TERMINAL_ID_PATTERN}$"
+)
+
+
 class EnrolIn(BaseModel):
-    code: str = Field(max_length=64)
-    terminal_id: str | None = Field(default=None, max_length=40)
+    """What the technician's tool sends. ``code`` and ``terminal_id`` are declared with their
+    patterns, and checked by the enrolment itself, so that a mistyped one gets the translated
+    ``malformed`` or ``bad_terminal_id`` refusal the technician can act on."""
+
+    code: str = Field(
+        max_length=200,
+        description="The one-time code: 16 letters and digits, spaces or dashes between.",
+        json_schema_extra={"pattern": enrolment.CODE_PATTERN},
+    )
+    terminal_id: str | None = Field(
+        default=None,
+        description="The id to take (default: the next free one for the code's commune).",
+        json_schema_extra={"pattern": WANTED_TERMINAL_ID},
+    )
     hardware: dict[str, Any] = Field(default_factory=dict)
     config_dir: str = Field(default=enrolment.DEFAULT_CONFIG_DIR, pattern=ABSOLUTE_PATH)
     state_dir: str = Field(default=enrolment.DEFAULT_STATE_DIR, pattern=ABSOLUTE_PATH)
@@ -216,7 +237,11 @@ def _refusal(
     return JSONResponse(body, status_code=enrolment.ERROR_STATUS.get(kind, 400), headers=headers)
 
 
-@router.post("/api/v1/enrol", response_model=EnrolOut)
+@router.post(
+    "/api/v1/enrol",
+    response_model=EnrolOut,
+    responses=errors.responses(400, 404, 409, 410, 422, 429, 503),
+)
 def enrol(
     request: Request,
     body: EnrolIn,
@@ -281,9 +306,13 @@ def enrol(
     )
 
 
-@router.get("/api/v1/enrol/{terminal_id}/status", response_model=TerminalStatusOut)
+@router.get(
+    "/api/v1/enrol/{terminal_id}/status",
+    response_model=TerminalStatusOut,
+    responses=errors.responses(401, 404, 422),
+)
 def enrolled_status(
-    terminal_id: str,
+    terminal_id: TerminalIdPath,
     session: SessionDep,
     settings: SettingsDep,
     x_terminal_token: Annotated[str | None, Header()] = None,
@@ -309,10 +338,14 @@ class DecommissionOut(BaseModel):
     decommissioned_at: datetime | None
 
 
-@router.post("/api/v1/terminals/{terminal_id}/decommission", response_model=DecommissionOut)
+@router.post(
+    "/api/v1/terminals/{terminal_id}/decommission",
+    response_model=DecommissionOut,
+    responses=errors.responses(401, 403, 404, 422, 503),
+)
 def decommission(
     request: Request,
-    terminal_id: str,
+    terminal_id: TerminalIdPath,
     user: ApiOperator,
     session: SessionDep,
     clock: ClockDep,

@@ -31,7 +31,8 @@ from fleet.api.routes.live import Fingerprint, TableQuery, fingerprint, live_con
 from fleet.api.templating import Templates
 from fleet.core.config import FleetSettings
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 POLL_S: Final = 1.0
 KEEPALIVE_S: Final = 15.0
