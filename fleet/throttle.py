@@ -146,3 +146,28 @@ def forget_account_failures_from(
             AuthFailure.address == _address(address),
         )
     )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at a secret (a password, a code) from ``address`` on ``account``, at ``now``."""
+
+    session: Session
+    scope: Scope
+    policy: Policy
+    address: str
+    account: str | None
+    now: datetime
+
+    def wait_s(self) -> float:
+        """Seconds this address must wait before trying; 0.0: it may try now."""
+        return wait_s(self.session, self.scope, self.policy, self.address, self.account, self.now)
+
+    def failed(self) -> None:
+        """Count this try as a failure; the caller commits."""
+        record_failure(self.session, self.scope, self.policy, self.address, self.account, self.now)
+
+    def succeeded(self) -> None:
+        """The secret was right: this address's failures on this account are forgotten."""
+        if self.account is not None:
+            forget_account_failures_from(self.session, self.scope, self.address, self.account)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from fleet import crud, second_factor, web_sessions
+from fleet import crud, second_factor, throttle, web_sessions
 from fleet.api import formatting
 from fleet.api.templating import Templates
 from fleet.commands import Publisher
@@ -395,8 +395,22 @@ SignedInPage = Annotated[Page, Depends(get_signed_in_page)]
 
 
 def client_address(request: Request) -> str:
-    """The client's address: the peer's, or what a trusted proxy said (fleet.api.proxies)."""
+    """The client's address: the peer's, or what a trusted proxy said (``trusted_proxies``)."""
     return request.client.host if request.client else "unknown"
+
+
+def login_attempt(
+    request: Request, session: Session, settings: FleetSettings, name: str, now: datetime
+) -> throttle.Attempt:
+    """A try at the password or second factor of the account ``name``, from this client."""
+    return throttle.Attempt(
+        session,
+        throttle.Scope.LOGIN,
+        throttle.login_policy(settings),
+        client_address(request),
+        throttle.account_key(name),
+        now,
+    )
 
 
 def get_admin_page(page: PageDep) -> Page:

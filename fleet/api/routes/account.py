@@ -17,8 +17,8 @@ from fleet.api.deps import (
     SessionDep,
     SignedInPage,
     check_form_csrf,
-    client_address,
     current_web_session_id,
+    login_attempt,
 )
 from fleet.core.security import MIN_PASSWORD_LENGTH, hash_password, verify_password
 
@@ -124,10 +124,8 @@ def change_password(
             error=_("Your password is managed by single sign-on, not here."),
             status_code=status.HTTP_409_CONFLICT,
         )
-    policy = throttle.login_policy(page.settings)
-    address = client_address(page.request)
-    account = throttle.account_key(user.username)
-    wait = throttle.wait_s(session, throttle.Scope.LOGIN, policy, address, account, page.now)
+    attempt = login_attempt(page.request, session, page.settings, user.username, page.now)
+    wait = attempt.wait_s()
     if wait > 0:
         response = _render(
             page,
@@ -139,7 +137,7 @@ def change_password(
         response.headers["Retry-After"] = throttle.retry_after_header(wait)
         return response
     if not verify_password(user.password_hash, current_password[:MAX_PASSWORD_CHARS]):
-        throttle.record_failure(session, throttle.Scope.LOGIN, policy, address, account, page.now)
+        attempt.failed()
         audit.record(session, user.username, "password_change_failed", at=page.now)
         session.commit()
         return _render(
@@ -241,6 +239,18 @@ def _confirmed_by_code(page: Page, session: Session, code: str) -> bool:
     return user is not None and second_factor.verify_totp(user, code, page.now)
 
 
+def _wrong_code(page: Page, session: Session) -> Response:
+    session.rollback()
+    return _render(
+        page,
+        session,
+        error=page.language.gettext(
+            "Wrong or already used code. Type the 6 digits your app shows now."
+        ),
+        status_code=status.HTTP_400_BAD_REQUEST,
+    )
+
+
 @router.post("/account/second-factor/recovery-codes", response_model=None)
 def new_recovery_codes(
     page: SignedInPage, session: SessionDep, code: FormText = "", form_csrf_token: CsrfForm = ""
@@ -251,13 +261,7 @@ def new_recovery_codes(
     if not page.user.has_second_factor:
         return RedirectResponse(SETUP_PATH, status.HTTP_303_SEE_OTHER)
     if not _confirmed_by_code(page, session, code):
-        session.rollback()
-        return _render(
-            page,
-            session,
-            error=_("Wrong or already used code. Type the 6 digits your app shows now."),
-            status_code=status.HTTP_400_BAD_REQUEST,
-        )
+        return _wrong_code(page, session)
     codes = second_factor.new_recovery_codes(session, page.user)
     audit.record(session, page.user.username, "recovery_codes_renewed")
     session.commit()
@@ -280,13 +284,7 @@ def disable_second_factor(
             status_code=status.HTTP_409_CONFLICT,
         )
     if not _confirmed_by_code(page, session, code):
-        session.rollback()
-        return _render(
-            page,
-            session,
-            error=_("Wrong or already used code. Type the 6 digits your app shows now."),
-            status_code=status.HTTP_400_BAD_REQUEST,
-        )
+        return _wrong_code(page, session)
     user = crud.get_user_by_id(session, page.user.id)
     assert user is not None
     second_factor.disable(session, user)

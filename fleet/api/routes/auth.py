@@ -23,6 +23,7 @@ from fleet.api.deps import (
     TemplatesDep,
     client_address,
     get_csrf_token,
+    login_attempt,
     signed_in,
 )
 from fleet.api.templating import Templates
@@ -153,15 +154,13 @@ def login(
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
         return _expired_form(request, language, templates, settings, username)
     now = clock()
-    policy = throttle.login_policy(settings)
-    address = client_address(request)
-    account = throttle.account_key(username)
-    wait = throttle.wait_s(session, throttle.Scope.LOGIN, policy, address, account, now)
+    attempt = login_attempt(request, session, settings, username, now)
+    wait = attempt.wait_s()
     if wait > 0:
         return _throttled(request, session, language, templates, settings, username, wait, now)
     user = crud.authenticate(session, username.strip(), password)
     if user is None:
-        throttle.record_failure(session, throttle.Scope.LOGIN, policy, address, account, now)
+        attempt.failed()
         # The name typed, never the password: it may be a password typed in the wrong box,
         # so only what fits a username is kept.
         audit.record(session, username.strip()[:64] or "-", "login_failed", at=now)
@@ -175,7 +174,7 @@ def login(
             username=username,
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
-    throttle.forget_account_failures_from(session, throttle.Scope.LOGIN, address, account)
+    attempt.succeeded()
     if user.has_second_factor:
         start_session(
             request, session, user, now, web_sessions.PASSWORD, awaiting_second_factor=True
@@ -250,10 +249,8 @@ def second_factor_login(
     if pending is None:
         return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     row, user = pending
-    policy = throttle.login_policy(settings)
-    address = client_address(request)
-    account = throttle.account_key(user.username)
-    wait = throttle.wait_s(session, throttle.Scope.LOGIN, policy, address, account, now)
+    attempt = login_attempt(request, session, settings, user.username, now)
+    wait = attempt.wait_s()
     if wait > 0:
         audit.record(session, user.username, "login_throttled", detail="second factor", at=now)
         session.commit()
@@ -272,7 +269,7 @@ def second_factor_login(
     if not accepted and second_factor.use_recovery_code(session, user, code, now):
         accepted, how = True, "recovery code"
     if not accepted:
-        throttle.record_failure(session, throttle.Scope.LOGIN, policy, address, account, now)
+        attempt.failed()
         audit.record(session, user.username, "second_factor_failed", at=now)
         session.commit()
         return _second_factor_page(
@@ -282,7 +279,7 @@ def second_factor_login(
             _("Wrong or already used code. Type the 6 digits your app shows now."),
             status.HTTP_401_UNAUTHORIZED,
         )
-    throttle.forget_account_failures_from(session, throttle.Scope.LOGIN, address, account)
+    attempt.succeeded()
     if how == "recovery code":
         left = second_factor.unused_recovery_codes(session, user)
         audit.record(session, user.username, "recovery_code_used", detail=f"{left} left", at=now)

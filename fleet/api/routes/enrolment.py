@@ -251,10 +251,16 @@ def enrol(
     clock: ClockDep,
 ) -> Response | EnrolOut:
     options = enrolment_settings(request)
-    policy = enrolment_policy(settings, options)
-    client = client_address(request)
     now = clock()
-    wait = throttle.wait_s(session, throttle.Scope.ENROLMENT, policy, client, None, now)
+    attempt = throttle.Attempt(
+        session,
+        throttle.Scope.ENROLMENT,
+        enrolment_policy(settings, options),
+        client_address(request),
+        None,
+        now,
+    )
+    wait = attempt.wait_s()
     if wait > 0:
         return _refusal(
             "rate_limited", language, headers={"Retry-After": throttle.retry_after_header(wait)}
@@ -276,7 +282,7 @@ def enrol(
     except enrolment.EnrolmentError as error:
         if error.kind in ("malformed", "unknown", "expired", "used"):
             session.rollback()
-            throttle.record_failure(session, throttle.Scope.ENROLMENT, policy, client, None, now)
+            attempt.failed()
             session.commit()
         return _refusal(error.kind, language, error.detail)
     host = options.broker_public_host or settings.broker_host
