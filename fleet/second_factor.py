@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Final
 
 import pyotp
-import segno
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -42,6 +41,8 @@ def provisioning_uri(secret: str, username: str) -> str:
 
 def qr_svg(uri: str, title: str) -> str:
     """The QR code of ``uri`` as inline SVG (no script, no style: fits the page's CSP)."""
+    import segno  # only the setup page draws one
+
     return str(
         segno.make(uri, error="m").svg_inline(scale=4, border=2, title=title, omitsize=False)
     )

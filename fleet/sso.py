@@ -14,15 +14,17 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from authlib.integrations.starlette_client import OAuth
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet import audit
 from fleet.core.config import FleetSettings
 from fleet.models import User
+
+if TYPE_CHECKING:
+    from authlib.integrations.starlette_client import OAuth
 
 #: The name Authlib registers the provider under.
 PROVIDER_NAME: Final = "directory"
@@ -69,6 +71,9 @@ def oauth_registry(settings: FleetSettings) -> OAuth | None:
     """The Authlib registry with the provider, or ``None`` when single sign-on is off."""
     if not settings.sso_enabled():
         return None
+    # Imported here: a fleet without single sign-on never loads Authlib (nor its HTTP client).
+    from authlib.integrations.starlette_client import OAuth
+
     verify: ssl.SSLContext | bool = True
     if settings.oidc_ca_file is not None:
         verify = ssl.create_default_context(cafile=str(settings.oidc_ca_file))

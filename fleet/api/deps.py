@@ -244,10 +244,14 @@ def get_live_user(
     return user
 
 
+def _second_factor_missing(user: User, settings: FleetSettings) -> bool:
+    """The fleet requires a second factor of this user, who has none set up yet."""
+    required = second_factor.required_for(user, settings.second_factor_required)
+    return required and not user.has_second_factor
+
+
 def _check_second_factor(user: User, settings: FleetSettings) -> None:
-    if second_factor.required_for(user, settings.second_factor_required) and not (
-        user.has_second_factor
-    ):
+    if _second_factor_missing(user, settings):
         raise SecondFactorSetupRequired
 
 
@@ -265,9 +269,7 @@ def get_api_user(
     user = _session_user(request, session, settings, clock())
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
-    if second_factor.required_for(user, settings.second_factor_required) and not (
-        user.has_second_factor
-    ):
+    if _second_factor_missing(user, settings):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "set up a second factor first (dashboard: /account)"
         )

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
-from httpx import HTTPError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +16,19 @@ from fleet.api.routes.auth import login_page_response, start_session
 from fleet.api.templating import Templates
 from fleet.core.config import FleetSettings
 
+if TYPE_CHECKING:
+    from authlib.integrations.starlette_client import OAuth
+
 logger = logging.getLogger(__name__)
+
+
+def _flow_errors() -> tuple[type[Exception], ...]:
+    """What the flow raises when the provider or its answer fails (Authlib loaded by then)."""
+    from authlib.integrations.base_client import OAuthError
+    from httpx import HTTPError
+
+    return (HTTPError, OAuthError, ValueError, KeyError)
+
 
 router = APIRouter(tags=["auth"], include_in_schema=False)
 
@@ -41,7 +50,7 @@ async def sso_start(request: Request, language: LanguageDep, templates: Template
         redirect: Response = await provider.authorize_redirect(
             request, str(request.url_for(CALLBACK_ROUTE))
         )
-    except (HTTPError, OAuthError, ValueError) as error:
+    except _flow_errors() as error:
         logger.error("Single sign-on: the provider cannot be reached (%s).", error)
         return _refused(request, language, templates, "unreachable")
     return redirect
@@ -97,7 +106,7 @@ async def sso_callback(
         if settings.oidc_groups_claim not in claims:
             # Many providers put groups in the userinfo answer only.
             claims.update(await provider.userinfo(token=token))
-    except (HTTPError, OAuthError, ValueError, KeyError) as error:
+    except _flow_errors() as error:
         logger.warning("Single sign-on refused by the provider or the checks: %s", error)
         return _refused(request, language, templates, "failed")
     now = clock()
