@@ -136,6 +136,20 @@ def test_wrong_codes_are_throttled(person: TestClient, clock: Clock) -> None:
     assert second_factor(person, "123456").status_code == 429
 
 
+def test_logging_in_again_does_not_reset_the_count_of_wrong_codes(
+    person: TestClient, clock: Clock
+) -> None:
+    """Someone who knows the password must not get endless guesses at the code."""
+    log_in(person)
+    set_up(person, clock)
+    for _round in range(5):
+        person.cookies.clear()
+        assert log_in(person).headers["location"] == "/login/second-factor"
+        assert second_factor(person, "123456").status_code == 401
+    person.cookies.clear()
+    assert log_in(person).status_code == 429  # five wrong codes: this address waits
+
+
 def test_the_password_step_expires(person: TestClient, clock: Clock) -> None:
     log_in(person)
     secret, _codes = set_up(person, clock)

@@ -174,12 +174,14 @@ def login(
             username=username,
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
-    attempt.succeeded()
     if user.has_second_factor:
+        # Not a success yet: forgetting this address's failures now would let someone who
+        # knows the password guess codes for ever, logging in again between guesses.
         start_session(
             request, session, user, now, web_sessions.PASSWORD, awaiting_second_factor=True
         )
         return RedirectResponse(SECOND_FACTOR_PATH, status.HTTP_303_SEE_OTHER)
+    attempt.succeeded()
     audit.record(session, user.username, "login", detail="password", at=now)
     start_session(request, session, user, now, web_sessions.PASSWORD)
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
