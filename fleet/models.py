@@ -240,6 +240,22 @@ class User(Base):
     created_at: Mapped[datetime]
     #: A disabled user cannot log in, and their open sessions stop working at once.
     disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The TOTP secret (base32) once the second factor is set up; None: password alone.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    #: The time step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
+    #: The OpenID Connect subject (``iss`` and ``sub``) of a single sign-on user; such a user
+    #: has no password here.
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+    @property
+    def uses_single_sign_on(self) -> bool:
+        return self.oidc_subject is not None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None
 
 
 class RejectedMessage(Base):
@@ -326,19 +342,65 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(String(300))
 
 
-class LoginFailure(Base):
-    """A failed login, kept for the rate limit (shared by every fleet process).
+#: What a failure is counted against: a password (or second factor) at login, a code at enrolment.
+THROTTLE_SCOPES: Final = ("login", "enrolment")
 
-    ``key`` is ``user:<name>`` or ``address:<client address>``; rows older than the window are
-    deleted as new ones come.
+
+class AuthFailure(Base):
+    """A failed login or enrolment attempt, kept for throttling (shared by every fleet process).
+
+    ``account`` is the username typed at login (lower case), None for enrolment codes; rows
+    older than the throttling window are deleted as new ones come.
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    __tablename__ = "auth_failures"
+    __table_args__ = (
+        CheckConstraint("scope IN ('login', 'enrolment')", name="scope_known"),
+        Index("ix_auth_failures_scope_address_at", "scope", "address", "at"),
+        Index("ix_auth_failures_scope_account_at", "scope", "account", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(120))
+    scope: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random secret, only its SHA-256 is kept here.
+
+    Deleting the row ends the session wherever the cookie is (logout, password change,
+    deactivation, the user or an administrator ending it).
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    #: ``password`` or ``sso`` (single sign-on).
+    method: Mapped[str] = mapped_column(String(16))
+    #: The password was right; the second factor is still to be given.
+    awaiting_second_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Where and with what it signed in, for the person to recognise their sessions.
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor (its SHA-256 only)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

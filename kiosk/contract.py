@@ -35,6 +35,12 @@ COMMAND_ID_PATTERN: Final = r"[A-Za-z0-9_-]{8,64}"
 # The fleet's own MQTT user name; no terminal may take it.
 FLEET_USERNAME: Final = "fleet"
 RESERVED_TERMINAL_IDS: Final = frozenset({FLEET_USERNAME})
+#: The longest a command may stay valid (``expires_at - issued_at``): the fleet never issues a
+#: longer one, and the terminal refuses it.
+COMMAND_MAX_VALIDITY_S: Final = 24 * 3600
+#: How far in the future (by the terminal's clock) a command's ``issued_at`` may be before the
+#: terminal refuses it: clocks on NTP agree within seconds; more means a forged or replayed order.
+COMMAND_CLOCK_SKEW_S: Final = 300
 
 _TERMINAL_ID_RE = re.compile(TERMINAL_ID_PATTERN)
 
@@ -297,6 +303,8 @@ class Reason(StrEnum):
     UI_NO_ANSWER = "the kiosk UI did not answer the wipe order"
     WIPE_NOT_CLEAN = "the kiosk UI did not confirm a clean wipe"
     NO_CONTENT_UPDATES = "content updates are not configured on this terminal"
+    ISSUED_IN_FUTURE = "the command was issued in the future (clock skew too large)"
+    VALIDITY_TOO_LONG = "the command stays valid longer than the fleet allows"
 
 
 class CommandAck(Message):

@@ -80,6 +80,10 @@ def command_reason(reason: str | None, _: Gettext) -> str:
         Reason.UI_NO_ANSWER: _("the kiosk screen did not answer the wipe order"),
         Reason.WIPE_NOT_CLEAN: _("the kiosk screen did not confirm a clean wipe"),
         Reason.NO_CONTENT_UPDATES: _("content updates are not configured on this terminal"),
+        Reason.ISSUED_IN_FUTURE: _(
+            "refused by the terminal: issued in the future by its clock (check its time sync)"
+        ),
+        Reason.VALIDITY_TOO_LONG: _("refused by the terminal: valid for too long"),
     }
     return labels.get(reason, reason)
 

@@ -28,7 +28,9 @@ def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
         "alerts",
         "maintenance_windows",
         "audit_log",
-        "login_failures",
+        "auth_failures",
+        "web_sessions",
+        "recovery_codes",
         "api_tokens",
     } <= tables
 
@@ -37,4 +39,4 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     upgrade_database(migrated_engine)
 
     with migrated_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0007"
+        assert MigrationContext.configure(connection).get_current_revision() == "0008"

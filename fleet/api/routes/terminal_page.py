@@ -29,7 +29,8 @@ from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 #: The commands the page offers as buttons, in this order.
 BUTTON_COMMANDS: Final = ("reboot", "restart_ui", "wipe_session", "refresh_content")
