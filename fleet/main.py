@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Final
 
@@ -11,7 +12,6 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
-from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fleet.api import errors
@@ -45,7 +45,8 @@ from fleet.ingest.mqtt import Ingest
 from fleet.sso import oauth_registry
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
-#: Swagger UI's scripts and styles for /docs, from the swagger-ui-bundle package.
+#: Swagger UI's scripts and styles for /docs, from the fastapi-swagger package's copy of
+#: Swagger UI (only its files: the package's own FastAPI wiring is not used).
 DOCS_ASSETS: Final = "/docs/assets"
 API_DOCS_PAGE: Final = f"""<!DOCTYPE html>
 <html lang="en">
@@ -87,6 +88,11 @@ ROUTERS: Final = tuple(
 SESSION_COOKIE: Final = "fleet_session"
 
 
+def swagger_ui_files() -> Path:
+    """Where Swagger UI's own files are (``swagger-ui-bundle.js``, its CSS and icon)."""
+    return Path(str(resources.files("fastapi_swagger") / "resources"))
+
+
 def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
     """Build the app; the ingest (if any) starts and stops with the app's lifespan."""
     engine = make_engine(settings.database_url)
@@ -105,7 +111,7 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
             engine.dispose()
 
     # FastAPI's own /docs and /redoc load scripts from a CDN, and ops networks may be closed:
-    # /docs below serves Swagger UI from the swagger-ui-bundle package instead.
+    # /docs below serves Swagger UI from the fastapi-swagger package's files instead.
     app = FastAPI(title="Fleet", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
@@ -132,7 +138,7 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
             trusted_hosts=[str(network) for network in settings.proxy_networks()],
         )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_files()), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:
