@@ -50,9 +50,11 @@ def test_docs_page_draws_the_api_in_chromium_within_the_policy(settings: FleetSe
         violations: list[str] = []
         page.on(
             "console",
-            lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text and "script" in message.text
-            else None,
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text and "script" in message.text
+                else None
+            ),
         )
         page.goto(url + "/docs")
         page.get_by_text("/api/v1/terminals", exact=True).first.wait_for(timeout=20_000)
