@@ -424,7 +424,9 @@ class AgentSession:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             # Stable, so that the broker replaces a stale connection of ours instead of adding one.
-            client_id=f"kiosk-{self._terminal_id}",
+            # The project's broker takes the user name as the client id whatever is sent here
+            # (use_username_as_clientid), so that no terminal can throw another off.
+            client_id=self._settings.mqtt_username,
             protocol=mqtt.MQTTv5,
             reconnect_on_failure=False,
         )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +19,7 @@ from fleet.ingest.mqtt import Ingest, subscriptions
 from fleet.ingest.writer import BatchWriter
 from fleet.models import HealthSample, RejectedMessage, Terminal
 from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for
-from tests.conftest import TEST_TERMINALS, TestBroker
+from tests.conftest import SECOND_FLEET_USER, TEST_TERMINALS, TestBroker
 from tests.helpers import wait_until
 
 from .conftest import health_payload, later, make_settings, prepare_database
@@ -79,29 +80,37 @@ def test_a_batch_is_one_transaction_with_duplicates_and_bad_messages_sorted_out(
     assert stored(db_session) == 3
 
 
-def test_a_message_failing_mid_batch_costs_only_itself(factory: sessionmaker[Session]) -> None:
+def test_a_message_that_cannot_apply_costs_only_itself(factory: sessionmaker[Session]) -> None:
     writer = BatchWriter(factory)
-    # An ack for a command nobody sent fails once it has touched the session.
+    # An ack for a command nobody sent: found before it touches anything, counted in the batch.
     writer.write([health(1), unknown_ack(2), health(3)])
 
     with factory() as session:
         assert stored(session) == 2
         rejected = session.scalars(select(RejectedMessage)).one()
         assert (rejected.reason, rejected.count) == ("unknown_command", 1)
-    assert writer.batches == 0  # stored one by one
+    assert writer.batches == 1  # one transaction, not one per message
     assert writer.handled == 3
 
 
-def test_a_database_error_on_the_batch_falls_back_to_one_by_one(
+def test_a_locked_database_holds_the_batch_and_stores_it_once(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(_session: Session, _batch: object) -> object:
-        raise OperationalError("INSERT", {}, Exception("database is locked"))
+    real = writer_module.handle_batch
+    failures = [OperationalError("INSERT", {}, Exception("database is locked"))] * 2
 
-    monkeypatch.setattr(writer_module, "handle_batch", failing)
-    writer = BatchWriter(factory)
+    def locked_twice(session: Session, batch: list[Received], clock: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real(session, batch, clock)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "handle_batch", locked_twice)
+    committed: list[Received] = []
+    writer = BatchWriter(factory, on_committed=committed.extend, retry_s=(0.01, 0.05))
     writer.write([health(1), health(2)])
 
+    assert [item.payload for item in committed] == [health(1).payload, health(2).payload]
+    assert writer.batches == 1
     with factory() as session:
         assert stored(session) == 2
 
@@ -177,8 +186,17 @@ def two_ingests(tmp_path: Path, broker: TestBroker) -> Iterator[tuple[Ingest, In
     prepare_database(settings)
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
-    first = Ingest(settings, factory, mqtt_client_id="fleet-ingest-1")
-    second = Ingest(settings, factory, mqtt_client_id="fleet-ingest-2")
+    # One broker user each: the broker takes the user name as the client id.
+    first = Ingest(settings, factory)
+    second = Ingest(
+        settings.model_copy(
+            update={
+                "broker_username": SECOND_FLEET_USER,
+                "broker_password": SecretStr(broker.password(SECOND_FLEET_USER)),
+            }
+        ),
+        factory,
+    )
     first.start()
     second.start()
     try:

@@ -37,4 +37,4 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     upgrade_database(migrated_engine)
 
     with migrated_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0007"
+        assert MigrationContext.configure(connection).get_current_revision() == "0008"

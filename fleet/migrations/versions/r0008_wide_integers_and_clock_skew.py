@@ -1,0 +1,85 @@
+"""64-bit sequence numbers and keys on PostgreSQL, the terminal's clock claim, broker counters.
+
+On PostgreSQL ``seq``, ``birth_seq``, ``dropped_samples``, rejection counts and the keys of the
+three report tables were 32-bit INTEGER, so a ``seq`` the contract allows (and SQLite, whose
+INTEGER is 64-bit, kept) failed there. SQLite needs no change of type.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-01 10:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import sqlalchemy as sa
+from alembic import op
+
+import fleet.models
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+#: (table, column) made 64-bit on PostgreSQL.
+WIDENED: Final = (
+    ("terminals", "birth_seq"),
+    ("terminals", "dropped_samples"),
+    ("health_samples", "seq"),
+    ("events", "seq"),
+    ("command_acks", "seq"),
+    ("rejected_messages", "count"),
+)
+#: Tables whose SERIAL key (and its sequence) becomes 64-bit on PostgreSQL.
+WIDENED_KEYS: Final = ("health_samples", "events", "command_acks")
+REPORT_TABLES: Final = ("health_samples", "events", "command_acks")
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column in WIDENED:
+            op.alter_column(table, column, type_=sa.BigInteger(), existing_type=sa.Integer())
+        for table in WIDENED_KEYS:
+            op.alter_column(table, "id", type_=sa.BigInteger(), existing_type=sa.Integer())
+            op.execute(f"ALTER SEQUENCE {table}_id_seq AS BIGINT")
+    for table in REPORT_TABLES:
+        op.add_column(
+            table,
+            sa.Column("claimed_sent_at", fleet.models.UTCDateTime(timezone=True), nullable=True),
+        )
+        op.create_index(
+            f"ux_{table}_claimed", table, ["terminal_id", "seq", "claimed_sent_at"], unique=True
+        )
+    op.add_column("terminals", sa.Column("clock_error_s", sa.Float(), nullable=True))
+    op.add_column(
+        "terminals",
+        sa.Column("clock_error_at", fleet.models.UTCDateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
+        "broker_counters",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("last_value", fleet.models.BigInt, nullable=False),
+        sa.Column("total", fleet.models.BigInt, nullable=False),
+        sa.Column("updated_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_broker_counters")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("broker_counters")
+    with op.batch_alter_table("terminals") as batch:
+        batch.drop_column("clock_error_at")
+        batch.drop_column("clock_error_s")
+    for table in REPORT_TABLES:
+        op.drop_index(f"ux_{table}_claimed", table_name=table)
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("claimed_sent_at")
+    if op.get_bind().dialect.name == "postgresql":
+        for table in WIDENED_KEYS:
+            op.execute(f"ALTER SEQUENCE {table}_id_seq AS INTEGER")
+            op.alter_column(table, "id", type_=sa.Integer(), existing_type=sa.BigInteger())
+        for table, column in WIDENED:
+            op.alter_column(table, column, type_=sa.Integer(), existing_type=sa.BigInteger())
