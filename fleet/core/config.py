@@ -59,8 +59,9 @@ class FleetSettings(BaseSettings):
     #: Messages waiting for the database before reading from the broker pauses.
     ingest_queue_size: int = Field(default=20_000, ge=1)
     #: MQTT v5 shared subscription group: ingest processes in the same group split the load.
-    #: Empty: a plain subscription (every process would then store every message).
-    ingest_share_group: str = Field(default="fleet", pattern=r"^[A-Za-z0-9_-]{0,40}$")
+    #: Empty (the default): a plain subscription, which Mosquitto 2.0 keeps across a broker
+    #: restart; it forgets shared ones until the ingest subscribes again (docs/fleet-ingest.md).
+    ingest_share_group: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,40}$")
     #: Run the ingest inside the web process (``fleet serve``); false: run ``fleet ingest``.
     ingest_in_web: bool = True
     #: The ingest's MQTT client id, stable across restarts so that the broker keeps its session

@@ -139,13 +139,13 @@ class CommandKeeper:
                 )
             try:
                 self.run_broker_counters_once()
-            except SQLAlchemyError:
-                # Two ingests may create the counter's row at once: the next pass adds it up.
+            except SQLAlchemyError as error:
+                # Two ingests may write the counter's row at once: the next pass adds it up.
                 logger.warning(
-                    "Database error while storing the broker's count of dropped messages; "
-                    "stored at the next pass, in %.0f s.",
+                    "The broker's count of dropped messages is stored at the next pass, in "
+                    "%.0f s (database error: %s).",
                     self._interval_s,
-                    exc_info=True,
+                    str(error).splitlines()[0][:200],
                 )
             try:
                 self.run_alerts_once()

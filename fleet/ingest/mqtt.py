@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any, Final
 
@@ -35,8 +37,10 @@ QOS: Final = 1
 #: The ingest knocks twice a second while the broker is away, so it is back within a second of
 #: it (a single fleet process, not fifty terminals: no need for a longer back-off).
 RECONNECT_S: Final = 0.5
-#: MQTT v5 reason code of a DISCONNECT sent because another connection took the session.
-SESSION_TAKEN_OVER: Final = 142
+#: Dropped this often within this long while the broker answers at once: someone else is
+#: connecting with this ingest's identity (Mosquitto 2.0 just closes the old connection).
+FLAPPING_DROPS: Final = 3
+FLAPPING_WINDOW_S: Final = 60.0
 
 
 def subscriptions(share_group: str) -> list[str]:
@@ -76,6 +80,8 @@ class Ingest:
         # delivered the message (a packet id means nothing on another one). Bumped on every
         # connection and disconnection.
         self._link = 0
+        # When recent connections were dropped after being accepted (see FLAPPING_DROPS).
+        self._drops: collections.deque[float] = collections.deque(maxlen=FLAPPING_DROPS)
         #: The client id the broker keeps this ingest's session under.
         self.identity = mqtt_client_id or settings.ingest_identity()
         # The broker's count of dropped messages, as last published; the keeper stores it.
@@ -269,12 +275,23 @@ class Ingest:
     ) -> None:
         with self._lock:
             self._link += 1
-            stopping = self._stopping
-        if not stopping and getattr(reason_code, "value", None) == SESSION_TAKEN_OVER:
+            stopping, was_connected = self._stopping, self._connected
+            if was_connected and not stopping:
+                self._drops.append(time.monotonic())
+            flapping = (
+                len(self._drops) == FLAPPING_DROPS
+                and self._drops[-1] - self._drops[0] < FLAPPING_WINDOW_S
+            )
+            if flapping:
+                self._drops.clear()
+        if flapping:
             logger.error(
-                "Another client connected to the MQTT broker as %r and took this ingest's "
-                "session: give each ingest process its own broker user (FLEET_BROKER_USERNAME) "
-                "or client id (FLEET_INGEST_CLIENT_ID). Reconnecting.",
+                "The MQTT broker dropped this ingest %d times within %.0f s although it answers: "
+                "another client is probably connecting as %r and taking its session (the "
+                "broker names a session by the user name). Give each ingest process its own "
+                "broker user (FLEET_BROKER_USERNAME). Nothing is lost meanwhile.",
+                FLAPPING_DROPS,
+                FLAPPING_WINDOW_S,
                 self.identity,
             )
         self._mark_down()

@@ -149,6 +149,13 @@ class RestartableBroker:
             self._running.stop()
             self._running = None
 
+    def kill(self) -> None:
+        """``kill -9``: the broker keeps only what it saved last (every autosave interval)."""
+        if self._running is not None:
+            self._running.process.kill()
+            self._running.process.wait(timeout=10)
+            self._running = None
+
 
 @contextmanager
 def restartable_broker(

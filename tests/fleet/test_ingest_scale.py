@@ -182,6 +182,7 @@ def two_ingests(tmp_path: Path, broker: TestBroker) -> Iterator[tuple[Ingest, In
         broker_port=broker.port,
         broker_password=broker.password(FLEET_USERNAME),
         ingest_batch_wait_s=0.05,
+        ingest_share_group="fleet",
     )
     prepare_database(settings)
     engine = make_engine(settings.database_url)
