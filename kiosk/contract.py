@@ -164,7 +164,12 @@ Seq = Annotated[int, Field(ge=0, le=INT64_MAX)]
 #: A count or a size in bytes: never negative, within 64 bits.
 Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 Percent = Annotated[float, Field(ge=0, le=100)]
-NonNegative = Annotated[float, Field(ge=0)]
+#: Seconds, loads and the like: finite, and small enough to read (1e12 s is 31,700 years).
+NonNegative = Annotated[float, Field(ge=0, le=1e12)]
+#: Degrees Celsius from a sensor: a broken one may say odd things, not beyond these.
+Celsius = Annotated[float, Field(ge=-273.15, le=10_000)]
+#: A clock offset in milliseconds (1e13 ms is 317 years).
+OffsetMs = Annotated[float, Field(ge=-1e13, le=1e13)]
 
 
 def utc_now() -> datetime:
@@ -272,7 +277,7 @@ class Enclosure(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     door_open: bool | None = None
-    temperature_c: float | None = None
+    temperature_c: Celsius | None = None
     humidity_percent: Percent | None = None
     backlight_percent: Percent | None = None
 
@@ -289,10 +294,10 @@ class Health(Message):
     memory_total_bytes: Count
     disks: list[Disk] = Field(default_factory=list, max_length=16)
     # Sensor label -> degrees Celsius; empty where the hardware exposes none.
-    temperatures_c: dict[ShortText, float] = Field(default_factory=dict, max_length=32)
+    temperatures_c: dict[ShortText, Celsius] = Field(default_factory=dict, max_length=32)
     net: list[NetInterface] = Field(default_factory=list, max_length=16)
     # From the kernel's clock discipline (adjtimex); None where it cannot be read.
-    clock_offset_ms: float | None = None
+    clock_offset_ms: OffsetMs | None = None
     clock_synced: bool | None = None
     ui: UiState | None = None
     enclosure: Enclosure | None = None

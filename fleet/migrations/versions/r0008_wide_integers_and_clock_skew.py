@@ -11,7 +11,9 @@ Create Date: 2026-12-01 10:00:00
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import sqlalchemy as sa
@@ -36,6 +38,16 @@ WIDENED: Final = (
 #: Tables whose SERIAL key (and its sequence) becomes 64-bit on PostgreSQL.
 WIDENED_KEYS: Final = ("health_samples", "events", "command_acks")
 REPORT_TABLES: Final = ("health_samples", "events", "command_acks")
+#: A terminal's latest figures, which older fleets stored NaN or infinite (SQLite kept them).
+FIGURES: Final = (
+    "cpu_percent",
+    "memory_percent",
+    "disk_percent",
+    "temperature_c",
+    "uptime_s",
+    "enclosure_temperature_c",
+    "clock_offset_ms",
+)
 
 
 def upgrade() -> None:
@@ -58,6 +70,7 @@ def upgrade() -> None:
         "terminals",
         sa.Column("clock_error_at", fleet.models.UTCDateTime(timezone=True), nullable=True),
     )
+    _forget_what_no_page_can_show()
     op.create_table(
         "broker_counters",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -66,6 +79,27 @@ def upgrade() -> None:
         sa.Column("updated_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_broker_counters")),
     )
+
+
+def _forget_what_no_page_can_show() -> None:
+    """Older fleets stored figures that are NaN or infinite, and a latest-report time far in
+    the future (a terminal's year 9999) that no later report could replace: forget them, the
+    next report sets them again."""
+    terminals = sa.table(
+        "terminals",
+        *(sa.column(name, sa.Float()) for name in FIGURES),
+        sa.column("health_at", fleet.models.UTCDateTime(timezone=True)),
+    )
+    for name in FIGURES:
+        figure = terminals.c[name]
+        # PostgreSQL sorts NaN above every number; SQLite stores NaN as NULL.
+        op.execute(
+            terminals.update()
+            .where(sa.or_(figure > sys.float_info.max, figure < -sys.float_info.max))
+            .values({name: None})
+        )
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    op.execute(terminals.update().where(terminals.c.health_at > tomorrow).values(health_at=None))
 
 
 def downgrade() -> None:
