@@ -549,7 +549,7 @@ def protocol_markdown() -> str:
         f"- Topics: `{TOPIC_ROOT}/<terminal-id>/<channel>`; a terminal id matches "
         f"`{TERMINAL_ID_PATTERN}` and is never `{FLEET_USERNAME}` nor begins with "
         f"`{FLEET_USERNAME_PREFIX}` (the fleet's users).",
-        f'- Payloads: UTF-8 JSON objects (no byte order mark) of at most {MAX_PAYLOAD_BYTES} '
+        f"- Payloads: UTF-8 JSON objects (no byte order mark) of at most {MAX_PAYLOAD_BYTES} "
         f'bytes, with `"v": {PROTOCOL_VERSION}` (an integer). The JSON is strict: no `NaN` or '
         "`Infinity`, no key twice in an object, integers within 64 bits, at most "
         f"{MAX_JSON_DEPTH} levels of nesting, no NUL or lone surrogate in a string; types are "
