@@ -101,7 +101,10 @@ class _Link:
     accepted: bool = False
     # mid -> queued message, for the messages sent and not yet acknowledged.
     in_flight: dict[int, Entry] = field(default_factory=dict)
-    sent: set[tuple[bool, int]] = field(default_factory=set)
+    # The keys of the messages sent on this link and not acknowledged yet (Entry.key: the
+    # same whether the message is on disk or in memory, so a move between the two does not
+    # make it go twice).
+    sent: set[bytes] = field(default_factory=set)
     # (mid, refused by the broker) appended by paho's thread, consumed by the drain thread.
     acks: collections.deque[tuple[int, bool]] = field(default_factory=collections.deque)
 
@@ -471,7 +474,7 @@ class AgentSession:
             for entry in self._outbox.head(INFLIGHT_WINDOW):
                 if len(link.in_flight) >= INFLIGHT_WINDOW or self._stopping.is_set():
                     break
-                if (entry.on_disk, entry.id) in link.sent:
+                if entry.key in link.sent:
                     continue
                 if self._stopping.wait(max(0.0, next_send - time.monotonic())):
                     return
@@ -489,7 +492,7 @@ class AgentSession:
                         mqtt.error_string(info.rc),
                     )
                     break
-                link.sent.add((entry.on_disk, entry.id))
+                link.sent.add(entry.key)
                 link.in_flight[info.mid] = entry
                 self._settle_acks(link)
             if link.acks:
@@ -509,6 +512,7 @@ class AgentSession:
                     entry.channel.value,
                 )
             self._outbox.remove(entry)
+            link.sent.discard(entry.key)
             # Room in the window: look at the queue again.
             self._wake.set()
 
