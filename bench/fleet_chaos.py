@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,21 +62,39 @@ def publish_process(
     acked_count: Any,
     results: Any,
 ) -> None:
-    """Publish ``total`` reports across these terminals at ``rate``; report what was acked."""
+    """Publish ``total`` reports across these terminals at ``rate``; report what was acked.
+
+    paho keeps a QoS 1 message until its PUBACK (published while disconnected too, with no
+    limit) and sends it again after a reconnection: the agent's outbox, in memory. What the
+    broker acknowledged is what its ``on_publish`` callback heard.
+    """
+    lock = threading.Lock()
+    acked: dict[str, set[int]] = {}
     clients: list[tuple[str, str, mqtt.Client]] = []
     for terminal_id, password in credentials.items():
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=terminal_id, protocol=MQTTProtocolVersion.MQTTv5
         )
         client.username_pw_set(terminal_id, password)
-        client.max_queued_messages_set(0)  # keep everything until acknowledged, as an outbox
+        client.max_queued_messages_set(0)
         client.reconnect_delay_set(1, 4)
-        client.on_publish = lambda *_: _add(acked_count)
+        mids: set[int] = set()
+        acked[terminal_id] = mids
+
+        def on_publish(
+            _c: Any, _u: Any, mid: int, code: Any, _p: Any, mids: set[int] = mids
+        ) -> None:
+            if not code.is_failure:
+                with lock:
+                    mids.add(mid)
+                _add(acked_count)
+
+        client.on_publish = on_publish
         client.connect("127.0.0.1", port)
         client.loop_start()
         clients.append((terminal_id, topic_for(terminal_id, Channel.HEALTH), client))
     template = health_template()
-    infos: list[tuple[str, int, mqtt.MQTTMessageInfo]] = []
+    published: list[tuple[str, int, int]] = []  # terminal, seq, mid
     while time.time() < start_at:
         time.sleep(0.01)
     for i in range(total):
@@ -85,19 +104,22 @@ def publish_process(
         terminal_id, topic, client = clients[i % len(clients)]
         seq = i // len(clients) + 1
         payload = template.format(seq=seq, sent_at=sent_at_now())
-        infos.append((terminal_id, seq, client.publish(topic, payload.encode(), qos=1)))
-    deadline = time.time() + 120
-    for _terminal, _seq, info in infos:
-        with contextlib.suppress(RuntimeError, ValueError):
-            info.wait_for_publish(timeout=max(0.0, deadline - time.time()))
-    acked: dict[str, list[int]] = {}
-    for terminal_id, seq, info in infos:
-        if info.is_published():
-            acked.setdefault(terminal_id, []).append(seq)
+        published.append((terminal_id, seq, client.publish(topic, payload.encode(), qos=1).mid))
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        with lock:
+            if sum(len(mids) for mids in acked.values()) >= len(published):
+                break
+        time.sleep(0.2)
+    with lock:
+        sent = {
+            terminal: [seq for t, seq, mid in published if t == terminal and mid in mids]
+            for terminal, mids in acked.items()
+        }
     for _terminal, _topic, client in clients:
         client.disconnect()
         client.loop_stop()
-    results.put(acked)
+    results.put(sent)
 
 
 def _add(counter: Any) -> None:

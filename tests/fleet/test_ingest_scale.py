@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +257,40 @@ def test_a_terminal_cannot_read_others_through_a_shared_subscription(
             publish(c, HEALTH, health_payload(1, later(1)))
         wait_until(lambda: first.writer.handled + second.writer.handled == 1, 20, "the ingest")
     assert received == []
+
+
+def test_poison_costs_only_itself(factory: sessionmaker[Session]) -> None:
+    """3,000 reports in batches of 500, clean and beside 2 % poison (20 a second at 1,000 a
+    second: acks for unknown commands, seq = 2^63): the same batches, and not much longer."""
+    poison_seq = health_payload(1, later(1)).replace(b'"seq":1,', f'"seq":{2**63},'.encode())
+    assert poison_seq != health_payload(1, later(1))
+
+    def run(terminal_id: str, poisoned: bool) -> BatchWriter:
+        writer = BatchWriter(factory)
+        batch: list[Received] = []
+        for seq in range(1, 3001):
+            batch.append(health(seq, terminal_id))
+            if poisoned and seq % 100 == 0:
+                batch += [unknown_ack(seq), Received(HEALTH, poison_seq, later(seq))]
+            if len(batch) >= 500 or seq == 3000:
+                writer.write(batch)
+                batch = []
+                # One transaction for each batch: none split, none stored again one by one.
+                assert writer.batches == writer.handled // 500 + (writer.handled % 500 > 0)
+        return writer
+
+    # Warm up, then the same work twice; the clean time is the floor.
+    run("bdx-test-c", False)
+    started = time.perf_counter()
+    run("bdx-test-a", False)
+    clean_s = time.perf_counter() - started
+    started = time.perf_counter()
+    poisoned = run("bdx-test-b", True)
+    poisoned_s = time.perf_counter() - started
+    print(f"\nclean {clean_s:.2f} s, with poison {poisoned_s:.2f} s ({poisoned_s / clean_s:.2f}x)")
+    assert poisoned.unstorable == 0
+    assert poisoned_s <= 1.5 * clean_s
+    with factory() as session:
+        assert stored(session) == 3 * 3000
+        rejected = {r.reason: r.count for r in session.scalars(select(RejectedMessage))}
+    assert rejected == {"unknown_command": 30, "out_of_range": 30}
