@@ -26,6 +26,12 @@ def _health(**changes: Any) -> bytes:
     return json.dumps({**_HEALTH, **changes}).encode()
 
 
+def _event(value: object, encoding: str = "ascii") -> bytes:
+    """An event whose data holds ``value``: escaped (``\\uXXXX``) in ASCII, else raw."""
+    body = {"v": 1, "seq": 1, "sent_at": "2025-11-25T09:00:00Z", "kind": "x", "data": {"a": value}}
+    return json.dumps(body, ensure_ascii=encoding == "ascii").encode(encoding)
+
+
 def _raw_health(fragment: str) -> bytes:
     """A health report with ``fragment`` (raw JSON text) added as the last member."""
     body = json.dumps(_HEALTH)
@@ -65,49 +71,15 @@ MALFORMED: list[tuple[str, Channel, bytes, str]] = [
     ("bom", Channel.HEALTH, b"\xef\xbb\xbf" + _health(), "bad_encoding"),
     ("utf-16", Channel.HEALTH, _health().decode().encode("utf-16"), "bad_encoding"),
     ("utf-16-le", Channel.HEALTH, _health().decode().encode("utf-16-le"), "bad_encoding"),
-    (
-        "latin-1",
-        Channel.EVENT,
-        json.dumps(
-            {"v": 1, "seq": 1, "sent_at": "2025-11-25T09:00:00Z", "kind": "x", "data": {"a": "é"}},
-            ensure_ascii=False,
-        ).encode("latin-1"),
-        "bad_encoding",
-    ),
-    (
-        "nul-in-string",
-        Channel.EVENT,
-        json.dumps(
-            {
-                "v": 1,
-                "seq": 1,
-                "sent_at": "2025-11-25T09:00:00Z",
-                "kind": "x",
-                "data": {"a": "a\0b"},
-            }
-        ).encode(),
-        "bad_string",
-    ),
+    ("latin-1", Channel.EVENT, _event("é", "latin-1"), "bad_encoding"),
+    ("nul-in-string", Channel.EVENT, _event("a\0b"), "bad_string"),
     (
         "nul-in-key",
         Channel.HEALTH,
         _raw_health('"temperatures_c": {"cpu\\u0000": 40.0}'),
         "bad_string",
     ),
-    (
-        "lone-surrogate",
-        Channel.EVENT,
-        json.dumps(
-            {
-                "v": 1,
-                "seq": 1,
-                "sent_at": "2025-11-25T09:00:00Z",
-                "kind": "x",
-                "data": {"a": "\ud800"},
-            }
-        ).encode(),
-        "bad_string",
-    ),
+    ("lone-surrogate", Channel.EVENT, _event("\ud800"), "bad_string"),
     ("deep-nesting", Channel.HEALTH, b"[" * 30_000 + b"]" * 30_000, "too_deep"),
     (
         "deep-object",

@@ -73,7 +73,9 @@ class FleetSettings(BaseSettings):
     ingest_session_expiry_s: int = Field(default=7 * 86400, ge=60, le=2**32 - 2)
     #: Unacknowledged messages the broker may send the ingest (MQTT v5 Receive Maximum): a
     #: message is acknowledged once committed, so this is what may wait for the database.
-    ingest_receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    #: Large (many batches): what the broker has delivered survives a kill -9 of the broker,
+    #: what it still queues survives only if it was saved (docs/fleet-ingest.md).
+    ingest_receive_maximum: int = Field(default=10_000, ge=1, le=65535)
     #: A report's sent_at is believed up to this far ahead of the fleet's clock, and up to
     #: ingest_max_report_age_s + this behind; otherwise it is filed at the fleet's time and
     #: the terminal's clock problem is shown.
