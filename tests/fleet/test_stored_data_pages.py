@@ -104,7 +104,7 @@ def filed_last(reports: list[tuple[Health, datetime]]) -> Health:
 
 @pytest.mark.timeout(600)
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
