@@ -90,10 +90,29 @@ class FleetSettings(BaseSettings):
     #: Messages waiting for the database before reading from the broker pauses.
     ingest_queue_size: int = Field(default=20_000, ge=1)
     #: MQTT v5 shared subscription group: ingest processes in the same group split the load.
-    #: Empty: a plain subscription (every process would then store every message).
-    ingest_share_group: str = Field(default="fleet", pattern=r"^[A-Za-z0-9_-]{0,40}$")
+    #: Empty (the default): a plain subscription, which Mosquitto 2.0 keeps across a broker
+    #: restart; it forgets shared ones until the ingest subscribes again (docs/fleet-ingest.md).
+    ingest_share_group: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,40}$")
     #: Run the ingest inside the web process (``fleet serve``); false: run ``fleet ingest``.
     ingest_in_web: bool = True
+    #: The ingest's MQTT client id, stable across restarts so that the broker keeps its session
+    #: (and the messages that arrive meanwhile); unique per process. Empty: the broker user
+    #: name, which the project's broker imposes anyway (use_username_as_clientid), so several
+    #: ingest processes need one broker user each (``fleet``, ``fleet-2``...).
+    ingest_client_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
+    #: How long the broker keeps the ingest's session (and queues for it) while it is away.
+    ingest_session_expiry_s: int = Field(default=7 * 86400, ge=60, le=2**32 - 2)
+    #: Unacknowledged messages the broker may send the ingest (MQTT v5 Receive Maximum): a
+    #: message is acknowledged once committed, so this is what may wait for the database.
+    #: Large (many batches): what the broker has delivered survives a kill -9 of the broker,
+    #: what it still queues survives only if it was saved (docs/fleet-ingest.md).
+    ingest_receive_maximum: int = Field(default=10_000, ge=1, le=65535)
+    #: A report's sent_at is believed up to this far ahead of the fleet's clock, and up to
+    #: ingest_max_report_age_s + this behind; otherwise it is filed at the fleet's time and
+    #: the terminal's clock problem is shown.
+    ingest_clock_skew_s: float = Field(default=300.0, gt=0)
+    #: How old a report may be when it arrives (the agent's queue keeps them 7 days).
+    ingest_max_report_age_s: float = Field(default=8 * 86400.0, gt=0)
     # Retention: raw health reports, then hourly roll-ups of them (13 months by default).
     health_retention_days: float = Field(default=7.0, gt=0)
     rollup_retention_days: float = Field(default=395.0, gt=0)
@@ -177,6 +196,10 @@ class FleetSettings(BaseSettings):
         """Where generated state (the session secret) goes: beside the SQLite file if any."""
         database_file = self.sqlite_path()
         return database_file.parent if database_file is not None else DEFAULT_STATE_DIR
+
+    def ingest_identity(self) -> str:
+        """The ingest's MQTT client id (see ``ingest_client_id``)."""
+        return self.ingest_client_id or self.broker_username
 
     def resolved_broker_password(self) -> str | None:
         """The broker password, from the setting or from its file (first line)."""

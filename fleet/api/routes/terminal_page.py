@@ -302,6 +302,7 @@ def terminal_page(
         "temperature": formatting.temperature,
         "milliseconds": formatting.milliseconds,
         "count": formatting.count,
+        "clock_error": lambda seconds: formatting.clock_error(seconds, _),
     }
     return page.render("terminal.html", context)
 
