@@ -10,6 +10,7 @@ OpenAPI cannot express (see there).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.e2e
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 #: Test cases per operation and phase: every documented status is reached, in about half a minute.
+SEED = "20261201"
 EXAMPLES = 15
 
 
@@ -70,6 +72,10 @@ def test_the_api_does_what_its_document_says(tmp_path: Path) -> None:
                 "--workers",
                 "2",
                 "--no-color",
+                # The same cases at every run, so CI never fails on a case no change brought;
+                # KIOSK_SCHEMATHESIS_SEED=<n> explores others (a failure prints its seed).
+                "--seed",
+                os.environ.get("KIOSK_SCHEMATHESIS_SEED", SEED),
             ],
             capture_output=True,
             text=True,

@@ -232,8 +232,9 @@ def _act(
 
 
 #: A content version in the API: what a catalog version can be, without control characters,
-#: spaces at either end, or a colon (nothing that reads as an address).
-VERSION_PATTERN: Final = r"^[^\x00-\x20\x7f:]([^\x00-\x1f\x7f:]*[^\x00-\x20\x7f:])?$"
+#: white space at either end (any kind: the plan strips it), or a colon (nothing that reads as
+#: an address).
+VERSION_PATTERN: Final = r"^[^\s\x00-\x1f\x7f:]([^\x00-\x1f\x7f:]*[^\s\x00-\x1f\x7f:])?$"
 ContentVersion = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=VERSION_PATTERN)
 ]
