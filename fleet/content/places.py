@@ -20,9 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-import frictionless
 import opening_hours
-from frictionless import Check, Checklist, Detector, Resource, Schema, errors
+from frictionless import Check, Checklist, Detector, Error, Row, Schema
+from frictionless.errors import CellError
+from frictionless.formats import CsvControl
+from frictionless.resources import TableResource
 from pydantic import ValidationError
 
 from fleet.content.i18n import gettext_for
@@ -103,12 +105,12 @@ class OpeningHoursCheck(Check):
     """``horaires`` must be OpenStreetMap opening hours the terminal can evaluate."""
 
     type = "opening-hours"
-    Errors = [errors.CellError]  # noqa: RUF012 (frictionless reads this class attribute)
+    Errors = [CellError]  # noqa: RUF012 (frictionless reads this class attribute)
 
-    def validate_row(self, row: frictionless.Row) -> Iterator[errors.Error]:
+    def validate_row(self, row: Row) -> Iterator[Error]:
         value = row["horaires"] if "horaires" in row.field_names else None
         if isinstance(value, str) and value.strip() and not opening_hours.validate(value):
-            yield errors.CellError.from_row(row, note="opening-hours", field_name="horaires")
+            yield CellError.from_row(row, note="opening-hours", field_name="horaires")
 
 
 @dataclass
@@ -124,7 +126,7 @@ class ImportReport:
     unusable: bool = False
 
 
-def _explain(error: errors.Error, language: str) -> str:
+def _explain(error: Error, language: str) -> str:
     """One frictionless error as a French sentence with its line and column."""
     _ = gettext_for(language)
     kind = error.type
@@ -289,13 +291,13 @@ def validate_csv(path: Path, language: str = "fr") -> ImportReport:
         report.unusable = True
         return report
     schema = Schema.from_descriptor(schema_descriptor())
-    resource = Resource(
+    resource = TableResource(
         data=data,
         format="csv",
         encoding="utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8",
         schema=schema,
         detector=Detector(schema_sync=True),
-        control=frictionless.formats.CsvControl(delimiter=","),
+        control=CsvControl(delimiter=","),
     )
     with resource:
         labels = list(resource.labels)
@@ -319,7 +321,7 @@ def validate_csv(path: Path, language: str = "fr") -> ImportReport:
             report.bad_lines.add(line)
     if report.unusable:
         return report
-    with Resource(
+    with TableResource(
         data=data, format="csv", schema=schema, detector=Detector(schema_sync=True)
     ) as rows:
         for row in rows.row_stream:

@@ -1,7 +1,9 @@
 """Draw the browsing screenshots of docs/screenshots/ against the stand-in site.
 
 Run from the repository root: ``QT_QPA_PLATFORM=offscreen .venv/bin/python -m
-tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk-idle.png).
+tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk-idle.png, then
+the help pages: kiosk-{guide,place,numbers,number}-{fr,ar}[-large-contrast].png and
+kiosk-offline-ar.png). ``--help-pages`` draws only the help pages.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.catalog import load_catalog
+from kiosk.catalog import default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QEvent, QEventLoop, QGuiApplication, QObject, QTimer
@@ -71,7 +73,64 @@ def grab(home: HomeScreen, name: str) -> None:
     print(f"wrote {OUT / name}")
 
 
+#: The help pages drawn in each language and look: tile or address, then the file's stem.
+HELP_PAGES = (
+    ("kiosk://guide/", "guide"),
+    ("kiosk://guide/place?id=bdx-sesame", "place"),
+    ("kiosk://numbers/", "numbers"),
+    ("kiosk://numbers/?show=114", "number"),
+)
+
+
+def grab_help_pages(app: QGuiApplication) -> None:
+    """The guide, a place, the numbers and one number, in FR and AR, plain and large+contrast.
+
+    Drawn on the shipped bundle (its cited sample place) from a terminal placed at Bordeaux's
+    town hall (44.8378, -0.5792; a position for the picture, not a fact about any terminal).
+    """
+    bundle = default_bundle_dir()
+    for language in ("fr", "ar"):
+        for variant in ("", "-large-contrast"):
+            home = HomeScreen(
+                app, load_catalog(bundle), bundle, language, position=(44.8378, -0.5792)
+            )
+            if variant:
+                home.prefs.toggleLargeText()
+                home.prefs.toggleHighContrast()
+            home.show(windowed=True)
+            home.browser.openTile("aide-pres-d-ici")
+            for address, stem in HELP_PAGES:
+                view = None
+                wait_for(lambda: (v := view_of(home)) is not None)
+                view = view_of(home)
+                assert view is not None
+                home.browser.load(address)
+                wait_for(
+                    lambda v=view, a=address: v.property("url").toString() == a
+                    and not v.property("loading")
+                )
+                settle(home, frames=4)
+                grab(home, f"kiosk-{stem}-{language}{variant}.png")
+            if language == "ar" and not variant:
+                home.browser.load("kiosk://offline/")
+                wait_for(lambda v=view: str(v.property("title")) == "لا يوجد اتصال"
+                         or "offline" in v.property("url").toString() and not v.property("loading"))
+                settle(home, frames=4)
+                grab(home, "kiosk-offline-ar.png")
+            home.browser.wipe_now()
+            wait_for(lambda h=home: view_of(h) is None)
+            home.close()
+            for _ in range(3):
+                app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def main() -> int:
+    if "--help-pages" in sys.argv:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        prepare_web_engine()
+        app = QGuiApplication(sys.argv[:1])
+        grab_help_pages(app)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
     trusted = make_certificate(work, "standin", [ALLOWED_HOST, OUTSIDE_HOST])
     untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
@@ -103,6 +162,7 @@ def main() -> int:
         home.close()
         for _ in range(3):
             app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        grab_help_pages(app)
     shutil.rmtree(work)
     return 0
 

@@ -12,15 +12,18 @@ from collections.abc import Callable
 from typing import Final
 
 from kiosk.catalog import Catalog, Tile
+from kiosk.contract import HelpUsage
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.keys import KioskEventFilter
 from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
     Vector,
+    help_page_kind,
     is_kiosk_page,
     navigation_verdict,
     new_window_verdict,
+    tile_address,
 )
 from kiosk.ui.browser.profile import (
     PROBE_SCRIPT,
@@ -122,6 +125,9 @@ class BrowserController(QObject):
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
+        self._help_usage = HelpUsage()
+        self._last_help_page = ""
+        self._last_help_kind: str | None = None
         self._browsing = False
         self._view: QObject | None = None
         self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
@@ -208,14 +214,27 @@ class BrowserController(QObject):
     def set_language(self, language: str) -> None:
         """The resident switched language: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_language(language)
+        self._reload_kiosk_page()
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        """The tiles (and their allow-lists) of a new content bundle, for the next session."""
+        self._tiles = {tile.id: tile for tile in catalog.tiles}
+
+    def set_high_contrast(self, high_contrast: bool) -> None:
+        """The resident switched contrast: the kiosk's pages follow (the one shown reloads)."""
+        self.pages.set_high_contrast(high_contrast)
+        self._reload_kiosk_page()
+
+    def _reload_kiosk_page(self) -> None:
         if self._view is not None:
             url = self._view.property("url")
             if is_kiosk_page(url.toString() if hasattr(url, "toString") else str(url)):
                 QMetaObject.invokeMethod(self._view, "reload")
 
-    def set_catalog(self, catalog: Catalog) -> None:
-        """The tiles (and their allow-lists) of a new content bundle, for the next session."""
-        self._tiles = {tile.id: tile for tile in catalog.tiles}
+    @property
+    def help_usage(self) -> HelpUsage:
+        """How the help pages were used in the session running (or just ended)."""
+        return self._help_usage
 
     def report_refusal(self, vector: Vector) -> None:
         """Log and signal a refused attempt (the vector only: no address, no text)."""
@@ -233,6 +252,9 @@ class BrowserController(QObject):
             return
         was_active = self.clock.active
         session_id = self.clock.start()
+        if not was_active:
+            self._help_usage = HelpUsage()
+            self._last_help_page, self._last_help_kind = "", None
         self._tile = tile
         if tile_id not in self._tiles_used:
             self._tiles_used.append(tile_id)
@@ -241,7 +263,7 @@ class BrowserController(QObject):
             self.sessionActiveChanged.emit()
             self.sessionStarted.emit(session_id, tile_id)
         self._set_browsing(True)
-        self.load(str(tile.url))
+        self.load(tile_address(tile))
 
     def load(self, url: str) -> None:
         """Show ``url`` in the session's view if the lockdown allows it, else the refusal page.
@@ -335,10 +357,17 @@ class BrowserController(QObject):
 
     @Slot(str)
     def pageLoaded(self, url: str) -> None:
-        """A load succeeded: stop retrying when it is a page of the site."""
+        """A load succeeded: stop retrying when it is a page of the site; count help pages."""
         if not is_kiosk_page(url):
             self._retry.stop()
             self._retry_url = ""
+            self._last_help_page, self._last_help_kind = "", None
+            return
+        # A reload (a language or contrast switch) shows the same page again: counted once.
+        if url != self._last_help_page:
+            kind = help_page_kind(url)
+            self._help_usage = self._help_usage.counted(kind, self._last_help_kind)
+            self._last_help_page, self._last_help_kind = url, kind
 
     @Slot(QObject)
     def attachView(self, view: QObject) -> None:

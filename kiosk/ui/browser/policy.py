@@ -12,14 +12,19 @@ from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
 
-from kiosk.catalog import Tile
+from kiosk.catalog import BUILT_IN_PAGES, Tile
 
 #: The scheme of the kiosk's own pages (refusal, offline): never ``file:`` nor ``qrc:``.
 KIOSK_SCHEME: Final = "kiosk"
 #: The scheme of the wipe self-check's probe page only (never shown to a resident).
 PROBE_SCHEME: Final = "kiosk-probe"
-#: The kiosk pages a view may show, by host (``kiosk://refused/``...).
-KIOSK_PAGES: Final = frozenset({"refused", "offline", "blank", "probe"})
+#: The host of the bundle's own pages: ``kiosk://content/pages/aide.html``.
+CONTENT_HOST: Final = "content"
+#: The kiosk pages a view may show, by host (``kiosk://refused/``...): its own friendly pages,
+#: the bundle's pages, and the pages it draws from the bundle's data (see ``BUILT_IN_PAGES``).
+KIOSK_PAGES: Final = frozenset(
+    {"refused", "offline", "blank", "probe", CONTENT_HOST} | BUILT_IN_PAGES
+)
 
 
 class Vector(StrEnum):
@@ -102,6 +107,34 @@ def is_kiosk_page(url: str) -> bool:
     """Whether ``url`` is one of the kiosk's own pages (``kiosk://refused/``...)."""
     parts = urlsplit(url)
     return parts.scheme.lower() == KIOSK_SCHEME and (parts.hostname or "") in KIOSK_PAGES
+
+
+def page_url(page: str) -> str:
+    """The address of a tile's local page: a built-in page, or a file of the bundle."""
+    if page in BUILT_IN_PAGES:
+        return f"{KIOSK_SCHEME}://{page}/"
+    return f"{KIOSK_SCHEME}://{CONTENT_HOST}/{page}"
+
+
+def tile_address(tile: Tile) -> str:
+    """Where a tile opens: its site, or its local page."""
+    return str(tile.url) if tile.url is not None else page_url(tile.page or "")
+
+
+def help_page_kind(url: str) -> str | None:
+    """Which help page ``url`` is, for the observatory's counts (never which place or number).
+
+    ``guide`` (the list of places), ``place`` (one place's page), ``number`` (a number shown
+    full screen), or ``None`` for any other page.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != KIOSK_SCHEME:
+        return None
+    if parts.hostname == "guide":
+        return "place" if parts.path.strip("/") == "place" else "guide"
+    if parts.hostname == "numbers" and "show=" in parts.query:
+        return "number"
+    return None
 
 
 def navigation_verdict(url: str, tile: Tile | None, *, main_frame: bool = True) -> Verdict:
