@@ -46,6 +46,20 @@ def _noop(text: str) -> str:
 
 N_ = _noop
 
+# Texts shown inside the pages' markup (marked here, where the extractor sees them).
+T_FILTERS = N_("Filters")
+T_NEED = N_("What do you need?")
+T_MORE = N_("Choose a need, a specific support, a language")
+T_NO_PLACE = N_("No place is listed on this terminal yet.")
+T_NONE_MATCH = N_("No place matches: remove a filter.")
+T_NUMBERS = N_("Useful and emergency numbers")
+T_HOW = N_("How to get there")
+T_PHONE = N_("Phone")
+T_APPOINTMENT = N_("Appointment")
+T_HOURS = N_("Opening hours")
+T_ON_PHONE = N_("On your phone")
+T_BACK = N_("Back to the list")
+
 #: What a resident looks for, in words they use, for each service of the national format.
 NEED_LABELS: Final = {
     "Aide aux démarches administratives": N_("Administrative procedures"),
@@ -242,6 +256,11 @@ def select_places(
     return chosen
 
 
+def _data(text: str) -> str:
+    """A value of the data (French): isolated, so an Arabic page keeps "13 place Canteloup"."""
+    return f"<bdi lang='fr'>{html.escape(text)}</bdi>"
+
+
 def _href(path: str, items: Mapping[str, str]) -> str:
     return html.escape(path + ("?" + urlencode(items) if items else ""), quote=True)
 
@@ -348,20 +367,27 @@ class GuideRenderer:
                 f"{html.escape(label)}</a>"
             )
 
-        groups = [
-            (_("What do you need?"), "need", NEED_LABELS, filters.need),
-            (_("Specific support"), "support", SUPPORT_LABELS, filters.support),
-            (_("Languages spoken besides French"), "lang", LANGUAGE_LABELS, filters.language),
-        ]
-        parts = []
-        for title, key, labels, current in groups:
+        def group(title: str, key: str, labels: Mapping[str, str], current: object) -> str:
             chips = "".join(chip(_(label), key, value, current) for value, label in labels.items())
-            parts.append(f"<h2>{html.escape(title)}</h2><div>{chips}</div>")
-        others = chip(_("Free of charge"), "free", True, filters.free) + chip(
-            _("Open now"), "open", True, filters.open_now
+            return f"<h2>{html.escape(title)}</h2><div>{chips}</div>"
+
+        quick = chip(_("Open now"), "open", True, filters.open_now) + chip(
+            _("Free of charge"), "free", True, filters.free
         )
-        parts.append(f"<h2>{html.escape(_('And also'))}</h2><div>{others}</div>")
-        return f"<nav class='chips' aria-label='{html.escape(_('Filters'))}'>{''.join(parts)}</nav>"
+        more = (
+            group(_(T_NEED), "need", NEED_LABELS, filters.need)
+            + group(_("Specific support"), "support", SUPPORT_LABELS, filters.support)
+            + group(
+                _("Languages spoken besides French"), "lang", LANGUAGE_LABELS, filters.language
+            )
+        )
+        # A native disclosure: no script, and open as soon as one of its filters is chosen.
+        opened = " open" if filters.need or filters.support or filters.language else ""
+        return (
+            f"<nav class='chips' aria-label='{html.escape(_(T_FILTERS))}'>"
+            f"<div>{quick}</div>"
+            f"<details{opened}><summary>{html.escape(_(T_MORE))}</summary>{more}</details></nav>"
+        )
 
     def _data_line(self, guide: PlacesFile) -> str:
         _ = self._
@@ -382,13 +408,13 @@ class GuideRenderer:
         title = _("Help near here")
         intro = _("Places where a person helps you with computers, phones and online procedures.")
         head = (
-            f"<div class='icon' aria-hidden='true'>{ICON_HELP}</div><h1>{html.escape(title)}</h1>"
-            f"<p>{html.escape(intro)}</p>"
+            f"<header class='title'><span class='icon' aria-hidden='true'>{ICON_HELP}</span>"
+            f"<div><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p></div></header>"
         )
         if guide is None or not guide.places:
             body = (
                 f"<main>{head}<p id='empty'>"
-                f"{html.escape(_('No place is listed on this terminal yet.'))}</p>"
+                f"{html.escape(_(T_NO_PLACE))}</p>"
                 f"{self._numbers_link()}</main>"
             )
             return page_document(
@@ -410,15 +436,15 @@ class GuideRenderer:
             )
             cards.append(
                 f"<li><a class='place' href='{link}' data-place='{html.escape(place.id)}'>"
-                f"<span class='what'><h3>{html.escape(place.nom)}</h3>"
-                f"<span class='meta'>{html.escape(place.adresse)}, {html.escape(place.commune)}"
+                f"<span class='what'><h3>{_data(place.nom)}</h3>"
+                f"<span class='meta'>{_data(place.adresse + ', ' + place.commune)}"
                 f"</span><span class='meta'>{html.escape(self.distance_text(item, position))}"
                 f"</span><span>{badges}</span></span></a></li>"
             )
         found = (
             f"<ul class='places' id='places'>{''.join(cards)}</ul>"
             if cards
-            else f"<p id='none'>{html.escape(_('No place matches: remove a filter.'))}</p>"
+            else f"<p id='none'>{html.escape(_(T_NONE_MATCH))}</p>"
         )
         count = _("%(count)d place(s)") % {"count": len(listed)}
         body = (
@@ -434,7 +460,7 @@ class GuideRenderer:
     def _numbers_link(self) -> str:
         return (
             f"<p><a class='button' href='kiosk://numbers/'>{ICON_PHONE}"
-            f"{html.escape(self._('Useful and emergency numbers'))}</a></p>"
+            f"{html.escape(self._(T_NUMBERS))}</a></p>"
         )
 
     def place_page(
@@ -455,24 +481,24 @@ class GuideRenderer:
             distance = distance_m(position[0], position[1], place.latitude, place.longitude)
         item = Listed(place, distance, open_state(place, now))
         lines = [
-            f"<h1>{html.escape(place.nom)}</h1>",
-            f"<p class='address'>{html.escape(place.adresse)}<br>"
-            f"{html.escape(place.code_postal)} {html.escape(place.commune)}</p>",
+            f"<h1>{_data(place.nom)}</h1>",
+            f"<p class='address'>{_data(place.adresse)}<br>"
+            f"{_data(place.code_postal + ' ' + place.commune)}</p>",
         ]
         if place.presentation_resume:
-            lines.append(f"<p>{html.escape(place.presentation_resume)}</p>")
-        lines.append(f"<h2>{html.escape(_('How to get there'))}</h2>")
+            lines.append(f"<p>{_data(place.presentation_resume)}</p>")
+        lines.append(f"<h2>{html.escape(_(T_HOW))}</h2>")
         lines.append(f"<p>{html.escape(self.distance_text(item, position))}</p>")
         if place.complement_adresse:
-            lines.append(f"<p>{html.escape(place.complement_adresse)}</p>")
+            lines.append(f"<p>{_data(place.complement_adresse)}</p>")
         if place.telephone:
-            lines.append(f"<h2>{html.escape(_('Phone'))}</h2>")
+            lines.append(f"<h2>{html.escape(_(T_PHONE))}</h2>")
             lines.append(
                 f"<p class='phone' id='phone'>{html.escape(national_phone(place.telephone))}</p>"
             )
-        lines.append(f"<h2>{html.escape(_('Appointment'))}</h2>")
+        lines.append(f"<h2>{html.escape(_(T_APPOINTMENT))}</h2>")
         lines.append(f"<p id='booking'>{html.escape(self.booking_text(place))}</p>")
-        lines.append(f"<h2>{html.escape(_('Opening hours'))}</h2>")
+        lines.append(f"<h2>{html.escape(_(T_HOURS))}</h2>")
         state_text = html.escape(self.open_text(item.state, now))
         lines.append(f"<p id='open'><span class='badge'>{state_text}</span></p>")
         week = week_hours(place, now.astimezone(TIME_ZONE).date())
@@ -491,7 +517,7 @@ class GuideRenderer:
             " No account, nothing is recorded on the terminal."
         )
         qr = (
-            f"<div><h2>{html.escape(_('On your phone'))}</h2>"
+            f"<div><h2>{html.escape(_(T_ON_PHONE))}</h2>"
             f"<div class='qr' id='qr'>{place_qr_svg(place)}</div>"
             f"<p>{html.escape(scan)}</p></div>"
         )
@@ -499,7 +525,7 @@ class GuideRenderer:
         body = (
             f"<main><div class='columns'><div>{''.join(lines)}</div>{qr}</div>"
             f"<p><a class='button prominent' id='back' href='{back}'>"
-            f"{html.escape(_('Back to the list'))}</a></p>"
+            f"{html.escape(_(T_BACK))}</a></p>"
             f"<p class='source'>{html.escape(self._data_line(guide))}</p></main>"
         )
         return page_document(

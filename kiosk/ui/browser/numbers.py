@@ -41,6 +41,10 @@ class UsefulNumber:
 
 # The texts are msgids of the kiosk catalog (translated at render time); N_ marks them.
 N_ = _noop
+
+# Texts shown inside the pages' markup (marked here, where the extractor sees them).
+T_NUMBERS = N_("Useful and emergency numbers")
+T_BACK = N_("Back to the list")
 NUMBERS: Final = (
     UsefulNumber(
         "15",
@@ -143,7 +147,7 @@ def numbers_html(
             f"<p>{html.escape(_(chosen.purpose))}</p>"
             f"<p class='how'>{html.escape(_how(chosen, _))}</p>"
             f"<a class='button' id='back' href='kiosk://numbers/'>"
-            f"{html.escape(_('Back to the list'))}</a></main>"
+            f"{html.escape(_(T_BACK))}</a></main>"
         )
         return page_document(_(chosen.name), body, language, direction, high_contrast=high_contrast)
     items = "".join(
@@ -159,7 +163,7 @@ def numbers_html(
         " the official sites of 119, 3919 and 3114."
     )
     body = (
-        f"<main><h1>{html.escape(_('Useful and emergency numbers'))}</h1>"
+        f"<main><h1>{html.escape(_(T_NUMBERS))}</h1>"
         f"<p>{html.escape(intro)}</p><ul class='numbers'>{items}</ul>"
         f"<p class='source'>{html.escape(source)}</p></main>"
     )

@@ -44,6 +44,15 @@ from kiosk.ui.qt import (
 
 log = logging.getLogger(__name__)
 
+
+def N_(text: str) -> str:
+    return text
+
+
+# Texts shown inside the pages' markup (marked here, where the extractor sees them).
+T_NUMBERS = N_("Useful and emergency numbers")
+T_FIND_HELP = N_("Find help near here")
+
 #: Which refusal page explains which reason (``kiosk://refused/?why=...``).
 REFUSAL_REASONS: Final = ("outside", "certificate", "forbidden")
 #: The files of a bundle a page may load, by suffix, with their type.
@@ -113,9 +122,9 @@ def _help_links(_: Callable[[str], str]) -> str:
     return (
         "<p class='help'>"
         f"<a class='button' id='help-guide' href='kiosk://guide/'>{ICON_HELP}"
-        f"{html.escape(_('Find help near here'))}</a>"
+        f"{html.escape(_(T_FIND_HELP))}</a>"
         f"<a class='button' id='help-numbers' href='kiosk://numbers/'>{ICON_PHONE}"
-        f"{html.escape(_('Useful and emergency numbers'))}</a></p>"
+        f"{html.escape(_(T_NUMBERS))}</a></p>"
     )
 
 

@@ -75,17 +75,23 @@ a.button svg {{ width: 1.4em; height: 1.4em; vertical-align: -.3em; margin-inlin
 .chips a[aria-pressed='true'] {{ background: {p.prominent}; color: {p.prominentText};
   border-color: {p.prominent}; font-weight: bold; }}
 .chips h2 {{ font-size: 1.1em; margin: .6em 0 .1em; }}
+.chips summary {{ font-size: 1.1em; font-weight: bold; min-height: 2.4em; line-height: 2.4em;
+  margin: .3em 0; cursor: pointer; color: {p.accent}; }}
+header.title {{ display: flex; gap: .8em; align-items: center; }}
+header.title .icon svg {{ width: 3.2em; height: 3.2em; }}
+header.title h1 {{ margin: 0; }}
+header.title p {{ margin: .2em 0; }}
 ul.numbers, ul.places {{ list-style: none; padding: 0; margin: 0; }}
 ul.numbers a, ul.places a.place {{ display: flex; gap: 1em; align-items: center;
   margin: .6em 0; padding: .7em 1em; border-radius: .6em; background: {p.card};
   color: {p.cardText}; text-decoration: none; border: 3px solid {p.cardBorder}; }}
-.digits {{ font-size: 2.4em; font-weight: bold; min-width: 4.2em; text-align: center;
-  direction: ltr; unicode-bidi: isolate; }}
+.digits {{ font-size: 2.2em; font-weight: bold; flex: 0 0 3.4em; text-align: center;
+  direction: ltr; unicode-bidi: isolate; white-space: nowrap; }}
 .what {{ display: flex; flex-direction: column; }}
 .what strong {{ font-size: 1.25em; }}
 .what span, .place .meta {{ color: {p.cardSubtext}; }}
 main.full {{ text-align: center; }}
-.huge {{ font-size: 9em; font-weight: bold; margin: .1em 0; color: {p.accent}; direction: ltr;
+.huge {{ font-size: 7em; font-weight: bold; margin: .1em 0; color: {p.accent}; direction: ltr;
   unicode-bidi: isolate; line-height: 1.1; }}
 .phone {{ font-size: 3.2em; font-weight: bold; color: {p.accent}; direction: ltr;
   unicode-bidi: isolate; margin: .2em 0; }}
