@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import opening_hours
-from frictionless import Check, Checklist, Detector, Error, Row, Schema
+from frictionless import Check, Checklist, Error, Row, Schema
 from frictionless.errors import CellError
 from frictionless.formats import CsvControl
 from frictionless.resources import TableResource
@@ -98,6 +98,9 @@ def schema_descriptor() -> dict[str, Any]:
             _text("prise_rdv"),
         ],
         "primaryKey": "id",
+        # Columns are matched by name, and optional ones may be absent (required ones are
+        # checked before); other columns are reported as ignored.
+        "fieldsMatch": "subset",
     }
 
 
@@ -296,7 +299,6 @@ def validate_csv(path: Path, language: str = "fr") -> ImportReport:
         format="csv",
         encoding="utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8",
         schema=schema,
-        detector=Detector(schema_sync=True),
         control=CsvControl(delimiter=","),
     )
     with resource:
@@ -322,7 +324,7 @@ def validate_csv(path: Path, language: str = "fr") -> ImportReport:
     if report.unusable:
         return report
     with TableResource(
-        data=data, format="csv", schema=schema, detector=Detector(schema_sync=True)
+        data=data, format="csv", schema=schema, control=CsvControl(delimiter=",")
     ) as rows:
         for row in rows.row_stream:
             if row.row_number in report.bad_lines or not row.valid:

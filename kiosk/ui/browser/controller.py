@@ -108,6 +108,7 @@ class BrowserController(QObject):
         self._tiles = {tile.id: tile for tile in catalog.tiles}
         self.clock = SessionClock(timeouts, self)
         self.pages = KioskPages(translate, self, language=language)
+        self.pages.helpPageServed.connect(self._on_kiosk_page_served)
         self._probe_url = probe_url
         self._probing = False
         self._probe_view: QObject | None = None
@@ -357,13 +358,17 @@ class BrowserController(QObject):
 
     @Slot(str)
     def pageLoaded(self, url: str) -> None:
-        """A load succeeded: stop retrying when it is a page of the site; count help pages."""
+        """A load succeeded: stop retrying when it is a page of the site."""
         if not is_kiosk_page(url):
             self._retry.stop()
             self._retry_url = ""
             self._last_help_page, self._last_help_kind = "", None
+
+    def _on_kiosk_page_served(self, url: str) -> None:
+        """A help page was drawn for the session's view: count it (the kind only)."""
+        if not self.clock.active:
             return
-        # A reload (a language or contrast switch) shows the same page again: counted once.
+        # A reload (a language or contrast switch) asks for the same page again: counted once.
         if url != self._last_help_page:
             kind = help_page_kind(url)
             self._help_usage = self._help_usage.counted(kind, self._last_help_kind)

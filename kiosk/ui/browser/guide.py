@@ -377,9 +377,7 @@ class GuideRenderer:
         more = (
             group(_(T_NEED), "need", NEED_LABELS, filters.need)
             + group(_("Specific support"), "support", SUPPORT_LABELS, filters.support)
-            + group(
-                _("Languages spoken besides French"), "lang", LANGUAGE_LABELS, filters.language
-            )
+            + group(_("Languages spoken besides French"), "lang", LANGUAGE_LABELS, filters.language)
         )
         # A native disclosure: no script, and open as soon as one of its filters is chosen.
         opened = " open" if filters.need or filters.support or filters.language else ""

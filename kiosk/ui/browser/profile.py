@@ -16,6 +16,7 @@ from kiosk.ui.browser.policy import (
     PROBE_SCHEME,
     Vector,
     download_verdict,
+    is_kiosk_page,
     navigation_verdict,
     subresource_verdict,
 )
@@ -70,7 +71,8 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
         if main_frame and self._is_probe(url):
             return  # the self-check's probe page, while it runs (between sessions)
         if main_frame is None:
-            verdict = subresource_verdict(url)
+            first_party = info.firstPartyUrl().toString()
+            verdict = subresource_verdict(url, from_local_page=is_kiosk_page(first_party))
         else:
             verdict = navigation_verdict(url, self._current_tile(), main_frame=main_frame)
         if verdict.allowed or verdict.vector is None:
