@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet.models import EventRecord, Terminal
+from kiosk.contract import MAX_HELP_COUNT, HelpUsage
 
 SESSION_ENDED: Final = "session_ended"
 #: The tile of sessions that opened none (the resident only looked at the home screen).
@@ -120,6 +121,107 @@ def to_csv(rows: Sequence[UsageRow], min_sessions: int) -> str:
 
 def to_json(
     rows: Sequence[UsageRow], first_day: date, last_day: date, min_sessions: int
+) -> dict[str, Any]:
+    return {
+        "from": first_day.isoformat(),
+        "to": last_day.isoformat(),
+        "min_sessions": min_sessions,
+        "rows": [row.as_json(min_sessions) for row in rows],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The help pages (guide, places, numbers): counts per day and terminal, never which one.
+
+HELP_FIELDS: Final = tuple(HelpUsage.model_fields)
+HELP_CSV_FIELDS: Final = ("day", "terminal_id", "commune", "sessions", *HELP_FIELDS)
+
+
+def _help_usage(data: dict[str, Any]) -> HelpUsage:
+    """The counts an event carries; an older terminal (or an odd value) counts as none."""
+    counts = {key: data.get(key) for key in HELP_FIELDS}
+    usable = {
+        key: value
+        for key, value in counts.items()
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_HELP_COUNT
+    }
+    return HelpUsage.model_validate(usable)
+
+
+@dataclass(frozen=True)
+class HelpRow:
+    """One day and terminal: how many sessions, and how the help pages were used.
+
+    ``counts`` is ``None`` when the row is suppressed (fewer sessions than the minimum).
+    """
+
+    day: date
+    terminal_id: str
+    commune: str | None
+    sessions: int
+    counts: HelpUsage | None
+
+    def as_json(self, min_sessions: int) -> dict[str, Any]:
+        hidden = f"<{min_sessions}"
+        cell: dict[str, Any] = {
+            "day": self.day.isoformat(),
+            "terminal_id": self.terminal_id,
+            "commune": self.commune,
+            "sessions": self.sessions if self.counts is not None else hidden,
+        }
+        for key in HELP_FIELDS:
+            value = getattr(self.counts, key) if self.counts is not None else None
+            # A small count could point at a person, like a small number of sessions.
+            cell[key] = value if value is not None and not 0 < value < min_sessions else hidden
+        return cell
+
+
+def help_usage(
+    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
+) -> list[HelpRow]:
+    """Help page use from ``first_day`` to ``last_day`` (included), per day and terminal."""
+    start = datetime.combine(first_day, time(), zone)
+    end = datetime.combine(last_day + timedelta(days=1), time(), zone)
+    query = (
+        select(EventRecord.terminal_id, Terminal.commune, EventRecord.sent_at, EventRecord.data)
+        .join(Terminal, Terminal.id == EventRecord.terminal_id)
+        .where(
+            EventRecord.kind == SESSION_ENDED,
+            EventRecord.sent_at >= start,
+            EventRecord.sent_at < end,
+        )
+    )
+    cells: dict[tuple[date, str, str | None], list[HelpUsage]] = defaultdict(list)
+    for terminal_id, commune, sent_at, data in session.execute(query):
+        day = sent_at.astimezone(zone).date()
+        cells[(day, terminal_id, commune)].append(
+            _help_usage(data if isinstance(data, dict) else {})
+        )
+    rows = []
+    for (day, terminal_id, commune), usages in sorted(cells.items(), key=lambda i: i[0][:2]):
+        total = HelpUsage(
+            **{
+                key: min(sum(getattr(u, key) for u in usages), MAX_HELP_COUNT)
+                for key in HELP_FIELDS
+            }
+        )
+        shown = total if len(usages) >= min_sessions else None
+        rows.append(HelpRow(day, terminal_id, commune, len(usages), shown))
+    return rows
+
+
+def help_to_csv(rows: Sequence[HelpRow], min_sessions: int) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HELP_CSV_FIELDS)
+    for row in rows:
+        cell = row.as_json(min_sessions)
+        writer.writerow(["" if cell[key] is None else cell[key] for key in HELP_CSV_FIELDS])
+    return buffer.getvalue()
+
+
+def help_to_json(
+    rows: Sequence[HelpRow], first_day: date, last_day: date, min_sessions: int
 ) -> dict[str, Any]:
     return {
         "from": first_day.isoformat(),

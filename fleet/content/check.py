@@ -184,9 +184,7 @@ def _check_places(bundle_dir: Path, report: CheckReport, language: str) -> None:
     except ValidationError as error:
         first = error.errors()[0]
         report.problems.append(
-            _(
-                "places.json, %(where)s: %(detail)s (write it with fleet content places import)."
-            )
+            _("places.json, %(where)s: %(detail)s (write it with fleet content places import).")
             % {"where": _where(first) or _("the whole file"), "detail": first["msg"]}
         )
 

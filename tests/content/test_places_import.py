@@ -87,7 +87,8 @@ def test_import_writes_places_json_that_the_bundle_check_accepts(
     assert result.exit_code == 0, result.output
     assert "1 lieu(x) écrit(s)" in " ".join(result.output.split())
     guide = load_places(bundle)
-    assert guide is not None and guide.source == "Essai"
+    assert guide is not None
+    assert guide.source == "Essai"
     assert check_bundle(bundle).ok
 
 
@@ -169,9 +170,7 @@ def test_a_file_not_in_utf8_is_refused(bundle: Path, tmp_path: Path) -> None:
 
 
 def test_a_folder_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["places", "import", str(SAMPLE), "--bundle", str(tmp_path)]
-    )
+    result = CliRunner().invoke(app, ["places", "import", str(SAMPLE), "--bundle", str(tmp_path)])
     assert result.exit_code == 1
     assert "n'est pas un lot de contenu" in " ".join(result.output.split())
     assert not (tmp_path / "places.json").exists()
@@ -193,7 +192,9 @@ def test_the_schemas_own_examples_are_accepted_where_its_patterns_refuse_them(
             prise_en_charge_specifique="Surdité;Illetrisme;Langues étrangères (anglais)",
             modalites_accompagnement="Dans un atelier collectif;À distance",
             frais_a_charge="Gratuit : Je peux accéder gratuitement au lieu et à ses services",
-            formations_labels="Formé à « Mon Espace Santé »;Arnia/MedNum BFC (Bourgogne-Franche-Comté)",
+            formations_labels=(
+                "Formé à « Mon Espace Santé »;Arnia/MedNum BFC (Bourgogne-Franche-Comté)"
+            ),
         )
     ]
     report = validate_csv(_csv(tmp_path / "lieux.csv", rows))
@@ -226,9 +227,7 @@ def test_a_page_tile_is_checked_like_the_terminal_does(bundle: Path) -> None:
     )
     (bundle / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
     report = check_bundle(bundle)
-    assert "la page locale 'pages/absente.html' n'est pas dans le lot" in " ".join(
-        report.problems
-    )
+    assert "la page locale 'pages/absente.html' n'est pas dans le lot" in " ".join(report.problems)
     (bundle / "pages").mkdir()
     (bundle / "pages" / "absente.html").write_text("<p>là</p>", encoding="utf-8")
     assert check_bundle(bundle).ok

@@ -99,22 +99,26 @@ def grab_help_pages(app: QGuiApplication) -> None:
                 home.prefs.toggleHighContrast()
             home.show(windowed=True)
             home.browser.openTile("aide-pres-d-ici")
+            wait_for(lambda h=home: view_of(h) is not None)
+            view = view_of(home)
+            assert view is not None
             for address, stem in HELP_PAGES:
-                view = None
-                wait_for(lambda: (v := view_of(home)) is not None)
-                view = view_of(home)
-                assert view is not None
                 home.browser.load(address)
                 wait_for(
-                    lambda v=view, a=address: v.property("url").toString() == a
-                    and not v.property("loading")
+                    lambda v=view, a=address: (
+                        v.property("url").toString() == a and not v.property("loading")
+                    )
                 )
                 settle(home, frames=4)
                 grab(home, f"kiosk-{stem}-{language}{variant}.png")
             if language == "ar" and not variant:
                 home.browser.load("kiosk://offline/")
-                wait_for(lambda v=view: str(v.property("title")) == "لا يوجد اتصال"
-                         or "offline" in v.property("url").toString() and not v.property("loading"))
+                wait_for(
+                    lambda v=view: (
+                        str(v.property("title")) == "لا يوجد اتصال"
+                        or ("offline" in v.property("url").toString() and not v.property("loading"))
+                    )
+                )
                 settle(home, frames=4)
                 grab(home, "kiosk-offline-ar.png")
             home.browser.wipe_now()

@@ -25,7 +25,7 @@ from kiosk.ui.qt import QGuiApplication, QObject, Qt
 from tests.ui.conftest import close_home, session_view
 from tests.ui.standin import OUTSIDE_HOST, Standin, write_standin_bundle
 from tests.ui.test_wipe import type_text
-from tests.ui.web import REFUSED_TITLE, evaluate, focus_field, title, url_of, wait_title
+from tests.ui.web import REFUSED_TITLE, evaluate, focus_field, url_of, wait_title
 
 PAGE_TILE = "page-locale"
 #: A local page that tries every way out it can think of, and reports in its body.
@@ -88,7 +88,8 @@ def test_a_bundle_page_opens_from_its_tile_in_the_session_view(
 ) -> None:
     with qtbot.waitSignal(kiosk.browser.sessionStarted) as started:
         view = open_page_tile(kiosk, qtbot, PAGE_TILE, "page-locale")
-    assert started.args is not None and started.args[1] == PAGE_TILE
+    assert started.args is not None
+    assert started.args[1] == PAGE_TILE
     assert url_of(view) == "kiosk://content/pages/essai.html"
     assert kiosk.browser.browsing
 
@@ -143,7 +144,8 @@ def test_the_keyboard_types_into_a_bundle_page_and_the_wipe_forgets_it(
     )
     with qtbot.waitSignal(kiosk.browser.selfCheckDone, timeout=20_000) as checked:
         kiosk.browser.finishSession()
-    assert checked.args is not None and checked.args[0].ok, checked.args[0].checks_failed
+    assert checked.args is not None
+    assert checked.args[0].ok, checked.args[0].checks_failed
     view = open_page_tile(kiosk, qtbot, PAGE_TILE, "page-locale")
     assert evaluate(qtbot, view, "document.getElementById('field').value") == ""
     assert evaluate(qtbot, view, "history.length") == "1"

@@ -169,10 +169,12 @@ def open_state(place: Place, now: datetime) -> OpenState:
     hours = _parsed(place.horaires) if place.horaires else None
     if hours is None:
         return OpenState(None)
-    state, _comment = hours.state(now)
+    # The library wants the zone as a ZoneInfo (``datetime.UTC`` is refused).
+    local = now.astimezone(TIME_ZONE)
+    state, _comment = hours.state(local)
     if state is State.UNKNOWN:
         return OpenState(None)
-    change = hours.next_change(now)
+    change = hours.next_change(local)
     return OpenState(state is State.OPEN, change)
 
 
