@@ -11,7 +11,7 @@ import csv
 import io
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
@@ -66,10 +66,10 @@ def _duration(data: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def usage(
-    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
-) -> list[UsageRow]:
-    """The cells from ``first_day`` to ``last_day`` (included, days in ``zone``)."""
+def _ended_sessions(
+    session: Session, first_day: date, last_day: date, zone: tzinfo
+) -> Iterator[tuple[date, str, str | None, dict[str, Any]]]:
+    """Each "session ended" report of the range: its day (in ``zone``), terminal, commune, data."""
     start = datetime.combine(first_day, time(), zone)
     end = datetime.combine(last_day + timedelta(days=1), time(), zone)
     query = (
@@ -81,10 +81,21 @@ def usage(
             EventRecord.sent_at < end,
         )
     )
-    sessions: dict[tuple[date, str, str | None, str], list[float | None]] = defaultdict(list)
     for terminal_id, commune, sent_at, data in session.execute(query):
-        day = sent_at.astimezone(zone).date()
-        payload = data if isinstance(data, dict) else {}
+        yield (
+            sent_at.astimezone(zone).date(),
+            terminal_id,
+            commune,
+            (data if isinstance(data, dict) else {}),
+        )
+
+
+def usage(
+    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
+) -> list[UsageRow]:
+    """The cells from ``first_day`` to ``last_day`` (included, days in ``zone``)."""
+    sessions: dict[tuple[date, str, str | None, str], list[float | None]] = defaultdict(list)
+    for day, terminal_id, commune, payload in _ended_sessions(session, first_day, last_day, zone):
         for tile in _tiles(payload):
             sessions[(day, terminal_id, commune, tile)].append(_duration(payload))
     rows = []
@@ -180,23 +191,9 @@ def help_usage(
     session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
 ) -> list[HelpRow]:
     """Help page use from ``first_day`` to ``last_day`` (included), per day and terminal."""
-    start = datetime.combine(first_day, time(), zone)
-    end = datetime.combine(last_day + timedelta(days=1), time(), zone)
-    query = (
-        select(EventRecord.terminal_id, Terminal.commune, EventRecord.sent_at, EventRecord.data)
-        .join(Terminal, Terminal.id == EventRecord.terminal_id)
-        .where(
-            EventRecord.kind == SESSION_ENDED,
-            EventRecord.sent_at >= start,
-            EventRecord.sent_at < end,
-        )
-    )
     cells: dict[tuple[date, str, str | None], list[HelpUsage]] = defaultdict(list)
-    for terminal_id, commune, sent_at, data in session.execute(query):
-        day = sent_at.astimezone(zone).date()
-        cells[(day, terminal_id, commune)].append(
-            _help_usage(data if isinstance(data, dict) else {})
-        )
+    for day, terminal_id, commune, payload in _ended_sessions(session, first_day, last_day, zone):
+        cells[(day, terminal_id, commune)].append(_help_usage(payload))
     rows = []
     for (day, terminal_id, commune), usages in sorted(cells.items(), key=lambda i: i[0][:2]):
         total = HelpUsage(
