@@ -30,8 +30,10 @@ PLACES_FILE: Final = "places.json"
 SCHEMA_NAME: Final = "standard-mediation-num"
 SCHEMA_VERSION: Final = "0.2.0"
 SCHEMA_LICENCE: Final = "etalab-2.0"
-#: Several values in one cell are separated by ``;`` (spaces around it are tolerated).
+#: Several values in one cell are separated by ``;`` (spaces around it are tolerated). Later
+#: versions of the schema, and the national exports made after them, use ``|``: both are read.
 SEPARATOR: Final = ";"
+SEPARATORS: Final = re.compile(r"\s*[;|]\s*")
 #: A guide larger than this is refused: the terminal draws it on every filter change.
 MAX_PLACES: Final = 5000
 
@@ -51,15 +53,15 @@ class Vocabulary:
     def pattern(self) -> str:
         """A regular expression for a cell of one or more accepted values separated by ``;``."""
         one = "|".join(re.escape(value) for value in sorted(self.accepted(), key=len, reverse=True))
-        return rf"^\s*(?:{one})\s*(?:{SEPARATOR}\s*(?:{one})\s*)*$"
+        return rf"^\s*(?:{one})\s*(?:[;|]\s*(?:{one})\s*)*$"
 
     def parse(self, cell: str | None) -> tuple[str, ...]:
         """The values of a cell, each under its canonical spelling (unknown ones dropped)."""
         if not cell:
             return ()
         found: list[str] = []
-        for part in cell.split(SEPARATOR):
-            value = self.aliases.get(part.strip(), part.strip())
+        for part in SEPARATORS.split(cell.strip()):
+            value = self.aliases.get(part, part)
             if value in self.values and value not in found:
                 found.append(value)
         return tuple(found)

@@ -37,6 +37,7 @@ from kiosk.places import (
     PUBLICS,
     ROAMING,
     SEPARATOR,
+    SEPARATORS,
     SERVICES,
     SUPPORTS,
     VOCABULARIES,
@@ -197,7 +198,7 @@ def _explain(error: Error, language: str) -> str:
 def _values(cell: object) -> tuple[str, ...]:
     if not isinstance(cell, str):
         return ()
-    return tuple(part.strip() for part in cell.split(SEPARATOR) if part.strip())
+    return tuple(part for part in SEPARATORS.split(cell.strip()) if part)
 
 
 def _urls(cell: object) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from fleet.content.check import check_bundle
 from fleet.content.cli import app
 from fleet.content.places import schema_descriptor, validate_csv
+from kiosk.agent.content.updater import default_health_check
 from kiosk.catalog import default_bundle_dir
 from kiosk.places import GUIDANCE, SUPPORTS, PlacesFile, load_places
 
@@ -232,3 +233,29 @@ def test_a_page_tile_is_checked_like_the_terminal_does(bundle: Path) -> None:
     (bundle / "pages" / "absente.html").write_text("<p>là</p>", encoding="utf-8")
     assert check_bundle(bundle).ok
     PlacesFile.model_json_schema()  # the guide's model stays describable (docs)
+
+
+def test_values_separated_by_a_bar_as_in_later_versions_are_read_too(tmp_path: Path) -> None:
+    rows = [
+        _row(
+            id="test-bar",
+            services="Aide aux démarches administratives|Loisirs et créations numériques",
+            courriels="a@example.org|b@example.org",
+        )
+    ]
+    report = validate_csv(_csv(tmp_path / "lieux.csv", rows))
+    assert report.problems == []
+    assert report.places[0].services == (
+        "Aide aux démarches administratives",
+        "Loisirs et créations numériques",
+    )
+    assert report.places[0].courriels == ("a@example.org", "b@example.org")
+
+
+def test_the_terminal_rolls_back_a_bundle_whose_guide_it_cannot_read(bundle: Path) -> None:
+    shutil.copy(default_bundle_dir() / "places.json", bundle / "places.json")
+    assert default_health_check(bundle) is None
+    (bundle / "places.json").write_text('{"v": 1}', encoding="utf-8")
+    problem = default_health_check(bundle)
+    assert problem is not None
+    assert "places.json" in problem
