@@ -480,27 +480,32 @@ class GuideRenderer:
         if position is not None and place.latitude is not None and place.longitude is not None:
             distance = distance_m(position[0], position[1], place.latitude, place.longitude)
         item = Listed(place, distance, open_state(place, now))
+        state_text = html.escape(self.open_text(item.state, now))
+        fee = self.fee_text(place)
+        badges = f"<span class='badge'>{state_text}</span>" + (
+            f"<span class='badge'>{html.escape(fee)}</span>" if fee else ""
+        )
+        # What a resident needs first (the number to call, whether it is open, whether to book)
+        # comes first: with large text the rest is a scroll away.
         lines = [
             f"<h1>{_data(place.nom)}</h1>",
             f"<p class='address'>{_data(place.adresse)}<br>"
             f"{_data(place.code_postal + ' ' + place.commune)}</p>",
         ]
-        if place.presentation_resume:
-            lines.append(f"<p>{_data(place.presentation_resume)}</p>")
+        if place.telephone:
+            lines.append(
+                f"<p class='phone' id='phone' aria-label='{html.escape(_(T_PHONE))}'>"
+                f"<bdi dir='ltr'>{html.escape(national_phone(place.telephone))}</bdi></p>"
+            )
+        lines.append(f"<p id='open'>{badges}</p>")
+        lines.append(f"<h2>{html.escape(_(T_APPOINTMENT))}</h2>")
+        lines.append(f"<p id='booking'>{html.escape(self.booking_text(place))}</p>")
         lines.append(f"<h2>{html.escape(_(T_HOW))}</h2>")
         lines.append(f"<p>{html.escape(self.distance_text(item, position))}</p>")
         if place.complement_adresse:
             lines.append(f"<p>{_data(place.complement_adresse)}</p>")
-        if place.telephone:
-            lines.append(f"<h2>{html.escape(_(T_PHONE))}</h2>")
-            lines.append(
-                f"<p class='phone' id='phone'>{html.escape(national_phone(place.telephone))}</p>"
-            )
-        lines.append(f"<h2>{html.escape(_(T_APPOINTMENT))}</h2>")
-        lines.append(f"<p id='booking'>{html.escape(self.booking_text(place))}</p>")
-        lines.append(f"<h2>{html.escape(_(T_HOURS))}</h2>")
-        state_text = html.escape(self.open_text(item.state, now))
-        lines.append(f"<p id='open'><span class='badge'>{state_text}</span></p>")
+        if place.presentation_resume:
+            lines.append(f"<p>{_data(place.presentation_resume)}</p>")
         week = week_hours(place, now.astimezone(TIME_ZONE).date())
         if week:
             rows = "".join(
@@ -508,10 +513,7 @@ class GuideRenderer:
                 f"<td>{html.escape(self._periods(periods))}</td></tr>"
                 for day, periods in week
             )
-            lines.append(f"<table class='week'>{rows}</table>")
-        fee = self.fee_text(place)
-        if fee:
-            lines.append(f"<p><span class='badge'>{html.escape(fee)}</span></p>")
+            lines.append(f"<h2>{html.escape(_(T_HOURS))}</h2><table class='week'>{rows}</table>")
         scan = _(
             "Scan this code with your phone camera to keep the address and the phone number."
             " No account, nothing is recorded on the terminal."

@@ -54,8 +54,14 @@ def _css(palette: Palette) -> str:
 body {{ margin: 0; background: {p.background}; color: {p.text};
        font-family: 'Noto Sans', 'Noto Sans Arabic', sans-serif; font-size: 24px; }}
 main {{ max-width: 60em; margin: 0 auto; padding: 1.2em 1.5em 3em; }}
-main.center {{ text-align: center; min-height: 80vh; display: flex; flex-direction: column;
-              justify-content: center; align-items: center; }}
+main.center {{ text-align: center; display: flex; flex-direction: column;
+              justify-content: center; align-items: center; padding-top: .6em; }}
+main.center .icon svg {{ width: 3.6em; height: 3.6em; }}
+main.center h1 {{ margin: .2em 0 .3em; }}
+main.center p {{ margin: .35em 0; }}
+p.help {{ display: flex; flex-wrap: wrap; justify-content: center; gap: .2em .6em;
+  margin-top: .8em; }}
+p.help a.button {{ font-size: 1.05em; }}
 h1 {{ font-size: 2.2em; margin: .3em 0 .4em; line-height: 1.2; }}
 h2 {{ font-size: 1.5em; margin: 1em 0 .4em; }}
 p, li {{ font-size: 1.2em; line-height: 1.45; }}
@@ -93,8 +99,7 @@ ul.numbers a, ul.places a.place {{ display: flex; gap: 1em; align-items: center;
 main.full {{ text-align: center; }}
 .huge {{ font-size: 7em; font-weight: bold; margin: .1em 0; color: {p.accent}; direction: ltr;
   unicode-bidi: isolate; line-height: 1.1; }}
-.phone {{ font-size: 3.2em; font-weight: bold; color: {p.accent}; direction: ltr;
-  unicode-bidi: isolate; margin: .2em 0; }}
+.phone {{ font-size: 3.2em; font-weight: bold; color: {p.accent}; margin: .2em 0; }}
 .how {{ font-weight: bold; }}
 .source {{ font-size: 1em; opacity: .95; margin-top: 2em; }}
 .badge {{ display: inline-block; font-weight: bold; padding: .1em .6em; border-radius: .4em;
