@@ -217,6 +217,12 @@ class BrowserController(QObject):
         self.pages.set_language(language)
         self._reload_kiosk_page()
 
+    def _reload_kiosk_page(self) -> None:
+        if self._view is not None:
+            url = self._view.property("url")
+            if is_kiosk_page(url.toString() if hasattr(url, "toString") else str(url)):
+                QMetaObject.invokeMethod(self._view, "reload")
+
     def set_catalog(self, catalog: Catalog) -> None:
         """The tiles (and their allow-lists) of a new content bundle, for the next session."""
         self._tiles = {tile.id: tile for tile in catalog.tiles}
@@ -225,12 +231,6 @@ class BrowserController(QObject):
         """The resident switched contrast: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_high_contrast(high_contrast)
         self._reload_kiosk_page()
-
-    def _reload_kiosk_page(self) -> None:
-        if self._view is not None:
-            url = self._view.property("url")
-            if is_kiosk_page(url.toString() if hasattr(url, "toString") else str(url)):
-                QMetaObject.invokeMethod(self._view, "reload")
 
     @property
     def help_usage(self) -> HelpUsage:
