@@ -28,6 +28,7 @@ from babel.numbers import format_decimal
 from opening_hours import OpeningHours, State, validate
 
 from kiosk.places import SERVICES, SUPPORTS, Place, PlacesFile
+from kiosk.ui.browser.numbers import T_BACK, T_NUMBERS
 from kiosk.ui.browser.pagestyle import ICON_HELP, ICON_PHONE, page_document
 
 #: The metropole's time zone: "open now" is evaluated there, whatever the system clock's zone.
@@ -52,13 +53,11 @@ T_NEED = N_("What do you need?")
 T_MORE = N_("Choose a need, a specific support, a language")
 T_NO_PLACE = N_("No place is listed on this terminal yet.")
 T_NONE_MATCH = N_("No place matches: remove a filter.")
-T_NUMBERS = N_("Useful and emergency numbers")
 T_HOW = N_("How to get there")
 T_PHONE = N_("Phone")
 T_APPOINTMENT = N_("Appointment")
 T_HOURS = N_("Opening hours")
 T_ON_PHONE = N_("On your phone")
-T_BACK = N_("Back to the list")
 
 #: What a resident looks for, in words they use, for each service of the national format.
 NEED_LABELS: Final = {

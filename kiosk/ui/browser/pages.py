@@ -22,7 +22,7 @@ from kiosk.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.places import PlacesFile
 from kiosk.ui.browser.guide import Filters, GuideRenderer
-from kiosk.ui.browser.numbers import numbers_html
+from kiosk.ui.browser.numbers import T_NUMBERS, numbers_html
 from kiosk.ui.browser.pagestyle import (
     ICON_HELP,
     ICON_OFFLINE,
@@ -52,7 +52,6 @@ def N_(text: str) -> str:
 
 
 # Texts shown inside the pages' markup (marked here, where the extractor sees them).
-T_NUMBERS = N_("Useful and emergency numbers")
 T_FIND_HELP = N_("Find help near here")
 
 #: Which refusal page explains which reason (``kiosk://refused/?why=...``).
