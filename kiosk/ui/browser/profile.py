@@ -41,6 +41,9 @@ _NAVIGATIONS = {
 }
 
 
+_FAVICON: Final = QWebEngineUrlRequestInfo.ResourceType.ResourceTypeFavicon
+
+
 def refusal_url(vector: Vector) -> str:
     """The kiosk page that explains a refused navigation."""
     why = (
@@ -71,8 +74,13 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
         if main_frame and self._is_probe(url):
             return  # the self-check's probe page, while it runs (between sessions)
         if main_frame is None:
-            first_party = info.firstPartyUrl().toString()
-            verdict = subresource_verdict(url, from_local_page=is_kiosk_page(first_party))
+            local = is_kiosk_page(info.firstPartyUrl().toString())
+            verdict = subresource_verdict(url, from_local_page=local)
+            if local and not verdict.allowed and info.resourceType() == _FAVICON:
+                # Chromium's own second try at the previous site's icon, now that a local page
+                # has replaced it: not the page's doing, so blocked without a refusal reported.
+                info.block(True)
+                return
         else:
             verdict = navigation_verdict(url, self._current_tile(), main_frame=main_frame)
         if verdict.allowed or verdict.vector is None:
