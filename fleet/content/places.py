@@ -295,13 +295,17 @@ def validate_csv(path: Path, language: str = "fr") -> ImportReport:
         report.unusable = True
         return report
     schema = Schema.from_descriptor(schema_descriptor())
-    resource = TableResource(
-        data=data,
-        format="csv",
-        encoding="utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8",
-        schema=schema,
-        control=CsvControl(delimiter=","),
-    )
+
+    def table() -> TableResource:
+        return TableResource(
+            data=data,
+            format="csv",
+            encoding="utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8",
+            schema=schema,
+            control=CsvControl(delimiter=","),
+        )
+
+    resource = table()
     with resource:
         labels = list(resource.labels)
     missing = [
@@ -324,9 +328,7 @@ def validate_csv(path: Path, language: str = "fr") -> ImportReport:
             report.bad_lines.add(line)
     if report.unusable:
         return report
-    with TableResource(
-        data=data, format="csv", schema=schema, control=CsvControl(delimiter=",")
-    ) as rows:
+    with table() as rows:
         for row in rows.row_stream:
             if row.row_number in report.bad_lines or not row.valid:
                 continue

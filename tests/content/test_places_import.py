@@ -259,3 +259,11 @@ def test_the_terminal_rolls_back_a_bundle_whose_guide_it_cannot_read(bundle: Pat
     problem = default_health_check(bundle)
     assert problem is not None
     assert "places.json" in problem
+
+
+def test_a_file_saved_with_a_bom_by_a_spreadsheet_is_read(tmp_path: Path) -> None:
+    source = tmp_path / "lieux.csv"
+    source.write_bytes(b"\xef\xbb\xbf" + SAMPLE.read_bytes())
+    report = validate_csv(source)
+    assert report.problems == []
+    assert [place.id for place in report.places] == ["bdx-sesame"]
