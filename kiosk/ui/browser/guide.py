@@ -30,6 +30,7 @@ from opening_hours import OpeningHours, State, validate
 from kiosk.places import SERVICES, SUPPORTS, Place, PlacesFile
 from kiosk.ui.browser.numbers import T_BACK, T_NUMBERS
 from kiosk.ui.browser.pagestyle import ICON_HELP, ICON_PHONE, page_document
+from kiosk.ui.i18n import N_
 
 #: The metropole's time zone: "open now" is evaluated there, whatever the system clock's zone.
 TIME_ZONE: Final = ZoneInfo("Europe/Paris")
@@ -40,12 +41,6 @@ GUIDE_URL: Final = "kiosk://guide/"
 
 Gettext = Callable[[str], str]
 
-
-def _noop(text: str) -> str:
-    return text
-
-
-N_ = _noop
 
 # Texts shown inside the pages' markup (marked here, where the extractor sees them).
 T_FILTERS = N_("Filters")

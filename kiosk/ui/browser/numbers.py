@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from kiosk.ui.browser.pagestyle import ICON_PHONE, ICON_SMS, page_document
+from kiosk.ui.i18n import N_
 
 #: The official sheet that lists every number of the page.
 SERVICE_PUBLIC_SHEET: Final = "https://www.service-public.fr/particuliers/vosdroits/F33954"
-
-
-def _noop(text: str) -> str:
-    return text
 
 
 @dataclass(frozen=True)
@@ -38,9 +35,6 @@ class UsefulNumber:
     def digits(self) -> str:
         return self.number.replace(" ", "")
 
-
-# The texts are msgids of the kiosk catalog (translated at render time); N_ marks them.
-N_ = _noop
 
 # Texts shown inside the pages' markup (marked here, where the extractor sees them).
 T_NUMBERS = N_("Useful and emergency numbers")

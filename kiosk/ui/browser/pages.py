@@ -31,7 +31,7 @@ from kiosk.ui.browser.pagestyle import (
     page_document,
 )
 from kiosk.ui.browser.policy import CONTENT_HOST, KIOSK_SCHEME, PROBE_SCHEME
-from kiosk.ui.i18n import gettext_for, resident_language
+from kiosk.ui.i18n import N_, gettext_for, resident_language
 from kiosk.ui.qt import (
     QBuffer,
     QByteArray,
@@ -45,10 +45,6 @@ from kiosk.ui.qt import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def N_(text: str) -> str:
-    return text
 
 
 # Texts shown inside the pages' markup (marked here, where the extractor sees them).
