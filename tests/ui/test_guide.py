@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 import pytest
 
 from kiosk.places import Place, PlacesFile
-from kiosk.ui.browser.guide import (
+from kiosk.ui.browser.guide import GuideRenderer
+from kiosk.ui.browser.nearby import (
     Filters,
-    GuideRenderer,
     national_phone,
     open_state,
     place_vcard,

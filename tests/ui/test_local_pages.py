@@ -175,7 +175,14 @@ def test_help_pages_are_counted_and_only_counted(kiosk: HomeScreen, qtbot: QtBot
     wait_title(qtbot, view, lambda t: t.startswith("Espace Sésame"))
     # A language switch reloads the page: the same page, not a new one.
     kiosk.prefs.setLanguage("en")
-    qtbot.waitUntil(lambda: evaluate(qtbot, view, "document.documentElement.lang") == "en")
+    # The reload may overwrite a probe's title mark: poll until the page answers in English.
+    qtbot.waitUntil(
+        lambda: (
+            not view.property("loading")
+            and evaluate(qtbot, view, "document.documentElement.lang") == "en"
+        ),
+        timeout=30_000,
+    )
     kiosk.browser.load("kiosk://numbers/?show=114")
     wait_title(qtbot, view, lambda t: t == "Emergency by text message")
     kiosk.browser.load("kiosk://numbers/?show=15")

@@ -21,7 +21,8 @@ from kiosk.agent.content.manifest import path_problem
 from kiosk.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.places import PlacesFile
-from kiosk.ui.browser.guide import Filters, GuideRenderer
+from kiosk.ui.browser.guide import GuideRenderer
+from kiosk.ui.browser.nearby import Filters
 from kiosk.ui.browser.numbers import T_NUMBERS, numbers_html
 from kiosk.ui.browser.pagestyle import (
     ICON_HELP,
