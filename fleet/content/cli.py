@@ -26,7 +26,6 @@ from fleet.content.keys import (
     new_signer,
     save_signer,
 )
-from fleet.content.places import validate_csv, write_places
 from fleet.content.repository import ContentRepository, RepositoryError
 from kiosk.agent.content.manifest import build_manifest
 from kiosk.agent.content.tufapi import CryptoSigner
@@ -229,6 +228,9 @@ def places_import(
         ),
     ] = False,
 ) -> None:
+    # Imported here: frictionless is needed by this command only, not by `fleet serve`.
+    from fleet.content.places import validate_csv, write_places
+
     if not (bundle / CATALOG_FILE).is_file():
         die(
             _("%(path)s is not a content bundle (no catalog.json); nothing was written.")
