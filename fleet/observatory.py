@@ -131,8 +131,9 @@ def to_csv(rows: Sequence[UsageRow], min_sessions: int) -> str:
 
 
 def to_json(
-    rows: Sequence[UsageRow], first_day: date, last_day: date, min_sessions: int
+    rows: Sequence[UsageRow] | Sequence[HelpRow], first_day: date, last_day: date, min_sessions: int
 ) -> dict[str, Any]:
+    """Either table as the JSON document of the export."""
     return {
         "from": first_day.isoformat(),
         "to": last_day.isoformat(),
@@ -215,14 +216,3 @@ def help_to_csv(rows: Sequence[HelpRow], min_sessions: int) -> str:
         cell = row.as_json(min_sessions)
         writer.writerow(["" if cell[key] is None else cell[key] for key in HELP_CSV_FIELDS])
     return buffer.getvalue()
-
-
-def help_to_json(
-    rows: Sequence[HelpRow], first_day: date, last_day: date, min_sessions: int
-) -> dict[str, Any]:
-    return {
-        "from": first_day.isoformat(),
-        "to": last_day.isoformat(),
-        "min_sessions": min_sessions,
-        "rows": [row.as_json(min_sessions) for row in rows],
-    }

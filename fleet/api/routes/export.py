@@ -46,7 +46,7 @@ def export_usage(
         help_rows = observatory.help_usage(session, first_day, last_day, zone, minimum)
         if format == "json":
             return JSONResponse(
-                observatory.help_to_json(help_rows, first_day, last_day, minimum), headers=headers
+                observatory.to_json(help_rows, first_day, last_day, minimum), headers=headers
             )
         return Response(
             observatory.help_to_csv(help_rows, minimum),
