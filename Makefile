@@ -8,48 +8,82 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Debian packages: the broker, the Qt/QtWebEngine runtime (offscreen, Virtual Keyboard needs
-# libpulse0), fonts with Latin, Arabic and Cyrillic glyphs, Chromium for browser tests, and
-# what systemd-python (the agent's journald logging) is built with.
-APT_PACKAGES := mosquitto libpulse0 fonts-noto-core fonts-dejavu-core \
-	libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libnss3 \
-	libfontconfig1 libdbus-1-3 libasound2 libxkbfile1 libxcomposite1 libxdamage1 libxrandr2 \
-	libxtst6 libxshmfence1 chromium \
-	libsystemd-dev pkg-config
+# Debian packages, in groups; `make` names the group's reason when it installs one of them.
+# systemd-python (the agent's journald handler) comes prebuilt as Debian's python3-systemd,
+# linked into the virtualenv below: building it from PyPI would need gcc, python3-dev,
+# libsystemd-dev and pkg-config (a toolchain and headers) for one small C extension.
+APT_GROUPS := broker qt fonts browser journal demo checks
+APT_broker := mosquitto
+WHY_broker := the MQTT broker that the tests and the demo start
+APT_qt := libpulse0 libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 \
+	libnss3 libfontconfig1 libdbus-1-3 libasound2 libxkbfile1 libxcomposite1 libxdamage1 \
+	libxrandr2 libxtst6 libxshmfence1 libxcb-icccm4 libxcb-keysyms1
+WHY_qt := the libraries Qt, QtWebEngine and the Virtual Keyboard load, for the kiosk
+APT_fonts := fonts-noto-core fonts-dejavu-core
+WHY_fonts := Latin, Arabic and Cyrillic glyphs for the six languages
+APT_browser := chromium libatomic1
+WHY_browser := Debian's Chromium, which Playwright drives in the browser tests; its driver needs libatomic1
+APT_journal := python3-systemd
+WHY_journal := the agent's journald logging, prebuilt, nothing to compile
+APT_demo := xvfb x11vnc novnc
+WHY_demo := the real kiosk on a virtual display, shown in a browser through loopback-only VNC
+APT_checks := systemd e2fsprogs fdisk nodejs
+WHY_checks := the tools some tests run: systemd-analyze, mkfs.ext4, sfdisk, node for the polkit rule
+APT_PACKAGES := $(foreach group,$(APT_GROUPS),$(APT_$(group)))
+DEBIAN_SITE := /usr/lib/python3/dist-packages
 
 # PostgreSQL tests run against the local server when it answers; otherwise they are skipped
 # with a visible reason.
-PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 
 .PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image image-apt \
-	image-wheels image-tree test-image
+	image-wheels image-tree test-image test-fresh demo-check screenshots
 
 help:
-	@echo "make demo   install what is missing, start broker + fleet + 3 simulated terminals"
+	@echo "make demo   install what is missing, start broker + fleet + 3 terminals + the kiosk"
 	@echo "make test   install what is missing, then ruff, mypy --strict and pytest"
+	@echo "make test-fresh   both on a throwaway bare Debian 12 (debootstrap; root)"
+	@echo "make screenshots  redraw docs/screenshots from today's UI"
 
 setup: apt venv
 
 apt:
-	@missing=""; for pkg in $(APT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
-	done; \
-	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
+	@installed=" $$(dpkg-query -W -f='$${db:Status-Status}:$${Package} ' $(APT_PACKAGES) 2>/dev/null \
+		| tr ' ' '\n' | sed -n 's/^installed://p' | tr '\n' ' ') "; missing=""; reasons=""; \
+	$(foreach group,$(APT_GROUPS),group=""; for pkg in $(APT_$(group)); do \
+		[[ "$$installed" == *" $$pkg "* ]] || group="$$group $$pkg"; \
+	done; if [ -n "$$group" ]; then missing="$$missing$$group"; \
+		reasons="$$reasons;$$group: $(WHY_$(group))"; fi;) \
+	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+		missing="$$missing python3-venv"; reasons="$$reasons; python3-venv: the virtualenv"; fi; \
 	if [ -n "$$missing" ]; then \
-		echo "Installing Debian packages:$$missing"; \
+		echo "Installing Debian packages:$${reasons#;}"; \
 		if [ "$$(id -u)" -ne 0 ]; then echo "Run as root (or with sudo) to install:$$missing" >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "Creating the virtualenv $(VENV) with $$(command -v $(PYTHON)) ($$($(PYTHON) -V))"
+	@$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing the project and its Python dependencies (pyproject.toml) into $(VENV) with pip"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
 
-venv: $(STAMP)
+# Debian's python3-systemd, seen by the virtualenv's Python (3.11 either way: Debian's, or
+# another build of the same version) through a directory holding that one package, so that
+# nothing else of Debian's Python packages leaks into the tests.
+JOURNAL_LINK := $(VENV)/debian-site/systemd
+
+$(JOURNAL_LINK): | $(BIN)/python
+	@mkdir -p $(@D) && ln -sfn $(DEBIAN_SITE)/systemd $@
+	@echo "$(abspath $(@D))" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/debian-python3-systemd.pth"
+
+venv: $(STAMP) $(JOURNAL_LINK)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -58,16 +92,50 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# pytest keeps its rewritten test modules in __pycache__ even where the environment says not to
+# write bytecode: rewriting them all again costs some 5 s before the first test.
+# The PostgreSQL probe is a TCP connection to the server (no pg_isready needed, and instant);
+# when nothing answers, the tests that need it are skipped and this says so in one line.
 pytest: setup
-	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
-		export KIOSK_TEST_PG_URL="$${KIOSK_TEST_PG_URL:-$(PG_URL)}"; fi; \
+	@if [ -z "$${KIOSK_TEST_PG_URL:-}" ]; then \
+		if timeout 3 bash -c 'exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)' 2>/dev/null; then \
+			export KIOSK_TEST_PG_URL="$(PG_URL)"; \
+		else echo "PostgreSQL does not answer on $(PG_HOST):$(PG_PORT): its tests are skipped (install and start Debian's postgresql, or set PG_URL)"; fi; \
+	fi; \
 	QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu" \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 demo: setup
-	$(BIN)/python -m fleet.demo
+	$(BIN)/python -m fleet.demo $(DEMO_ARGS)
+
+# The demo for two minutes, then a check of what the fleet shows (test-fresh runs it).
+demo-check: setup
+	$(BIN)/python -m fleet.demo --check $(DEMO_CHECK_S)
+
+DEMO_CHECK_S ?= 120
+
+# Not part of `make test`: a throwaway bare Debian 12 (debootstrap, under /var/tmp), a clone of
+# this repository's HEAD in it, and there `make test`, its second start, and `make demo-check`.
+test-fresh:
+	bash .ci/test-fresh
+
+# docs/screenshots from today's UI: the kiosk offscreen (its own scripts: home, attract,
+# languages, contrast, browsing, keyboard), then the dashboard at 1280 and 390 px and the demo's
+# kiosk in the browser, written by the browser tests when KIOSK_SCREENSHOT_DIR is set.
+SCREENSHOTS := $(CURDIR)/docs/screenshots
+QT_ENV := QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"
+
+screenshots: setup
+	$(QT_ENV) $(BIN)/kiosk --windowed --lang fr --screenshot $(SCREENSHOTS)/kiosk-home.png
+	$(QT_ENV) $(BIN)/python -m tests.ui.make_a11y_screenshots
+	$(QT_ENV) $(BIN)/python -m tests.ui.make_screenshots
+	$(QT_ENV) $(BIN)/python -m tests.ui.keyboard_probe --screenshot
+	$(QT_ENV) KIOSK_SCREENSHOT_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_end_to_end.py::test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live \
+		tests/fleet/test_dashboard_browser.py tests/test_demo.py
+	@ls -l $(SCREENSHOTS)
 
 protocol: setup
 	$(BIN)/python -m kiosk.contract > docs/protocol.md
@@ -79,7 +147,9 @@ protocol: setup
 # into a plain directory, for machines that cannot mount vfat (containers, this CI's sandbox).
 # --nspawn-keep-unit: mkosi's systemd-nspawn runs in the caller's unit instead of asking the
 # host's systemd for a scope over D-Bus (there is none when systemd is not PID 1).
-IMAGE_APT := mkosi debootstrap systemd-container dosfstools e2fsprogs
+# The wheelhouse builds systemd-python from source (the image's agent logs to journald).
+IMAGE_APT := mkosi debootstrap systemd-container dosfstools e2fsprogs \
+	gcc python3-dev libsystemd-dev pkg-config
 IMAGE_TEST_APT := $(IMAGE_APT) qemu-system-x86 fdisk mosquitto
 MKOSI := cd images && mkosi --force --nspawn-keep-unit
 # mkosi 14 writes into mkosi.output/<distribution>~<release>/.

@@ -32,7 +32,7 @@ import psutil  # noqa: E402
 from kiosk.catalog import default_bundle_dir, load_catalog  # noqa: E402
 from kiosk.ui.browser import prepare_web_engine  # noqa: E402
 from kiosk.ui.home import HomeScreen  # noqa: E402
-from kiosk.ui.main import make_bools_immortal  # noqa: E402
+from kiosk.ui.main import make_singletons_immortal  # noqa: E402
 from kiosk.ui.qt import QEventLoop, QGuiApplication, QObject, QTimer  # noqa: E402
 from kiosk.ui.session import SessionTimeouts  # noqa: E402
 from tests.ui.standin import (  # noqa: E402
@@ -156,7 +156,7 @@ def _bundle(directory: Path, standin: Standin) -> Path:
 def bench_kiosk() -> Iterator[BenchKiosk]:
     """Start the stand-in, then a windowed kiosk whose one tile opens it."""
     # PySide6 6.12 on Python 3.11 drops a reference to True per emit: the kiosk's guard.
-    make_bools_immortal()
+    make_singletons_immortal()
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as name:
         directory = Path(name)
         trusted = make_certificate(

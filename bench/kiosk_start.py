@@ -1,7 +1,7 @@
 """Cold start of the kiosk to an interactive home screen, as a real process.
 
 Spawns ``python -m kiosk.ui --windowed --exit-when-ready`` ``--runs`` times; each run prints
-``kiosk-ready`` once a frame shows the tile grid filled (the window then takes touches), and
+``kiosk-ready`` once a frame shows the home's cards laid out (the window then takes touches), and
 the time from spawning to that line is measured. Prints one JSON object (target: median under
 1.5 s). Run offscreen, with ``QT_QPA_PLATFORM=offscreen``.
 """

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Final
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from swagger_ui_bundle import swagger_ui_path
 
 from fleet.api.deps import LoginRequired
 from fleet.api.routes import alerts, audit, auth, dashboard, health, terminal_page, terminals
@@ -30,6 +32,8 @@ from fleet.core.security import session_secret_key
 from fleet.ingest.mqtt import Ingest
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
+#: Swagger UI's scripts and styles for /docs, from the swagger-ui-bundle package.
+DOCS_ASSETS: Final = "/docs/assets"
 SESSION_COOKIE: Final = "fleet_session"
 SESSION_MAX_AGE_S: Final = 12 * 3600  # one working day, then log in again
 
@@ -51,7 +55,8 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
                 ingest.stop()
             engine.dispose()
 
-    # No /docs or /redoc: they load scripts from a CDN, and ops networks may be closed.
+    # FastAPI's own /docs and /redoc load scripts from a CDN, and ops networks may be closed:
+    # /docs below serves Swagger UI from the swagger-ui-bundle package instead.
     app = FastAPI(title="Fleet", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
@@ -67,6 +72,19 @@ def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        """The API's OpenAPI description (``/openapi.json``), readable and tryable."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Fleet API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
     for module in (auth, dashboard, terminal_page, alerts, audit, terminals, health):
         app.include_router(module.router)
     app.include_router(live_events.router)

@@ -34,6 +34,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 CATALOG_FILE: Final = "catalog.json"
 FALLBACK_LANGUAGE: Final = "fr"
@@ -122,13 +123,55 @@ PageName = Annotated[
 
 
 class Group(BaseModel):
-    """A need residents recognise ("Santé", "Impôts"), under which tiles are shown."""
+    """A need residents recognise ("Santé", "Impôts"), under which tiles are shown.
+
+    A group of several tiles is one card on the home screen, opening a screen of its tiles;
+    its ``description`` says what is inside ("Gmail, Outlook, Orange, Yahoo").
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Identifier
     label: Labels
     icon: IconFile
+    description: Labels | None = None
+
+
+#: What a tile may be granted besides the page itself (nothing by default).
+MediaDevice = Literal["camera", "microphone"]
+#: An origin a page is served from: ``https://host`` or ``https://host:port``, no path.
+ORIGIN_PATTERN: Final = (
+    r"^https://[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+"
+    r"(:[0-9]{1,5})?$"
+)
+Origin = Annotated[str, StringConstraints(pattern=ORIGIN_PATTERN)]
+#: The error kind of a media origin outside its tile's allow-list (explained by the fleet).
+MEDIA_ORIGIN_OUTSIDE: Final = "media_origin_outside"
+
+
+class MediaGrant(BaseModel):
+    """Camera and microphone for a family-call or telemedicine tile, on its own origins only.
+
+    The kiosk grants a page ``devices`` only when the page's origin is one of ``origins`` (each
+    inside the tile's allow-list) during a session of this tile; every other request is
+    refused, and the grant dies with the session's profile.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    devices: list[MediaDevice] = Field(min_length=1, max_length=2)
+    origins: list[Origin] = Field(min_length=1, max_length=8)
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> MediaGrant:
+        for kind, values in (("device", self.devices), ("origin", self.origins)):
+            if len(set(values)) != len(values):
+                raise ValueError(f"a media {kind} is listed more than once")
+        return self
+
+    def allows(self, origin: str, device: str) -> bool:
+        """Whether a page of ``origin`` may use ``device`` (any other name: no)."""
+        return device in self.devices and origin.lower().rstrip("/") in self.origins
 
 
 class Tile(BaseModel):
@@ -144,6 +187,8 @@ class Tile(BaseModel):
     page: PageName | None = None
     icon: IconFile
     allow: list[AllowRule] = Field(default_factory=list)
+    #: Camera and microphone for the tile's own origins (a video call, a teleconsultation).
+    media: MediaGrant | None = None
 
     @field_validator("url")
     @classmethod
@@ -156,15 +201,22 @@ class Tile(BaseModel):
     def _url_is_allowed(self) -> Tile:
         if (self.url is None) == (self.page is None):
             raise ValueError("a tile opens either a site (url) or a local page (page), not both")
-        if self.url is None:
-            return self
-        parts = urlsplit(str(self.url))
-        if not any(
+        parts = urlsplit(str(self.url)) if self.url is not None else None
+        if parts is not None and not any(
             allow_rule_matches(rule, parts.hostname or "", parts.path) for rule in self.allow
         ):
             raise ValueError(
                 f"the address {self.url} is not covered by the tile's allow list {self.allow}"
             )
+        # A page tile has no allow-list of its own, so it can grant the camera to no origin.
+        for origin in self.media.origins if self.media is not None else ():
+            if not self.allows(origin + "/"):
+                raise PydanticCustomError(
+                    MEDIA_ORIGIN_OUTSIDE,
+                    "the media origin {origin} is not covered by the tile's allow list "
+                    "{allow}: camera and microphone go to the tile's own sites only",
+                    {"origin": origin, "allow": ", ".join(self.allow)},
+                )
         return self
 
     def allows(self, url: str) -> bool:

@@ -170,3 +170,67 @@ def test_tile_allows_only_https_inside_its_list() -> None:
     assert tile.allows("https://assure.ameli.fr/connexion")
     assert not tile.allows("http://assure.ameli.fr/connexion")
     assert not tile.allows("https://www.example.org/")
+
+
+def _media_tile(**media: object) -> dict[str, Any]:
+    tile = copy.deepcopy(VALID["tiles"][0])
+    tile["allow"] = ["*.ameli.fr", "visio.ameli.fr"]
+    tile["media"] = {"devices": ["camera", "microphone"], "origins": ["https://visio.ameli.fr"]}
+    tile["media"].update(media)
+    return tile
+
+
+def test_a_tile_may_grant_camera_and_microphone_to_its_own_origins() -> None:
+    tile = Tile.model_validate(_media_tile())
+    assert tile.media is not None
+    assert tile.media.allows("https://visio.ameli.fr", "camera")
+    assert tile.media.allows("https://visio.ameli.fr", "microphone")
+    assert not tile.media.allows("https://www.ameli.fr", "camera")
+    assert not tile.media.allows("https://visio.ameli.fr.evil.example", "camera")
+    audio_only = Tile.model_validate(_media_tile(devices=["microphone"]))
+    assert audio_only.media is not None
+    assert not audio_only.media.allows("https://visio.ameli.fr", "camera")
+    # Nothing by default.
+    assert Tile.model_validate(VALID["tiles"][0]).media is None
+
+
+@pytest.mark.parametrize(
+    ("media", "problem"),
+    [
+        ({"origins": ["https://visio.example.org"]}, "not covered by the tile's allow list"),
+        ({"origins": ["https://visio.ameli.fr/appel"]}, "media.origins.0"),
+        ({"origins": ["http://visio.ameli.fr"]}, "media.origins.0"),
+        ({"origins": ["https://*.ameli.fr"]}, "media.origins.0"),
+        ({"origins": []}, "media.origins"),
+        ({"devices": ["screen"]}, "media.devices.0"),
+        ({"devices": ["camera", "camera"]}, "listed more than once"),
+    ],
+)
+def test_a_media_grant_outside_the_tile_is_refused(
+    tmp_path: Path, media: dict[str, object], problem: str
+) -> None:
+    data = copy.deepcopy(VALID)
+    data["tiles"][0] = _media_tile(**media)
+    with pytest.raises(CatalogError, match=problem):
+        load_catalog(write_bundle(tmp_path, data))
+
+
+def test_a_page_tile_grants_the_camera_to_no_origin(tmp_path: Path) -> None:
+    # A local page has no allow-list: no origin of its own to give the camera to.
+    data = copy.deepcopy(VALID)
+    tile = _media_tile()
+    del tile["url"]
+    tile["allow"] = []
+    tile["page"] = "guide"
+    data["tiles"][0] = tile
+    with pytest.raises(CatalogError, match="not covered by the tile's allow list"):
+        load_catalog(write_bundle(tmp_path, data))
+
+
+def test_every_default_group_of_several_tiles_says_what_it_holds() -> None:
+    catalog = load_catalog(default_bundle_dir())
+    for group in catalog.groups:
+        tiles = [tile for tile in catalog.tiles if tile.group == group.id]
+        if len(tiles) > 1:
+            assert group.description is not None, group.id
+            assert set(group.description) == {"fr", "en", "es", "pt", "ar", "uk"}, group.id

@@ -36,8 +36,14 @@ BROKER_KEEPALIVE_CHECK_S = 7
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[DemoStack]:
+    # No UI stand-ins: presence is the point here, and their start would share the 2 cores
+    # with the agents during the very seconds the first test measures.
     demo = DemoStack(
-        tmp_path / "demo", terminals=TERMINALS, keepalive_s=KEEPALIVE_S, health_interval_s=0.5
+        tmp_path / "demo",
+        terminals=TERMINALS,
+        keepalive_s=KEEPALIVE_S,
+        health_interval_s=0.5,
+        residents=False,
     )
     try:
         demo.start()

@@ -22,7 +22,7 @@ from kiosk.agent.content.manifest import (
     is_valid_version,
     path_problem,
 )
-from kiosk.catalog import CATALOG_FILE, Catalog
+from kiosk.catalog import CATALOG_FILE, MEDIA_ORIGIN_OUTSIDE, Catalog
 from kiosk.places import PLACES_FILE, PlacesFile
 
 #: Local pages must be readable by the web view as UTF-8 HTML.
@@ -70,6 +70,11 @@ def _explain(error: ErrorDetails, language: str) -> str:
         text = _("this text is too long")
     elif kind == "literal_error":
         text = _("the value must be one of: %(expected)s") % {"expected": ctx.get("expected")}
+    elif kind == MEDIA_ORIGIN_OUTSIDE:
+        text = _(
+            "the camera and microphone are asked for %(origin)s, which is not in the tile's"
+            " allow list (%(allow)s): a tile may only grant them to its own sites"
+        ) % {"origin": ctx.get("origin"), "allow": ctx.get("allow")}
     elif kind.startswith("url"):
         text = _("this is not a valid web address")
     elif kind in ("dict_type", "list_type", "string_type", "int_type", "model_type"):

@@ -137,6 +137,11 @@ class SensorSettings(_Section):
     """``[sensors]``: where sensor readings come from."""
 
     backend: Literal["psutil", "simulated"] = "psutil"
+    # Where the clock's sync state comes from: the kernel (adjtimex), or nowhere, for a machine
+    # that cannot keep its own time (the demo's simulated terminals in a container or chroot,
+    # which may not set the clock): health then says nothing about the clock, rather than a
+    # fault that is the host's.
+    clock: Literal["kernel", "none"] = "kernel"
 
 
 class UiLinkSettings(_Section):

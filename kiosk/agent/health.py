@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Protocol
 
 import psutil
 
-from kiosk.agent.sensors import SensorBackend, read_clock_state
+from kiosk.agent.sensors import ClockState, SensorBackend, read_clock_state
 from kiosk.contract import Disk, Enclosure, Health, NetInterface, UiState, utc_now
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,11 @@ def collect_health(
     sensors: SensorBackend,
     extras: HealthExtras | None = None,
     dropped_samples: int = 0,
+    read_clock: Callable[[], ClockState | None] = read_clock_state,
 ) -> Health:
     """A :class:`Health` report numbered ``seq``; never blocks (CPU is measured since last call)."""
     memory = psutil.virtual_memory()
-    clock = read_clock_state()
+    clock = read_clock()
     extras = extras or HealthExtras()
     # Rounded: the wire pays for every digit, and the deadbands are far coarser.
     return Health(

@@ -41,7 +41,7 @@ import kiosk
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, publish_reason
 from kiosk.agent.outbox import Entry, Kind, Outbox
-from kiosk.agent.sensors import SensorBackend
+from kiosk.agent.sensors import SensorBackend, read_clock_state
 from kiosk.agent.state import PersistentCounter
 from kiosk.contract import (
     COMMAND_ID_PATTERN,
@@ -277,7 +277,13 @@ class AgentSession:
                     self._terminal_id,
                 )
         try:
-            sample = collect_health(0, self._sensors, extras, self._outbox.dropped)
+            sample = collect_health(
+                0,
+                self._sensors,
+                extras,
+                self._outbox.dropped,
+                read_clock_state if self._settings.sensors.clock == "kernel" else lambda: None,
+            )
         except (OSError, ValidationError) as exc:
             log.error("terminal %s: health not measured (%s)", self._terminal_id, exc)
             return

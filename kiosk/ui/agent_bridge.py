@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from kiosk.agentlink import AgentLink
 from kiosk.localproto import AgentMessage, ContentSwitch, SessionEndReason, Settings, WipeNow
 from kiosk.ui.browser.controller import BrowserController
-from kiosk.ui.browser.profile import SelfCheck, self_check
+from kiosk.ui.browser.selfcheck import SelfCheck
 from kiosk.ui.qt import QObject, Qt, QTimer, Signal
 from kiosk.ui.session import EndReason
 from kiosk.ui.settings import KioskSettings
@@ -157,12 +157,11 @@ class AgentBridge(QObject):
                 "wipe ordered by the agent (command %s): a wipe is already running", command_id
             )
             return
-        profile = self._browser.current_profile
-        if profile is None:
+        if self._browser.current_profile is None:
             return  # a wipe is finishing: its self-check answers
         # No session: nothing to end, but the agent still gets a fresh verdict on the profile.
         log.info("wipe ordered by the agent (command %s): no session open", command_id)
-        result = self_check(profile, previous_profile_destroyed=True, live_views=0)
+        result = self._browser.check_now()
         self.link.wipe_result(result.ok, list(result.checks_failed))
 
     def _apply_settings(self, message: Settings) -> None:

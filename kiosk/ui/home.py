@@ -1,8 +1,9 @@
-"""The home screen: the QML engine, its tile model, translator and backend, in one window."""
+"""The home screen: the QML engine, its menu of cards, translator and backend, in one window."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -11,8 +12,8 @@ from kiosk.places import PlacesError, PlacesFile, load_places
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
-from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.i18n import gettext_for
+from kiosk.ui.menu import CaptureDevices, HomeMenu, capture_devices
 from kiosk.ui.preferences import ResidentPreferences
 from kiosk.ui.qt import (
     QCoreApplication,
@@ -25,7 +26,6 @@ from kiosk.ui.qt import (
 )
 from kiosk.ui.session import SessionTimeouts
 from kiosk.ui.speech import DEFAULT_ENGINE, Speaker
-from kiosk.ui.tiles import TileModel
 from kiosk.ui.translator import GettextTranslator
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class HomeScreen:
         speech_engine: str = DEFAULT_ENGINE,
         backlight: Backlight | None = None,
         attract_after_s: float = ATTRACT_AFTER_S,
-        probe_url: str = PROBE_URL,
+        devices: Callable[[], CaptureDevices] = capture_devices,
         position: tuple[float, float] | None = None,
     ) -> None:
         self._app = app
@@ -90,14 +90,13 @@ class HomeScreen:
         self.translator = GettextTranslator(language)
         # Installed before loading so the first frame already shows translated text.
         app.installTranslator(self.translator)
-        self.model = TileModel(catalog, bundle_dir, language)
+        self.menu = HomeMenu(catalog, bundle_dir, language, devices)
         self.browser = BrowserController(
             catalog,
             gettext_for(language),
             timeouts,
             retry_interval_s=retry_interval_s,
             language=language,
-            probe_url=probe_url,
         )
         self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
         self.browser.pages.set_position(position)
@@ -110,7 +109,7 @@ class HomeScreen:
         self.engine = QQmlApplicationEngine()
         self.engine.setInitialProperties(
             {
-                "tileModel": self.model,
+                "menu": self.menu,
                 "backend": self.backend,
                 "browser": self.browser,
                 "prefs": self.prefs,
@@ -141,7 +140,7 @@ class HomeScreen:
         self._app.installTranslator(self.translator)
         self._app.removeTranslator(old)
         self.engine.retranslate()
-        self.model.set_language(language)
+        self.menu.set_language(language)
         self.speech.set_language(language)
         self.browser.set_language(language)
 
@@ -150,6 +149,7 @@ class HomeScreen:
     ) -> None:
         self.speech.stop()
         self.prefs.reset()
+        self.menu.reset()
         self.attract.session_ended()
         if self._pending_content is not None:
             pending, self._pending_content = self._pending_content, None
@@ -175,7 +175,7 @@ class HomeScreen:
         return True
 
     def _show_content(self, catalog: Catalog, bundle_dir: Path) -> None:
-        self.model.set_catalog(catalog, bundle_dir, self._language)
+        self.menu.set_catalog(catalog, bundle_dir, self._language)
         self.browser.set_catalog(catalog)
         self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
         log.info("content %s shown", catalog.version)

@@ -41,22 +41,25 @@ EXIT_BAD_SETTINGS = 2
 READY_LINE = "kiosk-ready"
 
 
-#: References added to ``True`` and ``False`` on Python 3.11 (see :func:`make_bools_immortal`).
-_BOOL_SPARE_REFERENCES = 1 << 40
+#: References added to ``True``, ``False`` and ``None`` on Python 3.11 (see
+#: :func:`make_singletons_immortal`).
+_SPARE_REFERENCES = 1 << 40
 
 
-def make_bools_immortal() -> None:
-    """Work around PySide6 6.12 dropping a reference to ``True`` on every ``Signal.emit()``.
+def make_singletons_immortal() -> None:
+    """Work around PySide6 6.12 dropping references to ``True`` and ``None``.
 
-    On Python 3.11 (Debian 12's), ``True``'s count falls by one per emission from Python, and
-    after a few thousand (about 260 resident sessions) the interpreter aborts with
-    "bool_dealloc: deallocating True". Python 3.12+ makes the booleans immortal; this does the
+    On Python 3.11 (Debian 12's), ``True``'s count falls by one per ``Signal.emit()`` from
+    Python, and ``None``'s by one per call of any Qt method that returns ``void``
+    (``setObjectName``, ``processEvents``...). After a few thousand (about 260 resident
+    sessions for ``True``) the interpreter aborts with "bool_dealloc: deallocating True" or
+    "none_dealloc: deallocating None". Python 3.12+ makes these objects immortal; this does the
     same here by giving them references that are never released.
     """
     if sys.version_info >= (3, 12):
         return
-    for value in (True, False):
-        ctypes.c_ssize_t.from_address(id(value)).value += _BOOL_SPARE_REFERENCES
+    for value in (True, False, None):
+        ctypes.c_ssize_t.from_address(id(value)).value += _SPARE_REFERENCES
 
 
 class _FrenchHelpFormatter(argparse.HelpFormatter):
@@ -175,12 +178,12 @@ def report_crashes_to(bridge: AgentBridge) -> None:
 
 
 def exit_when_ready(app: QGuiApplication, window: QQuickWindow) -> None:
-    """Print :data:`READY_LINE` and quit once a frame shows the tile grid filled."""
-    grid = window.findChild(QObject, "tileGrid")
+    """Print :data:`READY_LINE` and quit once a frame shows the home's cards laid out."""
+    grid = window.findChild(QObject, "homeGrid")
 
     def check() -> None:
-        if grid is not None and int(grid.property("count") or 0) == 0:
-            return  # the tiles are not laid out yet: wait for the next frame
+        if grid is None or not grid.property("laidOut"):
+            return  # the cards are not laid out yet: wait for the next frame
         window.frameSwapped.disconnect(check)
         print(READY_LINE, flush=True)
         app.exit(EXIT_OK)
@@ -191,7 +194,7 @@ def exit_when_ready(app: QGuiApplication, window: QQuickWindow) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the home screen until the window closes; return the process exit code."""
     args = build_parser().parse_args(argv)
-    make_bools_immortal()
+    make_singletons_immortal()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(args.config)

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QPointF,
+    QRectF,
     Qt,
     QTimer,
     QtMsgType,
@@ -38,17 +39,20 @@ from PySide6.QtCore import (
     qInstallMessageHandler,
 )
 from PySide6.QtGui import (
+    QFont,
     QGuiApplication,
     QImage,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QRawFont,
     QWindow,
 )
 from PySide6.QtQml import QJSValue, QQmlApplicationEngine, QQmlComponent, QQmlEngine
 from PySide6.QtQuick import QQuickItem, QQuickWindow
 from PySide6.QtTextToSpeech import QTextToSpeech
 from PySide6.QtWebEngineCore import (
+    QWebEngineCookieStore,
     QWebEngineDownloadRequest,
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
@@ -80,6 +84,7 @@ __all__ = [
     "QCoreApplication",
     "QEvent",
     "QEventLoop",
+    "QFont",
     "QGuiApplication",
     "QIODevice",
     "QImage",
@@ -102,10 +107,13 @@ __all__ = [
     "QQuickItem",
     "QQuickWebEngineProfile",
     "QQuickWindow",
+    "QRawFont",
+    "QRectF",
     "QTextToSpeech",
     "QTimer",
     "QTranslator",
     "QUrl",
+    "QWebEngineCookieStore",
     "QWebEngineDownloadRequest",
     "QWebEngineUrlRequestInfo",
     "QWebEngineUrlRequestInterceptor",

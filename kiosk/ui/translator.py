@@ -13,7 +13,11 @@ from kiosk.ui.qt import QObject, QTranslator
 
 
 class GettextTranslator(QTranslator):
-    """Translate ``qsTr()`` strings through gettext (context and plural forms are not used)."""
+    """Translate ``qsTr()`` strings through gettext (the context is not used).
+
+    ``qsTr("second(s)", "", n)`` takes the catalog's plural form for ``n`` (a ``msgid_plural``
+    entry); Qt then puts ``n`` in place of ``%n``.
+    """
 
     def __init__(self, language: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +38,9 @@ class GettextTranslator(QTranslator):
         disambiguation: str | None = None,
         n: int = -1,
     ) -> str | None:
-        translated = self._catalog.gettext(sourceText)
+        if n >= 0:
+            translated = self._catalog.ngettext(sourceText, sourceText, n)
+        else:
+            translated = self._catalog.gettext(sourceText)
         # None (a null QString, unlike "") tells Qt to use the source text or another translator.
         return translated if translated != sourceText else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import NamedTuple
 
+import psutil
+
 from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, select_partitions
 from kiosk.agent.sensors import PsutilSensors, SimulatedSensors, read_clock_state
 from kiosk.contract import Channel, Enclosure, Health, UiState, decode
@@ -26,7 +28,19 @@ def test_health_round_trips_through_the_contract() -> None:
     assert decoded.uptime_s > 0
     assert decoded.memory_total_bytes > 0
     assert set(decoded.temperatures_c) == {"cpu", "board", "enclosure"}
-    assert any(disk.mount == "/" for disk in decoded.disks)
+    # Every real file system the kernel lists; a chroot or a container may list none at all
+    # (its "/" is not a mount point there), so compare with psutil rather than expect "/".
+    listed = select_partitions(psutil.disk_partitions(all=False))
+    assert {disk.mount for disk in decoded.disks} <= set(listed)
+    assert len(decoded.disks) == len([m for m in listed if _readable(m)])
+
+
+def _readable(mount: str) -> bool:
+    try:
+        psutil.disk_usage(mount)
+    except OSError:
+        return False
+    return True
 
 
 def test_health_with_the_machine_sensors() -> None:
@@ -72,3 +86,11 @@ def test_extras_are_merged() -> None:
     assert health.ui == UiState(alive=False)
     assert health.enclosure == Enclosure(door_open=True)
     assert health.dropped_samples == 3
+
+
+def test_no_clock_state_when_the_clock_source_is_none() -> None:
+    """``[sensors] clock = "none"``: health says nothing of the clock (not "unsynchronised")."""
+    health = collect_health(1, SimulatedSensors(seed="bdx-test-a"), read_clock=lambda: None)
+    assert health.clock_synced is None
+    assert health.clock_offset_ms is None
+    assert decode(Channel.HEALTH, health.to_bytes()) == health

@@ -51,6 +51,25 @@ def test_check_explains_every_problem_in_french(runner: CliRunner, tmp_path: Pat
     assert "les bornes le refuseraient" in text
 
 
+def test_check_refuses_a_camera_for_another_site_in_french(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    bundle = make_bundle(tmp_path / "b", "2025.12.1")
+    catalog = json.loads((bundle / "catalog.json").read_text(encoding="utf-8"))
+    tile = catalog["tiles"][0]
+    tile["media"] = {"devices": ["camera", "microphone"], "origins": ["https://visio.example.org"]}
+    (bundle / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(bundle)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "la caméra et le micro sont demandés pour https://visio.example.org" in text
+    assert "une tuile ne peut les accorder qu'à ses propres sites" in text
+    tile["media"]["origins"] = [f"https://{tile['url'].split('/')[2]}"]
+    (bundle / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(bundle)])
+    assert result.exit_code == 0, result.output
+
+
 def test_check_of_broken_json_and_missing_folder(runner: CliRunner, tmp_path: Path) -> None:
     bundle = tmp_path / "b"
     bundle.mkdir()

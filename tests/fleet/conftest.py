@@ -31,7 +31,10 @@ def throwaway_pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database ``fleet_test_<random>`` on the server of KIOSK_TEST_PG_URL."""
     base_url = os.environ.get(PG_ENV)
     if not base_url:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL tests need a server (see Makefile PG_URL)")
+        pytest.skip(
+            f"{PG_ENV} not set: `make test` sets it when PostgreSQL answers on 127.0.0.1:5432 "
+            "(install and start Debian's postgresql, or point PG_URL at a server)"
+        )
     url = make_url(base_url)
     name = f"fleet_test_{secrets.token_hex(6)}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")

@@ -16,9 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.catalog import Catalog, default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
-from kiosk.ui.browser.profile import PROBE_URL
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.main import make_bools_immortal
+from kiosk.ui.main import make_singletons_immortal
 from kiosk.ui.qt import (
     QEventLoop,
     QGuiApplication,
@@ -29,11 +28,15 @@ from kiosk.ui.qt import (
     qInstallMessageHandler,
 )
 from kiosk.ui.session import SessionTimeouts
+from tests.ui.kiosk_items import settled
 from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
     OTHER_ALLOWED_HOST,
     OUTSIDE_HOST,
+    SCHOOL_HOST,
+    VISIO_HOST,
+    WEBMAIL_HOST,
     Standin,
     TlsFiles,
     make_certificate,
@@ -43,14 +46,16 @@ from tests.ui.standin import (
 )
 
 # The suite emits thousands of Qt signals: the same guard as the kiosk itself (see main.py).
-make_bools_immortal()
+make_singletons_immortal()
 
 pytestmark = pytest.mark.qt
 
 ShowHome = Callable[[str], HomeScreen]
-#: Tiles of the test catalog: the stand-in service, and one whose server is down.
+#: Tiles of the test catalog: the stand-in service, one whose server is down, and a video
+#: call granted the camera and microphone on its own origin.
 STANDIN_TILE = "standin"
 OFFLINE_TILE = "hors-ligne"
+VISIO_TILE = "visio"
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +63,9 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[TlsFiles, TlsFi
     """The stand-in's trusted certificate and the bad-certificate twin's untrusted one."""
     directory = tmp_path_factory.mktemp("tls")
     trusted = make_certificate(
-        directory, "standin", [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST]
+        directory,
+        "standin",
+        [ALLOWED_HOST, OTHER_ALLOWED_HOST, OUTSIDE_HOST, WEBMAIL_HOST, SCHOOL_HOST, VISIO_HOST],
     )
     untrusted = make_certificate(directory, "badcert", [BAD_CERT_HOST])
     return trusted, untrusted
@@ -93,8 +100,17 @@ def standin_bundle(tmp_path_factory: pytest.TempPathFactory, standin: Standin) -
         "label": {"fr": "Service en panne"},
         "url": f"https://{ALLOWED_HOST}:{_closed_port()}/",
     }
+    visio: dict[str, object] = {
+        "id": VISIO_TILE,
+        "label": {"fr": "Appel vidéo (test)"},
+        "url": standin.url("/visio", host=VISIO_HOST),
+        "media": {
+            "devices": ["camera", "microphone"],
+            "origins": [standin.url("", host=VISIO_HOST)],
+        },
+    }
     return write_standin_bundle(
-        tmp_path_factory.mktemp("bundle"), standin.url(), "test", extra_tiles=(down,)
+        tmp_path_factory.mktemp("bundle"), standin.url(), "test", extra_tiles=(down, visio)
     )
 
 
@@ -178,6 +194,7 @@ def show_home(qapp: QGuiApplication, qtbot: QtBot) -> Iterator[ShowHome]:
         opened.append(home)
         with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):
             home.show(windowed=True)
+        settled(home, qtbot)
         return home
 
     yield show
@@ -198,7 +215,6 @@ def open_kiosk(
     def show(
         timeouts: SessionTimeouts | None = None,
         retry_interval_s: float = 10.0,
-        probe_url: str = PROBE_URL,
     ) -> HomeScreen:
         home = HomeScreen(
             qapp,
@@ -207,11 +223,11 @@ def open_kiosk(
             "fr",
             timeouts or SessionTimeouts(),
             retry_interval_s=retry_interval_s,
-            probe_url=probe_url,
         )
         opened.append(home)
         with qtbot.waitSignal(home.window.frameSwapped, timeout=10_000):
             home.show(windowed=True)
+        settled(home, qtbot)
         return home
 
     yield show

@@ -17,7 +17,7 @@ def all_items(window: QQuickWindow) -> Iterator[QQuickItem]:
         item = pending.pop()
         yield item
         # The web view's children are Chromium's private items, which PySide cannot wrap.
-        if item.metaObject().className() != "QQuickWebEngineView":
+        if not item.inherits("QQuickWebEngineView"):
             pending.extend(item.childItems())
 
 
@@ -50,3 +50,22 @@ def choose_language(home: HomeScreen, qtbot: QtBot, code: str, via: str = "home"
     with qtbot.waitSignal(home.prefs.languageChanged, timeout=5_000):
         touch(home, qtbot, f"language-{code}")
     qtbot.waitUntil(lambda: not item(home, "languagePicker").isVisible(), timeout=5_000)
+
+
+def settled(home: HomeScreen, qtbot: QtBot) -> None:
+    """Wait until the cards are laid out again after a change (TileGrid relayouts once every
+    binding has settled), then for a frame: positioners place their items just before one."""
+    grids = [item(home, name) for name in ("homeGrid", "groupGrid")]
+
+    def pending() -> bool:
+        return any(grid.property("relayoutPending") for grid in grids)
+
+    # A frame can move something else (a footer that wraps differently) and ask for another
+    # layout: settled means no layout pending after a frame.
+    for _frame in range(10):
+        qtbot.waitUntil(lambda: not pending(), timeout=5_000)
+        with qtbot.waitSignal(home.window.frameSwapped, timeout=5_000):
+            home.window.update()
+        if not pending():
+            return
+    raise AssertionError("the cards never stop being laid out again")

@@ -17,7 +17,8 @@ from kiosk.ui.qt import QEvent, QGuiApplication
 from tests.ui.make_screenshots import grab, settle, wait_for
 
 
-def main() -> int:
+def shipped_home() -> tuple[QGuiApplication, HomeScreen]:
+    """The home screen of the shipped catalog in French, in its 1280×800 window, drawn."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
     prepare_web_engine()
@@ -33,6 +34,11 @@ def main() -> int:
     )
     home.show(windowed=True)
     settle(home)
+    return app, home
+
+
+def main() -> int:
+    app, home = shipped_home()
     home.attract.show()
     wait_for(lambda: bool(home.attract.shown))
     settle(home)

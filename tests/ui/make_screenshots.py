@@ -1,9 +1,11 @@
 """Draw the browsing screenshots of docs/screenshots/ against the stand-in site.
 
 Run from the repository root: ``QT_QPA_PLATFORM=offscreen .venv/bin/python -m
-tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk-idle.png, then
-the help pages: kiosk-{guide,place,numbers,number}-{fr,ar}[-large-contrast].png and
-kiosk-offline-ar.png). ``--help-pages`` draws only the help pages.
+tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk-idle.png,
+kiosk-camera.png, the home screen in French and Arabic, large text and high contrast, on
+both screens: kiosk-home-{fr,ar}-{1920,1280}-{large,contrast}.png, then the help pages:
+kiosk-{guide,place,numbers,number}-{fr,ar}[-large-contrast].png and kiosk-offline-ar.png).
+``--help-pages`` draws only the help pages, ``--home`` only the home screens.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
     OUTSIDE_HOST,
+    VISIO_HOST,
     make_certificate,
     route_web_engine_to_standin,
     running_standin,
@@ -121,22 +124,19 @@ def grab_help_pages(app: QGuiApplication) -> None:
                 )
                 settle(home, frames=4)
                 grab(home, "kiosk-offline-ar.png")
-            home.browser.wipe_now()
-            wait_for(lambda h=home: view_of(h) is None)
-            home.close()
-            for _ in range(3):
-                app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            wipe_and_close(app, home)
 
 
 def main() -> int:
-    if "--help-pages" in sys.argv:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        prepare_web_engine()
-        app = QGuiApplication(sys.argv[:1])
-        grab_help_pages(app)
-        return 0
+    only = {"--help-pages": grab_help_pages, "--home": draw_home_screens}
+    for flag, draw in only.items():
+        if flag in sys.argv:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            prepare_web_engine()
+            draw(QGuiApplication(sys.argv[:1]))
+            return 0
     work = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
-    trusted = make_certificate(work, "standin", [ALLOWED_HOST, OUTSIDE_HOST])
+    trusted = make_certificate(work, "standin", [ALLOWED_HOST, OUTSIDE_HOST, VISIO_HOST])
     untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     route_web_engine_to_standin(trusted)
@@ -161,14 +161,67 @@ def main() -> int:
         wait_for(lambda: bool(home.browser.idle))
         settle(home)
         grab(home, "kiosk-idle.png")
-        home.browser.wipe_now()
-        wait_for(lambda: view_of(home) is None)
-        home.close()
-        for _ in range(3):
-            app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        grab_help_pages(app)
+        wipe_and_close(app, home)
+        draw_camera_banner(
+            app, work, standin.url("/visio?auto=1", host=VISIO_HOST), standin.url("", VISIO_HOST)
+        )
+    draw_home_screens(app)
+    grab_help_pages(app)
     shutil.rmtree(work)
     return 0
+
+
+def draw_home_screens(app: QGuiApplication) -> None:
+    """The shipped catalog's home screen, French and Arabic, large text then high contrast,
+    on the terminal's 1920×1080 and on 1280×800 (its second page too, when it has one)."""
+    home = HomeScreen(app, load_catalog(default_bundle_dir()), default_bundle_dir(), "fr")
+    home.show(windowed=True)
+    for width, height in ((1920, 1080), (1280, 800)):
+        home.window.resize(width, height)
+        for language in ("fr", "ar"):
+            home.prefs.setLanguage(language)
+            for mode, large, contrast in (("large", True, False), ("contrast", False, True)):
+                if home.prefs.largeText != large:
+                    home.prefs.toggleLargeText()
+                if home.prefs.highContrast != contrast:
+                    home.prefs.toggleHighContrast()
+                # The cards are laid out again once every binding settled, then their pictograms
+                # drawn at their new size: a few frames more than a still screen needs.
+                settle(home, frames=8)
+                grab(home, f"kiosk-home-{language}-{width}-{mode}.png")
+    home.close()
+    for _ in range(3):
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def draw_camera_banner(app: QGuiApplication, work: Path, visio_url: str, origin: str) -> None:
+    """A video call granted the camera (Chromium's fake one): the banner and its Stop."""
+    tile = {
+        "id": "visio",
+        "label": {"fr": "Appel vidéo"},
+        "url": visio_url,
+        "allow": [VISIO_HOST],
+        "media": {"devices": ["camera", "microphone"], "origins": [origin]},
+    }
+    bundle = work / "visio"
+    bundle.mkdir()
+    write_standin_bundle(bundle, visio_url.replace(VISIO_HOST, ALLOWED_HOST), "visio", (tile,))
+    home = HomeScreen(app, load_catalog(bundle), bundle, "fr")
+    home.show(windowed=True)
+    home.browser.openTile("visio")
+    wait_for(lambda: bool(home.browser.mediaActive))
+    settle(home, frames=6)
+    grab(home, "kiosk-camera.png")
+    wipe_and_close(app, home)
+
+
+def wipe_and_close(app: QGuiApplication, home: HomeScreen) -> None:
+    """End the session shown (its view goes first), then close the window for good."""
+    home.browser.wipe_now()
+    wait_for(lambda: view_of(home) is None)
+    home.close()
+    for _ in range(3):
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,23 @@ ALLOWED_HOST: Final = "www.test-gouv.fr"
 OTHER_ALLOWED_HOST: Final = "autre.test-gouv.fr"
 OUTSIDE_HOST: Final = "www.test-ailleurs.fr"
 BAD_CERT_HOST: Final = "badcert.test-gouv.fr"
+#: A webmail's stand-in (its sign-in is a session cookie, HttpOnly, as webmails use).
+WEBMAIL_HOST: Final = "webmail.test-gouv.fr"
+#: A school portal's stand-in (its sign-in is a token kept in the page's storage).
+SCHOOL_HOST: Final = "ent.test-gouv.fr"
+#: A family-call or telemedicine stand-in, the only origin its tile grants the camera to.
+VISIO_HOST: Final = "visio.test-gouv.fr"
 # Every other host name resolves to nothing: the tests never reach the real internet (the
 # default catalog's tiles point at real sites).
 HOST_RESOLVER_RULES: Final = (
     "MAP *.test-gouv.fr 127.0.0.1, MAP *.test-ailleurs.fr 127.0.0.1, MAP * ~NOTFOUND"
 )
 TYPED_SECRET: Final = "secretdupatient"
+#: What a resident types into a sign-in form (letters only: ``type_text`` sends letters).
+SIGN_IN_USER: Final = "parentdeleve"
+SIGN_IN_PASSWORD: Final = "motdepasse"
+#: The session cookie the webmail stand-in sets once signed in.
+SIGN_IN_COOKIE: Final = "mail_session"
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,90 @@ FORM_BODY: Final = (
     "style='font-size:40px;width:90%'></form>"
 )
 
+# A sign-in form as webmails and school portals have: the browser is told these are
+# credentials (autocomplete), so anything it would remember or offer would show here.
+SIGN_IN_FORM: Final = (
+    "<form id='signin' method='get' action='/signed-in'>"
+    "<input type='hidden' name='kind' value='KIND'>"
+    "<input id='user' name='user' autocomplete='username' style='font-size:40px;width:90%'>"
+    "<input id='password' name='password' type='password' autocomplete='current-password'"
+    " style='font-size:40px;width:90%'>"
+    "<button id='go' style='font-size:40px'>Se connecter</button></form>"
+)
+# The school stand-in signs in from script: a token in localStorage and in IndexedDB.
+STORAGE_SIGN_IN_SCRIPT: Final = """
+document.getElementById('signin').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = document.getElementById('user').value;
+  localStorage.setItem('token', 'jeton-' + user);
+  const open = indexedDB.open('ent', 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('session');
+  open.onsuccess = () => {
+    const tx = open.result.transaction('session', 'readwrite');
+    tx.objectStore('session').put(user, 'user');
+    tx.oncomplete = () => { open.result.close(); location.href = '/inbox?kind=storage'; };
+  };
+});
+"""
+# Who the school stand-in's page believes is signed in (its storage, or nobody).
+STORAGE_INBOX_SCRIPT: Final = """
+(async () => {
+  const token = localStorage.getItem('token');
+  const names = (await indexedDB.databases()).map((d) => d.name);
+  document.title = (token ? 'inbox:signed-in:' + token.slice(6) : 'inbox:signed-out')
+      + (names.includes('ent') ? ':idb' : '');
+})();
+"""
+
+
+def signed_in_user(cookie_header: str) -> str | None:
+    """Whose webmail session a request's ``Cookie`` header carries (``None``: nobody's)."""
+    for pair in cookie_header.split(";"):
+        name, _eq, value = pair.strip().partition("=")
+        if name == SIGN_IN_COOKIE and value:
+            return value
+    return None
+
+
+# A video call as such services start one: a big "Call" button asks for the camera and the
+# microphone (at once with ?auto=1); the title says what the page got: "media:live:2" (two
+# live tracks) or "media:denied:<error>". In a frame (?framed=1) it tells its parent instead.
+VISIO_SCRIPT: Final = """
+const report = (text) => {
+  if (new URLSearchParams(location.search).get('framed')) parent.postMessage(text, '*');
+  else document.title = text;
+};
+const call = () => navigator.mediaDevices.getUserMedia({video: true, audio: true}).then(
+  (stream) => {
+    window.kioskStream = stream;
+    // What the camera sees, where the call button was (Chromium's fake camera: a pattern).
+    const video = document.createElement('video');
+    Object.assign(video, {srcObject: stream, autoplay: true, muted: true});
+    video.style = 'position:fixed;inset:0;width:100%;height:100%;background:#000';
+    document.body.replaceChildren(video);
+    report('media:live:' + stream.getTracks().filter((t) => t.readyState === 'live').length);
+  },
+  (error) => report('media:denied:' + error.name));
+document.getElementById('call').onclick = call;
+if (new URLSearchParams(location.search).get('auto')) call();
+else document.title = 'visio-ready';
+"""
+VISIO_BODY: Final = (
+    "<button id='call' style='position:fixed;inset:0;width:100%;height:100%;font-size:60px'>"
+    "Appeler</button>"
+)
+
+
+def _visio_frame(target: str) -> str:
+    """A declared page holding a frame of another origin that asks for the camera itself."""
+    return _html(
+        "visio-frame",
+        f"<iframe id='f' src='{html.escape(target)}' allow='camera; microphone'"
+        " width=400 height=300></iframe>",
+        "window.addEventListener('message', (e) => { document.title = 'frame:' + e.data; });",
+    )
+
+
 # After a page tries something, it marks itself "still-here" a moment later: if the attempt
 # navigated away, that mark never comes (a page-side timer, so tests never sleep).
 SETTLE: Final = "setTimeout(() => { document.title = 'still-here'; }, 600);"
@@ -210,6 +305,13 @@ def page_for(path: str, query: dict[str, list[str]]) -> str | None:
             + READY.replace("READY", "touch-ready"),
         ),
         "/permission": lambda: _html("permission", "", PERMISSION_SCRIPTS.get(target, "")),
+        "/visio": lambda: _html("visio", VISIO_BODY, VISIO_SCRIPT),
+        "/visio-frame": lambda: _visio_frame(target),
+        "/signin": lambda: _html(
+            "signin",
+            SIGN_IN_FORM.replace("KIND", html.escape(query.get("kind", ["cookie"])[0])),
+            STORAGE_SIGN_IN_SCRIPT if query.get("kind") == ["storage"] else "",
+        ),
     }
     make = pages.get(path)
     return make() if make else None
@@ -331,6 +433,23 @@ def _handler(log: StandinLog) -> type[BaseHTTPRequestHandler]:
             elif parts.path == "/redirect":
                 target = parse_qs(parts.query).get("to", ["/"])[0]
                 self._send(302, b"", "text/html", Location=target)
+            elif parts.path == "/signed-in":
+                # The webmail's sign-in: the session lives in an HttpOnly cookie.
+                user = parse_qs(parts.query).get("user", [""])[0]
+                self._send(
+                    302,
+                    b"",
+                    "text/html",
+                    Location="/inbox?kind=cookie",
+                    Set_Cookie=f"{SIGN_IN_COOKIE}={user}; Path=/; Secure; HttpOnly",
+                )
+            elif parts.path == "/inbox":
+                if parse_qs(parts.query).get("kind") == ["storage"]:
+                    body = _html("inbox", "", STORAGE_INBOX_SCRIPT)
+                else:
+                    user = signed_in_user(self.headers.get("Cookie") or "")
+                    body = _html(f"inbox:signed-in:{user}" if user else "inbox:signed-out")
+                self._send(200, body.encode(), "text/html")
             elif parts.path == "/plant":
                 body = page_for(parts.path, {})
                 assert body is not None
@@ -406,9 +525,13 @@ def route_web_engine_to_standin(trusted: TlsFiles) -> None:
     a double-quoted value whole; application arguments after ``--webEngineArgs`` were not
     honoured for ``--host-resolver-rules`` with PySide6 6.12."""
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+    # Fake camera and microphone (a test pattern and a tone) so that a granted page gets live
+    # tracks; never --use-fake-ui-for-media-stream, which would grant them without asking the
+    # kiosk: the permission decision stays the kiosk's own.
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
         f'{flags} --host-resolver-rules="{HOST_RESOLVER_RULES}"'
         f" --ignore-certificate-errors-spki-list={trusted.spki_sha256}"
+        " --use-fake-device-for-media-stream"
     ).strip()
 
 

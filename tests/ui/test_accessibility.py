@@ -66,10 +66,12 @@ def _pixel_size(home: HomeScreen, name: str) -> int:
 
 def test_large_text_scales_the_ui_and_the_page(open_kiosk: OpenKiosk, qtbot: QtBot) -> None:
     home = open_kiosk()
-    normal = _pixel_size(home, "welcomeText")
+    # The cards' words, which the resident must read (the greeting grows less).
+    normal = _pixel_size(home, "group-sante-label")
     touch(home, qtbot, "homeTextSizeButton")
-    qtbot.waitUntil(lambda: _pixel_size(home, "welcomeText") > normal)
-    assert _pixel_size(home, "welcomeText") == round(normal * LARGE_TEXT_SCALE)
+    qtbot.waitUntil(lambda: _pixel_size(home, "group-sante-label") > normal)
+    assert _pixel_size(home, "group-sante-label") == round(normal * LARGE_TEXT_SCALE)
+    assert _pixel_size(home, "group-sante-description") > normal * 0.7 * LARGE_TEXT_SCALE
     home.browser.openTile(STANDIN_TILE)
     qtbot.waitUntil(lambda: session_view(home) is not None, timeout=10_000)
     view = session_view(home)
@@ -102,8 +104,8 @@ def test_touch_targets_are_2_cm_at_1080p(open_kiosk: OpenKiosk, qtbot: QtBot) ->
     home = open_kiosk()
     with qtbot.waitSignal(home.window.frameSwapped, timeout=5_000):
         home.window.resize(*REFERENCE_SIZE)
-    # Home: tiles and the language, contrast and text-size buttons.
-    assert _assert_large_enough(home) >= 5
+    # Home: the card and the language, contrast and text-size buttons.
+    assert _assert_large_enough(home) >= 4
     touch(home, qtbot, "homeLanguageButton")
     qtbot.waitUntil(lambda: item(home, "languagePicker").isVisible())
     assert _assert_large_enough(home) >= 7  # six languages and Close

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.catalog import default_bundle_dir, load_catalog, localized
 from kiosk.ui.i18n import RESIDENT_LANGUAGES, gettext_for
-from kiosk.ui.tiles import TileRole
 from tests.ui.conftest import STANDIN_TILE, OpenKiosk, ShowHome, session_view
 from tests.ui.kiosk_items import choose_language, item, scene_x, text_of, touch
 
@@ -42,10 +41,10 @@ def test_switching_language_translates_text_and_tiles_live(
     if code != "en":
         assert text_of(home, "welcomeText") != "Hello!"
     catalog = load_catalog(default_bundle_dir())
-    model = home.model
-    labels = [model.data(model.index(row), TileRole.LABEL) for row in range(model.rowCount())]
-    assert labels == [tile.label[code] for tile in catalog.tiles_by_group()]
-    assert model.data(model.index(0), TileRole.GROUP_LABEL) == catalog.groups[0].label[code]
+    labels = {card.card_id: card.label for card in home.menu.home_cards}
+    assert labels["sante"] == localized(catalog.group("sante").label, code)
+    assert labels["caf"] == next(t.label[code] for t in catalog.tiles if t.id == "caf")
+    assert text_of(home, "tile-caf-label") == labels["caf"]
     assert text_of(home, "homeLanguageButton") == next(
         lang.name for lang in RESIDENT_LANGUAGES if lang.code == code
     )
@@ -56,6 +55,8 @@ def test_every_catalog_label_exists_in_every_language() -> None:
     for lang in RESIDENT_LANGUAGES:
         for group in catalog.groups:
             assert group.label.get(lang.code), (group.id, lang.code)
+            if group.description is not None:
+                assert group.description.get(lang.code), (group.id, lang.code)
         for tile in catalog.tiles:
             assert tile.label.get(lang.code), (tile.id, lang.code)
             assert tile.description is not None, tile.id
@@ -64,17 +65,17 @@ def test_every_catalog_label_exists_in_every_language() -> None:
 
 def test_arabic_mirrors_the_home_screen(show_home: ShowHome, qtbot: QtBot) -> None:
     home = show_home("fr")
-    first = item(home, "tile-ameli")
+    first = item(home, "group-sante")
     french_x = scene_x(first)
     assert french_x < home.window.width() / 2
     choose_language(home, qtbot, "ar")
-    qtbot.waitUntil(lambda: scene_x(item(home, "tile-ameli")) > home.window.width() / 2)
+    qtbot.waitUntil(lambda: scene_x(item(home, "group-sante")) > home.window.width() / 2)
     assert home.prefs.rightToLeft
     assert "Arabic" in str(item(home, "welcomeText").property("font").family())
     # The tools move to the left, the welcome to the right.
     assert scene_x(item(home, "homeLanguageButton")) < home.window.width() / 2
     choose_language(home, qtbot, "fr")
-    qtbot.waitUntil(lambda: scene_x(item(home, "tile-ameli")) == french_x)
+    qtbot.waitUntil(lambda: scene_x(item(home, "group-sante")) == french_x)
 
 
 def test_arabic_mirrors_the_bar_and_the_language_is_reachable_while_browsing(
@@ -120,5 +121,5 @@ def test_a_session_end_brings_back_french_and_default_display(
     assert not home.prefs.highContrast
     assert not home.prefs.largeText
     assert text_of(home, "welcomeText") == "Bonjour\u202f!"
-    assert home.model.data(home.model.index(0), TileRole.LABEL) == "Service test"
+    assert home.menu.home_cards[0].label == "Santé"
     assert text_of(home, "homeLanguageButton") == "Français"

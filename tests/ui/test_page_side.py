@@ -1,4 +1,4 @@
-"""The lockdown seen from inside the page: drags, shortcuts, the kiosk's pages' language, probe.
+"""The lockdown seen from inside the page: drags, shortcuts, the kiosk's pages' language.
 
 Each test gives the page the keyboard focus the way a resident does, a touch on the field
 (``web.focus_field``), then sends real input to the window.
@@ -11,7 +11,6 @@ from urllib.parse import quote
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.ui.browser.profile import PROBE_CHECKS, SelfCheck, probe_failures
 from kiosk.ui.i18n import gettext_for
 from kiosk.ui.qt import QEvent, QGuiApplication, QKeyEvent, QPoint, QQuickItem, Qt
 from tests.ui.conftest import OpenKiosk
@@ -137,48 +136,3 @@ def test_a_shown_refusal_page_switches_language_with_the_resident(
     home.prefs.setLanguage("ar")
     wait_title(qtbot, view, lambda t: t == gettext_for("ar")("This page is not available here"))
     assert evaluate(qtbot, view, "document.documentElement.dir") == "rtl"
-
-
-# ----- the wipe self-check's probe page -------------------------------------------------
-
-
-def test_self_check_probe_runs_on_the_kiosk_probe_page(
-    open_kiosk: OpenKiosk, qtbot: QtBot, standin: Standin
-) -> None:
-    """In production the probe is the kiosk's own page (a secure origin of its own)."""
-    home = open_kiosk()
-    reports: list[dict[str, object]] = []
-    home.browser.probeDone.connect(reports.append)
-    open_standin(home, qtbot, standin.url("/plant"))
-    with qtbot.waitSignal(home.browser.sessionEnded, timeout=10_000):
-        home.browser.finishSession()
-    with qtbot.waitSignal(home.browser.selfCheckDone, timeout=10_000) as done:
-        pass
-    assert done.args[0] == SelfCheck(ok=True)
-    # Every kind of storage is readable there, except service workers (https only): -1.
-    assert reports == [{**dict.fromkeys(PROBE_CHECKS, 0), "serviceWorkers": -1}]
-
-
-def test_self_check_probe_names_what_it_finds(
-    open_kiosk: OpenKiosk, qtbot: QtBot, standin: Standin
-) -> None:
-    """The probe, run on a profile that does hold state, names each kind it finds."""
-    home = open_kiosk(probe_url=standin.url("/"))
-    view = open_standin(home, qtbot, standin.url("/plant"))
-    wait_title(qtbot, view, lambda t: t.startswith("planted:"))
-    with qtbot.waitSignal(home.browser.probeDone, timeout=10_000) as done:
-        home.browser.startProbe()
-    report = done.args[0]
-    # sessionStorage belongs to a tab: the probe's own view has none, whatever the session's.
-    found = [name for name in PROBE_CHECKS if name != "sessionStorage"]
-    assert all(report[name] > 0 for name in found), report
-    assert probe_failures(report) == tuple(f"probe-{name}" for name in found)
-
-
-def test_probe_failures() -> None:
-    clean = dict.fromkeys(PROBE_CHECKS, 0)
-    assert probe_failures(clean) == ()
-    assert probe_failures({**clean, "serviceWorkers": -1}) == ()
-    assert probe_failures({**clean, "cookies": 2}) == ("probe-cookies",)
-    assert probe_failures({**clean, "indexedDB": "x"}) == ("probe-indexedDB",)
-    assert probe_failures(None) == ("probe-did-not-report",)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -12,12 +11,20 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.ui.browser.profile import PROBE_CHECKS, PROBE_URL, SelfCheck
+from kiosk.ui.browser.selfcheck import PROBE_CHECKS, SelfCheck
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.qt import QEvent, QGuiApplication, QKeyEvent, QObject, QQuickItem, Qt
+from kiosk.ui.qt import QGuiApplication, QQuickItem, Qt
 from tests.ui.conftest import OpenKiosk, close_home, session_view
 from tests.ui.standin import TYPED_SECRET, Standin
-from tests.ui.web import evaluate, focus_field, open_standin, url_of, wait_title
+from tests.ui.web import (
+    evaluate,
+    focus_field,
+    open_standin,
+    settled_value,
+    type_text,
+    url_of,
+    wait_title,
+)
 
 pytestmark = pytest.mark.qt
 
@@ -41,24 +48,8 @@ class TwoSessions:
     typed_after: str
     autofilled_after: str
     probe_report: dict[str, Any]
-
-
-def type_text(home: HomeScreen, text: str) -> None:
-    """Type into the page's focused field: real key events delivered to the window."""
-    for char in text:
-        key = Qt.Key(ord(char.upper())) if char.isalpha() else Qt.Key.Key_unknown
-        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, char)
-            QGuiApplication.sendEvent(home.window, event)
-
-
-def settled_value(qtbot: QtBot, view: QObject, selector: str, expected: str) -> str:
-    """The field's value once the renderer has handled the keys (input and script calls travel
-    on different channels, so a read right after typing may come before the keys)."""
-    script = f"document.querySelector({json.dumps(selector)}).value"
-    with contextlib.suppress(qtbot.TimeoutError, AssertionError):
-        qtbot.waitUntil(lambda: evaluate(qtbot, view, script) == expected, timeout=3_000)
-    return evaluate(qtbot, view, script)
+    #: Requests the stand-in received while the self-check probed its origin.
+    requests_during_probe: int
 
 
 def end_with_button(home: HomeScreen, qtbot: QtBot) -> SelfCheck:
@@ -79,8 +70,7 @@ def two_sessions(
     open_kiosk_module: OpenKiosk, qtbot_module: QtBot, standin: Standin
 ) -> TwoSessions:
     qtbot = qtbot_module
-    # The wipe's self-check probes the stand-in's own origin, where session N planted.
-    home = open_kiosk_module(standin.url("/"))
+    home = open_kiosk_module()
     reports: list[dict[str, Any]] = []
     home.browser.probeDone.connect(reports.append)
     handler = _ListHandler()
@@ -107,7 +97,10 @@ def two_sessions(
         typed = settled_value(qtbot, view, "#field", TYPED_SECRET)
         submitted_query = ""
         assert bool(view.property("canGoBack"))
+        requests: list[int] = []
+        home.browser.sessionEnded.connect(lambda *_: requests.append(len(standin.log.requests)))
         check = end_with_button(home, qtbot)
+        requests.append(len(standin.log.requests))
         assert session_view(home) is None
         # Session N+1: look for it.
         view = open_standin(home, qtbot)
@@ -147,6 +140,7 @@ def two_sessions(
             typed_after=typed_after,
             autofilled_after=autofilled_after,
             probe_report=reports[-1],
+            requests_during_probe=requests[-1] - requests[0],
         )
     finally:
         logging.getLogger("kiosk").removeHandler(handler)
@@ -175,8 +169,8 @@ def open_kiosk_module(
 ) -> Iterator[OpenKiosk]:
     opened: list[HomeScreen] = []
 
-    def show(probe_url: str = PROBE_URL) -> HomeScreen:
-        home = HomeScreen(qapp, standin_catalog, standin_bundle, "fr", probe_url=probe_url)
+    def show() -> HomeScreen:
+        home = HomeScreen(qapp, standin_catalog, standin_bundle, "fr")
         opened.append(home)
         with qtbot_module.waitSignal(home.window.frameSwapped, timeout=10_000):
             home.show(windowed=True)
@@ -249,7 +243,13 @@ def test_typed_text_landed_in_session_n_and_is_gone_in_n_plus_1(two_sessions: Tw
 
 
 def test_self_check_probe_finds_nothing_where_session_n_planted(two_sessions: TwoSessions) -> None:
+    # The stand-in's origin was probed (a count for each kind) and held nothing.
     assert two_sessions.probe_report == dict.fromkeys(PROBE_CHECKS, 0)
+
+
+def test_self_check_probe_sends_no_request(two_sessions: TwoSessions) -> None:
+    # The probe document is given the stand-in's origin without asking the stand-in for it.
+    assert two_sessions.requests_during_probe == 0
 
 
 def test_logs_name_tiles_and_sessions_never_addresses_nor_typed_text(
@@ -261,20 +261,6 @@ def test_logs_name_tiles_and_sessions_never_addresses_nor_typed_text(
     assert "wiped" in logs
     for secret in ("test-gouv", "https", "/plant", "/probe", TYPED_SECRET):
         assert secret not in logs
-
-
-def test_self_check_reports_a_profile_left_alive(
-    open_kiosk: OpenKiosk, qtbot: QtBot, standin: Standin
-) -> None:
-    from kiosk.ui.browser.profile import self_check
-
-    home = open_kiosk()
-    profile = home.browser.current_profile
-    assert profile is not None
-    result = self_check(profile, previous_profile_destroyed=False, live_views=1)
-    assert not result.ok
-    assert set(result.checks_failed) == {"previous-profile-destroyed", "previous-pages-destroyed"}
-    assert result.as_dict()["ok"] is False
 
 
 def test_clipboard_is_emptied_by_the_wipe(

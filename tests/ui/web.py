@@ -10,7 +10,17 @@ from collections.abc import Callable
 from pytestqt.qtbot import QtBot
 
 from kiosk.ui.home import HomeScreen
-from kiosk.ui.qt import QJSValue, QObject, QPointF, QQuickItem, Qt, QUrl
+from kiosk.ui.qt import (
+    QEvent,
+    QGuiApplication,
+    QJSValue,
+    QKeyEvent,
+    QObject,
+    QPointF,
+    QQuickItem,
+    Qt,
+    QUrl,
+)
 from tests.ui.conftest import STANDIN_TILE, session_view
 
 #: The French title of the refusal page.
@@ -98,3 +108,29 @@ def focus_field(home: HomeScreen, qtbot: QtBot, view: QObject, selector: str) ->
             qtbot.waitUntil(lambda: evaluate(qtbot, view, focused) == "true", timeout=1_000)
             return
     raise AssertionError(f"{selector} never took the focus after 10 touches ({url_of(view)})")
+
+
+def type_text(home: HomeScreen, text: str) -> None:
+    """Type into the page's focused field: real key events delivered to the window."""
+    for char in text:
+        key = Qt.Key(ord(char.upper())) if char.isalpha() else Qt.Key.Key_unknown
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, char)
+            QGuiApplication.sendEvent(home.window, event)
+
+
+def settled_value(qtbot: QtBot, view: QObject, selector: str, expected: str) -> str:
+    """The field's value once the renderer has handled the keys (input and script calls travel
+    on different channels, so a read right after typing may come before the keys)."""
+    script = f"document.querySelector({json.dumps(selector)}).value"
+    with contextlib.suppress(qtbot.TimeoutError, AssertionError):
+        qtbot.waitUntil(lambda: evaluate(qtbot, view, script) == expected, timeout=3_000)
+    return evaluate(qtbot, view, script)
+
+
+def open_page(home: HomeScreen, qtbot: QtBot, view: QObject, url: str, prefix: str) -> str:
+    """Load ``url``; its title once it starts with ``prefix`` (the previous page's title may
+    too: the address must have changed first)."""
+    home.browser.load(url)
+    qtbot.waitUntil(lambda: url_of(view) == url, timeout=10_000)
+    return wait_title(qtbot, view, lambda t: t.startswith(prefix))

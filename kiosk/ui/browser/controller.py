@@ -25,17 +25,19 @@ from kiosk.ui.browser.policy import (
     new_window_verdict,
     tile_address,
 )
+from kiosk.ui.browser.probe import PROBE_TIMEOUT_S, OriginProbe
 from kiosk.ui.browser.profile import (
-    PROBE_SCRIPT,
-    PROBE_URL,
     LockdownInterceptor,
     ProfileFactory,
-    SelfCheck,
     SessionProfile,
-    parse_probe_title,
-    probe_failures,
     refusal_url,
+)
+from kiosk.ui.browser.selfcheck import (
+    SelfCheck,
+    document_origin,
+    is_probe_document,
     self_check,
+    web_views_in,
     with_failures,
 )
 from kiosk.ui.qt import (
@@ -63,8 +65,6 @@ OFFLINE_URL: Final = f"{KIOSK_SCHEME}://offline/"
 CERTIFICATE_REFUSED_URL: Final = f"{KIOSK_SCHEME}://refused/?why=certificate"
 #: How often the offline page tries the failed address again, by default.
 RETRY_INTERVAL_S: Final = 10.0
-#: How long the self-check's probe page may take before the check fails.
-PROBE_TIMEOUT_S: Final = 10.0
 
 
 class BrowserController(QObject):
@@ -76,9 +76,11 @@ class BrowserController(QObject):
     #: the tiles it used (what the agent may report: never an address).
     sessionEnded = Signal(str, str, float, list)
     #: The self-check of the profile made after a wipe (a :class:`SelfCheck`), once the probe
-    #: page has reported (the home screen is usable before: see ``sessionEnded``).
+    #: has reported on every origin the session used (the home screen is usable before: see
+    #: ``sessionEnded``).
     selfCheckDone = Signal(object)
-    #: The probe page's report (counts by kind of storage; ``{}`` when it did not report).
+    #: The probe's report: counts by kind of storage, summed over the origins probed (no
+    #: origin); ``{}`` when it did not report.
     probeDone = Signal(object)
     #: Something a page tried was refused: the vector's name (never an address).
     refused = Signal(str)
@@ -90,7 +92,7 @@ class BrowserController(QObject):
     idleChanged = Signal()
     secondsLeftChanged = Signal()
     maxLengthWarningChanged = Signal()
-    probingChanged = Signal()
+    mediaChanged = Signal()
 
     def __init__(
         self,
@@ -100,7 +102,6 @@ class BrowserController(QObject):
         *,
         retry_interval_s: float = RETRY_INTERVAL_S,
         language: str = DEFAULT_LANGUAGE,
-        probe_url: str = PROBE_URL,
         probe_timeout_s: float = PROBE_TIMEOUT_S,
         parent: QObject | None = None,
     ) -> None:
@@ -109,19 +110,20 @@ class BrowserController(QObject):
         self.clock = SessionClock(timeouts, self)
         self.pages = KioskPages(translate, self, language=language)
         self.pages.helpPageServed.connect(self._on_kiosk_page_served)
-        self._probe_url = probe_url
-        self._probing = False
+        self._window: QQuickWindow | None = None
+        self._probe = OriginProbe(probe_timeout_s, self)
+        self._probe.finished.connect(self._on_probe_finished)
         self._probe_view: QObject | None = None
         self._probe_pending: SelfCheck | None = None
-        self._probe_timer = QTimer(self)
-        self._probe_timer.setSingleShot(True)
-        self._probe_timer.setInterval(max(1, round(probe_timeout_s * 1000)))
-        self._probe_timer.timeout.connect(lambda: self._finish_probe(None))
+        # The origins of the documents this session loaded: kept in memory for the probe only,
+        # handed to it at the wipe and dropped when it reports; never logged nor sent.
+        self._session_origins: list[str] = []
         self.interceptor = LockdownInterceptor(
             lambda: self._tile,
             self.report_refusal,
             self,
-            is_probe=lambda url: self._probing and url == self._probe_url,
+            is_probe=lambda url: bool(self._probe.running) and is_probe_document(url),
+            on_document=self._on_document,
         )
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
@@ -134,8 +136,13 @@ class BrowserController(QObject):
         self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
         self._profile: SessionProfile | None = None
         self._ending: tuple[str, str, float, list[str]] | None = None
+        self._ended_origins: list[str] = []
         self._idle = False
+        # The devices granted to the page on screen ("camera", "microphone"): shown by the
+        # "camera on" banner until its document goes, the resident stops it or the session ends.
+        self._media: tuple[str, ...] = ()
         self._seconds_left = 0
+        self._countdown_total = 0
         self._max_length_warning = False
         self._retry_url = ""
         self._retry = QTimer(self)
@@ -175,33 +182,40 @@ class BrowserController(QObject):
     def _get_seconds_left(self) -> int:
         return self._seconds_left
 
+    def _get_countdown_total(self) -> int:
+        return self._countdown_total
+
     def _get_max_length_warning(self) -> bool:
         return self._max_length_warning
 
-    def _get_probing(self) -> bool:
-        return self._probing
+    def _get_media_active(self) -> bool:
+        return bool(self._media)
 
-    def _get_probe_url(self) -> str:
-        return self._probe_url
+    def _get_camera_on(self) -> bool:
+        return "camera" in self._media
 
-    def _get_probe_script(self) -> str:
-        return PROBE_SCRIPT
+    def _get_probe(self) -> OriginProbe:
+        return self._probe
 
     sessionActive = Property(bool, _session_active, notify=sessionActiveChanged)
     browsing = Property(bool, _get_browsing, notify=browsingChanged)
     profile = Property(QObject, _get_profile, notify=profileChanged)
     idle = Property(bool, _get_idle, notify=idleChanged)
     secondsLeft = Property(int, _get_seconds_left, notify=secondsLeftChanged)
+    #: The countdown's length when it started (its ring shows secondsLeft of it).
+    countdownTotal = Property(int, _get_countdown_total, notify=secondsLeftChanged)
     maxLengthWarning = Property(bool, _get_max_length_warning, notify=maxLengthWarningChanged)
-    #: A probe page is checking the session's profile (QML loads it in a hidden view).
-    probing = Property(bool, _get_probing, notify=probingChanged)
-    probeUrl = Property(str, _get_probe_url, constant=True)
-    probeScript = Property(str, _get_probe_script, constant=True)
+    #: The self-check's probe (QML shows its document in a hidden view while it runs).
+    probe = Property(QObject, _get_probe, constant=True)
+    #: A page of the session was granted the camera or the microphone (the banner shows).
+    mediaActive = Property(bool, _get_media_active, notify=mediaChanged)
+    cameraOn = Property(bool, _get_camera_on, notify=mediaChanged)
 
     # ----- wiring -------------------------------------------------------------------------
 
     def install(self, window: QQuickWindow) -> None:
-        """Watch ``window``'s input for activity and shortcuts."""
+        """Watch ``window``'s input for activity and shortcuts, and its scene for web views."""
+        self._window = window
         window.installEventFilter(self.event_filter)
 
     @property
@@ -252,6 +266,9 @@ class BrowserController(QObject):
             log.warning("tile %s is not in the catalog; nothing opened", tile_id)
             return
         was_active = self.clock.active
+        if not was_active:
+            # A resident is quicker than the probe: what it finds from now on could be theirs.
+            self._probe.interrupt()
         session_id = self.clock.start()
         if not was_active:
             self._help_usage = HelpUsage()
@@ -298,7 +315,9 @@ class BrowserController(QObject):
     def shutdown(self) -> None:
         """The kiosk is closing (its views are gone): end the session, drop the profile."""
         self.clock.ended.disconnect(self._on_clock_ended)
-        self._probe_timer.stop()
+        self._probe.finished.disconnect(self._on_probe_finished)
+        self._probe.interrupt()
+        self._session_origins = []
         self.clock.end(EndReason.WIPE_NOW)
         if self._profile is not None:
             self._profile.owner.deleteLater()
@@ -337,6 +356,50 @@ class BrowserController(QObject):
     def refuse(self, vector: str) -> None:
         """The view refused something itself (context menu, file picker, permission...)."""
         self.report_refusal(Vector(vector))
+
+    @Slot(str, str, result=bool)
+    def allowMedia(self, origin: str, devices: str) -> bool:
+        """A page asks for the camera and/or microphone (``devices``: space-separated).
+
+        Granted only to an origin the current tile declares for these devices; every other
+        request is refused like any other permission.
+        """
+        wanted = tuple(devices.split())
+        grant = self._tile.media if self._tile is not None else None
+        if not wanted or grant is None or not all(grant.allows(origin, d) for d in wanted):
+            self.report_refusal(Vector.PERMISSION)
+            return False
+        assert self._tile is not None
+        log.info(
+            "%s granted to tile %s in session %s",
+            " and ".join(wanted),
+            self._tile.id,
+            self.clock.session_id or "-",
+        )
+        self._set_media(tuple(sorted(set(self._media) | set(wanted))))
+        return True
+
+    @Slot()
+    def stopMedia(self) -> None:
+        """The banner's "Stop": the page that holds the camera goes (its capture ends with it)
+        and the tile starts again from its own address."""
+        if not self._media:
+            return
+        self.clock.touch()
+        log.info("camera stopped by the resident in session %s", self.clock.session_id or "-")
+        self._set_media(())
+        if self._tile is not None:
+            self.load(tile_address(self._tile))
+
+    @Slot()
+    def pageLoadStarted(self) -> None:
+        """A new document replaces the page on screen: what the old one captured ends."""
+        self._set_media(())
+
+    def _set_media(self, devices: tuple[str, ...]) -> None:
+        if devices != self._media:
+            self._media = devices
+            self.mediaChanged.emit()
 
     @Slot(str, int, int, result=str)
     def pageForFailedLoad(self, url: str, error_domain: int, error_code: int) -> str:
@@ -380,19 +443,43 @@ class BrowserController(QObject):
         self._view = view
         view.destroyed.connect(self._on_view_destroyed)
 
-    # ----- the self-check's probe page ----------------------------------------------------
+    # ----- the self-check ----------------------------------------------------------------
+
+    def _on_document(self, url: str) -> None:
+        origin = document_origin(url)
+        if origin is not None and self.clock.active and origin not in self._session_origins:
+            self._session_origins.append(origin)
+
+    def check_now(self) -> SelfCheck:
+        """The checks made in Python on the current profile (without the probe)."""
+        if self._profile is None:
+            return SelfCheck(ok=False, checks_failed=("no-profile",))
+        views = (
+            web_views_in(self._window)
+            if self._window is not None
+            else (self._view is not None) + (self._probe_view is not None)
+        )
+        return self_check(
+            self._profile.profile,
+            previous_profile_destroyed=self._previous_destroyed,
+            web_views_alive=views,
+            cookies_in_store=self._profile.cookies.count,
+        )
 
     @Slot()
-    def startProbe(self) -> None:
-        """Load the probe page in the current profile (QML's hidden view); ``probeDone`` tells.
+    def checkCurrentProfile(self) -> None:
+        """The whole self-check on the current profile, the session's if one runs; the
+        verdict comes as ``selfCheckDone`` (tests hand it a dirty profile, to see it fail)."""
+        self._check_profile(self.check_now(), list(self._session_origins))
 
-        Run after every wipe; tests also run it on a session's profile, to see it fail.
-        """
-        if self._probing or self._profile is None:
+    def _check_profile(self, result: SelfCheck, origins: list[str]) -> None:
+        self._probe.interrupt()  # a check still running for an older profile
+        if not origins or self._profile is None:
+            self.probeDone.emit({})
+            self._report_check(result)
             return
-        self._probing = True
-        self._probe_timer.start()
-        self.probingChanged.emit()
+        self._probe_pending = result
+        self._probe.start(origins)
 
     @Slot(QObject)
     def attachProbe(self, view: QObject) -> None:
@@ -400,26 +487,8 @@ class BrowserController(QObject):
         self._probe_view = view
         view.destroyed.connect(self._on_probe_view_destroyed)
 
-    @Slot(str)
-    def probeTitle(self, title: str) -> None:
-        """The probe view's title changed: its report, once the probe script has run."""
-        report = parse_probe_title(title)
-        if report is not None and self._probing:
-            self._finish_probe(report)
-
-    @Slot()
-    def probeFailed(self) -> None:
-        """The probe page did not load."""
-        if self._probing:
-            self._finish_probe(None)
-
-    def _finish_probe(self, report: dict[str, object] | None, *, why: str = "") -> None:
-        self._probe_timer.stop()
-        if self._probing:
-            self._probing = False
-            self.probingChanged.emit()
-        failures = (why,) if why else probe_failures(report)
-        self.probeDone.emit(report or {})
+    def _on_probe_finished(self, report: dict[str, int], failures: tuple[str, ...]) -> None:
+        self.probeDone.emit(report)
         pending, self._probe_pending = self._probe_pending, None
         if pending is not None:
             self._report_check(with_failures(pending, failures))
@@ -441,9 +510,9 @@ class BrowserController(QObject):
 
     def _on_clock_ended(self, session_id: str, reason: str, duration: float) -> None:
         self._ending = (session_id, reason, duration, self._tiles_used)
-        if self._probing:
-            # A session ended before the previous wipe's probe reported (seconds later).
-            self._finish_probe(None, why="probe-interrupted")
+        self._ended_origins, self._session_origins = self._session_origins, []
+        # A session ended before the previous wipe's probe reported (seconds later).
+        self._probe.interrupt()
         self._retry.stop()
         self._retry_url = ""
         self._tile = None
@@ -451,6 +520,7 @@ class BrowserController(QObject):
         self._set_browsing(False)
         self._set_idle(False)
         self._set_max_length_warning(False)
+        self._set_media(())
         # A copied text (an address, a number) would otherwise wait for the next resident.
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
@@ -482,23 +552,16 @@ class BrowserController(QObject):
     def _finish_wipe(self) -> None:
         self._profile = self._new_profile()
         self.profileChanged.emit()
-        result = self._check()
+        result = self.check_now()
+        origins, self._ended_origins = self._ended_origins, []
         ending, self._ending = self._ending, None
         if ending is not None:
             session_id, reason, duration, tiles_used = ending
             log.info("session %s wiped", session_id)
             # The home screen is usable from here; the probe reports a moment later.
             self.sessionEnded.emit(session_id, reason, duration, tiles_used)
-        self._probe_pending = result
-        self.startProbe()
-
-    def _check(self) -> SelfCheck:
-        assert self._profile is not None
-        return self_check(
-            self._profile.profile,
-            previous_profile_destroyed=self._previous_destroyed,
-            live_views=(self._view is not None) + (self._probe_view is not None),
-        )
+        # The new profile, probed on every origin the ended session used.
+        self._check_profile(result, origins)
 
     # ----- state for QML ------------------------------------------------------------------
 
@@ -518,6 +581,7 @@ class BrowserController(QObject):
             self.maxLengthWarningChanged.emit()
 
     def _on_countdown(self, seconds_left: int) -> None:
+        self._countdown_total = seconds_left
         self._on_tick(seconds_left)
         self._set_idle(True)
 

@@ -31,7 +31,7 @@ from kiosk.ui.browser.pagestyle import (
     ICON_REFUSED,
     page_document,
 )
-from kiosk.ui.browser.policy import CONTENT_HOST, KIOSK_SCHEME, PROBE_SCHEME
+from kiosk.ui.browser.policy import CONTENT_HOST, KIOSK_SCHEME
 from kiosk.ui.i18n import N_, gettext_for, resident_language
 from kiosk.ui.qt import (
     QBuffer,
@@ -80,12 +80,6 @@ def register_kiosk_scheme() -> None:
         | QWebEngineUrlScheme.Flag.ContentSecurityPolicyIgnored
     )
     QWebEngineUrlScheme.registerScheme(scheme)
-    # The self-check's probe page: a secure origin of its own (not opaque like ``kiosk:``'s),
-    # so that storage, IndexedDB, Cache Storage and cookies can be read there.
-    probe = QWebEngineUrlScheme(QByteArray(PROBE_SCHEME.encode()))
-    probe.setSyntax(QWebEngineUrlScheme.Syntax.Host)
-    probe.setFlags(QWebEngineUrlScheme.Flag.SecureScheme)
-    QWebEngineUrlScheme.registerScheme(probe)
 
 
 def direction_of(language: str) -> str:
@@ -157,7 +151,7 @@ def page_html(
 
 
 def render_friendly(host: str, reason: str, context: PageContext) -> str | None:
-    """The refusal, offline, blank and probe pages (``None`` for any other host)."""
+    """The refusal, offline and blank pages (``None`` for any other host)."""
     _ = context.translate
     if host == "refused":
         if reason == "certificate":
@@ -183,7 +177,7 @@ def render_friendly(host: str, reason: str, context: PageContext) -> str | None:
             _("The terminal tries again by itself. Please wait a little."),
         ]
         return _friendly(context, _("No connection"), ICON_OFFLINE, lines, None)
-    if host in ("blank", "probe"):
+    if host == "blank":
         return "<!doctype html><html><head><meta charset='utf-8'><title></title></head></html>"
     return None
 

@@ -16,15 +16,11 @@ from kiosk.catalog import BUILT_IN_PAGES, Tile
 
 #: The scheme of the kiosk's own pages (refusal, offline): never ``file:`` nor ``qrc:``.
 KIOSK_SCHEME: Final = "kiosk"
-#: The scheme of the wipe self-check's probe page only (never shown to a resident).
-PROBE_SCHEME: Final = "kiosk-probe"
 #: The host of the bundle's own pages: ``kiosk://content/pages/aide.html``.
 CONTENT_HOST: Final = "content"
 #: The kiosk pages a view may show, by host (``kiosk://refused/``...): its own friendly pages,
 #: the bundle's pages, and the pages it draws from the bundle's data (see ``BUILT_IN_PAGES``).
-KIOSK_PAGES: Final = frozenset(
-    {"refused", "offline", "blank", "probe", CONTENT_HOST} | BUILT_IN_PAGES
-)
+KIOSK_PAGES: Final = frozenset({"refused", "offline", "blank", CONTENT_HOST} | BUILT_IN_PAGES)
 
 
 class Vector(StrEnum):

@@ -1,11 +1,10 @@
-"""One fresh off-the-record web profile per session, its request filter, and the wipe self-check."""
+"""One fresh off-the-record web profile per session, and its request filter."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -13,13 +12,13 @@ from kiosk.catalog import Tile
 from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
-    PROBE_SCHEME,
     Vector,
     download_verdict,
     is_kiosk_page,
     navigation_verdict,
     subresource_verdict,
 )
+from kiosk.ui.browser.selfcheck import CookieLedger
 from kiosk.ui.qt import (
     QByteArray,
     QMetaObject,
@@ -62,17 +61,19 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
         parent: QObject | None = None,
         *,
         is_probe: Callable[[str], bool] = lambda _url: False,
+        on_document: Callable[[str], None] = lambda _url: None,
     ) -> None:
         super().__init__(parent)
         self._current_tile = current_tile
         self._on_refused = on_refused
         self._is_probe = is_probe
+        self._on_document = on_document
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         url = info.requestUrl().toString()
         main_frame = _NAVIGATIONS.get(info.resourceType())
         if main_frame and self._is_probe(url):
-            return  # the self-check's probe page, while it runs (between sessions)
+            return  # the self-check's probe document (between sessions)
         if main_frame is None:
             local = is_kiosk_page(info.firstPartyUrl().toString())
             verdict = subresource_verdict(url, from_local_page=local)
@@ -84,6 +85,8 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
         else:
             verdict = navigation_verdict(url, self._current_tile(), main_frame=main_frame)
         if verdict.allowed or verdict.vector is None:
+            if main_frame is not None:
+                self._on_document(url)  # a document of the session: the self-check probes it
             return
         self._on_refused(verdict.vector)
         if main_frame is None:
@@ -110,10 +113,12 @@ class ProfileError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class SessionProfile:
-    """A session's profile and the prototype object that owns it (deleting one deletes both)."""
+    """A session's profile, the prototype object that owns it (deleting one deletes both), and
+    the count of the cookies in its store."""
 
     owner: QObject
     profile: QQuickWebEngineProfile
+    cookies: CookieLedger
 
 
 class ProfileFactory(QObject):
@@ -145,10 +150,12 @@ class ProfileFactory(QObject):
         profile.setSpellCheckEnabled(False)
         profile.setPushServiceEnabled(False)
         profile.installUrlSchemeHandler(QByteArray(KIOSK_SCHEME.encode()), self._pages)
-        profile.installUrlSchemeHandler(QByteArray(PROBE_SCHEME.encode()), self._pages)
         profile.setUrlRequestInterceptor(self._interceptor)
         profile.downloadRequested.connect(self._refuse_download)
-        return SessionProfile(owner, profile)
+        # Before any page: every cookie the session's pages get is counted (owned by the
+        # prototype, it goes with the profile).
+        cookies = CookieLedger(profile.cookieStore(), owner)
+        return SessionProfile(owner, profile, cookies)
 
     def _refuse_download(self, download: QWebEngineDownloadRequest) -> None:
         # An inline PDF never becomes a download (the PDF viewer shows it), so every download
@@ -157,94 +164,3 @@ class ProfileFactory(QObject):
         if not verdict.allowed and verdict.vector is not None:
             download.cancel()
             self._on_refused(verdict.vector)
-
-
-@dataclass(frozen=True, slots=True)
-class SelfCheck:
-    """The verdict on a fresh session after a wipe, for the agent to forward to the fleet."""
-
-    ok: bool
-    checks_failed: tuple[str, ...] = field(default=())
-
-    def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "checks_failed": list(self.checks_failed)}
-
-
-def self_check(
-    profile: QQuickWebEngineProfile, *, previous_profile_destroyed: bool, live_views: int
-) -> SelfCheck:
-    """Check that ``profile`` starts empty and that the previous session left nothing alive."""
-    checks = {
-        "previous-profile-destroyed": previous_profile_destroyed,
-        "previous-pages-destroyed": live_views == 0,
-        "off-the-record": profile.isOffTheRecord() and not profile.storageName(),
-        "no-persistent-cookies": profile.persistentCookiesPolicy()
-        == QQuickWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies,
-        "memory-http-cache": profile.httpCacheType()
-        == QQuickWebEngineProfile.HttpCacheType.MemoryHttpCache,
-        "no-permission-grants": not profile.listAllPermissions(),
-    }
-    failed = tuple(name for name, passed in checks.items() if not passed)
-    return SelfCheck(ok=not failed, checks_failed=failed)
-
-
-#: The probe page loaded in each new profile after a wipe (the kiosk's own, empty page).
-PROBE_URL: Final = f"{PROBE_SCHEME}://probe/"
-#: What the probe page announces in its title, followed by its report as JSON.
-PROBE_PREFIX: Final = "kiosk-probe:"
-#: Run in the probe page once loaded: counts what a page of its origin finds in the profile
-#: (-1 where the API is not offered there), then announces it in the title.
-PROBE_SCRIPT: Final = """
-(async () => {
-  const count = async (read) => { try { return await read(); } catch (e) { return -1; } };
-  const found = {
-    cookies: await count(() => document.cookie ? document.cookie.split(';').length : 0),
-    localStorage: await count(() => localStorage.length),
-    sessionStorage: await count(() => sessionStorage.length),
-    indexedDB: await count(async () => (await indexedDB.databases()).length),
-    cacheStorage: await count(async () => (await caches.keys()).length),
-    serviceWorkers: await count(
-        async () => (await navigator.serviceWorker.getRegistrations()).length),
-  };
-  document.title = 'PREFIX' + JSON.stringify(found);
-})();
-""".replace("PREFIX", PROBE_PREFIX)
-#: What the probe counts; any count above zero fails the self-check as ``probe-<name>``.
-PROBE_CHECKS: Final = (
-    "cookies",
-    "localStorage",
-    "sessionStorage",
-    "indexedDB",
-    "cacheStorage",
-    "serviceWorkers",
-)
-
-
-def probe_failures(report: dict[str, object] | None) -> tuple[str, ...]:
-    """The self-check failures of a probe report (``None``: the probe did not report)."""
-    if report is None:
-        return ("probe-did-not-report",)
-    failed: list[str] = []
-    for name in PROBE_CHECKS:
-        value = report.get(name)
-        # A missing or odd count is a failure too; -1 (API not offered there) is not.
-        if not isinstance(value, int) or isinstance(value, bool) or value > 0:
-            failed.append(f"probe-{name}")
-    return tuple(failed)
-
-
-def parse_probe_title(title: str) -> dict[str, object] | None:
-    """The report in a probe page's title (``None`` when it is not one, or not readable)."""
-    if not title.startswith(PROBE_PREFIX):
-        return None
-    try:
-        report = json.loads(title.removeprefix(PROBE_PREFIX))
-    except ValueError:
-        return None
-    return report if isinstance(report, dict) else None
-
-
-def with_failures(result: SelfCheck, failures: tuple[str, ...]) -> SelfCheck:
-    """``result`` with more failed checks."""
-    failed = result.checks_failed + tuple(f for f in failures if f not in result.checks_failed)
-    return SelfCheck(ok=not failed, checks_failed=failed)

@@ -71,9 +71,11 @@ Rectangle {
     Row {
         anchors { bottom: parent.bottom; horizontalCenter: parent.horizontalCenter; bottomMargin: Math.round(40 * attractScreen.sizeFactor) }
         spacing: Math.round(16 * attractScreen.sizeFactor)
-        Padlock {
+        SvgIcon {
             anchors.verticalCenter: parent.verticalCenter
-            scale: attractScreen.sizeFactor
+            name: "padlock"
+            width: Math.round(36 * attractScreen.sizeFactor)
+            height: width
             color: attractScreen.prefs.theme.text
         }
         Text {

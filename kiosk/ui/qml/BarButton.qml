@@ -1,4 +1,5 @@
-// A large button: a finger-sized target (2 cm or more on the 1080p terminal) with a clear label.
+// A large button: a finger-sized target (2 cm or more on the 1080p terminal), a pictogram and a
+// word. `stacked` puts the word under the pictogram, for the bar where width is short.
 import QtQuick
 
 Rectangle {
@@ -16,18 +17,24 @@ Rectangle {
     property real maxLabelWidth: 0
     property string fontFamily: "Noto Sans"
     required property var theme
-    // An optional drawn pictogram before the label (a Component, so each button owns its own).
-    property Component icon: null
+    // An optional pictogram of icons.js before (or above) the label.
+    property string iconName: ""
+    // Pictograms that point a way are mirrored in right-to-left languages.
+    property bool iconMirrored: false
+    property bool stacked: false
     // On the idle countdown any touch answers "I am here" and hides the overlay at once:
     // its buttons act when pressed, or their release would land on a vanished button.
     property bool actOnPress: false
     // The touch-target test walks the scene for this marker.
     readonly property bool touchTarget: true
     readonly property bool down: tap.pressed || checked
+    readonly property color labelColor: down ? theme.pressedText : (prominent ? theme.prominentText : theme.buttonText)
+    readonly property int iconSize: Math.round((stacked ? 32 : 36) * sizeFactor)
+    readonly property int padding: Math.round((stacked ? 12 : 20) * sizeFactor)
 
     signal clicked()
 
-    implicitWidth: content.implicitWidth + Math.round(40 * sizeFactor)
+    implicitWidth: Math.max(Math.round(80 * sizeFactor), content.implicitWidth + 2 * padding)
     implicitHeight: Math.max(Math.round(80 * sizeFactor), content.implicitHeight + Math.round(16 * sizeFactor))
     width: implicitWidth
     height: implicitHeight
@@ -39,33 +46,37 @@ Rectangle {
     Accessible.checkable: button.checked
     Accessible.onPressAction: button.clicked()
 
-    Row {
+    Grid {
         id: content
         anchors.centerIn: parent
-        spacing: Math.round(10 * button.sizeFactor)
+        columns: button.stacked ? 1 : 2
+        rowSpacing: Math.round(2 * button.sizeFactor)
+        columnSpacing: Math.round(10 * button.sizeFactor)
+        horizontalItemAlignment: Grid.AlignHCenter
+        verticalItemAlignment: Grid.AlignVCenter
 
-        Loader {
-            id: iconLoader
-            anchors.verticalCenter: parent.verticalCenter
-            active: button.icon !== null
-            sourceComponent: button.icon
-            width: active ? Math.round(34 * button.sizeFactor) : 0
+        SvgIcon {
+            objectName: button.objectName + "Icon"
+            visible: button.iconName !== ""
+            name: button.iconName
+            color: button.labelColor
+            mirrored: button.iconMirrored
+            width: visible ? button.iconSize : 0
             height: width
-            onLoaded: {
-                item.anchors.fill = iconLoader
-                item.color = Qt.binding(function () { return label.color })
-            }
         }
         Text {
             id: label
-            anchors.verticalCenter: parent.verticalCenter
             text: button.text
             visible: text.length > 0
             width: button.maxLabelWidth > 0 ? Math.min(implicitWidth, button.maxLabelWidth) : implicitWidth
             wrapMode: Text.WordWrap
             horizontalAlignment: Text.AlignHCenter
-            color: button.down ? button.theme.pressedText : (button.prominent ? button.theme.prominentText : button.theme.buttonText)
-            font { family: button.fontFamily; pixelSize: Math.round(26 * button.sizeFactor * button.fontScale); bold: true }
+            color: button.labelColor
+            font {
+                family: button.fontFamily
+                pixelSize: Math.round((button.stacked ? 20 : 26) * button.sizeFactor * button.fontScale)
+                bold: true
+            }
         }
     }
     TapHandler {

@@ -22,6 +22,17 @@ Item {
 
     signal languageRequested()
 
+    // The capture devices a permission request is for ("" when it is not one).
+    function mediaDevicesOf(type) {
+        if (type === WebEnginePermission.PermissionType.MediaVideoCapture)
+            return "camera"
+        if (type === WebEnginePermission.PermissionType.MediaAudioCapture)
+            return "microphone"
+        if (type === WebEnginePermission.PermissionType.MediaAudioVideoCapture)
+            return "camera microphone"
+        return ""
+    }
+
     // Reads the selection, else the page's main text (the view trims nothing: Python does).
     function readAloud() {
         if (browserView.speech.speaking) {
@@ -50,6 +61,8 @@ Item {
             BarButton {
                 objectName: "homeButton"
                 text: qsTr("Home")
+                iconName: "home"
+                stacked: true
                 theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
                 fontFamily: browserView.prefs.fontFamily
@@ -58,6 +71,9 @@ Item {
             BarButton {
                 objectName: "backButton"
                 text: qsTr("Back")
+                iconName: "back"
+                iconMirrored: true
+                stacked: true
                 theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
                 fontFamily: browserView.prefs.fontFamily
@@ -73,7 +89,9 @@ Item {
                 text: browserView.speech.speaking ? qsTr("Stop") : qsTr("Listen")
                 accessibleName: browserView.speech.speaking ? qsTr("Stop reading") : qsTr("Read the page aloud")
                 checked: browserView.speech.speaking
-                icon: Component { SpeakerIcon {} }
+                iconName: "speaker"
+                iconMirrored: true
+                stacked: true
                 theme: browserView.prefs.theme
                 sizeFactor: browserView.sizeFactor
                 fontFamily: browserView.prefs.fontFamily
@@ -102,23 +120,68 @@ Item {
         }
     }
 
+    // While a page holds the camera or the microphone, the resident sees it, and can stop it.
+    Rectangle {
+        id: mediaBanner
+        objectName: "mediaBanner"
+        anchors { left: parent.left; right: parent.right; top: bar.bottom }
+        visible: browserView.browser.mediaActive
+        height: visible ? Math.max(Math.round(88 * browserView.sizeFactor), mediaRow.implicitHeight + Math.round(16 * browserView.sizeFactor)) : 0
+        color: browserView.prefs.theme.warning
+
+        Row {
+            id: mediaRow
+            anchors.centerIn: parent
+            spacing: Math.round(20 * browserView.sizeFactor)
+
+            SvgIcon {
+                anchors.verticalCenter: parent.verticalCenter
+                name: browserView.browser.cameraOn ? "camera" : "microphone"
+                width: Math.round(44 * browserView.sizeFactor)
+                height: width
+                color: browserView.prefs.theme.warningText
+            }
+            Text {
+                objectName: "mediaBannerText"
+                anchors.verticalCenter: parent.verticalCenter
+                width: Math.min(implicitWidth, browserView.width - stopMedia.width - Math.round(140 * browserView.sizeFactor))
+                text: browserView.browser.cameraOn ? qsTr("The camera is on for this service.") : qsTr("The microphone is on for this service.")
+                color: browserView.prefs.theme.warningText
+                wrapMode: Text.WordWrap
+                font { family: browserView.prefs.fontFamily; pixelSize: Math.round(26 * browserView.sizeFactor * browserView.prefs.textScale); bold: true }
+            }
+            BarButton {
+                id: stopMedia
+                objectName: "stopMediaButton"
+                anchors.verticalCenter: parent.verticalCenter
+                text: browserView.browser.cameraOn ? qsTr("Turn off the camera") : qsTr("Turn off the microphone")
+                iconName: "stop"
+                theme: browserView.prefs.theme
+                sizeFactor: browserView.sizeFactor
+                fontFamily: browserView.prefs.fontFamily
+                onClicked: browserView.browser.stopMedia()
+            }
+        }
+    }
+
     Loader {
         id: viewLoader
         objectName: "viewLoader"
-        anchors { left: parent.left; right: parent.right; top: bar.bottom; bottom: parent.bottom; bottomMargin: browserView.bottomInset }
+        anchors { left: parent.left; right: parent.right; top: mediaBanner.bottom; bottom: parent.bottom; bottomMargin: browserView.bottomInset }
         // One view per session: unloading it destroys the page before Python drops the profile.
         active: browserView.browser.sessionActive && browserView.browser.profile !== null
         sourceComponent: sessionView
     }
 
-    // The wipe's self-check: a hidden view of the new profile loads the probe page, runs the
-    // probe script and hands its title (the report) to Python. Never shown, never touched.
+    // The wipe's self-check: a hidden view of the new profile is given each origin the ended
+    // session used in turn (loadHtml: no request leaves the terminal); the probe document
+    // counts what it finds there and announces it in its title, which Python reads.
     Loader {
         id: probeLoader
         objectName: "probeLoader"
         width: 1
         height: 1
-        active: browserView.browser.probing && browserView.browser.profile !== null
+        active: browserView.browser.probe.running && browserView.browser.profile !== null
         sourceComponent: probeView
     }
 
@@ -130,21 +193,29 @@ Item {
             objectName: "probeView"
             visible: false
             profile: browserView.browser.profile
+            settings.autoLoadIconsForPage: false
             settings.errorPageEnabled: false
             settings.focusOnNavigationEnabled: false
             settings.javascriptCanOpenWindows: false
 
+            function probeNext() {
+                const next = browserView.browser.probe
+                if (next.origin !== "")
+                    probe.loadHtml(next.html, next.origin)
+            }
             Component.onCompleted: {
                 browserView.browser.attachProbe(probe)
-                probe.url = browserView.browser.probeUrl
+                probe.probeNext()
+            }
+            Connections {
+                target: browserView.browser.probe
+                function onOriginChanged() { probe.probeNext() }
             }
             onLoadingChanged: function (info) {
-                if (info.status === WebEngineView.LoadSucceededStatus)
-                    probe.runJavaScript(browserView.browser.probeScript)
-                else if (info.status === WebEngineView.LoadFailedStatus)
-                    browserView.browser.probeFailed()
+                if (info.status === WebEngineView.LoadFailedStatus)
+                    browserView.browser.probe.failed()
             }
-            onTitleChanged: browserView.browser.probeTitle(probe.title)
+            onTitleChanged: browserView.browser.probe.title(probe.title)
             onJavaScriptConsoleMessage: function (level, message, lineNumber, sourceID) {}
             onNewWindowRequested: function (request) {}
             onCertificateError: function (error) {
@@ -210,7 +281,9 @@ Item {
                 view.url = browserView.browser.newWindowTarget(request.requestedUrl.toString())
             }
             onLoadingChanged: function (info) {
-                if (info.status === WebEngineView.LoadFailedStatus) {
+                if (info.status === WebEngineView.LoadStartedStatus) {
+                    browserView.browser.pageLoadStarted()
+                } else if (info.status === WebEngineView.LoadFailedStatus) {
                     const page = browserView.browser.pageForFailedLoad(info.url.toString(), info.errorDomain, info.errorCode)
                     if (page !== "")
                         view.url = page
@@ -242,6 +315,16 @@ Item {
                 browserView.browser.refuse("client-certificate")
             }
             onPermissionRequested: function (permission) {
+                // Camera and microphone only for the origins the tile declares (Python decides,
+                // and reports a refusal itself); every other permission is refused.
+                const devices = browserView.mediaDevicesOf(permission.permissionType)
+                if (devices !== "") {
+                    if (browserView.browser.allowMedia(permission.origin.toString(), devices))
+                        permission.grant()
+                    else
+                        permission.deny()
+                    return
+                }
                 permission.deny()
                 browserView.browser.refuse("permission")
             }

@@ -1,12 +1,13 @@
-// The resident's home screen: a welcome, big service tiles ordered by need, a privacy promise.
-// Colours come from kiosk/ui/theme.py (two palettes, every text at 7:1 or more); Arabic mirrors
-// the whole layout; large text scales every text.
+// The resident's home screen: a welcome, one big card per need (a service, or a group of them
+// opening its own screen), a privacy promise. Colours come from kiosk/ui/theme.py (two
+// palettes, every text at 7:1 or more); Arabic mirrors the whole layout; large text scales
+// every text, and the cards are laid out again so that none is ever cut (TileGrid.qml).
 import QtQuick
 
 Window {
     id: root
 
-    required property var tileModel
+    required property QtObject menu
     required property QtObject backend
     required property QtObject browser
     required property QtObject prefs
@@ -45,31 +46,50 @@ Window {
             anchors { left: parent.left; right: parent.right; top: parent.top; margins: root.margin }
             height: Math.max(welcomeColumn.implicitHeight, homeTools.height)
 
-            Column {
+            // The greeting and the instruction on one line when they fit (on one baseline),
+            // else one under the other. Large text grows them less than the cards': the cards
+            // carry what the resident must read.
+            Item {
                 id: welcomeColumn
-                anchors { left: parent.left; right: homeTools.left; rightMargin: root.gap }
-                spacing: 4
+                anchors { left: parent.left; right: homeTools.left; rightMargin: root.gap; verticalCenter: parent.verticalCenter }
+                readonly property real scale: Math.min(root.textScale, 1.2)
+                readonly property int spacing: Math.round(16 * root.sizeFactor)
+                readonly property bool oneLine: welcome.implicitWidth + spacing + instruction.implicitWidth <= width
+                implicitHeight: oneLine ? Math.max(welcome.height, instruction.y + instruction.height)
+                                        : welcome.height + instruction.height
 
                 Text {
+                    id: welcome
                     objectName: "welcomeText"
-                    width: parent.width
+                    anchors { left: parent.left; top: parent.top }
+                    width: Math.min(implicitWidth, welcomeColumn.width)
                     text: qsTr("Hello!")
                     color: root.theme.text
-                    font { family: root.fontFamily; pixelSize: Math.round(52 * root.sizeFactor * root.textScale); bold: true }
+                    font { family: root.fontFamily; pixelSize: Math.round(44 * root.sizeFactor * welcomeColumn.scale); bold: true }
                     wrapMode: Text.WordWrap
                 }
                 Text {
+                    id: instruction
                     objectName: "instructionText"
-                    width: parent.width
+                    anchors {
+                        left: welcomeColumn.oneLine ? welcome.right : parent.left
+                        leftMargin: welcomeColumn.oneLine ? welcomeColumn.spacing : 0
+                    }
+                    // On the greeting's baseline, or under it (anchors would mirror this too,
+                    // but cannot switch from baseline to top without a warning).
+                    y: welcomeColumn.oneLine ? welcome.baselineOffset - baselineOffset : welcome.height
+                    width: Math.min(implicitWidth, welcomeColumn.width)
                     text: qsTr("Touch a service to start.")
                     color: root.theme.text
-                    font { family: root.fontFamily; pixelSize: Math.round(32 * root.sizeFactor * root.textScale) }
+                    font { family: root.fontFamily; pixelSize: Math.round(30 * root.sizeFactor * welcomeColumn.scale) }
                     wrapMode: Text.WordWrap
                 }
             }
             ToolsRow {
                 id: homeTools
                 namePrefix: "home"
+                // Each word under its pictogram: the greeting keeps one line beside them.
+                compact: true
                 anchors { right: parent.right; top: parent.top }
                 prefs: root.prefs
                 sizeFactor: root.sizeFactor
@@ -78,42 +98,71 @@ Window {
         }
 
         Item {
-            id: gridArea
+            id: homeArea
+            objectName: "homeArea"
             anchors {
                 left: parent.left; right: parent.right; top: header.bottom; bottom: footer.top
                 leftMargin: root.margin - root.gap / 2; rightMargin: root.margin - root.gap / 2
-                topMargin: root.gap; bottomMargin: root.gap / 2
+                topMargin: root.gap / 2; bottomMargin: root.gap / 2
+            }
+            readonly property bool inGroup: root.menu.groupId !== ""
+
+            // A group's screen: the way back to every service, and the group's name.
+            Row {
+                id: groupHeader
+                objectName: "groupHeader"
+                visible: homeArea.inGroup
+                anchors { left: parent.left; right: parent.right; top: parent.top; leftMargin: root.gap / 2 }
+                height: visible ? implicitHeight : 0
+                spacing: root.gap
+
+                BarButton {
+                    id: allServices
+                    objectName: "allServicesButton"
+                    anchors.verticalCenter: parent.verticalCenter
+                    text: qsTr("All services")
+                    iconName: "services"
+                    theme: root.theme
+                    sizeFactor: root.sizeFactor
+                    fontFamily: root.fontFamily
+                    onClicked: root.menu.closeGroup()
+                }
+                Text {
+                    objectName: "groupTitle"
+                    anchors.verticalCenter: parent.verticalCenter
+                    width: groupHeader.width - allServices.width - groupHeader.spacing
+                    text: root.menu.groupLabel
+                    color: root.theme.text
+                    font { family: root.fontFamily; pixelSize: Math.round(40 * root.sizeFactor * root.textScale); bold: true }
+                    wrapMode: Text.WordWrap
+                }
             }
 
-            GridView {
-                id: grid
-                objectName: "tileGrid"
-
-                // Four columns on the terminal's landscape screen, fewer if the window is narrow
-                // or the text is large.
-                readonly property int columns: Math.max(2, Math.min(4, Math.floor(width / (280 * root.sizeFactor * root.textScale))))
-                readonly property int rows: Math.ceil(count / columns)
-
-                anchors { left: parent.left; right: parent.right; verticalCenter: parent.verticalCenter }
-                height: Math.min(parent.height, rows * cellHeight)
-                cellWidth: width / columns
-                // At least 200 px: a finger-sized target even for unsteady or gloved hands.
-                cellHeight: Math.max(200, Math.min(320 * root.sizeFactor, parent.height / Math.max(1, rows)))
-                clip: true
-                interactive: contentHeight > height
-                boundsBehavior: Flickable.StopAtBounds
-                model: root.tileModel
-
-                delegate: ServiceTile {
-                    width: grid.cellWidth
-                    height: grid.cellHeight
-                    inset: root.gap / 2
-                    fontFamily: root.fontFamily
-                    sizeFactor: root.sizeFactor
-                    textScale: root.textScale
-                    theme: root.theme
-                    onActivated: function (tileId) { root.backend.openTile(tileId) }
-                }
+            TileGrid {
+                id: homeGrid
+                objectName: "homeGrid"
+                visible: !homeArea.inGroup
+                anchors { left: parent.left; right: parent.right; top: parent.top; bottom: parent.bottom }
+                cards: root.menu.cards
+                gap: root.gap
+                sizeFactor: root.sizeFactor
+                textScale: root.textScale
+                fontFamily: root.fontFamily
+                theme: root.theme
+                onActivated: function (card) { root.touchCard(card) }
+            }
+            TileGrid {
+                id: groupGrid
+                objectName: "groupGrid"
+                visible: homeArea.inGroup
+                anchors { left: parent.left; right: parent.right; top: groupHeader.bottom; bottom: parent.bottom; topMargin: root.gap / 2 }
+                cards: root.menu.groupCards
+                gap: root.gap
+                sizeFactor: root.sizeFactor
+                textScale: root.textScale
+                fontFamily: root.fontFamily
+                theme: root.theme
+                onActivated: function (card) { root.touchCard(card) }
             }
         }
 
@@ -121,24 +170,30 @@ Window {
             id: footer
             objectName: "footer"
             anchors { left: parent.left; right: parent.right; bottom: parent.bottom }
-            height: Math.round(96 * root.sizeFactor)
+            height: Math.max(Math.round(84 * root.sizeFactor), promise.implicitHeight + Math.round(20 * root.sizeFactor))
             color: root.theme.surface
 
             Row {
+                id: promise
                 anchors.centerIn: parent
                 visible: !root.browser.sessionActive
                 spacing: Math.round(16 * root.sizeFactor)
 
-                Padlock {
+                SvgIcon {
                     anchors.verticalCenter: parent.verticalCenter
-                    scale: root.sizeFactor
+                    name: "padlock"
+                    width: Math.round(36 * root.sizeFactor)
+                    height: width
                     color: root.theme.surfaceText
                 }
                 Text {
                     objectName: "privacyText"
                     anchors.verticalCenter: parent.verticalCenter
+                    width: Math.min(implicitWidth, root.width - 2 * root.margin - Math.round(60 * root.sizeFactor))
                     text: qsTr("Your data is erased at the end of your visit.")
                     color: root.theme.surfaceText
+                    wrapMode: Text.WordWrap
+                    horizontalAlignment: Text.AlignHCenter
                     font { family: root.fontFamily; pixelSize: Math.round(26 * root.sizeFactor * root.textScale) }
                 }
             }
@@ -220,6 +275,16 @@ Window {
         Component.onCompleted: if (active) setSource("KeyboardPanel.qml", { language: Qt.binding(function () { return root.prefs.language }) })
     }
     readonly property real keyboardHeight: keyboard.item ? keyboard.item.shownHeight : 0
+
+    // A service opens in the session's view; a group shows its own screen of services.
+    function touchCard(card) {
+        if (card.kind === "group") {
+            groupGrid.page = 0
+            root.menu.openGroup(card.cardId)
+        } else {
+            root.backend.openTile(card.cardId)
+        }
+    }
 
     Connections {
         target: root.browser

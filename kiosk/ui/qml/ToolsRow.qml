@@ -9,7 +9,7 @@ Row {
     property real sizeFactor: 1
     property bool showLanguage: true
     property bool showDisplay: true
-    // In the browsing bar, where room is short: the contrast button shows its pictogram only.
+    // In the browsing bar, where width is short: each word under its pictogram.
     property bool compact: false
     property bool actOnPress: false
 
@@ -24,7 +24,8 @@ Row {
         text: tools.prefs.languageName
         accessibleName: qsTr("Language")
         actOnPress: tools.actOnPress
-        icon: Component { GlobeIcon {} }
+        iconName: "globe"
+        stacked: tools.compact
         theme: tools.prefs.theme
         sizeFactor: tools.sizeFactor
         fontFamily: tools.prefs.fontFamily
@@ -33,10 +34,10 @@ Row {
     BarButton {
         objectName: tools.namePrefix + "ContrastButton"
         visible: tools.showDisplay
-        text: tools.compact ? "" : qsTr("Contrast")
-        accessibleName: qsTr("Contrast")
+        text: qsTr("Contrast")
         checked: tools.prefs.highContrast
-        icon: Component { ContrastIcon {} }
+        iconName: "contrast"
+        stacked: tools.compact
         theme: tools.prefs.theme
         sizeFactor: tools.sizeFactor
         fontFamily: tools.prefs.fontFamily
@@ -48,6 +49,7 @@ Row {
         // "A+" reads the same in every script; screen readers get the words.
         text: "A+"
         accessibleName: qsTr("Larger text")
+        fontScale: tools.compact ? 1.5 : 1
         checked: tools.prefs.largeText
         theme: tools.prefs.theme
         sizeFactor: tools.sizeFactor
