@@ -39,7 +39,7 @@ PG_PORT ?= 5432
 PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 
 .PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image image-apt \
-	image-wheels image-tree test-image test-fresh demo-check screenshots
+	image-wheels image-tree test-image test-fresh demo-check screenshots oidc-provider
 
 help:
 	@echo "make demo   install what is missing, start broker + fleet + 3 terminals + the kiosk"
@@ -85,6 +85,19 @@ $(JOURNAL_LINK): | $(BIN)/python
 
 venv: $(STAMP) $(JOURNAL_LINK)
 
+# The single sign-on tests run a real OpenID provider (oidc-provider from the npm registry,
+# pinned by tests/oidc/package-lock.json) on Node.js: Debian's nodejs and npm when no npm is
+# found (a Node.js installed otherwise is kept).
+OIDC_STAMP := tests/oidc/node_modules/.installed
+
+$(OIDC_STAMP): tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+oidc-provider:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory image-apt IMAGE_PACKAGES="nodejs npm"
+	@$(MAKE) --no-print-directory -s $(OIDC_STAMP)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -96,7 +109,7 @@ typecheck: setup
 # write bytecode: rewriting them all again costs some 5 s before the first test.
 # The PostgreSQL probe is a TCP connection to the server (no pg_isready needed, and instant);
 # when nothing answers, the tests that need it are skipped and this says so in one line.
-pytest: setup
+pytest: setup oidc-provider
 	@if [ -z "$${KIOSK_TEST_PG_URL:-}" ]; then \
 		if timeout 3 bash -c 'exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)' 2>/dev/null; then \
 			export KIOSK_TEST_PG_URL="$(PG_URL)"; \
@@ -204,4 +217,4 @@ test-image: venv
 	@cat images/mkosi.output/figures.json 2>/dev/null || true
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/oidc/node_modules

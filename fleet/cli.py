@@ -86,12 +86,15 @@ def serve(
         _("Dashboard: http://%(host)s:%(port)d/"),
         {"host": settings.http_host, "port": settings.http_port},
     )
-    # Open event streams (dashboards) must not hold a stop for ever.
+    # Open event streams (dashboards) must not hold a stop for ever. Forwarded headers are the
+    # app's business (trusted_proxies), not uvicorn's, which would trust loopback by default.
     uvicorn.run(
         web_app,
         host=settings.http_host,
         port=settings.http_port,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 
 from fleet.crud import utc_now
 from fleet.models import FINAL_COMMAND_STATES, CommandRecord, Terminal
-from kiosk.contract import Channel, Command, CommandAck, topic_for
+from kiosk.contract import COMMAND_MAX_VALIDITY_S, Channel, Command, CommandAck, topic_for
 
 logger = logging.getLogger(__name__)
 
 COMMAND_QOS: Final = 1
 DEFAULT_TTL_S: Final = 300
 MIN_TTL_S: Final = 10
-MAX_TTL_S: Final = 24 * 3600
+#: The terminal refuses a command valid for longer (the contract's bound).
+MAX_TTL_S: Final = COMMAND_MAX_VALIDITY_S
 #: How many commands the API and the terminal page list.
 RECENT_COMMANDS: Final = 50
 #: Which states an ack may move a command to, from each non-final state.

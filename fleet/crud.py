@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fleet.core.security import (
@@ -20,7 +20,6 @@ from fleet.models import (
     TERMINAL_STATES,
     USER_ROLES,
     ApiToken,
-    LoginFailure,
     RejectedMessage,
     Terminal,
     User,
@@ -131,45 +130,6 @@ def set_user_disabled(session: Session, user: User, disabled: bool) -> None:
     if disabled:
         _refuse_losing_last_admin(session, user)
     user.disabled = disabled
-
-
-# --- login rate limiting -------------------------------------------------------------------
-
-
-def login_failure_keys(username: str, address: str | None) -> list[str]:
-    """The counters a login attempt is charged to: its username and its client address."""
-    keys = [f"user:{username.strip().lower()[:100]}"]
-    if address:
-        keys.append(f"address:{address[:100]}")
-    return keys
-
-
-def login_blocked(
-    session: Session, keys: Sequence[str], now: datetime, max_failures: int, window_s: float
-) -> bool:
-    """Whether any of ``keys`` reached ``max_failures`` within the window ending ``now``."""
-    since = now - timedelta(seconds=window_s)
-    query = (
-        select(LoginFailure.key, func.count())
-        .where(LoginFailure.key.in_(keys), LoginFailure.at > since)
-        .group_by(LoginFailure.key)
-    )
-    return any(count >= max_failures for _key, count in session.execute(query))
-
-
-def record_login_failure(
-    session: Session, keys: Sequence[str], now: datetime, window_s: float
-) -> None:
-    """Count a failure against each key and forget failures past the window; caller commits."""
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.at <= now - timedelta(seconds=window_s))
-    )
-    session.add_all(LoginFailure(key=key, at=now) for key in keys)
-
-
-def reset_login_failures(session: Session, key: str) -> None:
-    """Forget a key's failures (a successful login clears its username); caller commits."""
-    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
 
 
 # --- API tokens ----------------------------------------------------------------------------

@@ -273,6 +273,7 @@ class DemoStack:
             "FLEET_BROKER_PASSWORD": broker_password,
             "FLEET_BROKER_KEEPALIVE_S": str(self.keepalive_s),
             "FLEET_HTTP_HOST": "127.0.0.1",
+            "FLEET_COOKIE_SECURE": "false",  # plain HTTP on loopback, explicitly
             "FLEET_HTTP_PORT": str(self.http_port),
             "FLEET_SECRET_KEY_FILE": str(self.state_dir / "secret_key"),
             # Enrolment from the dashboard adds users to this broker and reloads it at once.

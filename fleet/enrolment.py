@@ -14,10 +14,7 @@ import hmac
 import json
 import re
 import secrets
-import threading
-import time
 import unicodedata
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +37,14 @@ CODE_ALPHABET: Final = "ACDEFHJKMNPRTUVWXY3479"
 CODE_GROUPS: Final = 4
 CODE_GROUP_LENGTH: Final = 4
 CODE_LENGTH: Final = CODE_GROUPS * CODE_GROUP_LENGTH
+#: What may stand between the code's characters as typed (a regular expression class).
+CODE_SEPARATORS: Final = r"[ \t._-]"
+#: A code as it may be typed, either case, a few separators between characters at most (the
+#: API's declaration; normalize_code accepts all of it).
+CODE_PATTERN: Final = (
+    f"^{CODE_SEPARATORS}{{0,3}}(?:[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
+    f"{CODE_SEPARATORS}{{0,3}}){{{CODE_LENGTH}}}$"
+)
 DEFAULT_TTL_H: Final = 24.0
 #: Where the terminal's files go unless the technician's tool says otherwise.
 DEFAULT_CONFIG_DIR: Final = "/etc/kiosk"
@@ -70,7 +75,8 @@ class EnrolmentSettings(BaseSettings):
     #: The fleet's address as terminals see it (for content.base_url); default: the request's.
     public_url: str | None = None
     code_ttl_h: float = Field(default=DEFAULT_TTL_H, gt=0, le=24 * 30)
-    #: Failed enrolment attempts allowed per client address within the window.
+    #: Failed enrolment attempts per client address within the window before each further
+    #: one waits (a growing delay, as for passwords: fleet.throttle).
     max_failures: int = Field(default=10, ge=1)
     failure_window_s: float = Field(default=900.0, gt=0)
 
@@ -131,7 +137,7 @@ def format_code(raw: str) -> str:
 
 def normalize_code(text: str) -> str:
     """The code's 16 characters, upper case, without spaces or dashes; EnrolmentError if not."""
-    raw = re.sub(r"[\s\-_.]", "", text).upper()
+    raw = re.sub(CODE_SEPARATORS, "", text).upper()
     if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
         raise EnrolmentError("malformed")
     return raw
@@ -391,27 +397,3 @@ def status_token(settings: FleetSettings, terminal_id: str) -> str:
 
 def status_token_matches(settings: FleetSettings, terminal_id: str, token: str | None) -> bool:
     return token is not None and hmac.compare_digest(status_token(settings, terminal_id), token)
-
-
-class FailureLimiter:
-    """Failed enrolment attempts per client address within a sliding window (in memory)."""
-
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.max_failures
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())

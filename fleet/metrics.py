@@ -17,6 +17,7 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fleet.ingest.broker_counters import dropped_total
 from fleet.models import (
     ALERT_STATES,
     COMMAND_STATES,
@@ -157,6 +158,13 @@ def collect(session: Session, now: datetime, counters: IngestCounters | None) ->
             "Messages rejected by the ingest (every process), by reason.",
             "counter",
             _by_label("reason", rejected),
+        ),
+        Family(
+            "fleet_broker_dropped_messages_total",
+            "Messages the MQTT broker dropped (its queue for the fleet was full), as it counts "
+            "them under $SYS, since the fleet began counting.",
+            "counter",
+            [Sample({}, float(dropped_total(session)))],
         ),
     ]
     last_lag, max_lag = ingest_lags(session, now)

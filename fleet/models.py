@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -71,6 +72,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: A 64-bit integer on every database: BIGINT on PostgreSQL, where INTEGER is 32 bits; plain
+#: INTEGER on SQLite, where it is already 64 bits and the only type that autoincrements a key.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
@@ -89,7 +95,7 @@ class Terminal(Base):
     state_since: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     boot_id: Mapped[str | None] = mapped_column(String(200))
-    birth_seq: Mapped[int | None]
+    birth_seq: Mapped[int | None] = mapped_column(BigInt)
     keepalive_s: Mapped[int | None]
     versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     cpu_percent: Mapped[float | None] = mapped_column(Float)
@@ -103,7 +109,11 @@ class Terminal(Base):
     enclosure_temperature_c: Mapped[float | None] = mapped_column(Float)
     clock_synced: Mapped[bool | None]
     clock_offset_ms: Mapped[float | None] = mapped_column(Float)
-    dropped_samples: Mapped[int | None]
+    dropped_samples: Mapped[int | None] = mapped_column(BigInt)
+    # The terminal's clock, as the fleet sees it: how far ahead (positive) or behind the latest
+    # message whose sent_at fell outside the accepted skew was, and when it came. None: fine.
+    clock_error_s: Mapped[float | None] = mapped_column(Float)
+    clock_error_at: Mapped[datetime | None]
     # The self-check after the last privacy wipe (health ui.last_wipe_ok); None before any.
     last_wipe_ok: Mapped[bool | None]
     health_at: Mapped[datetime | None]
@@ -125,19 +135,24 @@ class HealthSample(Base):
 
     A QoS 1 redelivery repeats ``seq`` and ``sent_at``; after a reboot ``seq`` may start again
     but ``sent_at`` differs, so the pair identifies a report without trusting the agent's counter.
+    A report whose ``sent_at`` is outside the fleet's accepted clock skew is filed at the fleet's
+    time (``sent_at`` = ``received_at``) and keeps the terminal's claim in ``claimed_sent_at``,
+    which then identifies it with ``seq`` instead.
     """
 
     __tablename__ = "health_samples"
     __table_args__ = (
         UniqueConstraint("terminal_id", "seq", "sent_at"),
+        Index("ux_health_samples_claimed", "terminal_id", "seq", "claimed_sent_at", unique=True),
         # The terminal page's charts read one terminal's recent reports.
         Index("ix_health_samples_terminal_id_received_at", "terminal_id", "received_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
-    seq: Mapped[int]
+    seq: Mapped[int] = mapped_column(BigInt)
     sent_at: Mapped[datetime]
+    claimed_sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]]
 
@@ -168,13 +183,18 @@ class EventRecord(Base):
     """Something a terminal reported (session ended, wipe done, crash...)."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("terminal_id", "seq", "sent_at"),)
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "seq", "sent_at"),
+        Index("ux_events_claimed", "terminal_id", "seq", "claimed_sent_at", unique=True),
+    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
-    seq: Mapped[int]
+    seq: Mapped[int] = mapped_column(BigInt)
     kind: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime]
+    #: The terminal's own sent_at when it was outside the accepted skew (see HealthSample).
+    claimed_sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(index=True)
     data: Mapped[dict[str, Any]]
 
@@ -183,15 +203,20 @@ class CommandAckRecord(Base):
     """A terminal's answer to a command."""
 
     __tablename__ = "command_acks"
-    __table_args__ = (UniqueConstraint("terminal_id", "seq", "sent_at"),)
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "seq", "sent_at"),
+        Index("ux_command_acks_claimed", "terminal_id", "seq", "claimed_sent_at", unique=True),
+    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
     command_id: Mapped[str] = mapped_column(String(64), index=True)
     result: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(200))
-    seq: Mapped[int]
+    seq: Mapped[int] = mapped_column(BigInt)
     sent_at: Mapped[datetime]
+    #: The terminal's own sent_at when it was outside the accepted skew (see HealthSample).
+    claimed_sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
 
 
@@ -240,6 +265,22 @@ class User(Base):
     created_at: Mapped[datetime]
     #: A disabled user cannot log in, and their open sessions stop working at once.
     disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The TOTP secret (base32) once the second factor is set up; None: password alone.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    #: The time step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
+    #: The OpenID Connect subject (``iss`` and ``sub``) of a single sign-on user; such a user
+    #: has no password here.
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+    @property
+    def uses_single_sign_on(self) -> bool:
+        return self.oidc_subject is not None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None
 
 
 class RejectedMessage(Base):
@@ -252,10 +293,23 @@ class RejectedMessage(Base):
     # Not a foreign key: a message with a bad terminal id has no terminal to point to.
     terminal_id: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(32))
-    count: Mapped[int] = mapped_column(default=0)
+    count: Mapped[int] = mapped_column(BigInt, default=0)
     first_at: Mapped[datetime]
     last_at: Mapped[datetime]
     last_detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class BrokerCounter(Base):
+    """A counter the broker publishes under ``$SYS`` (messages it dropped), kept across broker
+    and fleet restarts: ``total`` adds up every increase of the broker's own ``last_value``,
+    which starts again from zero when the broker restarts."""
+
+    __tablename__ = "broker_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInt)
+    total: Mapped[int] = mapped_column(BigInt)
+    updated_at: Mapped[datetime]
 
 
 class StateChange(Base):
@@ -326,19 +380,65 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(String(300))
 
 
-class LoginFailure(Base):
-    """A failed login, kept for the rate limit (shared by every fleet process).
+#: What a failure is counted against: a password (or second factor) at login, a code at enrolment.
+THROTTLE_SCOPES: Final = ("login", "enrolment")
 
-    ``key`` is ``user:<name>`` or ``address:<client address>``; rows older than the window are
-    deleted as new ones come.
+
+class AuthFailure(Base):
+    """A failed login or enrolment attempt, kept for throttling (shared by every fleet process).
+
+    ``account`` is the username typed at login (lower case), None for enrolment codes; rows
+    older than the throttling window are deleted as new ones come.
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    __tablename__ = "auth_failures"
+    __table_args__ = (
+        CheckConstraint("scope IN ('login', 'enrolment')", name="scope_known"),
+        Index("ix_auth_failures_scope_address_at", "scope", "address", "at"),
+        Index("ix_auth_failures_scope_account_at", "scope", "account", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(120))
+    scope: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random secret, only its SHA-256 is kept here.
+
+    Deleting the row ends the session wherever the cookie is (logout, password change,
+    deactivation, the user or an administrator ending it).
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    #: ``password`` or ``sso`` (single sign-on).
+    method: Mapped[str] = mapped_column(String(16))
+    #: The password was right; the second factor is still to be given.
+    awaiting_second_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Where and with what it signed in, for the person to recognise their sessions.
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor (its SHA-256 only)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

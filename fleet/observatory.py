@@ -28,6 +28,8 @@ NO_TILE: Final = ""
 CSV_FIELDS: Final = ("day", "terminal_id", "commune", "tile", "sessions", "median_duration_s")
 #: The longest range one export may cover.
 MAX_DAYS: Final = 400
+EARLIEST_DAY: Final = date(1970, 1, 2)
+LATEST_DAY: Final = date(9999, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def _ended_sessions(
     session: Session, first_day: date, last_day: date, zone: tzinfo
 ) -> Iterator[tuple[date, str, str | None, dict[str, Any]]]:
     """Each "session ended" report of the range: its day (in ``zone``), terminal, commune, data."""
+    # Days at the ends of the calendar exist but hold no session, and would overflow in UTC.
+    first_day, last_day = max(first_day, EARLIEST_DAY), min(last_day, LATEST_DAY)
     start = datetime.combine(first_day, time(), zone)
     end = datetime.combine(last_day + timedelta(days=1), time(), zone)
     query = (

@@ -32,7 +32,7 @@ PresenceState = Literal["unknown", "online", "degraded", "offline", "lost"]
 PRESENCE_STATES: Final = ("online", "degraded", "offline", "lost", "unknown")
 DOWN_STATES: Final = frozenset({"offline", "lost"})
 
-HealthProblem = Literal["ui_not_alive", "disk_full", "temperature", "clock_unsynced"]
+HealthProblem = Literal["ui_not_alive", "disk_full", "temperature", "clock_unsynced", "clock_wrong"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,9 @@ def health_problems(terminal: Terminal, limits: PresenceLimits) -> list[HealthPr
         problems.append("temperature")
     if terminal.clock_synced is False:
         problems.append("clock_unsynced")
+    if terminal.clock_error_s is not None:
+        # Its reports carried times the fleet does not believe (filed at the fleet's time).
+        problems.append("clock_wrong")
     return problems
 
 

@@ -96,6 +96,14 @@ class UnknownRollout(RolloutError):
     """No rollout has this id."""
 
 
+class InvalidPlan(RolloutError):
+    """The plan itself breaks a rule (a size, a threshold, the canary)."""
+
+
+class UnknownCanary(RolloutError):
+    """A canary terminal is unknown or decommissioned."""
+
+
 class DesiredPublisher(Protocol):
     """What publishes a retained message (raises :class:`BrokerUnavailable` when it cannot)."""
 
@@ -136,19 +144,19 @@ def _spread_key(version: str, terminal_id: str) -> str:
 def _check_plan(plan: Plan) -> None:
     version = plan.version.strip()
     if not version or len(version) > 64 or "://" in version:
-        raise RolloutError(N_("the version must be 1 to 64 characters"))
+        raise InvalidPlan(N_("the version must be 1 to 64 characters"))
     if not 1 <= plan.wave_size <= MAX_WAVE_SIZE:
-        raise RolloutError(N_("the wave size must be between 1 and %(max)d"), max=MAX_WAVE_SIZE)
+        raise InvalidPlan(N_("the wave size must be between 1 and %(max)d"), max=MAX_WAVE_SIZE)
     if not 1 <= plan.success_threshold_percent <= 100:
-        raise RolloutError(N_("the success threshold must be between 1 and 100 %%"))
+        raise InvalidPlan(N_("the success threshold must be between 1 and 100 %%"))
     if not 1 <= plan.error_threshold_percent <= 100:
-        raise RolloutError(N_("the error threshold must be between 1 and 100 %%"))
+        raise InvalidPlan(N_("the error threshold must be between 1 and 100 %%"))
     if plan.canary_terminals and plan.canary_percent is not None:
-        raise RolloutError(N_("give canary terminals or a canary percentage, not both"))
+        raise InvalidPlan(N_("give canary terminals or a canary percentage, not both"))
     if not plan.canary_terminals and plan.canary_percent is None:
-        raise RolloutError(N_("give canary terminals or a canary percentage"))
+        raise InvalidPlan(N_("give canary terminals or a canary percentage"))
     if plan.canary_percent is not None and not 1 <= plan.canary_percent <= 100:
-        raise RolloutError(N_("the canary percentage must be between 1 and 100"))
+        raise InvalidPlan(N_("the canary percentage must be between 1 and 100"))
 
 
 def active_rollout(session: Session) -> Rollout | None:
@@ -188,7 +196,7 @@ def create_rollout(
     if plan.canary_terminals:
         unknown = sorted(set(plan.canary_terminals) - set(by_id))
         if unknown:
-            raise RolloutError(
+            raise UnknownCanary(
                 N_("unknown or decommissioned terminal(s): %(ids)s"), ids=", ".join(unknown)
             )
         canary = sorted(set(plan.canary_terminals))

@@ -11,6 +11,7 @@ resident's session. Free-form values are short scalars, and strings that look li
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +19,10 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -35,6 +38,24 @@ COMMAND_ID_PATTERN: Final = r"[A-Za-z0-9_-]{8,64}"
 # The fleet's own MQTT user name; no terminal may take it.
 FLEET_USERNAME: Final = "fleet"
 RESERVED_TERMINAL_IDS: Final = frozenset({FLEET_USERNAME})
+#: The longest a command may stay valid (``expires_at - issued_at``): the fleet never issues a
+#: longer one, and the terminal refuses it.
+COMMAND_MAX_VALIDITY_S: Final = 24 * 3600
+#: How far in the future (by the terminal's clock) a command's ``issued_at`` may be before the
+#: terminal refuses it: clocks on NTP agree within seconds; more means a forged or replayed order.
+COMMAND_CLOCK_SKEW_S: Final = 300
+#: Further fleet processes (one MQTT user each, e.g. ``fleet-ingest-2``) are named with this
+#: prefix, which no terminal id may take either: the broker ties a client id to its user name.
+FLEET_USERNAME_PREFIX: Final = FLEET_USERNAME + "-"
+#: Every integer on the wire fits a signed 64-bit column on every database.
+INT64_MAX: Final = 2**63 - 1
+INT64_MIN: Final = -(2**63)
+#: Objects and arrays nest at most this deep (the deepest model needs 3).
+MAX_JSON_DEPTH: Final = 8
+#: Timestamps outside these bounds are refused: within them, every time zone conversion and
+#: every difference of two timestamps stays valid (a clock at 1970 is still a clock).
+EARLIEST_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME: Final = datetime(9999, 1, 1, tzinfo=UTC)
 
 _TERMINAL_ID_RE = re.compile(TERMINAL_ID_PATTERN)
 
@@ -81,10 +102,16 @@ class Address:
         return topic_for(self.terminal_id, self.channel)
 
 
+def is_fleet_username(username: str) -> bool:
+    """True for the fleet's MQTT users: ``fleet`` and ``fleet-<instance>``."""
+    return username == FLEET_USERNAME or username.startswith(FLEET_USERNAME_PREFIX)
+
+
 def is_valid_terminal_id(terminal_id: str) -> bool:
     return (
         _TERMINAL_ID_RE.fullmatch(terminal_id) is not None
         and terminal_id not in RESERVED_TERMINAL_IDS
+        and not is_fleet_username(terminal_id)
     )
 
 
@@ -93,7 +120,8 @@ def validate_terminal_id(terminal_id: str) -> str:
     if not is_valid_terminal_id(terminal_id):
         raise ContractError(
             "bad_terminal_id",
-            f"{terminal_id!r} is not 3 to 40 of a-z, 0-9 and '-' (or is reserved)",
+            f"{terminal_id!r} is not 3 to 40 of a-z, 0-9 and '-' (or is reserved: "
+            f"{FLEET_USERNAME!r} and {FLEET_USERNAME_PREFIX!r}... are the fleet's)",
         )
     return terminal_id
 
@@ -138,13 +166,49 @@ Scalar: TypeAlias = str | int | float | bool | None
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
 CommandId = Annotated[str, StringConstraints(pattern=f"^{COMMAND_ID_PATTERN}$")]
-Seq = Annotated[int, Field(ge=0)]
+Seq = Annotated[int, Field(ge=0, le=INT64_MAX)]
+#: A count or a size in bytes: never negative, within 64 bits.
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 Percent = Annotated[float, Field(ge=0, le=100)]
-NonNegative = Annotated[float, Field(ge=0)]
+#: Seconds, loads and the like: finite, and small enough to read (1e12 s is 31,700 years).
+NonNegative = Annotated[float, Field(ge=0, le=1e12)]
+#: Degrees Celsius from a sensor: a broken one may say odd things, not beyond these.
+Celsius = Annotated[float, Field(ge=-273.15, le=10_000)]
+#: A clock offset in milliseconds (1e13 ms is 317 years).
+OffsetMs = Annotated[float, Field(ge=-1e13, le=1e13)]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _timestamp_input(value: Any) -> Any:
+    """A timestamp is an ISO 8601 string with its offset (or a datetime, in Python): never a
+    number of seconds, which lax parsing would take as a Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"{value[:40]!r} is not an ISO 8601 timestamp") from exc
+    raise ValueError("a timestamp must be an ISO 8601 string with its offset")
+
+
+def _timestamp_in_bounds(value: datetime) -> datetime:
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValueError(
+            f"{value.isoformat()} is before {EARLIEST_TIME.year} or after {LATEST_TIME.year}"
+        )
+    return value.astimezone(UTC)
+
+
+#: Every timestamp on the wire: aware, within bounds, read back in UTC.
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_timestamp_input),
+    AfterValidator(_timestamp_in_bounds),
+]
 
 
 def _refuse_personal_data(values: dict[str, Scalar]) -> dict[str, Scalar]:
@@ -162,7 +226,7 @@ def _refuse_personal_data(values: dict[str, Scalar]) -> dict[str, Scalar]:
 class Message(BaseModel):
     """Base of every payload: frozen, no unknown fields, a protocol version."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, allow_inf_nan=False)
 
     v: Literal[1] = PROTOCOL_VERSION
 
@@ -176,50 +240,50 @@ class Status(Message):
     state: Literal["online", "offline", "lost"]
     boot_id: ShortText
     birth_seq: Seq = 0
-    sent_at: AwareDatetime
+    sent_at: Timestamp
     keepalive_s: int = Field(ge=1, le=3600)
     versions: dict[Name, ShortText] = Field(default_factory=dict, max_length=16)
 
 
 class Disk(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     mount: ShortText
-    total_bytes: int = Field(ge=0)
+    total_bytes: Count
     used_percent: Percent
 
 
 class NetInterface(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: ShortText
     up: bool
-    bytes_sent: int = Field(ge=0)
-    bytes_recv: int = Field(ge=0)
+    bytes_sent: Count
+    bytes_recv: Count
 
 
 class UiState(BaseModel):
     """What the agent knows of the kiosk UI from its heartbeats on the local socket."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     # False when no heartbeat came within the liveness deadline (15 s).
     alive: bool
     heartbeat_age_s: NonNegative | None = None
     session_open: bool = False
-    sessions_total: int = Field(default=0, ge=0)
+    sessions_total: Count = 0
     # Result of the self-check after the last privacy wipe; None before the first wipe.
     last_wipe_ok: bool | None = None
-    last_wipe_at: AwareDatetime | None = None
+    last_wipe_at: Timestamp | None = None
 
 
 class Enclosure(BaseModel):
     """The street furniture's own sensors; None where a sensor is absent."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     door_open: bool | None = None
-    temperature_c: float | None = None
+    temperature_c: Celsius | None = None
     humidity_percent: Percent | None = None
     backlight_percent: Percent | None = None
 
@@ -228,30 +292,30 @@ class Health(Message):
     """Published on ``health`` at an interval (only what changed beyond a deadband is resent)."""
 
     seq: Seq
-    sent_at: AwareDatetime
+    sent_at: Timestamp
     uptime_s: NonNegative
     cpu_percent: Percent
     load_1m: NonNegative | None = None
     memory_percent: Percent
-    memory_total_bytes: int = Field(ge=0)
+    memory_total_bytes: Count
     disks: list[Disk] = Field(default_factory=list, max_length=16)
     # Sensor label -> degrees Celsius; empty where the hardware exposes none.
-    temperatures_c: dict[ShortText, float] = Field(default_factory=dict, max_length=32)
+    temperatures_c: dict[ShortText, Celsius] = Field(default_factory=dict, max_length=32)
     net: list[NetInterface] = Field(default_factory=list, max_length=16)
     # From the kernel's clock discipline (adjtimex); None where it cannot be read.
-    clock_offset_ms: float | None = None
+    clock_offset_ms: OffsetMs | None = None
     clock_synced: bool | None = None
     ui: UiState | None = None
     enclosure: Enclosure | None = None
     # Samples dropped from the store-and-forward queue when it was full, since the agent started.
-    dropped_samples: int = Field(default=0, ge=0)
+    dropped_samples: Count = 0
 
 
 class Event(Message):
     """Something happened on the terminal (session ended, wipe done, crash, door opened...)."""
 
     seq: Seq
-    sent_at: AwareDatetime
+    sent_at: Timestamp
     kind: Name
     data: dict[str, Scalar] = Field(default_factory=dict)
 
@@ -304,8 +368,8 @@ class Command(Message):
     id: CommandId
     name: CommandName
     args: dict[str, Scalar] = Field(default_factory=dict)
-    issued_at: AwareDatetime
-    expires_at: AwareDatetime
+    issued_at: Timestamp
+    expires_at: Timestamp
 
     _check_args = field_validator("args")(_refuse_personal_data)
 
@@ -332,6 +396,8 @@ class Reason(StrEnum):
     UI_NO_ANSWER = "the kiosk UI did not answer the wipe order"
     WIPE_NOT_CLEAN = "the kiosk UI did not confirm a clean wipe"
     NO_CONTENT_UPDATES = "content updates are not configured on this terminal"
+    ISSUED_IN_FUTURE = "the command was issued in the future (clock skew too large)"
+    VALIDITY_TOO_LONG = "the command stays valid longer than the fleet allows"
 
 
 class CommandAck(Message):
@@ -342,7 +408,7 @@ class CommandAck(Message):
     result: Literal["accepted", "done", "failed", "refused"]
     reason: ShortText | None = None
     seq: Seq
-    sent_at: AwareDatetime
+    sent_at: Timestamp
 
 
 class Desired(Message):
@@ -350,7 +416,7 @@ class Desired(Message):
 
     content_version: ShortText | None = None
     settings: dict[str, Scalar] = Field(default_factory=dict)
-    sent_at: AwareDatetime
+    sent_at: Timestamp
 
     _check_settings = field_validator("settings")(_refuse_personal_data)
 
@@ -367,28 +433,142 @@ MODEL_FOR_CHANNEL: Final[dict[Channel, type[Message]]] = {
 AnyMessage: TypeAlias = Status | Health | Event | Command | CommandAck | Desired
 
 
+#: Why a payload was refused, as the fleet counts it (with ``bad_topic``, ``bad_terminal_id``).
+DECODE_REASONS: Final = (
+    "oversized",
+    "bad_encoding",
+    "bad_json",
+    "duplicate_key",
+    "not_finite",
+    "out_of_range",
+    "too_deep",
+    "bad_string",
+    "unknown_version",
+    "invalid",
+)
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+#: A string token or a bracket: what the depth check looks at.
+_JSON_NESTING_RE: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+#: What no string on the wire holds: NUL, and halves of a surrogate pair left alone.
+_BAD_CHARACTER_RE: Final = re.compile("[\x00\ud800-\udfff]")
+#: Digits of the longest 64-bit integer, sign included.
+_MAX_INT_CHARS: Final = len(str(INT64_MIN))
+
+
+def _json_int(text: str) -> int:
+    value = int(text) if len(text) <= _MAX_INT_CHARS else None
+    if value is None or not INT64_MIN <= value <= INT64_MAX:
+        raise ContractError("out_of_range", f"integer {text[:30]} does not fit in 64 bits")
+    return value
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ContractError("not_finite", f"number {text[:30]} is not finite")
+    return value
+
+
+def _json_constant(name: str) -> float:
+    raise ContractError("not_finite", f"{name} is not a JSON number")
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ContractError("duplicate_key", f"key {key[:40]!r} appears more than once")
+            seen.add(key)
+    return found
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for token in _JSON_NESTING_RE.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ContractError("too_deep", f"nested deeper than {MAX_JSON_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
+def _check_strings(value: Any) -> None:
+    """No NUL and no lone surrogate in any key or string value."""
+    if isinstance(value, str):
+        if _BAD_CHARACTER_RE.search(value):
+            raise ContractError("bad_string", "a string holds NUL or a lone surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
+
+
+def parse_json(payload: bytes) -> Any:
+    """The strict JSON of the wire: UTF-8 without BOM, no NaN or Infinity, no duplicate key,
+    integers within 64 bits, at most :data:`MAX_JSON_DEPTH` levels, no NUL or lone surrogate.
+
+    Raises :class:`ContractError` (never anything else) with the reason of the refusal.
+    """
+    if payload.startswith(_UTF8_BOM):
+        raise ContractError("bad_encoding", "UTF-8 with a byte order mark")
+    if b"\x00" in payload:
+        raise ContractError("bad_encoding", "a NUL byte: UTF-16 or UTF-32, not UTF-8")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError("bad_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    # Cheap first: only a payload with many brackets is scanned (30,000 of them would
+    # otherwise end in a RecursionError inside the parser).
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_depth(text)
+    try:
+        raw = json.loads(
+            text,
+            object_pairs_hook=_json_object,
+            parse_int=_json_int,
+            parse_float=_json_float,
+            parse_constant=_json_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise ContractError("bad_json", str(exc)) from exc
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ContractError):
+            raise
+        raise ContractError("bad_json", f"{type(exc).__name__}: {exc}"[:200]) from exc
+    # Without an escape, a valid UTF-8 text cannot hold a lone surrogate, and the parser
+    # refuses a raw NUL in a string.
+    if "\\u" in text:
+        _check_strings(raw)
+    return raw
+
+
 def decode(channel: Channel, payload: bytes) -> Message:
     """Decode a payload received on ``channel``, or raise :class:`ContractError`.
 
-    Reasons: ``oversized``, ``bad_json``, ``unknown_version``, ``invalid``.
+    Reasons: see :data:`DECODE_REASONS`. Types are strict: no ``"5"`` for an integer, no
+    ``1.0`` or ``true`` for the version, no number for a timestamp.
     """
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ContractError("oversized", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
-    try:
-        raw: Any = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContractError("bad_json", str(exc)) from exc
+    raw = parse_json(payload)
     if not isinstance(raw, dict):
         raise ContractError("bad_json", "payload is not a JSON object")
     version = raw.get("v")
-    if version != PROTOCOL_VERSION:
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise ContractError("unknown_version", f"v={version!r}, this side speaks v=1")
     try:
-        return MODEL_FOR_CHANNEL[channel].model_validate(raw)
+        return MODEL_FOR_CHANNEL[channel].model_validate(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ContractError("invalid", f"{where}: {first['msg']}") from exc
+        raise ContractError("invalid", f"{where}: {first['msg']}"[:300]) from exc
 
 
 def decode_message(topic: str, payload: bytes) -> tuple[Address, Message]:
@@ -410,10 +590,17 @@ def protocol_markdown() -> str:
         "file differs from what the code says. Do not edit by hand.",
         "",
         f"- Topics: `{TOPIC_ROOT}/<terminal-id>/<channel>`; a terminal id matches "
-        f"`{TERMINAL_ID_PATTERN}` and is never `{FLEET_USERNAME}` (the fleet's user).",
-        f'- Payloads: UTF-8 JSON objects of at most {MAX_PAYLOAD_BYTES} bytes, with `"v": '
-        f"{PROTOCOL_VERSION}`. Anything else is rejected and counted by reason "
-        "(`oversized`, `bad_json`, `unknown_version`, `invalid`, `bad_topic`, `bad_terminal_id`).",
+        f"`{TERMINAL_ID_PATTERN}` and is never `{FLEET_USERNAME}` nor begins with "
+        f"`{FLEET_USERNAME_PREFIX}` (the fleet's users).",
+        f"- Payloads: UTF-8 JSON objects (no byte order mark) of at most {MAX_PAYLOAD_BYTES} "
+        f'bytes, with `"v": {PROTOCOL_VERSION}` (an integer). The JSON is strict: no `NaN` or '
+        "`Infinity`, no key twice in an object, integers within 64 bits, at most "
+        f"{MAX_JSON_DEPTH} levels of nesting, no NUL or lone surrogate in a string; types are "
+        'strict (no `"5"` for an integer, no number for a timestamp), and timestamps are ISO '
+        f"8601 with their offset, from {EARLIEST_TIME.year} to {LATEST_TIME.year}. Anything "
+        "else is rejected and counted by reason ("
+        + ", ".join(f"`{reason}`" for reason in DECODE_REASONS)
+        + ", `bad_topic`, `bad_terminal_id`).",
         "- No personal data crosses the wire: no visited URL, no typed text, no screenshot of a",
         "  resident's session. Free-form values are short scalars; strings containing `://` are",
         "  refused.",

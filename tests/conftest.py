@@ -17,6 +17,10 @@ from kiosk.contract import FLEET_USERNAME, Channel, Command, topic_for
 
 #: Terminal ids every test broker knows, each with its own password.
 TEST_TERMINALS = ("bdx-test-a", "bdx-test-b", "bdx-test-c")
+#: A second fleet user (a second ingest process, or a test listening beside the ingest): the
+#: broker takes the user name as the client id, so two connections of one user throw each
+#: other off.
+SECOND_FLEET_USER = f"{FLEET_USERNAME}-2"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
@@ -47,7 +51,8 @@ class TestBroker:
             qos=1,
             hostname=self.host,
             port=self.port,
-            auth={"username": FLEET_USERNAME, "password": self.password(FLEET_USERNAME)},
+            # Not the fleet's own user: the test's listener or ingest is connected as that one.
+            auth={"username": SECOND_FLEET_USER, "password": self.password(SECOND_FLEET_USER)},
             protocol=mqtt.MQTTv5,
         )
 
@@ -55,6 +60,9 @@ class TestBroker:
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[TestBroker]:
     """A Mosquitto started for this test with the project's ACL and one user per terminal."""
-    credentials = {name: secrets.token_urlsafe(12) for name in (FLEET_USERNAME, *TEST_TERMINALS)}
+    credentials = {
+        name: secrets.token_urlsafe(12)
+        for name in (FLEET_USERNAME, SECOND_FLEET_USER, *TEST_TERMINALS)
+    }
     with running_broker(tmp_path / "broker", credentials) as running:
         yield TestBroker(running, credentials)

@@ -45,13 +45,14 @@ def log_in(
 
 
 @contextmanager
-def served(app: Any) -> Iterator[str]:
-    """``app`` served by a real uvicorn in a thread (streams and real HTTP clients need one)."""
+def served(app: Any, port: int | None = None) -> Iterator[str]:
+    """``app`` served by a real uvicorn in a thread (streams and real HTTP clients need one),
+    on ``port`` or a free one."""
     import uvicorn
 
     from fleet.broker import free_port
 
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
     )

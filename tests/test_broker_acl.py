@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
@@ -10,9 +11,15 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from fleet.broker import acl_text
-from kiosk.contract import Channel, subscription_for, topic_for
-from tests.conftest import TestBroker
+from fleet.broker import (
+    AUTOSAVE_INTERVAL_S,
+    MAX_QUEUED_BYTES,
+    MAX_QUEUED_MESSAGES,
+    PERSISTENT_CLIENT_EXPIRATION,
+    acl_text,
+)
+from kiosk.contract import FLEET_USERNAME, Channel, subscription_for, topic_for
+from tests.conftest import SECOND_FLEET_USER, TestBroker
 
 pytestmark = pytest.mark.broker
 TIMEOUT_S = 10
@@ -21,19 +28,30 @@ TIMEOUT_S = 10
 class Peer:
     """A real MQTT v5 client that records what it receives and how the broker answered."""
 
-    def __init__(self, broker: TestBroker, username: str, password: str | None = None) -> None:
+    def __init__(
+        self,
+        broker: TestBroker,
+        username: str,
+        password: str | None = None,
+        client_id: str | None = None,
+    ) -> None:
         self.received: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.connack: queue.Queue[ReasonCode] = queue.Queue()
         self.subacks: queue.Queue[list[ReasonCode]] = queue.Queue()
         self.pubacks: queue.Queue[ReasonCode] = queue.Queue()
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-{username}", protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"test-{username}",
+            protocol=mqtt.MQTTv5,
         )
         client.username_pw_set(username, password or broker.password(username))
         client.on_connect = lambda _c, _u, _f, code, _p: self.connack.put(code)
         client.on_subscribe = lambda _c, _u, _mid, codes, _p: self.subacks.put(list(codes))
         client.on_publish = lambda _c, _u, _mid, code, _p: self.pubacks.put(code)
         client.on_message = lambda _c, _u, msg: self.received.put((msg.topic, msg.payload))
+        #: Set when the broker closes this connection.
+        self.dropped = threading.Event()
+        client.on_disconnect = lambda *_: self.dropped.set()
         self.client = client
         self._broker = broker
 
@@ -133,3 +151,45 @@ def test_acl_is_derived_from_the_contract() -> None:
     assert "pattern read kiosk/v1/%u/cmd" in text
     assert "pattern write kiosk/v1/%u/cmd\n" not in text
     assert "topic write kiosk/v1/+/cmd" in text
+
+
+@pytest.mark.parametrize(
+    ("victim_user", "stolen_id"),
+    [
+        ("bdx-test-b", "bdx-test-b"),
+        ("bdx-test-b", "kiosk-bdx-test-b"),
+        (FLEET_USERNAME, FLEET_USERNAME),
+        (FLEET_USERNAME, "fleet-ingest"),
+    ],
+)
+def test_a_terminal_cannot_take_another_client_id_nor_the_fleet_one(
+    broker: TestBroker, victim_user: str, stolen_id: str
+) -> None:
+    """Terminal A connecting under B's (or the fleet's) client id throws nobody off: the broker
+    takes A's user name as its client id (use_username_as_clientid)."""
+    victim = Peer(broker, victim_user, client_id=stolen_id)
+    assert victim.connect().value == 0
+    try:
+        for _ in range(3):
+            attacker = Peer(broker, "bdx-test-a", client_id=stolen_id)
+            assert attacker.connect().value == 0
+            attacker.close()
+        assert not victim.dropped.wait(1.0), f"{victim_user} was thrown off by {stolen_id!r}"
+        assert victim.subscribe(subscription_for(Channel.HEALTH)).value <= 1  # still there
+    finally:
+        victim.close()
+
+
+def test_the_generated_configuration_persists_and_bounds_what_it_holds(broker: TestBroker) -> None:
+    conf = (broker.running.config_dir / "mosquitto.conf").read_text().splitlines()
+    assert "persistence true" in conf
+    assert f"autosave_interval {AUTOSAVE_INTERVAL_S}" in conf
+    assert f"max_queued_messages {MAX_QUEUED_MESSAGES}" in conf
+    assert f"max_queued_bytes {MAX_QUEUED_BYTES}" in conf
+    assert f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}" in conf
+    # Every listener ties client ids to user names (Mosquitto sets it per listener).
+    listeners = [i for i, line in enumerate(conf) if line.startswith("listener ")]
+    assert listeners
+    assert all(conf[i + 1] == "use_username_as_clientid true" for i in listeners)
+    acl = (broker.running.config_dir / "acl").read_text()
+    assert f"user {SECOND_FLEET_USER}" in acl  # every fleet user gets the fleet's rights

@@ -119,7 +119,7 @@ def _health_dict() -> dict[str, object]:
     ("payload", "reason"),
     [
         (b"{not json", "bad_json"),
-        (b"\xff\xfe", "bad_json"),
+        (b"\xff\xfe", "bad_encoding"),
         (b"[1, 2]", "bad_json"),
         (json.dumps({**_health_dict(), "v": 2}).encode(), "unknown_version"),
         (

@@ -7,22 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Form, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from fleet import crud
+from fleet import crud, second_factor, throttle, web_sessions
 from fleet.api import formatting
 from fleet.api.templating import Templates
 from fleet.commands import Publisher
 from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import gettext_for, supported_or
-from fleet.models import ApiToken, User
+from fleet.models import ApiToken, User, WebSession
+from kiosk.contract import TERMINAL_ID_PATTERN
 
 LANGUAGE_SESSION_KEY = "lang"
-USER_SESSION_KEY = "user_id"
+#: The cookie's key for the server-side session's secret (see fleet.web_sessions).
+SESSION_SECRET_KEY = "sid"
 #: The header API clients echo the session's CSRF token in (the dashboard pages show it).
 CSRF_HEADER = "X-CSRF-Token"
 #: Who may send commands to terminals.
@@ -31,6 +33,10 @@ COMMAND_ROLES = frozenset({"operator", "admin"})
 
 class LoginRequired(Exception):
     """Raised by page dependencies when nobody is logged in; the app redirects to /login."""
+
+
+class SecondFactorSetupRequired(Exception):
+    """Raised when the user must set up a second factor first; the app redirects there."""
 
 
 class BrokerLink(Protocol):
@@ -128,15 +134,43 @@ def get_clock(request: Request) -> Callable[[], datetime]:
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
-def _session_user(request: Request, session: Session) -> User | None:
-    user_id = request.session.get(USER_SESSION_KEY)
-    if not isinstance(user_id, int):
+def signed_in(
+    request: Request, session: Session, settings: FleetSettings, now: datetime, touch: bool = True
+) -> tuple[WebSession, User] | None:
+    """The live server-side session of the request's cookie and its user, else ``None``.
+
+    ``touch``: the request is the person's (it keeps the session from idling out); the page's
+    own live updates are not, or an unattended open dashboard would never time out.
+    """
+    row = web_sessions.find(
+        session, request.session.get(SESSION_SECRET_KEY), now, web_sessions.Limits.of(settings)
+    )
+    if row is None or row.awaiting_second_factor:
         return None
-    user = crud.get_user_by_id(session, user_id)
-    # A disabled user's open sessions end at once.
+    user = crud.get_user_by_id(session, row.user_id)
+    # A disabled user's sessions are deleted; this check covers a row written meanwhile.
     if user is None or user.disabled:
         return None
+    if touch:
+        web_sessions.touch(session, row, now)
+    return row, user
+
+
+def _session_user(
+    request: Request, session: Session, settings: FleetSettings, now: datetime, touch: bool = True
+) -> User | None:
+    found = signed_in(request, session, settings, now, touch)
+    if found is None:
+        return None
+    row, user = found
+    request.state.web_session_id = row.id
     return user
+
+
+def current_web_session_id(request: Request) -> int | None:
+    """The id of the request's server-side session (set once its user is known)."""
+    found: int | None = getattr(request.state, "web_session_id", None)
+    return found
 
 
 #: Declares the bearer scheme in the OpenAPI document; missing headers are not an error here.
@@ -179,12 +213,46 @@ def _note_token_use(
         session.commit()
 
 
-def get_page_user(request: Request, session: SessionDep) -> User:
-    """The logged-in user, or a redirect to the login page."""
-    user = _session_user(request, session)
+def get_signed_in_user(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> User:
+    """The logged-in user, or a redirect to the login page (second factor set up or not)."""
+    user = _session_user(request, session, settings, clock())
     if user is None:
         raise LoginRequired
     return user
+
+
+def get_page_user(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> User:
+    """The logged-in user, or a redirect to the login page (or to the second factor's setup
+    when the fleet requires one and this user has none yet)."""
+    user = get_signed_in_user(request, session, settings, clock)
+    _check_second_factor(user, settings)
+    return user
+
+
+def get_live_user(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> User:
+    """As :func:`get_page_user`, for the dashboard's automatic updates (no idle refresh)."""
+    user = _session_user(request, session, settings, clock(), touch=False)
+    if user is None:
+        raise LoginRequired
+    _check_second_factor(user, settings)
+    return user
+
+
+def _second_factor_missing(user: User, settings: FleetSettings) -> bool:
+    """The fleet requires a second factor of this user, who has none set up yet."""
+    required = second_factor.required_for(user, settings.second_factor_required)
+    return required and not user.has_second_factor
+
+
+def _check_second_factor(user: User, settings: FleetSettings) -> None:
+    if _second_factor_missing(user, settings):
+        raise SecondFactorSetupRequired
 
 
 def get_api_user(
@@ -198,13 +266,19 @@ def get_api_user(
     logged-in user, or 401 for API clients."""
     if credentials is not None:
         return token_user(request, session, settings, credentials, clock())
-    user = _session_user(request, session)
+    user = _session_user(request, session, settings, clock())
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+    if _second_factor_missing(user, settings):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "set up a second factor first (dashboard: /account)"
+        )
     return user
 
 
 PageUser = Annotated[User, Depends(get_page_user)]
+SignedInUser = Annotated[User, Depends(get_signed_in_user)]
+LiveUser = Annotated[User, Depends(get_live_user)]
 ApiUser = Annotated[User, Depends(get_api_user)]
 
 
@@ -305,6 +379,42 @@ def get_page(
 PageDep = Annotated[Page, Depends(get_page)]
 
 
+def get_signed_in_page(
+    request: Request,
+    user: SignedInUser,
+    settings: SettingsDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    csrf_token: CsrfTokenDep,
+    clock: ClockDep,
+) -> Page:
+    return Page(request, user, settings, language, templates, csrf_token, clock())
+
+
+#: A page for a signed-in user who may still have to set up their second factor (their
+#: account page is where they do it).
+SignedInPage = Annotated[Page, Depends(get_signed_in_page)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or what a trusted proxy said (``trusted_proxies``)."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_attempt(
+    request: Request, session: Session, settings: FleetSettings, name: str, now: datetime
+) -> throttle.Attempt:
+    """A try at the password or second factor of the account ``name``, from this client."""
+    return throttle.Attempt(
+        session,
+        throttle.Scope.LOGIN,
+        throttle.login_policy(settings),
+        client_address(request),
+        throttle.account_key(name),
+        now,
+    )
+
+
 def get_admin_page(page: PageDep) -> Page:
     """A page for administrators only (403 for the others)."""
     get_admin_page_user(page.user, page.language)
@@ -341,3 +451,15 @@ def check_form_csrf(request: Request, submitted: str) -> None:
 FormText = Annotated[str, Form()]
 #: The CSRF token a page's form sends back (checked with :func:`check_form_csrf`).
 CsrfForm = Annotated[str, Form(alias="csrf_token")]
+
+
+#: A terminal id in an API path: refused (422) unless it can be one.
+TerminalIdPath = Annotated[
+    str,
+    Path(
+        pattern=f"^{TERMINAL_ID_PATTERN}$",
+        description="The terminal's id: 3 to 40 lower-case letters, digits and dashes.",
+    ),
+]
+#: A row id in an API path: a positive SQL integer.
+RowIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,10 @@ def command_reason(reason: str | None, _: Gettext) -> str:
         Reason.UI_NO_ANSWER: _("the kiosk screen did not answer the wipe order"),
         Reason.WIPE_NOT_CLEAN: _("the kiosk screen did not confirm a clean wipe"),
         Reason.NO_CONTENT_UPDATES: _("content updates are not configured on this terminal"),
+        Reason.ISSUED_IN_FUTURE: _(
+            "refused by the terminal: issued in the future by its clock (check its time sync)"
+        ),
+        Reason.VALIDITY_TOO_LONG: _("refused by the terminal: valid for too long"),
     }
     return labels.get(reason, reason)
 
@@ -133,16 +138,32 @@ def clock_sync(value: bool | None, _: Gettext) -> str:
     return _("synchronised") if value else _("not synchronised")
 
 
+def _shown(value: float | None) -> bool:
+    """Whether a stored figure can be shown (what older fleets stored may be NaN or infinite)."""
+    return value is not None and math.isfinite(value)
+
+
 def milliseconds(value: float | None) -> str:
-    return MISSING if value is None else f"{value:+.0f} ms"
+    return f"{value:+.0f} ms" if _shown(value) else MISSING
 
 
 def count(value: int | None) -> str:
     return MISSING if value is None else str(value)
 
 
+def clock_error(seconds: float | None, _: Gettext) -> str:
+    """How far a terminal's clock is from the fleet's: ``3 h 05 ahead``, ``12 d 4 h behind``."""
+    if seconds is None or not _shown(seconds):
+        return MISSING
+    if seconds >= 0:
+        return _("%(duration)s ahead") % {"duration": duration(seconds, _)}
+    return _("%(duration)s behind") % {"duration": duration(-seconds, _)}
+
+
 def duration(seconds: float, _: Gettext) -> str:
     """A short human duration: ``42 s``, ``12 min``, ``3 h 05``, ``2 d 4 h``."""
+    if not _shown(seconds):
+        return MISSING
     total = max(0, int(seconds))
     if total < 60:
         return _("%(seconds)d s") % {"seconds": total}
@@ -157,11 +178,11 @@ def duration(seconds: float, _: Gettext) -> str:
 
 
 def percent(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.0f} %"
+    return f"{value:.0f} %" if _shown(value) else MISSING
 
 
 def temperature(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.0f} °C"
+    return f"{value:.0f} °C" if _shown(value) else MISSING
 
 
 @dataclass(frozen=True)
@@ -175,7 +196,12 @@ class Clock:
     def timestamp(self, moment: datetime | None) -> str:
         if moment is None:
             return MISSING
-        return moment.astimezone(self.zone).strftime("%d/%m/%Y %H:%M:%S")
+        try:
+            local = moment.astimezone(self.zone)
+        except (OverflowError, ValueError):
+            # At the very ends of the calendar (stored before timestamps were bounded).
+            local = moment
+        return local.strftime("%d/%m/%Y %H:%M:%S")
 
     def ago(self, moment: datetime | None) -> str:
         _ = self.gettext

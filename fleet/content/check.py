@@ -8,6 +8,7 @@ refused by a terminal.
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from kiosk.agent.content.manifest import (
     MAX_FILE_BYTES,
     MAX_FILES,
     MAX_TOTAL_BYTES,
+    UnsafeFile,
     is_valid_version,
+    open_bundle_file,
     path_problem,
 )
 from kiosk.catalog import CATALOG_FILE, MEDIA_ORIGIN_OUTSIDE, Catalog
@@ -94,16 +97,26 @@ def _check_files(bundle_dir: Path, report: CheckReport, language: str) -> None:
     _ = gettext_for(language)
     for entry in sorted(bundle_dir.rglob("*")):
         relative = entry.relative_to(bundle_dir).as_posix()
-        if entry.is_symlink():
+        status = entry.lstat()  # the entry itself, never what a link points to
+        if stat.S_ISLNK(status.st_mode):
             report.problems.append(
                 _("%(path)s is a symbolic link: copy the real file instead.") % {"path": relative}
             )
             continue
-        if entry.is_dir():
+        if stat.S_ISDIR(status.st_mode):
             continue
-        if not entry.is_file():
+        if not stat.S_ISREG(status.st_mode):
             report.problems.append(
                 _("%(path)s is not an ordinary file (device, pipe or socket).") % {"path": relative}
+            )
+            continue
+        if status.st_nlink > 1:
+            report.problems.append(
+                _(
+                    "%(path)s is a hard link (the same file has %(count)d names, maybe one "
+                    "outside the bundle): copy it instead."
+                )
+                % {"path": relative, "count": status.st_nlink}
             )
             continue
         problem = path_problem(relative)
@@ -115,7 +128,7 @@ def _check_files(bundle_dir: Path, report: CheckReport, language: str) -> None:
                 )
                 % {"path": relative}
             )
-        size = entry.stat().st_size
+        size = status.st_size
         report.total_bytes += size
         report.file_count += 1
         if size > MAX_FILE_BYTES:
@@ -125,10 +138,15 @@ def _check_files(bundle_dir: Path, report: CheckReport, language: str) -> None:
             )
         if entry.suffix == PAGE_SUFFIX:
             try:
-                entry.read_bytes().decode("utf-8")
+                with open_bundle_file(entry) as page:
+                    page.read().decode("utf-8")
             except UnicodeDecodeError:
                 report.problems.append(
                     _("the page %(path)s is not encoded in UTF-8.") % {"path": relative}
+                )
+            except (UnsafeFile, OSError):
+                report.problems.append(
+                    _("%(path)s changed while it was being checked.") % {"path": relative}
                 )
     if report.file_count > MAX_FILES:
         report.problems.append(

@@ -27,7 +27,7 @@ from fleet.content.keys import (
     save_signer,
 )
 from fleet.content.repository import ContentRepository, RepositoryError
-from kiosk.agent.content.manifest import build_manifest
+from kiosk.agent.content.manifest import UnsafeFile, build_manifest
 from kiosk.agent.content.tufapi import CryptoSigner
 from kiosk.catalog import CATALOG_FILE
 from kiosk.places import PlacesFile
@@ -174,6 +174,9 @@ def publish(
         )
     except RepositoryError as error:
         die(str(error))
+    except (UnsafeFile, OSError) as error:
+        # A file swapped for a link (or a pipe) since the check: nothing from outside is signed.
+        die(_("%(error)s: nothing was published.") % {"error": error})
     out.print(
         Text(
             _(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,7 +38,38 @@ class FleetSettings(BaseSettings):
     http_port: int = 8080
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
-    cookie_secure: bool = False
+    #: The session cookie is sent over HTTPS only. False is accepted only with ``http_host`` on
+    #: loopback (the demo, a developer's machine): anywhere else the fleet is behind TLS.
+    cookie_secure: bool = True
+    #: Proxies (addresses or CIDR networks, commas between) whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed; empty: none, the peer's address is the client's.
+    trusted_proxies: str = ""
+    #: ``Strict-Transport-Security`` max-age, sent on answers over HTTPS (0: not sent).
+    hsts_max_age_s: int = Field(default=365 * 24 * 3600, ge=0)
+    # Sessions, kept in the database: ended after this long without a request, and this long
+    # after the login whatever happens.
+    session_idle_timeout_s: float = Field(default=3600.0, ge=60)
+    session_max_age_s: float = Field(default=12 * 3600.0, ge=300)
+    #: Operators and administrators who log in with a password must use a second factor
+    #: (TOTP); they are asked to set it up at their next login.
+    second_factor_required: bool = False
+    # Single sign-on with OpenID Connect (the metropole's directory); off while oidc_issuer is
+    # empty. Roles come from the groups claim: the highest role whose groups the user is in.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None
+    #: A CA bundle for the provider's HTTPS certificate (an internal CA); default: the system's.
+    oidc_ca_file: Path | None = None
+    oidc_scopes: str = "openid profile"
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str = "groups"
+    #: Groups (commas between) that give each role.
+    oidc_admin_groups: str = ""
+    oidc_operator_groups: str = ""
+    oidc_viewer_groups: str = ""
+    #: The login button's words (default: "Log in with single sign-on", translated).
+    oidc_button_label: str = ""
     default_language: str = "fr"
     display_timezone: str = "Europe/Paris"
     # Presence: how long a terminal may be offline or lost before it is alerted as down, and
@@ -59,10 +90,29 @@ class FleetSettings(BaseSettings):
     #: Messages waiting for the database before reading from the broker pauses.
     ingest_queue_size: int = Field(default=20_000, ge=1)
     #: MQTT v5 shared subscription group: ingest processes in the same group split the load.
-    #: Empty: a plain subscription (every process would then store every message).
-    ingest_share_group: str = Field(default="fleet", pattern=r"^[A-Za-z0-9_-]{0,40}$")
+    #: Empty (the default): a plain subscription, which Mosquitto 2.0 keeps across a broker
+    #: restart; it forgets shared ones until the ingest subscribes again (docs/fleet-ingest.md).
+    ingest_share_group: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,40}$")
     #: Run the ingest inside the web process (``fleet serve``); false: run ``fleet ingest``.
     ingest_in_web: bool = True
+    #: The ingest's MQTT client id, stable across restarts so that the broker keeps its session
+    #: (and the messages that arrive meanwhile); unique per process. Empty: the broker user
+    #: name, which the project's broker imposes anyway (use_username_as_clientid), so several
+    #: ingest processes need one broker user each (``fleet``, ``fleet-2``...).
+    ingest_client_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
+    #: How long the broker keeps the ingest's session (and queues for it) while it is away.
+    ingest_session_expiry_s: int = Field(default=7 * 86400, ge=60, le=2**32 - 2)
+    #: Unacknowledged messages the broker may send the ingest (MQTT v5 Receive Maximum): a
+    #: message is acknowledged once committed, so this is what may wait for the database.
+    #: Large (many batches): what the broker has delivered survives a kill -9 of the broker,
+    #: what it still queues survives only if it was saved (docs/fleet-ingest.md).
+    ingest_receive_maximum: int = Field(default=10_000, ge=1, le=65535)
+    #: A report's sent_at is believed up to this far ahead of the fleet's clock, and up to
+    #: ingest_max_report_age_s + this behind; otherwise it is filed at the fleet's time and
+    #: the terminal's clock problem is shown.
+    ingest_clock_skew_s: float = Field(default=300.0, gt=0)
+    #: How old a report may be when it arrives (the agent's queue keeps them 7 days).
+    ingest_max_report_age_s: float = Field(default=8 * 86400.0, gt=0)
     # Retention: raw health reports, then hourly roll-ups of them (13 months by default).
     health_retention_days: float = Field(default=7.0, gt=0)
     rollup_retention_days: float = Field(default=395.0, gt=0)
@@ -78,9 +128,13 @@ class FleetSettings(BaseSettings):
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(default=10.0, gt=0)
-    # Login rate limiting: this many failures for one username, or from one client address,
-    # within the window, and further attempts are refused until the oldest failure ages out.
-    login_max_failures: int = Field(default=5, ge=1)
+    # Login throttling, per client address and per account: after login_free_failures
+    # failures within the window, each further attempt waits login_delay_base_s, doubled at
+    # every failure up to login_delay_max_s. Never a lock: a right password from an address
+    # that has not failed on that account is always let in.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_delay_base_s: float = Field(default=30.0, gt=0)
+    login_delay_max_s: float = Field(default=900.0, gt=0)
     login_window_s: float = Field(default=900.0, gt=0)
     #: Client addresses or networks (CIDR, commas between) that may read /metrics without a
     #: token; empty: an API token (any role) is required.
@@ -94,16 +148,42 @@ class FleetSettings(BaseSettings):
     #: would turn every read into a write).
     token_last_used_resolution_s: float = Field(default=60.0, ge=0)
 
+    @field_validator("trusted_proxies", "metrics_allowed_addresses")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        _networks(value)  # a ValueError names the item that is not an address or a network
+        return value
+
+    @model_validator(mode="after")
+    def _plain_http_only_on_loopback(self) -> FleetSettings:
+        if not self.cookie_secure and not _is_loopback(self.http_host):
+            raise ValueError(
+                "cookie_secure may be false only when http_host is a loopback address "
+                f"(127.0.0.1, ::1, localhost), not {self.http_host!r}: serve the fleet "
+                "behind HTTPS (docs/security.md)"
+            )
+        return self
+
+    def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of ``trusted_proxies``."""
+        return _networks(self.trusted_proxies)
+
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    def resolved_oidc_client_secret(self) -> str | None:
+        if self.oidc_client_secret is not None:
+            return self.oidc_client_secret.get_secret_value()
+        if self.oidc_client_secret_file is not None:
+            return self.oidc_client_secret_file.read_text().strip()
+        return None
+
     def smtp_recipients(self) -> list[str]:
         return [address.strip() for address in self.smtp_to.split(",") if address.strip()]
 
     def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
         """The networks of ``metrics_allowed_addresses``."""
-        return [
-            ip_network(item.strip(), strict=False)
-            for item in self.metrics_allowed_addresses.split(",")
-            if item.strip()
-        ]
+        return _networks(self.metrics_allowed_addresses)
 
     def sqlite_path(self) -> Path | None:
         """The database file when the database is SQLite on disk, else ``None``."""
@@ -117,6 +197,10 @@ class FleetSettings(BaseSettings):
         database_file = self.sqlite_path()
         return database_file.parent if database_file is not None else DEFAULT_STATE_DIR
 
+    def ingest_identity(self) -> str:
+        """The ingest's MQTT client id (see ``ingest_client_id``)."""
+        return self.ingest_client_id or self.broker_username
+
     def resolved_broker_password(self) -> str | None:
         """The broker password, from the setting or from its file (first line)."""
         if self.broker_password is not None:
@@ -124,6 +208,19 @@ class FleetSettings(BaseSettings):
         if self.broker_password_file is not None:
             return self.broker_password_file.read_text().strip()
         return None
+
+
+def _networks(text: str) -> list[IPv4Network | IPv6Network]:
+    return [ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip()]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(config_file: Path | None = None) -> FleetSettings:

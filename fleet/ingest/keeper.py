@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
@@ -16,6 +17,7 @@ from fleet import retention, rollouts
 from fleet.alerts.engine import AlertEngine
 from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
 from fleet.crud import utc_now
+from fleet.ingest.broker_counters import record_dropped
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,11 @@ class CommandKeeper:
         alert_engine: AlertEngine | None = None,
         retention_days: tuple[float, float] | None = None,
         retention_interval_s: float = 3600.0,
+        broker_dropped: Callable[[], int | None] | None = None,
     ) -> None:
         self._session_factory = session_factory
+        #: The broker's latest count of dropped messages (None: not heard yet).
+        self._broker_dropped = broker_dropped
         #: (raw health, hourly roll-ups) in days; None: no retention pass.
         self._retention_days = retention_days
         self._retention_interval_s = retention_interval_s
@@ -93,6 +98,14 @@ class CommandKeeper:
         with self._session_factory() as session:
             retention.run_retention(session, now or utc_now(), raw_days, rollup_days)
 
+    def run_broker_counters_once(self, now: datetime | None = None) -> None:
+        """Store what the broker's count of dropped messages grew by."""
+        value = None if self._broker_dropped is None else self._broker_dropped()
+        if value is None:
+            return
+        with self._session_factory() as session:
+            record_dropped(session, value, now or utc_now())
+
     def _retention_if_due(self) -> None:
         now = time.monotonic()
         if now < self._retention_due:
@@ -123,6 +136,16 @@ class CommandKeeper:
                 logger.exception(
                     "Database error in the rollout pass; content rollouts move on in %.0f s.",
                     self._interval_s,
+                )
+            try:
+                self.run_broker_counters_once()
+            except SQLAlchemyError as error:
+                # Two ingests may write the counter's row at once: the next pass adds it up.
+                logger.warning(
+                    "The broker's count of dropped messages is stored at the next pass, in "
+                    "%.0f s (database error: %s).",
+                    self._interval_s,
+                    str(error).splitlines()[0][:200],
                 )
             try:
                 self.run_alerts_once()

@@ -2,8 +2,15 @@
 
 One transaction per batch (up to ``batch_size`` messages or ``batch_wait_s`` after the first)
 instead of one per message is what lets SQLite and PostgreSQL keep up with thousands of health
-reports a second. A batch that fails is stored again message by message, so one bad row costs
-only itself; whatever happens, the writer goes on.
+reports a second. Nothing is ever dropped here:
+
+- once a batch is committed, ``on_committed`` hears of it, in arrival order: that is when the
+  ingest acknowledges its messages to the broker (until then the broker keeps them);
+- a database outage (connection refused or lost, database locked or full) holds the batch and
+  tries it again with back-off, for as long as it lasts; meanwhile nothing is acknowledged, so
+  the broker stops sending once the receive maximum is reached and keeps the rest;
+- a batch the database refuses as data is split in halves until the message it refuses is
+  alone; that message is counted as ``unstorable`` and the others are stored.
 """
 
 from __future__ import annotations
@@ -16,15 +23,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fleet.ingest.handler import (
+    DEFAULT_CLOCK,
     BatchAborted,
+    ClockPolicy,
     Outcome,
     Received,
+    count_unstorable,
     handle_batch,
-    handle_message,
     terminal_id_of,
 )
 
@@ -32,11 +42,25 @@ logger = logging.getLogger(__name__)
 
 #: Say the queue backs up when it is this full, and again only once it has drained.
 BACKLOG_WARN_FRACTION: Final = 0.5
+#: Back-off between two tries of a batch held by a database outage.
+RETRY_MIN_S: Final = 0.25
+RETRY_MAX_S: Final = 5.0
 _STOP: Final = object()
 
 
+def is_outage(error: SQLAlchemyError) -> bool:
+    """A database that cannot be reached or written now, as opposed to one refusing the data."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError)
+
+
+class WriterStopped(Exception):
+    """The writer was stopped while a batch was held: it stays with the broker, unacknowledged."""
+
+
 class BatchWriter:
-    """A bounded queue and the one thread that drains it into the database."""
+    """A queue and the one thread that drains it into the database."""
 
     def __init__(
         self,
@@ -46,6 +70,9 @@ class BatchWriter:
         queue_size: int = 20_000,
         on_outcome: Callable[[Received, Outcome], None] | None = None,
         error_logger: logging.Logger | None = None,
+        on_committed: Callable[[list[Received]], None] | None = None,
+        clock: ClockPolicy = DEFAULT_CLOCK,
+        retry_s: tuple[float, float] = (RETRY_MIN_S, RETRY_MAX_S),
     ) -> None:
         self._session_factory = session_factory
         self._batch_size = batch_size
@@ -53,36 +80,69 @@ class BatchWriter:
         self._queue: queue.Queue[Received | object] = queue.Queue(maxsize=queue_size)
         self._queue_size = queue_size
         self._on_outcome = on_outcome
-        #: Where a dropped message is reported (the ingest's own logger).
+        self._on_committed = on_committed
+        self._clock = clock
+        self._retry_min_s, self._retry_max_s = retry_s
+        #: Where a refused message is reported (the ingest's own logger).
         self._error_logger = error_logger or logger
         self._thread: threading.Thread | None = None
         self._backlog_reported = False
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
-        #: Batches committed whole, and messages stored (any outcome), for tests and metrics.
+        #: Batches committed whole, messages handled (any outcome), messages refused by the
+        #: database as data, and the current outage's start (None: the database answers).
         self.batches = 0
         self.handled = 0
+        self.unstorable = 0
+        self._outage_since: float | None = None
 
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="fleet-ingest-writer", daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Store what is queued, then stop."""
+        """Store what is queued, then stop. A batch held by a database outage is given up at
+        once: it was not acknowledged, so the broker gives it to the next session."""
         if self._thread is None:
             return
         self._queue.put(_STOP)
-        self._thread.join(timeout=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        # Wait for the queue to be written, unless the database is away.
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            if self.outage_s is not None:
+                self._stopping.set()
+            self._thread.join(timeout=0.1)
+        self._stopping.set()
+        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._thread = None
 
     @property
     def backlog(self) -> int:
         return self._queue.qsize()
 
-    def submit(self, topic: str, payload: bytes, received_at: datetime) -> None:
+    @property
+    def outage_s(self) -> float | None:
+        """For how long the database has been refusing the current batch, or None."""
+        with self._lock:
+            since = self._outage_since
+        return None if since is None else time.monotonic() - since
+
+    def submit(
+        self,
+        topic: str,
+        payload: bytes,
+        received_at: datetime,
+        mid: int = 0,
+        qos: int = 0,
+        link: int = 0,
+    ) -> None:
         """Queue one message; blocks (and says so) when the queue is full: back-pressure."""
-        item = Received(topic, payload, received_at)
+        self.submit_item(Received(topic, payload, received_at, mid, qos, link))
+
+    def submit_item(self, item: Received) -> None:
         depth = self._queue.qsize()
         if depth >= self._queue_size * BACKLOG_WARN_FRACTION and not self._backlog_reported:
             self._backlog_reported = True
@@ -130,64 +190,121 @@ class BatchWriter:
         while not stopping:
             batch, stopping = self._next_batch()
             if batch:
-                self.write(batch)
+                try:
+                    self.write(batch)
+                except WriterStopped:
+                    logger.warning(
+                        "Stopping while the database is unreachable: %d messages stay with the "
+                        "broker, unacknowledged, for the next session of this ingest.",
+                        len(batch) + self._queue.qsize(),
+                    )
+                    return
             if self._backlog_reported and self._queue.qsize() < self._queue_size * 0.1:
                 self._backlog_reported = False
                 logger.info("The ingest queue has drained (%d waiting).", self._queue.qsize())
 
     def write(self, batch: list[Received]) -> None:
-        """Store ``batch`` in one transaction, or message by message if that fails."""
+        """Store ``batch``: in one transaction, or split around what the database refuses.
+
+        Returns once every message is stored or counted; raises :class:`WriterStopped` if
+        stopped while the database is unreachable.
+        """
         try:
-            with self._session_factory() as session:
-                outcomes = handle_batch(session, batch)
+            outcomes = self._with_retry(lambda session: handle_batch(session, batch, self._clock))
         except (BatchAborted, SQLAlchemyError) as error:
-            logger.info(
-                "A batch of %d messages failed as a whole (%s); storing them one by one.",
-                len(batch),
-                type(error).__name__,
-            )
-            for item in batch:
-                self.write_one(item)
-            return
-        except Exception:
-            logger.exception("Unexpected error in a batch; storing its messages one by one.")
-            for item in batch:
-                self.write_one(item)
+            # Not an outage: one message in it cannot be stored. Halves, until it is alone.
+            if len(batch) == 1:
+                self._count_unstorable(batch[0], error)
+                return
+            if len(batch) > 1 and not isinstance(error, BatchAborted):
+                logger.info(
+                    "The database refused a batch of %d messages (%s); splitting it to find "
+                    "the message it refuses.",
+                    len(batch),
+                    type(error).__name__,
+                )
+            half = len(batch) // 2
+            self.write(batch[:half])
+            self.write(batch[half:])
             return
         with self._lock:
             self.batches += 1
             self.handled += len(batch)
-        for item, outcome in zip(batch, outcomes, strict=True):
-            self._report(item, outcome)
+        self._committed(batch, outcomes)
 
     def write_one(self, item: Received) -> None:
-        """Store one message in its own transaction; whatever goes wrong, the loop goes on."""
-        try:
-            with self._session_factory() as session:
-                outcome = handle_message(session, item.topic, item.payload, item.received_at)
-        except SQLAlchemyError:
-            self._error_logger.exception(
-                "Database error while storing a message from terminal %s (topic %r); the "
-                "message is dropped and the ingest goes on.",
-                terminal_id_of(item.topic) or "(unknown id)",
-                item.topic[:100],
+        """Store one message now, in its own transaction (never dropped: see :meth:`write`)."""
+        self.write([item])
+
+    def _with_retry(self, work: Callable[[Session], list[Outcome]]) -> list[Outcome]:
+        """Run ``work`` in a session; on an outage, again with back-off until it works."""
+        delay = self._retry_min_s
+        while True:
+            try:
+                with self._session_factory() as session:
+                    result = work(session)
+            except SQLAlchemyError as error:
+                if not is_outage(error):
+                    raise
+                self._note_outage(error, delay)
+                if self._stopping.wait(delay):
+                    raise WriterStopped from error
+                delay = min(delay * 2, self._retry_max_s)
+                continue
+            self._note_recovery()
+            return result
+
+    def _note_outage(self, error: SQLAlchemyError, delay: float) -> None:
+        with self._lock:
+            first = self._outage_since is None
+            if first:
+                self._outage_since = time.monotonic()
+        if first:
+            self._error_logger.error(
+                "The database does not answer (%s); the batch is held and tried again with "
+                "back-off (%.2f to %.0f s). Nothing is acknowledged to the broker meanwhile: it "
+                "keeps the messages and stops sending when the ingest's window is full.",
+                str(error.orig if isinstance(error, DBAPIError) else error).strip()[:200],
+                delay,
+                self._retry_max_s,
             )
-            return
-        except Exception:
-            # The writer thread's boundary: an escaping exception would stop the ingest for
-            # every terminal, so one bad message must cost only itself.
-            self._error_logger.exception(
-                "Unexpected error while handling a message from terminal %s (topic %r); the "
-                "message is dropped and the ingest goes on.",
-                terminal_id_of(item.topic) or "(unknown id)",
-                item.topic[:100],
+
+    def _note_recovery(self) -> None:
+        with self._lock:
+            since = self._outage_since
+            self._outage_since = None
+        if since is not None:
+            self._error_logger.warning(
+                "The database answers again after %.1f s; the held messages are stored and "
+                "reading from the broker resumes.",
+                time.monotonic() - since,
             )
-            return
+
+    def _count_unstorable(self, item: Received, error: Exception) -> None:
+        detail = (
+            error.error.detail
+            if isinstance(error, BatchAborted)
+            else f"{type(error).__name__}: {getattr(error, 'orig', error)}"
+        )
+        self._error_logger.error(
+            "The database refused a message from terminal %s (topic %r): %s. It is counted "
+            "as unstorable on the dashboard; the others go on.",
+            terminal_id_of(item.topic) or "(unknown id)",
+            item.topic[:100],
+            str(detail)[:300],
+        )
+        outcomes = self._with_retry(
+            lambda session: [count_unstorable(session, item, str(detail)[:200])]
+        )
         with self._lock:
             self.handled += 1
-        self._report(item, outcome)
+            self.unstorable += 1
+        self._committed([item], outcomes)
 
-    def _report(self, item: Received, outcome: Outcome) -> None:
-        """Called once a message's outcome is committed (``on_outcome``: metrics, benchmarks)."""
+    def _committed(self, batch: list[Received], outcomes: list[Outcome]) -> None:
+        """The batch is committed: acknowledge it (in order), then report each outcome."""
+        if self._on_committed is not None:
+            self._on_committed(batch)
         if self._on_outcome is not None:
-            self._on_outcome(item, outcome)
+            for item, outcome in zip(batch, outcomes, strict=True):
+                self._on_outcome(item, outcome)

@@ -24,7 +24,14 @@ from typing import Any, Final, Literal
 
 from kiosk.agent.actions import ActionError, TerminalActions
 from kiosk.agent.settings import InvalidSettings, validate_settings
-from kiosk.contract import Command, Reason, Scalar, utc_now
+from kiosk.contract import (
+    COMMAND_CLOCK_SKEW_S,
+    COMMAND_MAX_VALIDITY_S,
+    Command,
+    Reason,
+    Scalar,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +291,12 @@ class CommandProcessor:
         now = self._clock()
         if command.expires_at <= command.issued_at:
             raise Refused(Reason.EXPIRES_BEFORE_ISSUED)
+        # Bounded in time by the terminal's own clock, whatever the message says: an order
+        # dated in the future or valid for a year would outlive what the operator meant.
+        if command.issued_at - now > timedelta(seconds=COMMAND_CLOCK_SKEW_S):
+            raise Refused(Reason.ISSUED_IN_FUTURE)
+        if command.expires_at - command.issued_at > timedelta(seconds=COMMAND_MAX_VALIDITY_S):
+            raise Refused(Reason.VALIDITY_TOO_LONG)
         if command.expired(now):
             raise Refused(Reason.EXPIRED)
         name, args = command.name, dict(command.args)

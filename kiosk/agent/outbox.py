@@ -11,11 +11,14 @@ transactions on a power cut, which street furniture gets. FULL costs one fsync p
 
 When the directory cannot be used (full, read-only, missing) the queue carries on in memory,
 says so once (:meth:`Outbox.take_degraded_notice`), and moves back to disk, in order, as soon as
-the directory can be written again.
+the directory can be written again. A message keeps its identity (:attr:`Entry.key`, from its
+bytes, which hold its own ``seq``) through these moves, so that it is sent once: the drain
+skips what it already sent, and an acknowledgement removes the message wherever it now is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -64,7 +67,7 @@ class OutboxLimits:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One queued message; ``on_disk`` and ``id`` together identify it."""
+    """One queued message; ``on_disk`` and ``id`` say where it is now, :attr:`key` what it is."""
 
     on_disk: bool
     id: int
@@ -72,6 +75,15 @@ class Entry:
     channel: Channel
     payload: bytes
     created_at: float
+
+    @property
+    def key(self) -> bytes:
+        """The message's identity, the same on disk and in memory (its bytes hold its seq)."""
+        return message_key(self.payload)
+
+
+def message_key(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
 
 
 class _DiskStore:
@@ -146,6 +158,11 @@ class _DiskStore:
     def delete_one(self, entry_id: int) -> bool:
         return self._db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,)).rowcount > 0
 
+    def delete_payload(self, payload: bytes) -> int:
+        """Delete a message by its bytes (when its row id is not known); the size removed."""
+        deleted = self._db.execute("DELETE FROM outbox WHERE payload = ?", (payload,)).rowcount
+        return len(payload) * max(0, deleted)
+
     def delete(self, ids: list[int]) -> None:
         with self._db:
             self._db.execute("BEGIN")
@@ -182,6 +199,9 @@ class Outbox:
         self._next_recovery = 0.0
         # True when memory holds a copy of the table taken at the failure (see _degrade).
         self._replace_on_recovery = False
+        # Acknowledged, but their rows could not be deleted (a full disk): key -> payload.
+        # Never handed out again; deleted when the disk lets us.
+        self._acked: dict[bytes, bytes] = {}
         if directory is not None:
             with self._lock:
                 self._open_disk()
@@ -236,33 +256,41 @@ class Outbox:
             entries: list[Entry] = []
             if self._disk is not None and self._disk_rows:
                 try:
-                    entries = self._disk.head(limit)
+                    entries = self._disk.head(limit + len(self._acked))
                 except sqlite3.Error as exc:
                     self._degrade(f"cannot read the queue: {exc}")
+            if self._acked:
+                entries = [e for e in entries if e.key not in self._acked]
             return (entries + self._memory)[:limit]
 
     def remove(self, entry: Entry) -> None:
-        """Forget a message the broker acknowledged (nothing happens if it is already gone)."""
+        """Forget a message the broker acknowledged, wherever it is now (memory or disk, moved
+        there since it was sent); nothing happens if it is already gone."""
+        key = entry.key
         with self._lock:
-            if not entry.on_disk:
-                self._memory = [e for e in self._memory if e.id != entry.id]
+            kept = [e for e in self._memory if e.key != key]
+            if len(kept) != len(self._memory):
+                self._memory = kept
                 return
             if self._disk is None:
                 return
             try:
-                removed = self._disk.delete_one(entry.id)
+                removed = entry.on_disk and self._disk.delete_one(entry.id)
+                size = len(entry.payload) if removed else self._disk.delete_payload(entry.payload)
             except sqlite3.Error as exc:
-                # It will be sent again and de-duplicated by the fleet: a nuisance, not a loss.
+                # Never handed out again in this run; deleted when the disk lets us (sent
+                # again only after a restart before that, and de-duplicated by the fleet).
+                self._acked[key] = entry.payload
                 log.warning(
-                    "terminal %s: acknowledged message not removed from the queue (%s); it may "
-                    "be sent twice",
+                    "terminal %s: acknowledged message not removed from the queue yet (%s); "
+                    "it is not sent again",
                     self._terminal_id,
                     exc,
                 )
                 return
-            if removed:
+            if size:
                 self._disk_rows -= 1
-                self._disk_bytes -= len(entry.payload)
+                self._disk_bytes -= size
 
     def wait_for_messages(self, timeout_s: float) -> bool:
         """Wait until the queue holds something or ``timeout_s`` passes; True if it does."""
@@ -272,9 +300,20 @@ class Outbox:
             return self._disk_rows + len(self._memory) > 0
 
     def maintain(self) -> None:
-        """Try the directory again if the queue is degraded (at most every few seconds)."""
+        """Try the directory again if the queue is degraded (at most every few seconds), and
+        delete the acknowledged messages a full disk kept."""
         with self._lock:
             self._maybe_recover()
+            if self._acked and self._disk is not None:
+                for key, payload in list(self._acked.items()):
+                    try:
+                        size = self._disk.delete_payload(payload)
+                    except sqlite3.Error:
+                        return
+                    del self._acked[key]
+                    if size:
+                        self._disk_rows -= 1
+                        self._disk_bytes -= size
 
     def take_degraded_notice(self) -> str | None:
         """The reason the queue fell back to memory, once per degradation; else None."""
@@ -316,12 +355,18 @@ class Outbox:
             )
         return True
 
-    def _degrade(self, reason: str) -> None:
+    def _degrade(self, reason: str, copy_disk: bool = True) -> None:
+        """Carry on in memory. ``copy_disk``: take a copy of the table first (not when memory
+        already holds it: a recovery that failed)."""
+        if self._disk is not None and not copy_disk:
+            self._disk.close()
+            self._disk = None
+            self._disk_rows = self._disk_bytes = 0
         if self._disk is not None:
             # Carry on with a copy in memory, so that order holds and nothing waits unseen;
             # on recovery the copy replaces the table (acks removed from it meanwhile).
             try:
-                on_disk = self._disk.head(self._disk_rows + 1)
+                on_disk = self._disk.head(self._disk_rows + len(self._acked) + 1)
             except sqlite3.Error as exc:
                 log.error(
                     "terminal %s: %d queued messages unreadable (%s); they are sent after the "
@@ -335,9 +380,14 @@ class Outbox:
             else:
                 self._replace_on_recovery = True
             copies = []
+            held = {e.key for e in self._memory} | set(self._acked)
             for entry in on_disk:
+                if entry.key in held:
+                    continue  # acknowledged already, or in memory already: not twice
                 copies.append(replace(entry, on_disk=False, id=self._next_memory_id))
                 self._next_memory_id += 1
+            # The table is replaced by memory on recovery: what was acknowledged goes with it.
+            self._acked.clear()
             self._memory = copies + self._memory
             self._disk.close()
             self._disk = None
@@ -368,7 +418,8 @@ class Outbox:
                 self._disk_rows = self._disk_bytes = 0
             self._disk.insert_many(self._memory)
         except sqlite3.Error as exc:
-            self._degrade(f"cannot write the queue: {exc}")
+            # Memory still holds everything: copying the table again would queue it twice.
+            self._degrade(f"cannot write the queue: {exc}", copy_disk=False)
             return
         self._disk_rows += len(self._memory)
         self._disk_bytes += sum(len(e.payload) for e in self._memory)

@@ -101,7 +101,10 @@ class _Link:
     accepted: bool = False
     # mid -> queued message, for the messages sent and not yet acknowledged.
     in_flight: dict[int, Entry] = field(default_factory=dict)
-    sent: set[tuple[bool, int]] = field(default_factory=set)
+    # The keys of the messages sent on this link and not acknowledged yet (Entry.key: the
+    # same whether the message is on disk or in memory, so a move between the two does not
+    # make it go twice).
+    sent: set[bytes] = field(default_factory=set)
     # (mid, refused by the broker) appended by paho's thread, consumed by the drain thread.
     acks: collections.deque[tuple[int, bool]] = field(default_factory=collections.deque)
 
@@ -430,7 +433,9 @@ class AgentSession:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             # Stable, so that the broker replaces a stale connection of ours instead of adding one.
-            client_id=f"kiosk-{self._terminal_id}",
+            # The project's broker takes the user name as the client id whatever is sent here
+            # (use_username_as_clientid), so that no terminal can throw another off.
+            client_id=self._settings.mqtt_username,
             protocol=mqtt.MQTTv5,
             reconnect_on_failure=False,
         )
@@ -475,7 +480,7 @@ class AgentSession:
             for entry in self._outbox.head(INFLIGHT_WINDOW):
                 if len(link.in_flight) >= INFLIGHT_WINDOW or self._stopping.is_set():
                     break
-                if (entry.on_disk, entry.id) in link.sent:
+                if entry.key in link.sent:
                     continue
                 if self._stopping.wait(max(0.0, next_send - time.monotonic())):
                     return
@@ -493,7 +498,7 @@ class AgentSession:
                         mqtt.error_string(info.rc),
                     )
                     break
-                link.sent.add((entry.on_disk, entry.id))
+                link.sent.add(entry.key)
                 link.in_flight[info.mid] = entry
                 self._settle_acks(link)
             if link.acks:
@@ -513,6 +518,7 @@ class AgentSession:
                     entry.channel.value,
                 )
             self._outbox.remove(entry)
+            link.sent.discard(entry.key)
             # Room in the window: look at the queue again.
             self._wake.set()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import uuid
+import zlib
 from pathlib import Path
 from typing import Final
 
@@ -24,8 +26,33 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
     return boot_id or str(uuid.uuid4())
 
 
+#: The counter file: two slots of this many bytes, each ``<value> <crc32>``, written in turn.
+SLOT_BYTES: Final = 32
+_SLOT_RE: Final = re.compile(rb"^(\d{20}) ([0-9a-f]{8}) *\n$")
+
+
+def _slot(value: int) -> bytes:
+    digits = f"{value:020d}"
+    line = f"{digits} {zlib.crc32(digits.encode()):08x}"
+    return (line.ljust(SLOT_BYTES - 1) + "\n").encode("ascii")
+
+
+def _read_slot(data: bytes) -> int | None:
+    found = _SLOT_RE.match(data)
+    if found is None or int(found[2], 16) != zlib.crc32(found[1]):
+        return None
+    return int(found[1])
+
+
 class PersistentCounter:
-    """A counter that only goes up and, given a file, goes on from where the last run stopped."""
+    """A counter that only goes up and, given a file, goes on from where the last run stopped.
+
+    Every value is on disk before it is handed out, so it never goes back across a restart or a
+    power cut, even on a full disk: the file holds two fixed slots, written in turn in place
+    (no new block to allocate, unlike a temporary file and a rename), each with a checksum,
+    so that a write torn by a power cut spoils one slot and the other still holds the value
+    before it (which was handed out; the torn one was not).
+    """
 
     def __init__(self, path: Path | None, at_least: int = 0) -> None:
         """Load the last value from ``path``; raise ``OSError`` if its directory cannot be made.
@@ -35,9 +62,12 @@ class PersistentCounter:
         """
         self._path = path
         self._lock = threading.Lock()
+        self._descriptor: int | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._value = max(self._load(), at_least)
+        if path is not None:
+            self._descriptor = self._open_slots(path)
 
     @property
     def value(self) -> int:
@@ -51,33 +81,68 @@ class PersistentCounter:
             self._save()
             return self._value
 
+    def close(self) -> None:
+        with self._lock:
+            if self._descriptor is not None:
+                os.close(self._descriptor)
+                self._descriptor = None
+
     def _load(self) -> int:
         if self._path is None:
             return 0
         try:
-            text = self._path.read_text(encoding="ascii").strip()
+            data = self._path.read_bytes()
         except FileNotFoundError:
             return 0
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             log.error("counter file %s unreadable (%s); counting again from 0", self._path, exc)
             return 0
+        slots = [_read_slot(data[i : i + SLOT_BYTES]) for i in (0, SLOT_BYTES)]
+        values = [value for value in slots if value is not None]
+        if values:
+            return max(values)
         try:
-            return max(0, int(text))
-        except ValueError:
-            log.error("counter file %s holds %r, not a number; counting from 0", self._path, text)
+            # The format of earlier versions: the number alone.
+            return max(0, int(data.decode("ascii").strip()))
+        except (UnicodeDecodeError, ValueError):
+            log.error(
+                "counter file %s holds %r, not a number; counting from 0", self._path, data[:40]
+            )
             return 0
+
+    def _open_slots(self, path: Path) -> int | None:
+        """The file's descriptor, made in the slot format first if it is not (a temporary file
+        and a rename, the only write that needs free space)."""
+        try:
+            if path.exists() and path.stat().st_size == 2 * SLOT_BYTES:
+                data = path.read_bytes()
+                if any(_read_slot(data[i : i + SLOT_BYTES]) is not None for i in (0, SLOT_BYTES)):
+                    return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            partial = path.with_name(path.name + ".partial")
+            with partial.open("wb") as counter_file:
+                counter_file.write(_slot(self._value) * 2)
+                counter_file.flush()
+                os.fsync(counter_file.fileno())
+            os.replace(partial, path)
+            return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as exc:
+            log.error(
+                "cannot prepare counter file %s (%s); counting in memory, it may restart lower",
+                path,
+                exc,
+            )
+            return None
 
     def _save(self) -> None:
         if self._path is None:
             return
-        # Temporary file + rename: a power cut leaves the old value or the new one, never half.
-        partial = self._path.with_name(self._path.name + ".partial")
+        if self._descriptor is None:
+            self._descriptor = self._open_slots(self._path)
+            if self._descriptor is None:
+                return
         try:
-            with partial.open("w", encoding="ascii") as counter_file:
-                counter_file.write(f"{self._value}\n")
-                counter_file.flush()
-                os.fsync(counter_file.fileno())
-            os.replace(partial, self._path)
+            os.pwrite(self._descriptor, _slot(self._value), (self._value % 2) * SLOT_BYTES)
+            os.fsync(self._descriptor)
         except OSError as exc:
             # Keep counting in memory: losing persistence is better than losing health reports.
             log.error("cannot save counter to %s (%s); it may restart lower", self._path, exc)

@@ -22,7 +22,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from fleet.broker import RunningBroker, free_port, wait_for_port, write_broker_config
+from fleet.broker import (
+    RunningBroker,
+    free_port,
+    listener_lines,
+    wait_for_port,
+    write_broker_config,
+)
 
 HOST = "127.0.0.1"
 
@@ -120,7 +126,7 @@ class RestartableBroker:
         if tls is not None:
             with self.conf.open("a") as conf:
                 conf.write(
-                    f"listener {self.tls_port} {HOST}\n"
+                    "\n".join(listener_lines(self.tls_port, HOST)) + "\n"
                     f"cafile {tls.ca_file}\ncertfile {tls.cert_file}\nkeyfile {tls.key_file}\n"
                     "tls_version tlsv1.2\n"
                 )
@@ -141,6 +147,13 @@ class RestartableBroker:
     def stop(self) -> None:
         if self._running is not None:
             self._running.stop()
+            self._running = None
+
+    def kill(self) -> None:
+        """``kill -9``: the broker keeps only what it saved last (every autosave interval)."""
+        if self._running is not None:
+            self._running.process.kill()
+            self._running.process.wait(timeout=10)
             self._running = None
 
 

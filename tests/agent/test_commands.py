@@ -9,12 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from fleet import commands as fleet_commands
 from kiosk.agent.actions import ActionError, SystemdActions
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandRecord, CommandStore
 from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule, validate_settings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agentlink import AgentLink
-from kiosk.contract import Command, CommandName, Scalar
+from kiosk.contract import (
+    COMMAND_CLOCK_SKEW_S,
+    COMMAND_MAX_VALIDITY_S,
+    Command,
+    CommandName,
+    Reason,
+    Scalar,
+)
 from kiosk.localproto import AgentMessage, Settings, WipeNow
 from tests.helpers import wait_until
 
@@ -142,6 +150,46 @@ def test_a_command_expiring_before_its_issue_is_refused(terminal: Terminal) -> N
     terminal.processor.on_command(command("restart_ui", expires_in=timedelta(minutes=-2)))
     assert terminal.acks[0][1] == "refused"
     assert terminal.actions.calls == []
+
+
+def test_a_command_issued_a_year_ahead_is_refused(terminal: Terminal) -> None:
+    """Found from outside: an agent ran a command whose issued_at was a year in the future."""
+    year_ahead = Command(
+        id="cmd-00000001",
+        name="restart_ui",
+        issued_at=NOW + timedelta(days=365),
+        expires_at=NOW + timedelta(days=365, minutes=5),
+    )
+    terminal.processor.on_command(year_ahead)
+    assert terminal.actions.calls == []
+    assert terminal.acks == [("cmd-00000001", "refused", Reason.ISSUED_IN_FUTURE)]
+
+
+def test_a_command_issued_within_the_clock_skew_runs(terminal: Terminal) -> None:
+    ahead = timedelta(seconds=COMMAND_CLOCK_SKEW_S - 1)
+    terminal.processor.on_command(
+        Command(
+            id="cmd-00000001",
+            name="restart_ui",
+            issued_at=NOW + ahead,
+            expires_at=NOW + ahead + timedelta(minutes=5),
+        )
+    )
+    assert terminal.actions.calls == ["restart_ui"]
+    assert terminal.acks[-1] == ("cmd-00000001", "done", None)
+
+
+def test_a_command_valid_longer_than_the_fleet_allows_is_refused(terminal: Terminal) -> None:
+    too_long = timedelta(seconds=COMMAND_MAX_VALIDITY_S + 1)
+    terminal.processor.on_command(
+        Command(id="cmd-00000001", name="restart_ui", issued_at=NOW, expires_at=NOW + too_long)
+    )
+    assert terminal.actions.calls == []
+    assert terminal.acks == [("cmd-00000001", "refused", Reason.VALIDITY_TOO_LONG)]
+
+
+def test_the_fleet_never_issues_what_the_terminal_refuses() -> None:
+    assert fleet_commands.MAX_TTL_S <= COMMAND_MAX_VALIDITY_S
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.agentlink import AgentLink
 from kiosk.contract import (
-    FLEET_USERNAME,
     Channel,
     Command,
     CommandAck,
@@ -24,7 +23,7 @@ from kiosk.contract import (
     utc_now,
 )
 from kiosk.localproto import AgentMessage, WipeNow
-from tests.conftest import TestBroker
+from tests.conftest import SECOND_FLEET_USER, TestBroker
 from tests.helpers import wait_until
 
 from .agent_process import running_agent, write_config
@@ -37,7 +36,8 @@ TERMINAL = "bdx-test-a"
 @pytest.fixture
 def fleet_publisher(broker: TestBroker) -> Iterator[mqtt.Client]:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.username_pw_set(FLEET_USERNAME, broker.password(FLEET_USERNAME))
+    # The listener is connected as the fleet's own user: the broker ties client ids to users.
+    client.username_pw_set(SECOND_FLEET_USER, broker.password(SECOND_FLEET_USER))
     client.connect(broker.host, broker.port)
     client.loop_start()
     yield client

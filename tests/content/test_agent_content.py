@@ -11,7 +11,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.agentlink import AgentLink
 from kiosk.contract import (
-    FLEET_USERNAME,
     Channel,
     CommandAck,
     Desired,
@@ -23,7 +22,7 @@ from kiosk.localproto import AgentMessage, ContentSwitch
 from tests.agent.agent_process import running_agent, write_config
 from tests.agent.fleet_listener import Received, fleet_listener
 from tests.agent.test_runtime import command, send
-from tests.conftest import TestBroker
+from tests.conftest import SECOND_FLEET_USER, TestBroker
 from tests.content.helpers import new_fleet, static_server
 from tests.helpers import wait_until
 
@@ -65,7 +64,7 @@ def test_desired_version_is_fetched_verified_applied_and_shown(
             ),
         )
         publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        publisher.username_pw_set(FLEET_USERNAME, broker.password(FLEET_USERNAME))
+        publisher.username_pw_set(SECOND_FLEET_USER, broker.password(SECOND_FLEET_USER))
         publisher.connect(broker.host, broker.port)
         publisher.loop_start()
         try:

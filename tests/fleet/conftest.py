@@ -80,6 +80,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> FleetSettings:
         "broker_port": free_port(),
         "broker_password": "unused",
         "default_language": "fr",
+        # TestClient speaks plain HTTP to "testserver": a Secure cookie would never come back.
+        "cookie_secure": False,
     }
     values.update(overrides)
     return FleetSettings.model_validate(values)

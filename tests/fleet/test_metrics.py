@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
@@ -59,13 +61,18 @@ def test_metrics_report_terminals_rejects_and_lag(
 
 
 def test_allowed_addresses_need_no_token(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, metrics_allowed_addresses="10.0.0.0/8, testclient")
+    settings = make_settings(tmp_path, metrics_allowed_addresses="10.0.0.0/8")
     prepare_database(settings)
     with TestClient(create_app(settings, start_ingest=False)) as client:
         assert client.get("/metrics").status_code == 401  # "testclient" is no address
     settings = make_settings(tmp_path, metrics_allowed_addresses="127.0.0.1")
     with TestClient(create_app(settings, start_ingest=False), client=("127.0.0.1", 5000)) as c:
         assert c.get("/metrics").status_code == 200
+
+
+def test_a_name_that_is_no_address_is_refused_at_startup(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="testclient"):
+        make_settings(tmp_path, metrics_allowed_addresses="10.0.0.0/8, testclient")
 
 
 def test_label_values_are_escaped_and_counters_kept_by_channel() -> None:

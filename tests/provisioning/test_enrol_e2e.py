@@ -218,7 +218,7 @@ def test_enrol_see_online_decommission_and_the_broker_refuses_it(
             return re.search(pattern, log.read_text()[log_before:]) is not None
 
         wait_until(
-            lambda: broker_says(r"Client kiosk-bdx-bordeaux-001 disconnected"),
+            lambda: broker_says(r"Client bdx-bordeaux-001 disconnected"),
             timeout_s=5,
             what="the broker dropping the decommissioned terminal",
         )

@@ -170,7 +170,27 @@ def test_failed_attempts_are_rate_limited(
             )
         blocked = client.post("/api/v1/enrol", json={"code": code})
         assert blocked.status_code == 429
+        assert int(blocked.headers["retry-after"]) > 0
+        assert blocked.json()["error"] == "rate_limited"
     assert rows(fleet_settings, Terminal) == []
+    # The right code from another address is not held back by the guesser's failures.
+    with TestClient(app, client=("198.51.100.20", 5000)) as technician:
+        assert technician.post("/api/v1/enrol", json={"code": code}).status_code == 200
+
+
+def test_two_fleet_processes_share_the_enrolment_counts(
+    fleet_settings: FleetSettings, broker: TestBroker
+) -> None:
+    """Found from outside: the limiter lived in memory, so each process allowed the limit."""
+    first = fleet_app(fleet_settings, broker, max_failures=4)
+    second = fleet_app(fleet_settings, broker, max_failures=4)
+    wrong = {"code": "AAAA-AAAA-AAAA-AAAA"}
+    with TestClient(first) as one, TestClient(second) as other:
+        for _ in range(2):
+            assert one.post("/api/v1/enrol", json=wrong).status_code == 404
+            assert other.post("/api/v1/enrol", json=wrong).status_code == 404
+        assert one.post("/api/v1/enrol", json=wrong).status_code == 429
+        assert other.post("/api/v1/enrol", json=wrong).status_code == 429
 
 
 def test_decommissioning_cuts_a_connected_terminal_off_at_once(

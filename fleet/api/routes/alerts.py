@@ -22,7 +22,8 @@ from fleet.api.deps import (
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.models import User
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 MAX_WINDOW_MINUTES: Final = 7 * 24 * 60
 MAX_REASON_CHARS: Final = 200

@@ -14,7 +14,8 @@ from fleet.api.deps import (
     SessionDep,
 )
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 
 def audit_action_label(action: str, _: formatting.Gettext) -> str:
@@ -37,6 +38,18 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "enrolment_code_created": _("created an enrolment code"),
         "terminal_enrolled": _("enrolled a terminal"),
         "terminal_decommissioned": _("decommissioned a terminal"),
+        "second_factor_failed": _("gave a wrong second-factor code"),
+        "recovery_code_used": _("used a recovery code"),
+        "session_ended": _("ended one of their sessions"),
+        "sessions_ended": _("ended their other sessions"),
+        "password_changed": _("changed their password"),
+        "password_change_failed": _("failed to change their password (wrong password)"),
+        "second_factor_enabled": _("turned their second factor on"),
+        "second_factor_disabled": _("turned their second factor off"),
+        "recovery_codes_renewed": _("renewed their recovery codes"),
+        "user_sessions_ended": _("ended a user's sessions"),
+        "user_second_factor_reset": _("reset a user's second factor"),
+        "sso_refused": _("was refused by single sign-on"),
     }
     return labels.get(action, action)
 

@@ -1,30 +1,43 @@
-"""Log in and out of the dashboard."""
+"""Log in (password, then the second factor when the user has one) and out of the dashboard."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from fleet import audit, crud
+from fleet import audit, crud, second_factor, throttle, web_sessions
 from fleet.api.deps import (
     LANGUAGE_SESSION_KEY,
-    USER_SESSION_KEY,
+    SESSION_SECRET_KEY,
     ClockDep,
     CsrfTokenDep,
     FormText,
+    Language,
     LanguageDep,
     SessionDep,
     SettingsDep,
     TemplatesDep,
+    client_address,
     get_csrf_token,
+    login_attempt,
+    signed_in,
 )
+from fleet.api.templating import Templates
+from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
+from fleet.models import User, WebSession
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], include_in_schema=False)
+
+SECOND_FACTOR_PATH = "/login/second-factor"
 
 
-def _restart_session(request: Request) -> None:
-    """A fresh session (against fixation), keeping only the chosen language."""
+def restart_session(request: Request) -> None:
+    """A fresh cookie session (against fixation), keeping only the chosen language."""
     language = request.session.get(LANGUAGE_SESSION_KEY)
     request.session.clear()
     if language is not None:
@@ -32,15 +45,97 @@ def _restart_session(request: Request) -> None:
     request.session[CSRF_SESSION_KEY] = new_csrf_token()
 
 
+def start_session(
+    request: Request,
+    session: Session,
+    user: User,
+    now: datetime,
+    method: str,
+    awaiting_second_factor: bool = False,
+) -> None:
+    """Open the server-side session, commit, and put its secret in a fresh cookie."""
+    web_sessions.purge_expired(session, now, web_sessions.Limits.of(request.app.state.settings))
+    secret = web_sessions.open_session(
+        session,
+        user,
+        now,
+        method,
+        client_address(request),
+        request.headers.get("user-agent"),
+        awaiting_second_factor,
+    )
+    session.commit()
+    restart_session(request)
+    request.session[SESSION_SECRET_KEY] = secret
+
+
+def login_page_response(
+    request: Request,
+    language: Language,
+    templates: Templates,
+    settings: FleetSettings,
+    error: str | None = None,
+    status_code: int = status.HTTP_200_OK,
+    username: str = "",
+) -> Response:
+    """The login page, with ``error`` said on it."""
+    _ = language.gettext
+    context: dict[str, Any] = {
+        "csrf_token": get_csrf_token(request),
+        "error": error,
+        "username": username,
+        "sso_label": (settings.oidc_button_label or _("Log in with single sign-on"))
+        if settings.sso_enabled()
+        else None,
+    }
+    return templates.render(request, language.code, "login.html", context, status_code)
+
+
 @router.get("/login", response_model=None)
 def login_page(
-    request: Request, language: LanguageDep, templates: TemplatesDep, csrf_token: CsrfTokenDep
+    request: Request,
+    session: SessionDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    csrf_token: CsrfTokenDep,
 ) -> Response:
-    if isinstance(request.session.get(USER_SESSION_KEY), int):
+    if signed_in(request, session, settings, clock(), touch=False) is not None:
         return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
-    return templates.render(
-        request, language.code, "login.html", {"csrf_token": csrf_token, "error": None}
+    return login_page_response(request, language, templates, settings)
+
+
+def _throttled(
+    request: Request,
+    session: Session,
+    language: Language,
+    templates: Templates,
+    settings: FleetSettings,
+    username: str,
+    wait: float,
+    now: datetime,
+) -> Response:
+    """429, the password not even checked; the same answer whether the account exists."""
+    _ = language.gettext
+    audit.record(session, username.strip()[:64] or "-", "login_throttled", at=now)
+    session.commit()
+    minutes = max(round(wait / 60), 1)
+    refusal = login_page_response(
+        request,
+        language,
+        templates,
+        settings,
+        error=_(
+            "Too many failed attempts from here. Wait %(minutes)d min before trying again, "
+            "or ask an administrator."
+        )
+        % {"minutes": minutes},
+        username=username,
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
     )
+    refusal.headers["Retry-After"] = throttle.retry_after_header(wait)
+    return refusal
 
 
 @router.post("/login", response_model=None)
@@ -57,53 +152,146 @@ def login(
 ) -> Response:
     _ = language.gettext
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
-        return _expired_form(request, language, templates, username)
+        return _expired_form(request, language, templates, settings, username)
     now = clock()
-    keys = crud.login_failure_keys(username, request.client.host if request.client else None)
-    window_s = settings.login_window_s
-    if crud.login_blocked(session, keys, now, settings.login_max_failures, window_s):
-        # Same answer whether the account exists; the password is not even checked.
-        audit.record(session, username.strip()[:64] or "-", "login_throttled", at=now)
-        session.commit()
-        refusal = templates.render(
-            request,
-            language.code,
-            "login.html",
-            {
-                "csrf_token": get_csrf_token(request),
-                "error": _(
-                    "Too many failed attempts. Wait a few minutes before trying again, "
-                    "or ask an administrator."
-                ),
-                "username": username,
-            },
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-        )
-        refusal.headers["Retry-After"] = str(int(window_s))
-        return refusal
+    attempt = login_attempt(request, session, settings, username, now)
+    wait = attempt.wait_s()
+    if wait > 0:
+        return _throttled(request, session, language, templates, settings, username, wait, now)
     user = crud.authenticate(session, username.strip(), password)
     if user is None:
-        crud.record_login_failure(session, keys, now, window_s)
+        attempt.failed()
         # The name typed, never the password: it may be a password typed in the wrong box,
         # so only what fits a username is kept.
-        audit.record(session, username.strip()[:64] or "-", "login_failed")
+        audit.record(session, username.strip()[:64] or "-", "login_failed", at=now)
         session.commit()
-        return templates.render(
+        return login_page_response(
             request,
-            language.code,
-            "login.html",
-            {
-                "csrf_token": get_csrf_token(request),
-                "error": _("Wrong username or password"),
-                "username": username,
-            },
+            language,
+            templates,
+            settings,
+            error=_("Wrong username or password"),
+            username=username,
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
-    crud.reset_login_failures(session, keys[0])
-    audit.record(session, user.username, "login")
+    if user.has_second_factor:
+        # Not a success yet: forgetting this address's failures now would let someone who
+        # knows the password guess codes for ever, logging in again between guesses.
+        start_session(
+            request, session, user, now, web_sessions.PASSWORD, awaiting_second_factor=True
+        )
+        return RedirectResponse(SECOND_FACTOR_PATH, status.HTTP_303_SEE_OTHER)
+    attempt.succeeded()
+    audit.record(session, user.username, "login", detail="password", at=now)
+    start_session(request, session, user, now, web_sessions.PASSWORD)
+    return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+
+
+def _pending(
+    request: Request, session: Session, settings: FleetSettings, now: datetime
+) -> tuple[WebSession, User] | None:
+    """The session waiting for its second factor, and its user."""
+    row = web_sessions.find(
+        session, request.session.get(SESSION_SECRET_KEY), now, web_sessions.Limits.of(settings)
+    )
+    if row is None or not row.awaiting_second_factor:
+        return None
+    user = crud.get_user_by_id(session, row.user_id)
+    if user is None or user.disabled or not user.has_second_factor:
+        return None
+    return row, user
+
+
+def _second_factor_page(
+    request: Request,
+    language: Language,
+    templates: Templates,
+    error: str | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> Response:
+    context = {"csrf_token": get_csrf_token(request), "error": error}
+    response = templates.render(
+        request, language.code, "login_second_factor.html", context, status_code
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(SECOND_FACTOR_PATH, response_model=None)
+def second_factor_page(
+    request: Request,
+    session: SessionDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    if _pending(request, session, settings, clock()) is None:
+        return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    return _second_factor_page(request, language, templates)
+
+
+@router.post(SECOND_FACTOR_PATH, response_model=None)
+def second_factor_login(
+    request: Request,
+    session: SessionDep,
+    language: LanguageDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    code: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """The code from the authenticator app, or one of the recovery codes."""
+    _ = language.gettext
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
+        return _expired_form(request, language, templates, settings)
+    now = clock()
+    pending = _pending(request, session, settings, now)
+    if pending is None:
+        return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    row, user = pending
+    attempt = login_attempt(request, session, settings, user.username, now)
+    wait = attempt.wait_s()
+    if wait > 0:
+        audit.record(session, user.username, "login_throttled", detail="second factor", at=now)
+        session.commit()
+        refusal = _second_factor_page(
+            request,
+            language,
+            templates,
+            _("Too many wrong codes. Wait %(minutes)d min before trying again.")
+            % {"minutes": max(round(wait / 60), 1)},
+            status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        refusal.headers["Retry-After"] = throttle.retry_after_header(wait)
+        return refusal
+    how = "second factor"
+    accepted = second_factor.verify_totp(user, code, now)
+    if not accepted and second_factor.use_recovery_code(session, user, code, now):
+        accepted, how = True, "recovery code"
+    if not accepted:
+        attempt.failed()
+        audit.record(session, user.username, "second_factor_failed", at=now)
+        session.commit()
+        return _second_factor_page(
+            request,
+            language,
+            templates,
+            _("Wrong or already used code. Type the 6 digits your app shows now."),
+            status.HTTP_401_UNAUTHORIZED,
+        )
+    attempt.succeeded()
+    if how == "recovery code":
+        left = second_factor.unused_recovery_codes(session, user)
+        audit.record(session, user.username, "recovery_code_used", detail=f"{left} left", at=now)
+    audit.record(session, user.username, "login", detail=f"password and {how}", at=now)
+    row.awaiting_second_factor = False
+    # A new secret once fully signed in: the one seen before the second factor opens nothing.
+    secret = web_sessions.rotate(session, row, now)
     session.commit()
-    _restart_session(request)
-    request.session[USER_SESSION_KEY] = user.id
+    restart_session(request)
+    request.session[SESSION_SECRET_KEY] = secret
     return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
 
 
@@ -113,34 +301,45 @@ def logout(
     session: SessionDep,
     language: LanguageDep,
     templates: TemplatesDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     csrf_token: FormText = "",
 ) -> Response:
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
-        return _expired_form(request, language, templates)
-    user_id = request.session.get(USER_SESSION_KEY)
-    user = crud.get_user_by_id(session, user_id) if isinstance(user_id, int) else None
-    if user is not None:
-        audit.record(session, user.username, "logout")
+        return _expired_form(request, language, templates, settings)
+    row = web_sessions.find(
+        session,
+        request.session.get(SESSION_SECRET_KEY),
+        clock(),
+        web_sessions.Limits.of(settings),
+    )
+    if row is not None:
+        user = crud.get_user_by_id(session, row.user_id)
+        if user is not None:
+            audit.record(session, user.username, "logout")
+        web_sessions.end(session, row)
         session.commit()
-    _restart_session(request)
+    restart_session(request)
     return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
 
 
 def _expired_form(
-    request: Request, language: LanguageDep, templates: TemplatesDep, username: str = ""
+    request: Request,
+    language: Language,
+    templates: Templates,
+    settings: FleetSettings,
+    username: str = "",
 ) -> Response:
     """The login page again, saying why the form was refused (CSRF token missing or stale)."""
     _ = language.gettext
-    return templates.render(
+    return login_page_response(
         request,
-        language.code,
-        "login.html",
-        {
-            "csrf_token": get_csrf_token(request),
-            "error": _(
-                "This form has expired or was not sent by this page. Reload the page and try again."
-            ),
-            "username": username,
-        },
+        language,
+        templates,
+        settings,
+        error=_(
+            "This form has expired or was not sent by this page. Reload the page and try again."
+        ),
+        username=username,
         status_code=status.HTTP_400_BAD_REQUEST,
     )

@@ -12,15 +12,16 @@ from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
     LanguageDep,
+    LiveUser,
     PageDep,
-    PageUser,
     SessionDep,
     SettingsDep,
     TemplatesDep,
 )
 from fleet.api.routes.live import TableQuery, live_context
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 #: The observatory export form offers the last this many days by default.
 EXPORT_DAYS: Final = 30
@@ -41,7 +42,7 @@ def dashboard(page: PageDep, session: SessionDep, broker: BrokerDep) -> Response
 @router.get("/partials/terminals", response_model=None)
 def terminals_partial(
     request: Request,
-    user: PageUser,
+    user: LiveUser,
     session: SessionDep,
     settings: SettingsDep,
     language: LanguageDep,

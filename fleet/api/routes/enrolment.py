@@ -2,21 +2,22 @@
 decommissioning.
 
 ``POST /api/v1/enrol`` needs no login: the one-time code is the credential. Failed attempts are
-limited per client address.
+throttled per client address, in the database (fleet.throttle): every fleet process counts them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from fleet import enrolment
+from fleet import enrolment, throttle
+from fleet.api import errors
 from fleet.api.deps import (
     ApiOperator,
     ClockDep,
@@ -28,10 +29,14 @@ from fleet.api.deps import (
     Page,
     SessionDep,
     SettingsDep,
+    TerminalIdPath,
     check_form_csrf,
+    client_address,
 )
 from fleet.broker import BrokerError
+from fleet.core.config import FleetSettings
 from fleet.models import Terminal
+from kiosk.contract import RESERVED_TERMINAL_IDS, TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["enrolment"])
 
@@ -49,12 +54,16 @@ def enrolment_settings(request: Request) -> enrolment.EnrolmentSettings:
     return found
 
 
-def _limiter(request: Request, settings: enrolment.EnrolmentSettings) -> enrolment.FailureLimiter:
-    limiter: enrolment.FailureLimiter | None = getattr(request.app.state, "enrolment_limiter", None)
-    if limiter is None:
-        limiter = enrolment.FailureLimiter(settings.max_failures, settings.failure_window_s)
-        request.app.state.enrolment_limiter = limiter
-    return limiter
+def enrolment_policy(
+    settings: FleetSettings, options: enrolment.EnrolmentSettings
+) -> throttle.Policy:
+    """Enrolment codes are throttled like passwords, with their own free failures and window."""
+    return throttle.Policy(
+        options.max_failures,
+        settings.login_delay_base_s,
+        settings.login_delay_max_s,
+        options.failure_window_s,
+    )
 
 
 def error_message(kind: str, _: Callable[[str], str]) -> str:
@@ -82,7 +91,9 @@ def error_message(kind: str, _: Callable[[str], str]) -> str:
         "broker_failed": _(
             "The broker could not be updated: try again, or call the operations team."
         ),
-        "rate_limited": _("Too many failed attempts: wait a quarter of an hour and try again."),
+        "rate_limited": _(
+            "Too many failed attempts from this address: wait a few minutes and try again."
+        ),
     }
     return messages.get(kind, kind)
 
@@ -91,7 +102,7 @@ def error_message(kind: str, _: Callable[[str], str]) -> str:
 # Dashboard page
 
 
-@router.get("/enrolment", response_model=None)
+@router.get("/enrolment", response_model=None, include_in_schema=False)
 def enrolment_page(page: OperatorPage, session: SessionDep) -> Response:
     return _render(page, session)
 
@@ -123,7 +134,7 @@ def _optional_float(text: str) -> float | None:
     return float(text) if text else None
 
 
-@router.post("/enrolment", response_model=None)
+@router.post("/enrolment", response_model=None, include_in_schema=False)
 def create_enrolment_code(
     page: OperatorPage,
     session: SessionDep,
@@ -166,9 +177,27 @@ def create_enrolment_code(
 # API
 
 
+#: A terminal id a technician may ask for (the contract's, the reserved ones aside).
+WANTED_TERMINAL_ID: Final = (
+    f"^(?!(?:{'|'.join(sorted(RESERVED_TERMINAL_IDS))})$){TERMINAL_ID_PATTERN}$"
+)
+
+
 class EnrolIn(BaseModel):
-    code: str = Field(max_length=64)
-    terminal_id: str | None = Field(default=None, max_length=40)
+    """What the technician's tool sends. ``code`` and ``terminal_id`` are declared with their
+    patterns, and checked by the enrolment itself, so that a mistyped one gets the translated
+    ``malformed`` or ``bad_terminal_id`` refusal the technician can act on."""
+
+    code: str = Field(
+        max_length=200,
+        description="The one-time code: 16 letters and digits, spaces or dashes between.",
+        json_schema_extra={"pattern": enrolment.CODE_PATTERN},
+    )
+    terminal_id: str | None = Field(
+        default=None,
+        description="The id to take (default: the next free one for the code's commune).",
+        json_schema_extra={"pattern": WANTED_TERMINAL_ID},
+    )
     hardware: dict[str, Any] = Field(default_factory=dict)
     config_dir: str = Field(default=enrolment.DEFAULT_CONFIG_DIR, pattern=ABSOLUTE_PATH)
     state_dir: str = Field(default=enrolment.DEFAULT_STATE_DIR, pattern=ABSOLUTE_PATH)
@@ -199,14 +228,20 @@ class TerminalStatusOut(BaseModel):
     decommissioned_at: datetime | None
 
 
-def _refusal(kind: str, language: Language, detail: str = "") -> JSONResponse:
+def _refusal(
+    kind: str, language: Language, detail: str = "", headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {"error": kind, "detail": error_message(kind, language.gettext)}
     if detail and kind in ("broker_failed", "bad_terminal_id"):
         body["cause"] = detail[:300]
-    return JSONResponse(body, status_code=enrolment.ERROR_STATUS.get(kind, 400))
+    return JSONResponse(body, status_code=enrolment.ERROR_STATUS.get(kind, 400), headers=headers)
 
 
-@router.post("/api/v1/enrol", response_model=EnrolOut)
+@router.post(
+    "/api/v1/enrol",
+    response_model=EnrolOut,
+    responses=errors.responses(400, 404, 409, 410, 422, 429, 503),
+)
 def enrol(
     request: Request,
     body: EnrolIn,
@@ -216,10 +251,20 @@ def enrol(
     clock: ClockDep,
 ) -> Response | EnrolOut:
     options = enrolment_settings(request)
-    limiter = _limiter(request, options)
-    client = request.client.host if request.client else "unknown"
-    if limiter.blocked(client):
-        return _refusal("rate_limited", language)
+    now = clock()
+    attempt = throttle.Attempt(
+        session,
+        throttle.Scope.ENROLMENT,
+        enrolment_policy(settings, options),
+        client_address(request),
+        None,
+        now,
+    )
+    wait = attempt.wait_s()
+    if wait > 0:
+        return _refusal(
+            "rate_limited", language, headers={"Retry-After": throttle.retry_after_header(wait)}
+        )
     # Check the files first: a fleet that cannot answer fully must not burn the code.
     ca_pem = settings.broker_ca_file.read_text() if settings.broker_ca_file else None
     content_root: str | None = None
@@ -232,11 +277,13 @@ def enrol(
             content_base_url = base.rstrip("/") + "/content"
     try:
         done = enrolment.enrol(
-            session, body.code, body.terminal_id, body.hardware, clock(), options.credentials()
+            session, body.code, body.terminal_id, body.hardware, now, options.credentials()
         )
     except enrolment.EnrolmentError as error:
         if error.kind in ("malformed", "unknown", "expired", "used"):
-            limiter.failed(client)
+            session.rollback()
+            attempt.failed()
+            session.commit()
         return _refusal(error.kind, language, error.detail)
     host = options.broker_public_host or settings.broker_host
     port = options.broker_public_port or settings.broker_port
@@ -265,9 +312,13 @@ def enrol(
     )
 
 
-@router.get("/api/v1/enrol/{terminal_id}/status", response_model=TerminalStatusOut)
+@router.get(
+    "/api/v1/enrol/{terminal_id}/status",
+    response_model=TerminalStatusOut,
+    responses=errors.responses(401, 404, 422),
+)
 def enrolled_status(
-    terminal_id: str,
+    terminal_id: TerminalIdPath,
     session: SessionDep,
     settings: SettingsDep,
     x_terminal_token: Annotated[str | None, Header()] = None,
@@ -293,10 +344,14 @@ class DecommissionOut(BaseModel):
     decommissioned_at: datetime | None
 
 
-@router.post("/api/v1/terminals/{terminal_id}/decommission", response_model=DecommissionOut)
+@router.post(
+    "/api/v1/terminals/{terminal_id}/decommission",
+    response_model=DecommissionOut,
+    responses=errors.responses(401, 403, 404, 422, 503),
+)
 def decommission(
     request: Request,
-    terminal_id: str,
+    terminal_id: TerminalIdPath,
     user: ApiOperator,
     session: SessionDep,
     clock: ClockDep,

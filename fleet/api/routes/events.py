@@ -20,16 +20,19 @@ from starlette.concurrency import run_in_threadpool
 from fleet.api.deps import (
     Language,
     LanguageDep,
-    PageUser,
+    LiveUser,
     SessionDep,
     SettingsDep,
     get_broker_state,
+    get_clock,
+    signed_in,
 )
 from fleet.api.routes.live import Fingerprint, TableQuery, fingerprint, live_context
 from fleet.api.templating import Templates
 from fleet.core.config import FleetSettings
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 POLL_S: Final = 1.0
 KEEPALIVE_S: Final = 15.0
@@ -63,6 +66,13 @@ class TerminalStream:
         templates: Templates = request.app.state.templates
         self.templates = templates
 
+    def still_signed_in(self) -> bool:
+        """Whether the session that opened the stream is still open (logout elsewhere, an
+        administrator ending it, the idle timeout: the stream stops)."""
+        with self.session_factory() as session:
+            now = get_clock(self.request)()
+            return signed_in(self.request, session, self.settings, now, touch=False) is not None
+
     def current_fingerprint(self) -> Fingerprint:
         with self.session_factory() as session:
             return (*fingerprint(session), get_broker_state(self.request))
@@ -81,6 +91,8 @@ class TerminalStream:
         last: Fingerprint | None = None
         last_sent = last_beat = time.monotonic()
         while not await self.request.is_disconnected():
+            if not await run_in_threadpool(self.still_signed_in):
+                return
             current = await run_in_threadpool(self.current_fingerprint)
             now = time.monotonic()
             if current != last or now - last_sent >= REFRESH_S:
@@ -96,7 +108,7 @@ class TerminalStream:
 @router.get("/events/terminals", response_model=None)
 async def terminal_events(
     request: Request,
-    user: PageUser,
+    user: LiveUser,
     settings: SettingsDep,
     language: LanguageDep,
     session: SessionDep,

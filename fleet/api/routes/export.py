@@ -9,19 +9,39 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from fleet import observatory
-from fleet.api import formatting
+from fleet.api import errors, formatting
 from fleet.api.deps import ApiUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
 
-@router.get("/observatory", response_model=None)
+@router.get(
+    "/observatory",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The export, as CSV (format=csv) or JSON (format=json).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        },
+        **errors.responses(401, 403, 422),
+    },
+)
 def export_usage(
     user: ApiUser,
     session: SessionDep,
     settings: SettingsDep,
-    first_day: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD")],
-    last_day: Annotated[date, Query(alias="to", description="Last day (included), YYYY-MM-DD")],
+    first_day: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD.")],
+    last_day: Annotated[
+        date,
+        Query(
+            alias="to",
+            description=f"Last day (included), YYYY-MM-DD: not before 'from', and at most "
+            f"{observatory.MAX_DAYS} days after it (else 422).",
+        ),
+    ],
     format: Literal["csv", "json"] = "csv",
     table: Annotated[
         Literal["tiles", "help"],

@@ -27,7 +27,10 @@ class Health(BaseModel):
     broker_down_since: datetime | None
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={503: {"model": Health, "description": "The database does not answer."}},
+)
 def healthz(session: SessionDep, broker: BrokerDep, response: Response) -> Health:
     try:
         session.execute(text("SELECT 1"))

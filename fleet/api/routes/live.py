@@ -20,6 +20,7 @@ from fleet.alerts import store
 from fleet.api import formatting
 from fleet.api.deps import BrokerState, Language
 from fleet.core.config import FleetSettings
+from fleet.ingest.broker_counters import dropped_total
 from fleet.models import TERMINAL_STATES, Alert, RejectedMessage, StateChange, Terminal
 
 MAX_QUERY_LENGTH: Final = 80
@@ -124,6 +125,7 @@ def degraded_condition(limits: presence.PresenceLimits) -> ColumnElement[bool]:
             Terminal.temperature_c < limits.temperature_min_c,
             Terminal.temperature_c > limits.temperature_max_c,
             Terminal.clock_synced.is_(False),
+            Terminal.clock_error_s.is_not(None),
         ),
     )
 
@@ -320,6 +322,7 @@ def live_context(
         ),
         "open_alerts": store.count_open(session),
         "rejected_total": crud.rejected_total(session),
+        "broker_dropped_total": dropped_total(session),
         "broker": broker,
         "broker_down_since": clock.timestamp(broker.down_since),
         "clock": clock,
@@ -328,6 +331,7 @@ def live_context(
         "state_label": lambda state: formatting.state_label(state, language.gettext),
         "percent": formatting.percent,
         "temperature": formatting.temperature,
+        "clock_error": lambda seconds: formatting.clock_error(seconds, language.gettext),
     }
 
 
@@ -357,12 +361,15 @@ def fingerprint(session: Session) -> Fingerprint:
     alerts_acknowledged = session.scalar(select(func.max(Alert.acknowledged_at)))
     last_change = session.scalar(select(func.max(StateChange.id)))
     rejected = session.scalar(select(func.coalesce(func.sum(RejectedMessage.count), 0)))
+    clock_errors = session.scalar(select(func.count(Terminal.clock_error_s)))
     return (
         *_plain(tuple(terminals)),
         *_plain(tuple(alerts)),
         _plain_one(alerts_acknowledged),
         last_change,
         rejected,
+        clock_errors,
+        dropped_total(session),
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
 from fleet import metrics
+from fleet.api import errors
 from fleet.api.deps import BearerDep, ClockDep, SessionDep, SettingsDep, token_user
 from fleet.core.config import FleetSettings
 from fleet.metrics import IngestCounters
@@ -25,7 +26,17 @@ def _address_allowed(request: Request, settings: FleetSettings) -> bool:
     return any(address in network for network in settings.metrics_networks())
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **errors.responses(401),
+    },
+)
 def read_metrics(
     request: Request,
     session: SessionDep,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fleet import crud, rollouts
-from fleet.api import formatting
+from fleet.api import errors, formatting
 from fleet.api.deps import (
     ApiOperator,
     ApiUser,
@@ -21,12 +21,14 @@ from fleet.api.deps import (
     PageDep,
     PageUser,
     PublisherDep,
+    RowIdPath,
     SessionDep,
     TemplatesDep,
     may_send_commands,
 )
 from fleet.api.routes.alerts import check_operator_form
 from fleet.models import ROLLOUT_TARGET_STATES, Rollout, RolloutTarget
+from kiosk.contract import TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["rollouts"])
 
@@ -74,7 +76,7 @@ def _parse_canary(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.replace(",", " ").split() if part)
 
 
-@router.get("/rollouts", response_model=None)
+@router.get("/rollouts", response_model=None, include_in_schema=False)
 def rollouts_page(page: PageDep, session: SessionDep) -> Response:
     flash = page.request.session.pop(FLASH_SESSION_KEY, None)
     context: dict[str, Any] = {
@@ -87,7 +89,7 @@ def rollouts_page(page: PageDep, session: SessionDep) -> Response:
     return page.render("rollouts.html", context)
 
 
-@router.post("/rollouts", response_model=None)
+@router.post("/rollouts", response_model=None, include_in_schema=False)
 def create_rollout_form(
     request: Request,
     user: PageUser,
@@ -134,7 +136,7 @@ def _now(request: Request) -> datetime:
     return clock()
 
 
-@router.get("/rollouts/{rollout_id}", response_model=None)
+@router.get("/rollouts/{rollout_id}", response_model=None, include_in_schema=False)
 def rollout_page(rollout_id: int, page: PageDep, session: SessionDep) -> Response:
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
@@ -152,7 +154,7 @@ def rollout_page(rollout_id: int, page: PageDep, session: SessionDep) -> Respons
     return page.render("rollout.html", context)
 
 
-@router.get("/terminals/{terminal_id}/rollout", response_model=None)
+@router.get("/terminals/{terminal_id}/rollout", response_model=None, include_in_schema=False)
 def terminal_content_fragment(
     terminal_id: str,
     request: Request,
@@ -177,7 +179,7 @@ def terminal_content_fragment(
     return templates.render(request, language.code, "_rollout_terminal.html", context)
 
 
-@router.post("/rollouts/{rollout_id}/{action}", response_model=None)
+@router.post("/rollouts/{rollout_id}/{action}", response_model=None, include_in_schema=False)
 def rollout_action_form(
     rollout_id: int,
     action: str,
@@ -229,18 +231,48 @@ def _act(
 # JSON API
 
 
-class RolloutIn(BaseModel):
-    """A rollout to create: canary terminals or a canary percentage, then waves."""
+#: A content version in the API: what a catalog version can be, without control characters,
+#: spaces at either end, or a colon (nothing that reads as an address).
+VERSION_PATTERN: Final = r"^[^\x00-\x20\x7f:]([^\x00-\x1f\x7f:]*[^\x00-\x20\x7f:])?$"
+ContentVersion = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=VERSION_PATTERN)
+]
+TerminalId = Annotated[str, StringConstraints(pattern=f"^{TERMINAL_ID_PATTERN}$")]
 
-    version: str = Field(max_length=64)
-    canary_terminals: list[str] = Field(default_factory=list, max_length=1000)
-    canary_percent: int | None = None
-    wave_size: int = 10
-    success_threshold_percent: int = 90
-    error_threshold_percent: int = 10
+
+class _RolloutPlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: ContentVersion
+    wave_size: int = Field(default=10, ge=1, le=rollouts.MAX_WAVE_SIZE)
+    success_threshold_percent: int = Field(
+        default=90, ge=1, le=100, description="Share of a wave applied before the next starts."
+    )
+    error_threshold_percent: int = Field(
+        default=10, ge=1, le=100, description="Share of a wave failed that halts the rollout."
+    )
+
+
+class RolloutToTerminalsIn(_RolloutPlanIn):
+    """A rollout whose canary group is these terminals."""
+
+    canary_terminals: list[TerminalId] = Field(min_length=1, max_length=1000)
+
+
+class RolloutToShareIn(_RolloutPlanIn):
+    """A rollout whose canary group is this share of the fleet."""
+
+    canary_percent: int = Field(ge=1, le=100)
+
+
+#: A rollout to create: canary terminals or a canary percentage (not both), then waves.
+RolloutIn = RolloutToTerminalsIn | RolloutToShareIn
+RolloutAction = Literal["pause", "resume", "abort", "rollback"]
 
 
 class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(default="", max_length=200)
 
 
@@ -310,54 +342,63 @@ def _detail(session: SessionDep, rollout_id: int) -> RolloutOut:
     return _out(rollout, rollouts.progress_of(targets), targets)
 
 
-@router.get("/api/v1/rollouts")
+API_ERRORS: Final = errors.responses(401, 403)
+
+
+@router.get("/api/v1/rollouts", responses=API_ERRORS)
 def api_list_rollouts(user: ApiUser, session: SessionDep) -> list[RolloutOut]:
     """The latest rollouts, newest first, with their progress per state and per wave."""
     return [_out(rollout, progress) for rollout, progress in rollouts.list_rollouts(session)]
 
 
-@router.get("/api/v1/rollouts/{rollout_id}")
-def api_get_rollout(rollout_id: int, user: ApiUser, session: SessionDep) -> RolloutOut:
+@router.get("/api/v1/rollouts/{rollout_id}", responses={**API_ERRORS, **errors.responses(404, 422)})
+def api_get_rollout(rollout_id: RowIdPath, user: ApiUser, session: SessionDep) -> RolloutOut:
     """One rollout with every target's state and reason."""
     return _detail(session, rollout_id)
 
 
-@router.post("/api/v1/rollouts", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/v1/rollouts",
+    status_code=status.HTTP_201_CREATED,
+    responses={**API_ERRORS, **errors.responses(400, 404, 409, 422)},
+)
 def api_create_rollout(
     body: RolloutIn, request: Request, user: ApiOperator, session: SessionDep
 ) -> RolloutOut:
+    """404: a canary terminal is unknown; 409: a rollout is in progress, or no terminal."""
     plan = rollouts.Plan(
         version=body.version,
-        canary_terminals=tuple(body.canary_terminals),
-        canary_percent=body.canary_percent,
+        canary_terminals=tuple(getattr(body, "canary_terminals", ())),
+        canary_percent=getattr(body, "canary_percent", None),
         wave_size=body.wave_size,
         success_threshold_percent=body.success_threshold_percent,
         error_threshold_percent=body.error_threshold_percent,
     )
     try:
         rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
+    except rollouts.InvalidPlan as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except rollouts.UnknownCanary as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except rollouts.RolloutError as exc:
-        code = (
-            status.HTTP_409_CONFLICT
-            if rollouts.active_rollout(session) is not None
-            else status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
-        raise HTTPException(code, str(exc)) from exc
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _detail(session, rollout.id)
 
 
-@router.post("/api/v1/rollouts/{rollout_id}/{action}")
+@router.post(
+    "/api/v1/rollouts/{rollout_id}/{action}",
+    responses={**API_ERRORS, **errors.responses(400, 404, 409, 422)},
+)
 def api_rollout_action(
-    rollout_id: int,
-    action: str,
+    rollout_id: RowIdPath,
+    action: RolloutAction,
     request: Request,
     user: ApiOperator,
     session: SessionDep,
     publisher: PublisherDep,
     body: ActionIn | None = None,
 ) -> RolloutOut:
-    if action not in ACTIONS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no action {action!r}")
+    """Pause, resume, abort or roll back; 409 when the rollout's state does not allow it."""
     reason = body.reason if body is not None else ""
     try:
         _act(session, rollout_id, action, user.username, publisher, reason, _now(request))

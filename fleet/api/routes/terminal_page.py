@@ -29,7 +29,8 @@ from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 #: The commands the page offers as buttons, in this order.
 BUTTON_COMMANDS: Final = ("reboot", "restart_ui", "wipe_session", "refresh_content")
@@ -301,6 +302,7 @@ def terminal_page(
         "temperature": formatting.temperature,
         "milliseconds": formatting.milliseconds,
         "count": formatting.count,
+        "clock_error": lambda seconds: formatting.clock_error(seconds, _),
     }
     return page.render("terminal.html", context)
 

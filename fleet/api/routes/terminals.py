@@ -1,17 +1,52 @@
-"""REST API v1: terminals and their commands as JSON (session login for now, API tokens later)."""
+"""REST API v1: terminals and their commands as JSON (an API token, or the dashboard's login)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
 
 from fleet import audit, commands, crud
-from fleet.api.deps import ApiOperator, ApiUser, PublisherDep, SessionDep
+from fleet.api import errors
+from fleet.api.deps import ApiOperator, ApiUser, PublisherDep, SessionDep, TerminalIdPath
+from kiosk.contract import CommandName
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=errors.responses(401, 403))
+
+#: What the wire contract lets a command's arguments be (kiosk.contract): short scalars under
+#: plain keys, no text that looks like an address.
+ARG_KEY_PATTERN: Final = r"^[a-z][a-z0-9_]{0,39}$"
+NO_URL_PATTERN: Final = r"^(?:(?!://)[\s\S])*$"
+MAX_ARGS: Final = 32
+
+
+def _no_url(value: str) -> str:
+    if "://" in value:
+        raise ValueError("must not look like an address (no '://')")
+    return value
+
+
+ArgKey = Annotated[str, StringConstraints(pattern=ARG_KEY_PATTERN)]
+# Strict: "000" stays text and 0 a number, as the terminal will read them.
+ArgText = Annotated[
+    StrictStr,
+    StringConstraints(max_length=200),
+    AfterValidator(_no_url),
+    Field(json_schema_extra={"pattern": NO_URL_PATTERN}),
+]
+ArgValue = ArgText | StrictInt | StrictFloat | StrictBool | None
 
 
 class TerminalOut(BaseModel):
@@ -41,11 +76,23 @@ class TerminalOut(BaseModel):
 
 
 class CommandIn(BaseModel):
-    """A command to send; ``name`` and ``args`` are checked against the wire contract."""
+    """A command to send: its name and arguments as the wire contract allows them (the
+    terminal then checks what each command accepts), and how long it stays valid."""
 
-    name: str = Field(max_length=64)
-    args: dict[str, Any] = Field(default_factory=dict)
-    ttl_s: int = commands.DEFAULT_TTL_S
+    model_config = ConfigDict(extra="forbid")
+
+    name: CommandName
+    args: dict[ArgKey, ArgValue] = Field(
+        default_factory=dict,
+        max_length=MAX_ARGS,
+        json_schema_extra={"additionalProperties": False},
+    )
+    ttl_s: int = Field(
+        default=commands.DEFAULT_TTL_S,
+        ge=commands.MIN_TTL_S,
+        le=commands.MAX_TTL_S,
+        description="Seconds the command stays valid; the terminal never applies it later.",
+    )
 
 
 class CommandOut(BaseModel):
@@ -71,9 +118,13 @@ def list_terminals(user: ApiUser, session: SessionDep) -> list[TerminalOut]:
     return [TerminalOut.model_validate(t) for t in crud.list_terminals(session)]
 
 
-@router.post("/terminals/{terminal_id}/commands", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/terminals/{terminal_id}/commands",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors.responses(400, 404, 422),
+)
 def send_command(
-    terminal_id: str,
+    terminal_id: TerminalIdPath,
     body: CommandIn,
     user: ApiOperator,
     session: SessionDep,
@@ -82,7 +133,7 @@ def send_command(
     """Issue a command; it is stored even if the broker is down, and published when it returns."""
     try:
         row = commands.send_command(
-            session, publisher, terminal_id, body.name, body.args, user.username, body.ttl_s
+            session, publisher, terminal_id, body.name, dict(body.args), user.username, body.ttl_s
         )
     except commands.UnknownTerminal as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
@@ -93,8 +144,10 @@ def send_command(
     return CommandOut.model_validate(row)
 
 
-@router.get("/terminals/{terminal_id}/commands")
-def list_commands(terminal_id: str, user: ApiUser, session: SessionDep) -> list[CommandOut]:
+@router.get("/terminals/{terminal_id}/commands", responses=errors.responses(404, 422))
+def list_commands(
+    terminal_id: TerminalIdPath, user: ApiUser, session: SessionDep
+) -> list[CommandOut]:
     """The terminal's latest commands, newest first."""
     if crud.get_terminal(session, terminal_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no terminal {terminal_id!r}")

@@ -22,7 +22,8 @@ from fleet.api.deps import (
 from fleet.api.routes.users import role_label
 from fleet.models import USER_ROLES
 
-router = APIRouter(tags=["dashboard"])
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 TOKEN_NAME_MAX_CHARS = 80
 

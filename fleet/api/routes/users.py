@@ -1,14 +1,15 @@
-"""The users page (administrators only): create users, change roles, disable and enable."""
+"""The users page (administrators only): create users, change roles, disable and enable, end
+their sessions, reset their second factor."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from fleet import audit, crud
+from fleet import audit, crud, second_factor, web_sessions
 from fleet.api import formatting
 from fleet.api.deps import (
     AdminPage,
@@ -21,7 +22,9 @@ from fleet.api.deps import (
 from fleet.core.security import MIN_PASSWORD_LENGTH
 from fleet.models import USER_ROLES
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
+#: A user id in a path: SQL integers, positive.
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 USERNAME_MAX_CHARS = 64
 
@@ -38,8 +41,12 @@ def _render(
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     _ = page.language.gettext
+    users = crud.list_users(session)
     context: dict[str, Any] = {
-        "users": crud.list_users(session),
+        "users": users,
+        "open_sessions": web_sessions.open_counts(
+            session, users, page.now, web_sessions.Limits.of(page.settings)
+        ),
         "roles": USER_ROLES,
         "role_label": lambda role: role_label(role, _),
         "error": error,
@@ -101,7 +108,11 @@ def _change(
             if disabled is not None:
                 crud.set_user_disabled(session, target, disabled)
                 action = "user_disabled" if disabled else "user_enabled"
-                audit.record(session, actor, action, target.username)
+                detail = None
+                if disabled:
+                    ended = web_sessions.end_all(session, target.id)
+                    detail = f"{ended} sessions ended"
+                audit.record(session, actor, action, target.username, detail)
         except crud.UserChangeRefused as refused:
             session.rollback()
             if str(refused) == "last_admin":
@@ -117,7 +128,7 @@ def _change(
 
 @router.post("/users/{user_id}/role", response_model=None)
 def change_role(
-    user_id: int,
+    user_id: UserId,
     page: AdminPage,
     session: SessionDep,
     role: FormText = "",
@@ -129,7 +140,7 @@ def change_role(
 
 @router.post("/users/{user_id}/disabled", response_model=None)
 def change_disabled(
-    user_id: int,
+    user_id: UserId,
     page: AdminPage,
     session: SessionDep,
     disabled: FormText = "",
@@ -138,3 +149,50 @@ def change_disabled(
     """``disabled=1`` disables the user, ``disabled=0`` enables them again."""
     check_form_csrf(page.request, form_csrf_token)
     return _change(page, session, user_id, None, disabled == "1")
+
+
+@router.post("/users/{user_id}/sessions/end", response_model=None)
+def end_sessions(
+    user_id: UserId,
+    page: AdminPage,
+    session: SessionDep,
+    form_csrf_token: CsrfForm = "",
+) -> Response:
+    """End every session of the user (a lost laptop, someone leaving the team)."""
+    check_form_csrf(page.request, form_csrf_token)
+    target = crud.get_user_by_id(session, user_id)
+    if target is None:
+        return _render(page, session, page.language.gettext("No such user."), 404)
+    ended = web_sessions.end_all(session, target.id)
+    audit.record(
+        session, page.user.username, "user_sessions_ended", target.username, f"{ended} sessions"
+    )
+    session.commit()
+    return RedirectResponse("/users", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/users/{user_id}/second-factor/reset", response_model=None)
+def reset_second_factor(
+    user_id: UserId,
+    page: AdminPage,
+    session: SessionDep,
+    form_csrf_token: CsrfForm = "",
+) -> Response:
+    """For a user who lost their phone and their recovery codes: they set it up again at their
+    next login (when the fleet requires one). Their sessions end."""
+    check_form_csrf(page.request, form_csrf_token)
+    target = crud.get_user_by_id(session, user_id)
+    if target is None:
+        return _render(page, session, page.language.gettext("No such user."), 404)
+    if target.has_second_factor:
+        second_factor.disable(session, target)
+        ended = web_sessions.end_all(session, target.id)
+        audit.record(
+            session,
+            page.user.username,
+            "user_second_factor_reset",
+            target.username,
+            f"{ended} sessions ended",
+        )
+        session.commit()
+    return RedirectResponse("/users", status.HTTP_303_SEE_OTHER)

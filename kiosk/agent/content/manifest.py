@@ -10,10 +10,12 @@ The rules on paths and sizes live here so that the fleet refuses what the termin
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Final, Literal
+from typing import Annotated, BinaryIO, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -123,9 +125,43 @@ class Manifest(BaseModel):
         return (self.model_dump_json(indent=None) + "\n").encode("utf-8")
 
 
+class UnsafeFile(ValueError):
+    """An entry of a bundle that is not a regular file with a single name."""
+
+
+def file_problem(status: os.stat_result) -> str | None:
+    """Why an entry (its ``lstat``) cannot be a bundle file, or None for a regular file with
+    one name. A symbolic link, or a hard link (a second name of, say, ``/etc/passwd``), would
+    publish a file from outside the bundle; a device, pipe or socket has no content to sign."""
+    if stat.S_ISLNK(status.st_mode):
+        return "a symbolic link"
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a device, pipe or socket)"
+    if status.st_nlink > 1:
+        return f"a hard link ({status.st_nlink} names for one file)"
+    return None
+
+
+def open_bundle_file(path: Path) -> BinaryIO:
+    """Open a bundle file for reading, refusing what :func:`file_problem` refuses, checked on
+    the open file itself (so that nothing swapped in after a check is read)."""
+    # O_NOFOLLOW: a symbolic link fails to open; O_NONBLOCK: a pipe does not wait for a writer.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        problem = file_problem(os.fstat(descriptor))
+        if problem is not None:
+            raise UnsafeFile(f"{path} is {problem}")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def sha256_of(path: Path) -> str:
+    """The SHA-256 of a bundle file; raises :class:`UnsafeFile` (or ``OSError`` for a link)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_bundle_file(path) as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -137,15 +173,16 @@ def bundle_files(bundle_dir: Path) -> Iterator[Path]:
 
 
 def build_manifest(bundle_dir: Path, version: str) -> Manifest:
-    """The manifest of a bundle already checked to hold only regular files with safe names."""
+    """The manifest of a bundle already checked to hold only regular files with safe names;
+    anything else found now (swapped in since the check) raises :class:`UnsafeFile`."""
     files = [
         ManifestFile(
             path=entry.relative_to(bundle_dir).as_posix(),
             sha256=sha256_of(entry),
-            length=entry.stat().st_size,
+            length=entry.lstat().st_size,
         )
         for entry in bundle_files(bundle_dir)
-        if entry.is_file() and not entry.is_symlink()
+        if not entry.is_dir() or entry.is_symlink()
     ]
     files.sort(key=lambda f: f.path)
     return Manifest(version=version, files=files)

@@ -1,0 +1,62 @@
+"""Every GET route of the fleet, with real values for its path: for tests that visit them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from fastapi.routing import APIRoute
+
+from fleet import rollouts
+from fleet.core.config import FleetSettings
+from fleet.core.db import make_engine, make_session_factory
+from fleet.main import ROUTERS
+from kiosk.contract import Channel, topic_for
+
+from .conftest import status_payload
+from .test_command_web import store
+
+TERMINAL = "bdx-page-001"
+#: Routes that never end by themselves (visited with a stream elsewhere).
+STREAMS = frozenset({"/events/terminals"})
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """A fleet with something on every page: a terminal and a rollout."""
+
+    terminal_id: str
+    rollout_id: int
+
+
+def fill(settings: FleetSettings) -> Fleet:
+    store(settings, topic_for(TERMINAL, Channel.STATUS), status_payload("online"))
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session:
+        rollout = rollouts.create_rollout(
+            session, rollouts.Plan(version="v2", canary_terminals=(TERMINAL,)), "admin"
+        )
+        rollout_id = rollout.id
+    engine.dispose()
+    return Fleet(TERMINAL, rollout_id)
+
+
+def get_paths(fleet: Fleet) -> list[str]:
+    """Every GET route of the app with its path parameters filled in, streams aside."""
+    values = {
+        "terminal_id": fleet.terminal_id,
+        "rollout_id": str(fleet.rollout_id),
+    }
+    queries = {"/api/v1/observatory": f"?from={date.today()}&to={date.today()}"}
+    paths = []
+    for route in (route for router in ROUTERS for route in router.routes):
+        if not isinstance(route, APIRoute) or "GET" not in route.methods:
+            continue
+        if route.path in STREAMS:
+            continue
+        path = route.path
+        for name, value in values.items():
+            path = path.replace("{" + name + "}", value)
+        assert "{" not in path, f"no value for a parameter of {route.path}"
+        paths.append(path + queries.get(route.path, ""))
+    return sorted(paths)
