@@ -38,12 +38,8 @@ PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 
-.PHONY: help setup apt apt-packages venv test lint typecheck pytest demo protocol clean image image-apt \
+.PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image image-apt \
 	image-wheels image-tree test-image test-fresh demo-check screenshots oidc-provider
-
-# The Debian packages `make setup` installs, one line (the font test reads it).
-apt-packages:
-	@echo $(APT_PACKAGES)
 
 help:
 	@echo "make demo   install what is missing, start broker + fleet + 3 terminals + the kiosk"

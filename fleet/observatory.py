@@ -11,7 +11,7 @@ import csv
 import io
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet.models import EventRecord, Terminal
+from kiosk.contract import MAX_HELP_COUNT, HelpUsage
 
 SESSION_ENDED: Final = "session_ended"
 #: The tile of sessions that opened none (the resident only looked at the home screen).
@@ -67,10 +68,10 @@ def _duration(data: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def usage(
-    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
-) -> list[UsageRow]:
-    """The cells from ``first_day`` to ``last_day`` (included, days in ``zone``)."""
+def _ended_sessions(
+    session: Session, first_day: date, last_day: date, zone: tzinfo
+) -> Iterator[tuple[date, str, str | None, dict[str, Any]]]:
+    """Each "session ended" report of the range: its day (in ``zone``), terminal, commune, data."""
     # Days at the ends of the calendar exist but hold no session, and would overflow in UTC.
     first_day, last_day = max(first_day, EARLIEST_DAY), min(last_day, LATEST_DAY)
     start = datetime.combine(first_day, time(), zone)
@@ -84,10 +85,21 @@ def usage(
             EventRecord.sent_at < end,
         )
     )
-    sessions: dict[tuple[date, str, str | None, str], list[float | None]] = defaultdict(list)
     for terminal_id, commune, sent_at, data in session.execute(query):
-        day = sent_at.astimezone(zone).date()
-        payload = data if isinstance(data, dict) else {}
+        yield (
+            sent_at.astimezone(zone).date(),
+            terminal_id,
+            commune,
+            (data if isinstance(data, dict) else {}),
+        )
+
+
+def usage(
+    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
+) -> list[UsageRow]:
+    """The cells from ``first_day`` to ``last_day`` (included, days in ``zone``)."""
+    sessions: dict[tuple[date, str, str | None, str], list[float | None]] = defaultdict(list)
+    for day, terminal_id, commune, payload in _ended_sessions(session, first_day, last_day, zone):
         for tile in _tiles(payload):
             sessions[(day, terminal_id, commune, tile)].append(_duration(payload))
     rows = []
@@ -123,11 +135,88 @@ def to_csv(rows: Sequence[UsageRow], min_sessions: int) -> str:
 
 
 def to_json(
-    rows: Sequence[UsageRow], first_day: date, last_day: date, min_sessions: int
+    rows: Sequence[UsageRow] | Sequence[HelpRow], first_day: date, last_day: date, min_sessions: int
 ) -> dict[str, Any]:
+    """Either table as the JSON document of the export."""
     return {
         "from": first_day.isoformat(),
         "to": last_day.isoformat(),
         "min_sessions": min_sessions,
         "rows": [row.as_json(min_sessions) for row in rows],
     }
+
+
+# --------------------------------------------------------------------------------------------
+# The help pages (guide, places, numbers): counts per day and terminal, never which one.
+
+HELP_FIELDS: Final = tuple(HelpUsage.model_fields)
+HELP_CSV_FIELDS: Final = ("day", "terminal_id", "commune", "sessions", *HELP_FIELDS)
+
+
+def _help_usage(data: dict[str, Any]) -> HelpUsage:
+    """The counts an event carries; an older terminal (or an odd value) counts as none."""
+    counts = {key: data.get(key) for key in HELP_FIELDS}
+    usable = {
+        key: value
+        for key, value in counts.items()
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_HELP_COUNT
+    }
+    return HelpUsage.model_validate(usable)
+
+
+@dataclass(frozen=True)
+class HelpRow:
+    """One day and terminal: how many sessions, and how the help pages were used.
+
+    ``counts`` is ``None`` when the row is suppressed (fewer sessions than the minimum).
+    """
+
+    day: date
+    terminal_id: str
+    commune: str | None
+    sessions: int
+    counts: HelpUsage | None
+
+    def as_json(self, min_sessions: int) -> dict[str, Any]:
+        hidden = f"<{min_sessions}"
+        cell: dict[str, Any] = {
+            "day": self.day.isoformat(),
+            "terminal_id": self.terminal_id,
+            "commune": self.commune,
+            "sessions": self.sessions if self.counts is not None else hidden,
+        }
+        for key in HELP_FIELDS:
+            value = getattr(self.counts, key) if self.counts is not None else None
+            # A small count could point at a person, like a small number of sessions.
+            cell[key] = value if value is not None and not 0 < value < min_sessions else hidden
+        return cell
+
+
+def help_usage(
+    session: Session, first_day: date, last_day: date, zone: tzinfo, min_sessions: int
+) -> list[HelpRow]:
+    """Help page use from ``first_day`` to ``last_day`` (included), per day and terminal."""
+    cells: dict[tuple[date, str, str | None], list[HelpUsage]] = defaultdict(list)
+    for day, terminal_id, commune, payload in _ended_sessions(session, first_day, last_day, zone):
+        cells[(day, terminal_id, commune)].append(_help_usage(payload))
+    rows = []
+    for (day, terminal_id, commune), usages in sorted(cells.items(), key=lambda i: i[0][:2]):
+        total = HelpUsage(
+            **{
+                key: min(sum(getattr(u, key) for u in usages), MAX_HELP_COUNT)
+                for key in HELP_FIELDS
+            }
+        )
+        shown = total if len(usages) >= min_sessions else None
+        rows.append(HelpRow(day, terminal_id, commune, len(usages), shown))
+    return rows
+
+
+def help_to_csv(rows: Sequence[HelpRow], min_sessions: int) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HELP_CSV_FIELDS)
+    for row in rows:
+        cell = row.as_json(min_sessions)
+        writer.writerow(["" if cell[key] is None else cell[key] for key in HELP_CSV_FIELDS])
+    return buffer.getvalue()

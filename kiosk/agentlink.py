@@ -22,6 +22,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from kiosk.contract import HelpUsage
 from kiosk.localproto import (
     AgentMessage,
     Crash,
@@ -138,6 +139,7 @@ class AgentLink:
         duration_s: float,
         tiles_used: list[str],
         reason: SessionEndReason,
+        help_usage: HelpUsage | None = None,
     ) -> bool:
         return self._send(
             lambda: SessionEnded(
@@ -145,6 +147,7 @@ class AgentLink:
                 duration_s=duration_s,
                 tiles_used=tiles_used,
                 reason=reason,
+                help=help_usage or HelpUsage(),
             )
         )
 

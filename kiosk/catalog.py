@@ -4,9 +4,14 @@ A content bundle is a directory holding ``catalog.json`` and the pictograms it n
 validates bundles with this module before pushing them, and the terminal validates them again
 before showing them, so this module must never import Qt.
 
-Each tile carries an allow-list (hosts, optionally followed by a path prefix, or ``*.domain`` for
-any sub-domain) that the browsing lockdown of a later version will enforce; here it is only
-checked to contain the tile's own address.
+A tile opens either a site (``url``, https only) or a local page (``page``): a ``.html`` file of
+the bundle (``pages/aide.html``), or one of the pages the kiosk draws itself from the bundle's
+data (:data:`BUILT_IN_PAGES`: the help-places guide, the useful numbers). Local pages are shown
+in the same session view as sites, inside the same lockdown and wiped the same way.
+
+Each site tile carries an allow-list (hosts, optionally followed by a path prefix, or
+``*.domain`` for any sub-domain) that the browsing lockdown enforces; it must contain the tile's
+own address. A page tile needs none (nothing outside the kiosk's own pages opens from it).
 """
 
 from __future__ import annotations
@@ -61,6 +66,13 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Labels = Annotated[dict[LanguageCode, Text], AfterValidator(_require_fallback_language)]
 IconName = Annotated[str, StringConstraints(pattern=ICON_PATTERN)]
 AllowRule = Annotated[str, StringConstraints(pattern=ALLOW_RULE_PATTERN)]
+#: Pages the kiosk draws itself from the bundle's data: the help-places guide, useful numbers.
+BUILT_IN_PAGES: Final = frozenset({"guide", "numbers"})
+#: A local page: a built-in one, or an ``.html`` file of the bundle (letters, digits, ``_``,
+#: ``-``; at most 4 folders; no dot segments, so it can never leave the bundle).
+PAGE_PATTERN: Final = (
+    r"^(guide|numbers|([a-z0-9][a-z0-9_-]{0,62}/){0,4}[a-z0-9][a-z0-9_-]{0,62}\.html)$"
+)
 
 
 def localized(labels: dict[str, str], language: str) -> str:
@@ -93,6 +105,21 @@ def _check_icon_exists(icon: str, info: ValidationInfo) -> str:
 
 #: An icon file name, checked to exist when a bundle directory is given as validation context.
 IconFile = Annotated[IconName, AfterValidator(_check_icon_exists)]
+
+
+def _check_page_exists(page: str, info: ValidationInfo) -> str:
+    bundle_dir = info.context.get("bundle_dir") if isinstance(info.context, dict) else None
+    if page in BUILT_IN_PAGES or not isinstance(bundle_dir, Path):
+        return page
+    if not (bundle_dir / page).is_file():
+        raise ValueError(f"page file '{page}' is missing from the bundle directory {bundle_dir}")
+    return page
+
+
+#: A local page, checked to exist when a bundle directory is given as validation context.
+PageName = Annotated[
+    str, StringConstraints(pattern=PAGE_PATTERN), AfterValidator(_check_page_exists)
+]
 
 
 class Group(BaseModel):
@@ -148,7 +175,7 @@ class MediaGrant(BaseModel):
 
 
 class Tile(BaseModel):
-    """One service a resident can open: an https site and the hosts it may visit."""
+    """One service a resident can open: an https site and the hosts it may visit, or a page."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -156,28 +183,32 @@ class Tile(BaseModel):
     group: Identifier
     label: Labels
     description: Labels | None = None
-    url: HttpUrl
+    url: HttpUrl | None = None
+    page: PageName | None = None
     icon: IconFile
-    allow: list[AllowRule] = Field(min_length=1)
+    allow: list[AllowRule] = Field(default_factory=list)
     #: Camera and microphone for the tile's own origins (a video call, a teleconsultation).
     media: MediaGrant | None = None
 
     @field_validator("url")
     @classmethod
-    def _https_only(cls, url: HttpUrl) -> HttpUrl:
-        if url.scheme != "https":
+    def _https_only(cls, url: HttpUrl | None) -> HttpUrl | None:
+        if url is not None and url.scheme != "https":
             raise ValueError(f"the address must start with https:// (got {url.scheme}://)")
         return url
 
     @model_validator(mode="after")
     def _url_is_allowed(self) -> Tile:
-        parts = urlsplit(str(self.url))
-        if not any(
+        if (self.url is None) == (self.page is None):
+            raise ValueError("a tile opens either a site (url) or a local page (page), not both")
+        parts = urlsplit(str(self.url)) if self.url is not None else None
+        if parts is not None and not any(
             allow_rule_matches(rule, parts.hostname or "", parts.path) for rule in self.allow
         ):
             raise ValueError(
                 f"the address {self.url} is not covered by the tile's allow list {self.allow}"
             )
+        # A page tile has no allow-list of its own, so it can grant the camera to no origin.
         for origin in self.media.origins if self.media is not None else ():
             if not self.allows(origin + "/"):
                 raise PydanticCustomError(

@@ -322,6 +322,41 @@ class Event(Message):
     _check_data = field_validator("data")(_refuse_personal_data)
 
 
+#: The most one session may count of one kind of help page.
+MAX_HELP_COUNT: Final = 10_000
+HelpCount = Annotated[int, Field(default=0, ge=0, le=MAX_HELP_COUNT, strict=True)]
+
+
+class HelpUsage(BaseModel):
+    """How one session used the kiosk's help pages: counts only, never which place or number.
+
+    Its fields are keys of the ``session_ended`` event's ``data``; the observatory adds them up.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    #: Times the help-places guide was opened (moving inside the guide does not count).
+    guide_opened: HelpCount = 0
+    #: A place's page shown.
+    places_shown: HelpCount = 0
+    #: A useful or emergency number shown full screen.
+    numbers_shown: HelpCount = 0
+
+    def counted(self, kind: str | None, previous: str | None = None) -> HelpUsage:
+        """One more ``guide``, ``place`` or ``number`` page (``previous``: the help page before)."""
+        if kind == "guide" and previous not in ("guide", "place"):
+            return self.model_copy(update={"guide_opened": self._more(self.guide_opened)})
+        if kind == "place":
+            return self.model_copy(update={"places_shown": self._more(self.places_shown)})
+        if kind == "number":
+            return self.model_copy(update={"numbers_shown": self._more(self.numbers_shown)})
+        return self
+
+    @staticmethod
+    def _more(count: int) -> int:
+        return min(count + 1, MAX_HELP_COUNT)
+
+
 CommandName = Literal[
     "reboot", "restart_ui", "wipe_session", "screenshot", "set_settings", "refresh_content"
 ]

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from kiosk.catalog import ID_PATTERN
-from kiosk.contract import CommandId, Scalar
+from kiosk.contract import CommandId, HelpUsage, Scalar
 
 LOCAL_PROTOCOL_VERSION: Final = 1
 #: A longer line is dropped and its connection closed: nothing legitimate comes near it.
@@ -97,6 +97,8 @@ class SessionEnded(LocalMessage):
     duration_s: float = Field(ge=0, le=86400)
     tiles_used: list[TileId] = Field(default_factory=list, max_length=32)
     reason: SessionEndReason
+    #: How the help pages were used: counts only (the guide, places, numbers shown).
+    help: HelpUsage = Field(default_factory=HelpUsage)
 
 
 class WipeResult(LocalMessage):

@@ -55,7 +55,7 @@ def test_default_catalog_loads_with_french_and_english_labels() -> None:
     for tile in catalog.tiles:
         assert tile.label["fr"]
         assert tile.label["en"]
-        assert str(tile.url).startswith("https://")
+        assert str(tile.url).startswith("https://") or tile.page in ("guide", "numbers")
         assert (default_bundle_dir() / tile.icon).is_file()
     for group in catalog.groups:
         assert (default_bundle_dir() / group.icon).is_file()
@@ -109,7 +109,10 @@ def _duplicate_tile(data: dict[str, Any]) -> None:
             _set(("tiles", 0, "url"), "https://evil.example/"),
             "not covered by the tile's allow list",
         ),
-        (_set(("tiles", 0, "allow"), []), "tiles[0].allow"),
+        (_set(("tiles", 0, "allow"), []), "not covered by the tile's allow list []"),
+        (_set(("tiles", 0, "page"), "guide"), "either a site (url) or a local page (page)"),
+        (_set(("tiles", 0, "page"), "../etc/passwd.html"), "tiles[0].page: String should match"),
+        (_set(("tiles", 0, "page"), "pages/x.htm"), "tiles[0].page: String should match"),
         (_set(("tiles", 0, "label"), {"en": "Health"}), "a 'fr' text is required"),
         (_set(("tiles", 0, "label"), {"fr": "  "}), "tiles[0].label.fr"),
         (_set(("tiles", 0, "colour"), "red"), "tiles[0].colour: Extra inputs are not permitted"),
@@ -209,6 +212,18 @@ def test_a_media_grant_outside_the_tile_is_refused(
     data = copy.deepcopy(VALID)
     data["tiles"][0] = _media_tile(**media)
     with pytest.raises(CatalogError, match=problem):
+        load_catalog(write_bundle(tmp_path, data))
+
+
+def test_a_page_tile_grants_the_camera_to_no_origin(tmp_path: Path) -> None:
+    # A local page has no allow-list: no origin of its own to give the camera to.
+    data = copy.deepcopy(VALID)
+    tile = _media_tile()
+    del tile["url"]
+    tile["allow"] = []
+    tile["page"] = "guide"
+    data["tiles"][0] = tile
+    with pytest.raises(CatalogError, match="not covered by the tile's allow list"):
         load_catalog(write_bundle(tmp_path, data))
 
 

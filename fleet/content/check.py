@@ -26,6 +26,7 @@ from kiosk.agent.content.manifest import (
     path_problem,
 )
 from kiosk.catalog import CATALOG_FILE, MEDIA_ORIGIN_OUTSIDE, Catalog
+from kiosk.places import PLACES_FILE, PlacesFile
 
 #: Local pages must be readable by the web view as UTF-8 HTML.
 PAGE_SUFFIX = ".html"
@@ -81,6 +82,10 @@ def _explain(error: ErrorDetails, language: str) -> str:
         text = _("this is not a valid web address")
     elif kind in ("dict_type", "list_type", "string_type", "int_type", "model_type"):
         text = _("this has the wrong type of value")
+    elif kind == "value_error" and "page file" in error["msg"]:
+        text = _("the local page %(page)r is not in the bundle") % {"page": error.get("input")}
+    elif kind == "value_error" and "either a site (url) or a local page" in error["msg"]:
+        text = _("a tile opens either a site (url) or a local page (page), exactly one of them")
     else:
         text = _("invalid value: %(detail)s") % {
             "detail": error["msg"].removeprefix("Value error, ")
@@ -191,6 +196,22 @@ def _check_catalog(bundle_dir: Path, report: CheckReport, language: str) -> None
     report.catalog = catalog
 
 
+def _check_places(bundle_dir: Path, report: CheckReport, language: str) -> None:
+    """The help-places guide, when the bundle has one, must be what the terminal reads."""
+    _ = gettext_for(language)
+    path = bundle_dir / PLACES_FILE
+    if not path.is_file():
+        return
+    try:
+        PlacesFile.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        first = error.errors()[0]
+        report.problems.append(
+            _("places.json, %(where)s: %(detail)s (write it with fleet content places import).")
+            % {"where": _where(first) or _("the whole file"), "detail": first["msg"]}
+        )
+
+
 def check_bundle(bundle_dir: Path, language: str = "fr") -> CheckReport:
     """Check everything a terminal will check, and more; collect every problem."""
     _ = gettext_for(language)
@@ -200,4 +221,5 @@ def check_bundle(bundle_dir: Path, language: str = "fr") -> CheckReport:
         return report
     _check_files(bundle_dir, report, language)
     _check_catalog(bundle_dir, report, language)
+    _check_places(bundle_dir, report, language)
     return report

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Final, NoReturn
 
@@ -28,6 +29,8 @@ from fleet.content.keys import (
 from fleet.content.repository import ContentRepository, RepositoryError
 from kiosk.agent.content.manifest import UnsafeFile, build_manifest
 from kiosk.agent.content.tufapi import CryptoSigner
+from kiosk.catalog import CATALOG_FILE
+from kiosk.places import PlacesFile
 
 LANGUAGE: Final = os.environ.get("FLEET_DEFAULT_LANGUAGE", "fr")
 _ = gettext_for(LANGUAGE)
@@ -43,6 +46,11 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help=_("Manage the signing keys of the content repository."))
 app.add_typer(keys_app, name="keys")
+places_app = typer.Typer(
+    help=_("The help-places guide: import places in the national format into a bundle."),
+    no_args_is_help=True,
+)
+app.add_typer(places_app, name="places")
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -195,3 +203,76 @@ def timestamp(ctx: typer.Context) -> None:
     except RepositoryError as error:
         die(str(error))
     out.print(Text(_("Snapshot and timestamp signed again.")))
+
+
+@places_app.command(
+    "import",
+    help=_(
+        "Check a CSV of places in La MedNum's national format (standard-mediation-num), line by"
+        " line, and write the valid places into the bundle's places.json."
+    ),
+)
+def places_import(
+    csv_file: Annotated[Path, typer.Argument(help=_("The CSV file (UTF-8, ',' between columns)."))],
+    bundle: Annotated[
+        Path,
+        typer.Option(
+            envvar="FLEET_CONTENT_BUNDLE", help=_("The bundle folder that receives places.json.")
+        ),
+    ] = Path("."),
+    source: Annotated[
+        str | None,
+        typer.Option(help=_("Who published the data, shown on the terminal (default: the file).")),
+    ] = None,
+    keep_valid: Annotated[
+        bool,
+        typer.Option(
+            "--keep-valid", help=_("Import the valid lines even when others are refused.")
+        ),
+    ] = False,
+) -> None:
+    # Imported here: frictionless is needed by this command only, not by `fleet serve`.
+    from fleet.content.places import validate_csv, write_places
+
+    if not (bundle / CATALOG_FILE).is_file():
+        die(
+            _("%(path)s is not a content bundle (no catalog.json); nothing was written.")
+            % {"path": bundle},
+            hint=_("Give the bundle folder with --bundle."),
+        )
+    report = validate_csv(csv_file, LANGUAGE)
+    for problem in report.problems:
+        out.print(Text("✗ " + problem, style="red"))
+    for column in report.ignored_columns:
+        out.print(
+            Text(_("Column « %(column)s » is not in the format: ignored.") % {"column": column})
+        )
+    if report.unusable or (report.problems and not keep_valid) or not report.places:
+        die(
+            _("%(path)s: %(count)d problem(s) on %(lines)d line(s); nothing was written.")
+            % {"path": csv_file, "count": len(report.problems), "lines": len(report.bad_lines)},
+            hint=_("Correct the file, or pass --keep-valid to import only the valid lines.")
+            if not report.unusable and report.places
+            else None,
+        )
+    guide = PlacesFile(
+        source=source or csv_file.name,
+        imported_at=date.today(),
+        places=tuple(report.places),
+    )
+    target = write_places(bundle, guide)
+    out.print(
+        Text(
+            _(
+                "%(count)d place(s) written to %(path)s (%(refused)d line(s) left out). Publish"
+                " the bundle to send them to the terminals: fleet content publish %(bundle)s"
+            )
+            % {
+                "count": len(report.places),
+                "path": target,
+                "refused": len(report.bad_lines),
+                "bundle": bundle,
+            },
+            style="green",
+        )
+    )

@@ -422,6 +422,7 @@ class UiLinkServer:
                     "reason": message.reason,
                     "tiles_count": len(set(message.tiles_used)),
                     "tiles": _joined(message.tiles_used),
+                    **message.help.model_dump(),
                 }
             elif isinstance(message, WipeResult):
                 self._last_wipe = message

@@ -124,7 +124,11 @@ class AgentBridge(QObject):
         self, session_id: str, reason: str, duration_s: float, tiles_used: list[str]
     ) -> None:
         self.link.session_ended(
-            session_id, duration_s, list(tiles_used), END_REASONS.get(reason, "command")
+            session_id,
+            duration_s,
+            list(tiles_used),
+            END_REASONS.get(reason, "command"),
+            self._browser.help_usage,
         )
 
     def _on_self_check(self, result: SelfCheck) -> None:

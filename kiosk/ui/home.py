@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.catalog import Catalog, CatalogError, load_catalog
+from kiosk.places import PlacesError, PlacesFile, load_places
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 MAIN_QML: Final = Path(__file__).resolve().parent / "qml" / "Main.qml"
 #: The window size of ``--windowed`` (a laptop-friendly stand-in for the 1080p terminal).
 WINDOWED_SIZE: Final = (1280, 800)
+
+
+def guide_of(bundle_dir: Path) -> PlacesFile | None:
+    """The bundle's help-places guide; an unreadable one is logged and shown as empty."""
+    try:
+        return load_places(bundle_dir)
+    except PlacesError as exc:
+        log.error("the help-places guide of the bundle is refused, shown empty: %s", exc)
+        return None
 
 
 class HomeLoadError(RuntimeError):
@@ -72,6 +82,7 @@ class HomeScreen:
         backlight: Backlight | None = None,
         attract_after_s: float = ATTRACT_AFTER_S,
         devices: Callable[[], CaptureDevices] = capture_devices,
+        position: tuple[float, float] | None = None,
     ) -> None:
         self._app = app
         self._pending_content: tuple[Catalog, Path] | None = None
@@ -87,6 +98,8 @@ class HomeScreen:
             retry_interval_s=retry_interval_s,
             language=language,
         )
+        self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
+        self.browser.pages.set_position(position)
         self.backend = HomeBackend(self.browser)
         self.prefs = ResidentPreferences(language)
         self.speech = Speaker(speech_engine)
@@ -114,6 +127,9 @@ class HomeScreen:
         self.window.installEventFilter(self.attract)
         self.browser.sessionStarted.connect(lambda _session, _tile: self.attract.session_started())
         self.prefs.languageChanged.connect(self._switch_language)
+        self.prefs.highContrastChanged.connect(
+            lambda: self.browser.set_high_contrast(bool(self.prefs.property("highContrast")))
+        )
         # The next resident starts in French, normal colours and text, in silence.
         self.browser.sessionEnded.connect(self._on_session_ended)
 
@@ -161,6 +177,7 @@ class HomeScreen:
     def _show_content(self, catalog: Catalog, bundle_dir: Path) -> None:
         self.menu.set_catalog(catalog, bundle_dir, self._language)
         self.browser.set_catalog(catalog)
+        self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
         log.info("content %s shown", catalog.version)
 
     def show(self, *, windowed: bool) -> None:

@@ -18,6 +18,11 @@ def gettext_for(language: str = DEFAULT_LANGUAGE) -> Callable[[str], str]:
     return translator(LOCALE_DIR, DOMAIN, language)
 
 
+def N_(text: str) -> str:
+    """Mark ``text`` for the catalogs where it is written; it is translated where it is shown."""
+    return text
+
+
 def ui_languages() -> list[str]:
     """The languages the UI can be shown in."""
     return available_languages(LOCALE_DIR, DOMAIN)

@@ -221,7 +221,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("kiosk")
     app.setApplicationVersion(__version__)
     try:
-        home = HomeScreen(app, catalog, catalog_dir, language, session_timeouts(settings))
+        home = HomeScreen(
+            app,
+            catalog,
+            catalog_dir,
+            language,
+            session_timeouts(settings),
+            position=settings.position,
+        )
     except HomeLoadError as exc:
         log.error("%s", exc)
         return EXIT_BAD_CONTENT

@@ -109,6 +109,20 @@ class KioskSettings(BaseModel):
         description="Backlight brightness by time of day: `HH:MM-HH:MM=percent` periods, "
         "comma-separated, not overlapping. The fleet may change it live.",
     )
+    latitude: float | None = Field(
+        default=None,
+        ge=-90,
+        le=90,
+        description="The terminal's own position (WGS84 degrees, e.g. 44.8378): the help-places "
+        "guide lists the nearest places first. Set with `longitude`; unset, places are listed "
+        "by name.",
+    )
+    longitude: float | None = Field(
+        default=None,
+        ge=-180,
+        le=180,
+        description="The terminal's longitude (WGS84 degrees, e.g. -0.5792); see `latitude`.",
+    )
     catalog_dir: Path = Field(
         default_factory=default_bundle_dir,
         description="The content bundle (`catalog.json` and its pictograms). Default: the "
@@ -141,11 +155,20 @@ class KioskSettings(BaseModel):
     def _consistent(self) -> KioskSettings:
         if self.default_language not in self.languages:
             raise _cross_field_error("default_language", _("must be one of « languages »"))
+        if (self.latitude is None) != (self.longitude is None):
+            raise _cross_field_error("longitude", _("« latitude » and « longitude » go together"))
         if self.max_session_warning_s >= self.max_session_s:
             raise _cross_field_error(
                 "max_session_warning_s", _("must be shorter than « max_session_s »")
             )
         return self
+
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """(latitude, longitude) of the terminal, when both are set."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (self.latitude, self.longitude)
 
     def updated(self, changes: Mapping[str, object]) -> KioskSettings:
         """These settings with ``changes`` applied and checked (raise ``ValidationError``)."""

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from kiosk.agent.uilink import UiLinkError, UiLinkServer
 from kiosk.agentlink import AgentLink, new_session_id
-from kiosk.contract import Event, Scalar, utc_now
+from kiosk.contract import Event, HelpUsage, Scalar, utc_now
 from kiosk.localproto import (
     MAX_LINE_BYTES,
     AgentMessage,
@@ -109,7 +109,9 @@ def test_session_events_become_anonymous_contract_events(
 ) -> None:
     session_id = new_session_id()
     assert ui.session_started(session_id, "caf")
-    assert ui.session_ended(session_id, 312.46, ["caf", "ameli", "caf"], "button")
+    assert ui.session_ended(
+        session_id, 312.46, ["caf", "ameli", "caf"], "button", HelpUsage(places_shown=2)
+    )
     assert ui.wipe_result(ok=False, checks_failed=["cookies_empty", "cache_empty"])
     assert ui.crash("webengine", "render process gone")
     wait_until(lambda: len(events) == 4, 5, "four session events")
@@ -117,7 +119,15 @@ def test_session_events_become_anonymous_contract_events(
         ("session_started", {"tile": "caf"}),
         (
             "session_ended",
-            {"duration_s": 312.5, "reason": "button", "tiles_count": 2, "tiles": "caf,ameli"},
+            {
+                "duration_s": 312.5,
+                "reason": "button",
+                "tiles_count": 2,
+                "tiles": "caf,ameli",
+                "guide_opened": 0,
+                "places_shown": 2,
+                "numbers_shown": 0,
+            },
         ),
         (
             "wipe_done",

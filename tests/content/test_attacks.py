@@ -45,7 +45,14 @@ def assert_refused(updater: ContentUpdater, version: str, *words: str) -> None:
 def test_tampered_file_is_refused(fleet: Fleet, on_good: ContentUpdater) -> None:
     fleet.publish(NEXT, page_text="next")
     targets = fleet.repo.targets().signed.targets
-    page = next(p for p in targets if p.startswith("files/") and p not in _good_files(fleet))
+    # The new page (the other new file, catalog.json, has no "next" in it to tamper with).
+    page = next(
+        p
+        for p in targets
+        if p.startswith("files/")
+        and p not in _good_files(fleet)
+        and b"next" in (fleet.repo.targets_dir / p).read_bytes()
+    )
     served = fleet.repo.targets_dir / page
     served.write_bytes(served.read_bytes().replace(b"next", b"evil"))
     assert_refused(on_good, NEXT, "tampered download")

@@ -69,8 +69,10 @@ def test_the_api_does_what_its_document_says(tmp_path: Path) -> None:
                 f"Authorization: Bearer {token}",
                 "--max-examples",
                 str(EXAMPLES),
+                # One worker: two threads hit CPython 3.11's "AST constructor recursion depth
+                # mismatch" (python/cpython#106905) inside schemathesis now and then.
                 "--workers",
-                "2",
+                "1",
                 "--no-color",
                 # The same cases at every run, so CI never fails on a case no change brought;
                 # KIOSK_SCHEMATHESIS_SEED=<n> explores others (a failure prints its seed).

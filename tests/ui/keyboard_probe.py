@@ -1,8 +1,9 @@
 """Run in its own process by test_keyboard.py: Qt Virtual Keyboard must be chosen before the
 application exists, and the rest of the UI suite runs without it.
 
-Opens the stand-in, touches its text field, and prints one JSON line: whether the keyboard
-panel is shown, its top, the field's rectangle in the window, and the page view's bottom.
+Opens the stand-in (or, with ``--local-page``, a page of the content bundle), touches its text
+field, and prints one JSON line: whether the keyboard panel is shown, its top, the field's
+rectangle in the window, and the page view's bottom.
 """
 
 from __future__ import annotations
@@ -60,8 +61,18 @@ def click(home: HomeScreen, x: float, y: float) -> None:
         QGuiApplication.sendEvent(home.window, event)
 
 
+#: A page of the bundle with a field where the stand-in's is (the top left of the page).
+LOCAL_PAGE = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>local-field</title></head><body>"
+    "<input id='field' style='position:absolute;left:0;top:100px;width:600px;height:90px'>"
+    "</body></html>"
+)
+
+
 def main() -> int:
     screenshot = "--screenshot" in sys.argv
+    local = "--local-page" in sys.argv
+    tile, title = ("page", "local-field") if local else ("standin", "standin-home")
     work = Path(tempfile.mkdtemp(prefix="kiosk-keyboard-"))
     trusted = make_certificate(work, "standin", [ALLOWED_HOST])
     untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
@@ -71,12 +82,19 @@ def main() -> int:
     prepare_web_engine()
     app = QGuiApplication(sys.argv[:1])
     with running_standin(trusted, untrusted) as standin:
-        write_standin_bundle(work, standin.url("/"), "keyboard")
+        (work / "pages").mkdir()
+        (work / "pages" / "champ.html").write_text(LOCAL_PAGE, encoding="utf-8")
+        page: dict[str, object] = {
+            "id": "page",
+            "label": {"fr": "Page"},
+            "page": "pages/champ.html",
+        }
+        write_standin_bundle(work, standin.url("/"), "keyboard", extra_tiles=(page,))
         home = HomeScreen(app, load_catalog(work), work, "fr")
         home.show(windowed=True)
         home.window.requestActivate()
-        home.browser.openTile("standin")
-        wait_for(lambda: (v := view_of(home)) is not None and v.property("title") == "standin-home")
+        home.browser.openTile(tile)
+        wait_for(lambda: (v := view_of(home)) is not None and v.property("title") == title)
         view = view_of(home)
         assert view is not None
         settle(home)

@@ -2,8 +2,10 @@
 
 Run from the repository root: ``QT_QPA_PLATFORM=offscreen .venv/bin/python -m
 tests.ui.make_screenshots`` (writes kiosk-browsing.png, kiosk-refused.png, kiosk-idle.png,
-kiosk-camera.png, and the home screen in French and Arabic, large text and high contrast, on
-both screens: kiosk-home-{fr,ar}-{1920,1280}-{large,contrast}.png).
+kiosk-camera.png, the home screen in French and Arabic, large text and high contrast, on
+both screens: kiosk-home-{fr,ar}-{1920,1280}-{large,contrast}.png, then the help pages:
+kiosk-{guide,place,numbers,number}-{fr,ar}[-large-contrast].png and kiosk-offline-ar.png).
+``--help-pages`` draws only the help pages, ``--home`` only the home screens.
 """
 
 from __future__ import annotations
@@ -74,7 +76,65 @@ def grab(home: HomeScreen, name: str) -> None:
     print(f"wrote {OUT / name}")
 
 
+#: The help pages drawn in each language and look: tile or address, then the file's stem.
+HELP_PAGES = (
+    ("kiosk://guide/", "guide"),
+    ("kiosk://guide/place?id=bdx-sesame", "place"),
+    ("kiosk://numbers/", "numbers"),
+    ("kiosk://numbers/?show=114", "number"),
+)
+
+
+def grab_help_pages(app: QGuiApplication) -> None:
+    """The guide, a place, the numbers and one number, in FR and AR, plain and large+contrast.
+
+    Drawn on the shipped bundle (its cited sample place) from a terminal placed at Bordeaux's
+    town hall (44.8378, -0.5792; a position for the picture, not a fact about any terminal).
+    """
+    bundle = default_bundle_dir()
+    for language in ("fr", "ar"):
+        for variant in ("", "-large-contrast"):
+            home = HomeScreen(
+                app, load_catalog(bundle), bundle, language, position=(44.8378, -0.5792)
+            )
+            if variant:
+                home.prefs.toggleLargeText()
+                home.prefs.toggleHighContrast()
+            home.show(windowed=True)
+            home.browser.openTile("aide-pres-d-ici")
+            wait_for(lambda h=home: view_of(h) is not None)
+            view = view_of(home)
+            assert view is not None
+            for address, stem in HELP_PAGES:
+                home.browser.load(address)
+                wait_for(
+                    lambda v=view, a=address: (
+                        v.property("url").toString() == a and not v.property("loading")
+                    )
+                )
+                settle(home, frames=4)
+                grab(home, f"kiosk-{stem}-{language}{variant}.png")
+            if language == "ar" and not variant:
+                home.browser.load("kiosk://offline/")
+                wait_for(
+                    lambda v=view: (
+                        str(v.property("title")) == "لا يوجد اتصال"
+                        or ("offline" in v.property("url").toString() and not v.property("loading"))
+                    )
+                )
+                settle(home, frames=4)
+                grab(home, "kiosk-offline-ar.png")
+            wipe_and_close(app, home)
+
+
 def main() -> int:
+    only = {"--help-pages": grab_help_pages, "--home": draw_home_screens}
+    for flag, draw in only.items():
+        if flag in sys.argv:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            prepare_web_engine()
+            draw(QGuiApplication(sys.argv[:1]))
+            return 0
     work = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
     trusted = make_certificate(work, "standin", [ALLOWED_HOST, OUTSIDE_HOST, VISIO_HOST])
     untrusted = make_certificate(work, "bad", [BAD_CERT_HOST])
@@ -106,6 +166,7 @@ def main() -> int:
             app, work, standin.url("/visio?auto=1", host=VISIO_HOST), standin.url("", VISIO_HOST)
         )
     draw_home_screens(app)
+    grab_help_pages(app)
     shutil.rmtree(work)
     return 0
 

@@ -180,3 +180,21 @@ def test_settings_out_of_bounds_are_refused(
         linked.server.send_to_ui(Settings(settings={"idle_timeout_s": 60}))
     assert "settings from the agent refused (idle_timeout_s" in caplog.text
     assert clock.timeouts.idle_timeout_s == 60
+
+
+def test_help_pages_reach_the_agent_as_counts_only(
+    linked: Linked, qtbot: QtBot, standin: Standin
+) -> None:
+    view = open_standin(linked.home, qtbot)
+    linked.home.browser.load("kiosk://guide/")
+    qtbot.waitUntil(lambda: str(view.property("title")) == "De l'aide près d'ici", timeout=10_000)
+    linked.home.browser.load("kiosk://numbers/?show=3919")
+    qtbot.waitUntil(lambda: str(view.property("title")) == "Violences faites aux femmes")
+    with qtbot.waitSignal(linked.home.browser.selfCheckDone, timeout=10_000):
+        linked.home.browser.finishSession()
+    qtbot.waitUntil(lambda: "wipe_done" in linked.kinds(), timeout=5_000)
+    ended = linked.last("session_ended")
+    assert (ended["guide_opened"], ended["places_shown"], ended["numbers_shown"]) == (1, 0, 1)
+    # Which number or page: never.
+    assert "3919" not in repr(linked.events)
+    assert "guide" not in repr([v for v in ended.values() if isinstance(v, str)])

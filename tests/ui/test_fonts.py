@@ -2,10 +2,14 @@
 
 What the kiosk shows: every translation of its own strings (``kiosk/ui/locale``, and English,
 the source), every label and description of the shipped catalog in every language, each
-language's name, greeting and invitation, and the literal strings of its QML. Its pictograms
-are SVG drawings (``icons.js``, the bundle's ``.svg``), never characters. The fonts are those
-the kiosk names (Noto Sans, and Noto Sans Arabic for Arabic), which Debian's ``fonts-noto-core``
-ships: the Makefile installs it for development and tests, the image recipe for the terminal.
+language's name, greeting and invitation, the literal strings of its QML, and the text of the
+pages it draws itself (refusal, offline, the help-places guide and a place's page, the useful
+numbers and each number full screen), which also holds what no catalog translates: the shipped
+places' data, day names, times and distances formatted for the locale. Its pictograms are SVG
+drawings (``icons.js``, ``pagestyle.py``, the bundle's ``.svg``), never characters. The fonts
+are those the kiosk names (Noto Sans, and Noto Sans Arabic for Arabic), which Debian's
+``fonts-noto-core`` ships: the Makefile installs it for development and tests, the image recipe
+for the terminal.
 """
 
 from __future__ import annotations
@@ -15,13 +19,19 @@ import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from kiosk.catalog import default_bundle_dir, load_catalog
-from kiosk.ui.i18n import LOCALE_DIR, RESIDENT_LANGUAGES
+from kiosk.places import PlacesFile, load_places
+from kiosk.ui.browser.nearby import LANGUAGE_LABELS, NEED_LABELS, SUPPORT_LABELS
+from kiosk.ui.browser.numbers import NUMBERS
+from kiosk.ui.browser.pages import REFUSAL_REASONS, PageContext, render_page
+from kiosk.ui.i18n import LOCALE_DIR, RESIDENT_LANGUAGES, gettext_for
 from kiosk.ui.qt import QFont, QGuiApplication, QRawFont
 
 pytestmark = pytest.mark.qt
@@ -33,14 +43,23 @@ LATIN, ARABIC = "Noto Sans", "Noto Sans Arabic"
 
 
 def _makefile_packages() -> list[str]:
-    """The Debian packages the Makefile installs, as make itself expands them."""
-    listed = subprocess.run(
-        ["make", "--no-print-directory", "-s", "-C", str(ROOT), "apt-packages"],
+    """``APT_PACKAGES`` as make itself expands it (the Makefile joins one list per group)."""
+    expanded = subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "-C",
+            str(ROOT),
+            "--eval",
+            "print-apt-packages: ; @echo $(APT_PACKAGES)",
+            "print-apt-packages",
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
-    return listed.stdout.split()
+    return expanded.stdout.split()
 
 
 def _mkosi_packages(text: str) -> list[str]:
@@ -101,6 +120,87 @@ def _shown_strings() -> Iterator[tuple[str, str]]:
     for qml in QML_DIR.glob("*.qml"):
         for literal in re.findall(r'text: "([^"]*)"', qml.read_text(encoding="utf-8")):
             yield "en", literal
+    for lang in RESIDENT_LANGUAGES:
+        for page in _kiosk_pages(lang.code):
+            yield from ((lang.code, text) for text in _page_text(page))
+
+
+class _TextOf(HTMLParser):
+    """The text a page puts on screen: its text nodes and the attributes a reader is given,
+    outside styles, scripts and SVG drawings."""
+
+    HIDDEN = frozenset({"style", "script", "svg"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self._hidden += 1
+        self.texts += [value for name, value in attrs if name in ("alt", "aria-label") and value]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.texts.append(data)
+
+
+def _page_text(page: str) -> list[str]:
+    parser = _TextOf()
+    parser.feed(page)
+    parser.close()
+    return parser.texts
+
+
+def _kiosk_pages(language: str) -> Iterator[str]:
+    """Every page the kiosk draws, in ``language``: the friendly pages, each number, the
+    guide with each filter, and each place's page, for the shipped places and for a copy of
+    them located and with opening hours (so distances, directions, day names and times show)."""
+    shipped = load_places(default_bundle_dir())
+    assert shipped is not None
+    assert shipped.places
+    located = PlacesFile.model_validate(
+        shipped.model_dump()
+        | {
+            "places": [
+                place.model_dump()
+                | {"latitude": 44.83, "longitude": -0.56, "horaires": "Mo-Sa 09:00-12:00"}
+                for place in shipped.places
+            ]
+        }
+    )
+    # Wednesday 2026-12-02 at 10:30 and 13:30 in Paris: open until, and closed until tomorrow.
+    for hour in (9, 12):
+        for places in (shipped, located, None):
+            context = PageContext(
+                gettext_for(language),
+                language,
+                places=places,
+                position=(44.8378, -0.5792),
+                now=lambda hour=hour: datetime(2026, 12, 2, hour, 30, tzinfo=UTC),
+            )
+            pages = [("refused", "/", {"why": why}) for why in (*REFUSAL_REASONS, "")]
+            pages += [("offline", "/", {}), ("numbers", "/", {})]
+            pages += [("numbers", "/", {"show": number.digits}) for number in NUMBERS]
+            queries: list[dict[str, str]] = [{}, {"free": "1"}, {"open": "1"}]
+            for key, labels in (
+                ("need", NEED_LABELS),
+                ("support", SUPPORT_LABELS),
+                ("lang", LANGUAGE_LABELS),
+            ):
+                queries += [{key: str(index)} for index in range(len(labels))]
+            pages += [("guide", "/", query) for query in queries]
+            if places is not None:
+                pages += [("guide", "/place", {"id": p.id}) for p in places.places]
+            for host, path, query in pages:
+                page = render_page(host, path, query, context)
+                assert page is not None, (host, path, query)
+                yield page
 
 
 def _drawn(character: str) -> bool:

@@ -161,6 +161,24 @@ def test_a_group_opens_its_screen_and_all_services_comes_back(
     assert not item(home, "groupTitle").isVisible()
 
 
+def test_human_help_is_the_first_card_and_two_touches_open_the_guide(
+    show_home: ShowHome, qtbot: QtBot
+) -> None:
+    # Whoever stands at the terminal sees help first: on every screen size and in every language
+    # the first card is on the first page (top left, top right in Arabic).
+    home = show_home("fr")
+    first = home.menu.home_cards[0]
+    assert (first.kind, first.card_id, first.label) == (GROUP, "aide", "Aide et urgences")
+    assert first.description == "Quelqu'un pour vous aider, numéros d'urgence"
+    touch(home, qtbot, "group-aide")
+    qtbot.waitUntil(lambda: item(home, "groupTitle").isVisible(), timeout=5_000)
+    cards = card_items(home.window)
+    assert set(cards) == {"tile-aide-pres-d-ici", "tile-numeros-utiles"}
+    with qtbot.waitSignal(home.backend.tileActivated, timeout=5_000) as activated:
+        _click(home, qtbot, cards["tile-aide-pres-d-ici"])
+    assert activated.args == ["aide-pres-d-ici"]
+
+
 def test_the_next_resident_starts_on_the_home_screen(show_home: ShowHome, qtbot: QtBot) -> None:
     home = show_home("fr")
     home.menu.openGroup("ecole")
@@ -174,7 +192,7 @@ def test_menu_relabels_cards_live(show_home: ShowHome, qtbot: QtBot) -> None:
     menu = show_home("fr").menu
     with qtbot.waitSignal(menu.changed, timeout=1_000):
         menu.set_language("en")
-    assert menu.home_cards[0].label == "Health"
+    assert [card.label for card in menu.home_cards][:2] == ["Help and emergencies", "Health"]
     menu.openGroup("sante")
     assert [card.label for card in menu.group_cards] == ["Health – Ameli", "My health space"]
     menu.openGroup("no-such-group")

@@ -19,11 +19,14 @@ pytestmark = pytest.mark.qt
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_touching_a_field_shows_the_keyboard_below_it() -> None:
+@pytest.mark.parametrize("where", ["site", "local-page"])
+def test_touching_a_field_shows_the_keyboard_below_it(where: str) -> None:
+    """On a site and on a page of the content bundle alike (the same view, the same panel)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     env.pop("QTWEBENGINE_CHROMIUM_FLAGS", None)
     done = subprocess.run(
-        [sys.executable, "-m", "tests.ui.keyboard_probe"],
+        [sys.executable, "-m", "tests.ui.keyboard_probe"]
+        + (["--local-page"] if where == "local-page" else []),
         cwd=ROOT,
         env=env,
         capture_output=True,

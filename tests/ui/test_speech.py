@@ -103,3 +103,16 @@ def test_the_session_end_stops_the_voice(home: HomeScreen, qtbot: QtBot, standin
         home.browser.finishSession()
     qtbot.waitUntil(lambda: not home.speech.speaking, timeout=5_000)
     assert home.speech.language() == "fr"
+
+
+def test_read_aloud_speaks_a_local_page_too(home: HomeScreen, qtbot: QtBot) -> None:
+    """The kiosk's own pages are read like a site's: the number shown and what it is for."""
+    view = open_standin(home, qtbot)
+    home.browser.load("kiosk://numbers/?show=3114")
+    wait_title(qtbot, view, lambda t: t == "Prévention du suicide")
+    words = spoken_words(home)
+    with qtbot.waitSignal(home.speech.speakingChanged, timeout=5_000):
+        touch(home, qtbot, "readAloudButton")
+    qtbot.waitUntil(lambda: "3114" in words and "suicide" in words, timeout=10_000)
+    touch(home, qtbot, "readAloudButton")
+    qtbot.waitUntil(lambda: not home.speech.speaking, timeout=5_000)

@@ -43,8 +43,13 @@ def export_usage(
         ),
     ],
     format: Literal["csv", "json"] = "csv",
+    table: Annotated[
+        Literal["tiles", "help"],
+        Query(description="tiles: sessions per tile; help: guide, places and numbers shown"),
+    ] = "tiles",
 ) -> Response:
-    """Sessions and median duration per day, terminal and tile; small counts suppressed."""
+    """Sessions per day, terminal and tile, or help page use per day and terminal (counts
+    only); small counts suppressed."""
     if last_day < first_day:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "'to' is before 'from'")
     if (last_day - first_day).days >= observatory.MAX_DAYS:
@@ -54,9 +59,21 @@ def export_usage(
         )
     minimum = settings.observatory_min_sessions
     zone = formatting.display_zone(settings.display_timezone)
-    rows = observatory.usage(session, first_day, last_day, zone, minimum)
-    filename = f"observatory-{first_day.isoformat()}-{last_day.isoformat()}.{format}"
+    suffix = "" if table == "tiles" else "-help"
+    filename = f"observatory{suffix}-{first_day.isoformat()}-{last_day.isoformat()}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if table == "help":
+        help_rows = observatory.help_usage(session, first_day, last_day, zone, minimum)
+        if format == "json":
+            return JSONResponse(
+                observatory.to_json(help_rows, first_day, last_day, minimum), headers=headers
+            )
+        return Response(
+            observatory.help_to_csv(help_rows, minimum),
+            media_type="text/csv; charset=utf-8",
+            headers=headers,
+        )
+    rows = observatory.usage(session, first_day, last_day, zone, minimum)
     if format == "json":
         body: dict[str, Any] = observatory.to_json(rows, first_day, last_day, minimum)
         return JSONResponse(body, headers=headers)

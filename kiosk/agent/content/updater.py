@@ -31,6 +31,7 @@ from kiosk.agent.content.manifest import (
 )
 from kiosk.agent.content.store import StoreError, VersionStore
 from kiosk.catalog import CatalogError, load_catalog
+from kiosk.places import PlacesError, load_places
 
 # tuf brings securesystemslib, cryptography and urllib3: about 12 MB resident that the agent,
 # running for months and updating content rarely, should not carry. The methods below that talk
@@ -103,10 +104,11 @@ class _Refused(Exception):
 
 
 def default_health_check(bundle_dir: Path) -> str | None:
-    """The catalog parses and every local page is readable UTF-8 HTML."""
+    """The catalog and the help-places guide parse; every local page is readable UTF-8 HTML."""
     try:
         load_catalog(bundle_dir)
-    except CatalogError as error:
+        load_places(bundle_dir)
+    except (CatalogError, PlacesError) as error:
         return str(error)
     for page in sorted(bundle_dir.rglob("*.html")):
         try:

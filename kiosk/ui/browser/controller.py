@@ -12,15 +12,18 @@ from collections.abc import Callable
 from typing import Final
 
 from kiosk.catalog import Catalog, Tile
+from kiosk.contract import HelpUsage
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.keys import KioskEventFilter
 from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
     Vector,
+    help_page_kind,
     is_kiosk_page,
     navigation_verdict,
     new_window_verdict,
+    tile_address,
 )
 from kiosk.ui.browser.probe import PROBE_TIMEOUT_S, OriginProbe
 from kiosk.ui.browser.profile import (
@@ -106,6 +109,7 @@ class BrowserController(QObject):
         self._tiles = {tile.id: tile for tile in catalog.tiles}
         self.clock = SessionClock(timeouts, self)
         self.pages = KioskPages(translate, self, language=language)
+        self.pages.helpPageServed.connect(self._on_kiosk_page_served)
         self._window: QQuickWindow | None = None
         self._probe = OriginProbe(probe_timeout_s, self)
         self._probe.finished.connect(self._on_probe_finished)
@@ -124,6 +128,9 @@ class BrowserController(QObject):
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
+        self._help_usage = HelpUsage()
+        self._last_help_page = ""
+        self._last_help_kind: str | None = None
         self._browsing = False
         self._view: QObject | None = None
         self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
@@ -222,6 +229,9 @@ class BrowserController(QObject):
     def set_language(self, language: str) -> None:
         """The resident switched language: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_language(language)
+        self._reload_kiosk_page()
+
+    def _reload_kiosk_page(self) -> None:
         if self._view is not None:
             url = self._view.property("url")
             if is_kiosk_page(url.toString() if hasattr(url, "toString") else str(url)):
@@ -230,6 +240,16 @@ class BrowserController(QObject):
     def set_catalog(self, catalog: Catalog) -> None:
         """The tiles (and their allow-lists) of a new content bundle, for the next session."""
         self._tiles = {tile.id: tile for tile in catalog.tiles}
+
+    def set_high_contrast(self, high_contrast: bool) -> None:
+        """The resident switched contrast: the kiosk's pages follow (the one shown reloads)."""
+        self.pages.set_high_contrast(high_contrast)
+        self._reload_kiosk_page()
+
+    @property
+    def help_usage(self) -> HelpUsage:
+        """How the help pages were used in the session running (or just ended)."""
+        return self._help_usage
 
     def report_refusal(self, vector: Vector) -> None:
         """Log and signal a refused attempt (the vector only: no address, no text)."""
@@ -250,6 +270,9 @@ class BrowserController(QObject):
             # A resident is quicker than the probe: what it finds from now on could be theirs.
             self._probe.interrupt()
         session_id = self.clock.start()
+        if not was_active:
+            self._help_usage = HelpUsage()
+            self._last_help_page, self._last_help_kind = "", None
         self._tile = tile
         if tile_id not in self._tiles_used:
             self._tiles_used.append(tile_id)
@@ -258,7 +281,7 @@ class BrowserController(QObject):
             self.sessionActiveChanged.emit()
             self.sessionStarted.emit(session_id, tile_id)
         self._set_browsing(True)
-        self.load(str(tile.url))
+        self.load(tile_address(tile))
 
     def load(self, url: str) -> None:
         """Show ``url`` in the session's view if the lockdown allows it, else the refusal page.
@@ -366,7 +389,7 @@ class BrowserController(QObject):
         log.info("camera stopped by the resident in session %s", self.clock.session_id or "-")
         self._set_media(())
         if self._tile is not None:
-            self.load(str(self._tile.url))
+            self.load(tile_address(self._tile))
 
     @Slot()
     def pageLoadStarted(self) -> None:
@@ -402,6 +425,17 @@ class BrowserController(QObject):
         if not is_kiosk_page(url):
             self._retry.stop()
             self._retry_url = ""
+            self._last_help_page, self._last_help_kind = "", None
+
+    def _on_kiosk_page_served(self, url: str) -> None:
+        """A help page was drawn for the session's view: count it (the kind only)."""
+        if not self.clock.active:
+            return
+        # A reload (a language or contrast switch) asks for the same page again: counted once.
+        if url != self._last_help_page:
+            kind = help_page_kind(url)
+            self._help_usage = self._help_usage.counted(kind, self._last_help_kind)
+            self._last_help_page, self._last_help_kind = url, kind
 
     @Slot(QObject)
     def attachView(self, view: QObject) -> None:

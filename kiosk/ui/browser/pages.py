@@ -1,5 +1,7 @@
-"""The kiosk's own pages (refusal, offline), served under ``kiosk://`` to every session's profile.
+"""The kiosk's own pages, served under ``kiosk://`` to every session's profile.
 
+Friendly pages (refusal, offline), the pages the kiosk draws from the bundle's data (the
+help-places guide, the useful numbers) and the bundle's own files (``kiosk://content/...``).
 A custom scheme rather than ``file:`` or ``qrc:``: those stay forbidden to the resident's view,
 and these pages carry no address of the resident's browsing (they are the same for everyone).
 """
@@ -7,12 +9,30 @@ and these pages carry no address of the resident's browsing (they are the same f
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final
+from urllib.parse import parse_qsl
 
+from kiosk.agent.content.manifest import path_problem
+from kiosk.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
-from kiosk.ui.browser.policy import KIOSK_SCHEME
-from kiosk.ui.i18n import gettext_for, resident_language
+from kiosk.places import PlacesFile
+from kiosk.ui.browser.guide import GuideRenderer
+from kiosk.ui.browser.nearby import Filters
+from kiosk.ui.browser.numbers import T_NUMBERS, numbers_html
+from kiosk.ui.browser.pagestyle import (
+    ICON_HELP,
+    ICON_OFFLINE,
+    ICON_PHONE,
+    ICON_REFUSED,
+    page_document,
+)
+from kiosk.ui.browser.policy import CONTENT_HOST, KIOSK_SCHEME
+from kiosk.ui.i18n import N_, gettext_for, resident_language
 from kiosk.ui.qt import (
     QBuffer,
     QByteArray,
@@ -22,22 +42,28 @@ from kiosk.ui.qt import (
     QWebEngineUrlRequestJob,
     QWebEngineUrlScheme,
     QWebEngineUrlSchemeHandler,
+    Signal,
 )
+
+log = logging.getLogger(__name__)
+
+
+# Texts shown inside the pages' markup (marked here, where the extractor sees them).
+T_FIND_HELP = N_("Find help near here")
 
 #: Which refusal page explains which reason (``kiosk://refused/?why=...``).
 REFUSAL_REASONS: Final = ("outside", "certificate", "forbidden")
-
-_STYLE: Final = """
-body { margin: 0; background: #0b2440; color: #fff; font-family: 'Noto Sans', sans-serif;
-       display: flex; align-items: center; justify-content: center; min-height: 100vh; }
-main { max-width: 46em; padding: 2em; text-align: center; }
-h1 { font-size: 2.6em; margin: 0 0 .5em; }
-p { font-size: 1.6em; line-height: 1.4; }
-.icon { font-size: 5em; }
-button { font: inherit; font-size: 1.6em; font-weight: bold; min-height: 2.6em;
-         padding: .4em 1.4em; margin-top: 1em; border-radius: .5em; border: 0;
-         background: #ffd34d; color: #0b2440; }
-"""
+#: The files of a bundle a page may load, by suffix, with their type.
+CONTENT_TYPES: Final = {
+    ".html": "text/html;charset=utf-8",
+    ".css": "text/css;charset=utf-8",
+    ".js": "text/javascript;charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
 
 
 def register_kiosk_scheme() -> None:
@@ -46,7 +72,8 @@ def register_kiosk_scheme() -> None:
         return
     scheme = QWebEngineUrlScheme(QByteArray(KIOSK_SCHEME.encode()))
     scheme.setSyntax(QWebEngineUrlScheme.Syntax.Host)
-    # Secure (like https, so https pages may show it in a frame) and local to nothing.
+    # Secure (like https, so https pages may show it in a frame) and local to nothing: an
+    # opaque origin, so a local page can keep nothing (no cookie, no storage) for the next one.
     scheme.setFlags(
         QWebEngineUrlScheme.Flag.SecureScheme
         | QWebEngineUrlScheme.Flag.NoAccessAllowed
@@ -55,36 +82,77 @@ def register_kiosk_scheme() -> None:
     QWebEngineUrlScheme.registerScheme(scheme)
 
 
-def _direction(language: str) -> str:
+def direction_of(language: str) -> str:
+    """``rtl`` for a right-to-left language (Arabic), else ``ltr``."""
     try:
         return "rtl" if resident_language(language).right_to_left else "ltr"
     except KeyError:
         return "ltr"
 
 
-def _page(
-    title: str, icon: str, lines: list[str], button: str | None, action: str, language: str
-) -> str:
-    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
-    button_html = (
-        f'<button id="back" onclick="{action}">{html.escape(button)}</button>' if button else ""
-    )
+@dataclass(frozen=True)
+class PageContext:
+    """What the kiosk's pages are drawn with: language, contrast, the bundle and the terminal."""
+
+    translate: Callable[[str], str]
+    language: str = DEFAULT_LANGUAGE
+    high_contrast: bool = False
+    bundle_dir: Path | None = None
+    places: PlacesFile | None = None
+    #: The terminal's own position (latitude, longitude), for "nearest first".
+    position: tuple[float, float] | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _help_links(_: Callable[[str], str]) -> str:
     return (
-        f"<!doctype html><html lang='{html.escape(language)}' dir='{_direction(language)}'>"
-        f"<head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head>"
-        f"<body><main><div class='icon' aria-hidden='true'>{icon}</div>"
-        f"<h1>{html.escape(title)}</h1>{paragraphs}{button_html}</main></body></html>"
+        "<p class='help'>"
+        f"<a class='button' id='help-guide' href='kiosk://guide/'>{ICON_HELP}"
+        f"{html.escape(_(T_FIND_HELP))}</a>"
+        f"<a class='button' id='help-numbers' href='kiosk://numbers/'>{ICON_PHONE}"
+        f"{html.escape(_(T_NUMBERS))}</a></p>"
+    )
+
+
+def _friendly(
+    context: PageContext, title: str, icon: str, lines: list[str], back: str | None
+) -> str:
+    _ = context.translate
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    # The way back is the page's only script (the Content-Security-Policy allows it there).
+    back_html = (
+        f"<p><button class='prominent' id='back' onclick='history.back()'>"
+        f"{html.escape(back)}</button></p>"
+        if back
+        else ""
+    )
+    body = (
+        f"<main class='center'><div class='icon' aria-hidden='true'>{icon}</div>"
+        f"<h1>{html.escape(title)}</h1>{paragraphs}{back_html}{_help_links(_)}</main>"
+    )
+    return page_document(
+        title,
+        body,
+        context.language,
+        direction_of(context.language),
+        high_contrast=context.high_contrast,
+        scripts=bool(back),
     )
 
 
 def page_html(
     host: str, reason: str, _: Callable[[str], str], language: str = DEFAULT_LANGUAGE
 ) -> str | None:
-    """The HTML of ``kiosk://<host>/`` through the gettext function ``_`` of ``language``.
+    """The HTML of a friendly ``kiosk://<host>/`` page through the gettext function ``_``.
 
     ``language`` gives the page's ``lang`` and its direction (``dir='rtl'`` in Arabic).
     """
+    return render_friendly(host, reason, PageContext(_, language))
+
+
+def render_friendly(host: str, reason: str, context: PageContext) -> str | None:
+    """The refusal, offline and blank pages (``None`` for any other host)."""
+    _ = context.translate
     if host == "refused":
         if reason == "certificate":
             lines = [
@@ -102,23 +170,71 @@ def page_html(
                 _("For your safety, the terminal only opens the pages of this service."),
             ]
         title = _("This page is not available here")
-        return _page(title, "&#9940;", lines, _("Go back"), "history.back()", language)
+        return _friendly(context, title, ICON_REFUSED, lines, _("Go back"))
     if host == "offline":
         lines = [
             _("The connection is interrupted for the moment."),
             _("The terminal tries again by itself. Please wait a little."),
         ]
-        return _page(_("No connection"), "&#128246;", lines, None, "", language)
+        return _friendly(context, _("No connection"), ICON_OFFLINE, lines, None)
     if host == "blank":
         return "<!doctype html><html><head><meta charset='utf-8'><title></title></head></html>"
     return None
 
 
-class KioskPages(QWebEngineUrlSchemeHandler):
-    """Answers ``kiosk://refused/``, ``kiosk://offline/`` and ``kiosk://blank/``.
+def render_page(host: str, path: str, query: dict[str, str], context: PageContext) -> str | None:
+    """The HTML of a page the kiosk draws itself (``None``: no such page)."""
+    friendly = render_friendly(host, query.get("why", ""), context)
+    if friendly is not None:
+        return friendly
+    direction = direction_of(context.language)
+    if host == "numbers":
+        return numbers_html(
+            context.translate,
+            context.language,
+            direction,
+            high_contrast=context.high_contrast,
+            show=query.get("show", ""),
+        )
+    if host == "guide":
+        renderer = GuideRenderer(
+            context.translate, context.language, direction, high_contrast=context.high_contrast
+        )
+        filters = Filters.from_query(query)
+        if path.strip("/") == "place":
+            return renderer.place_page(
+                context.places, query.get("id", ""), filters, context.position, context.now()
+            )
+        if path.strip("/"):
+            return None
+        return renderer.list_page(context.places, filters, context.position, context.now())
+    return None
 
-    The pages follow the resident's language: :meth:`set_language` at every switch.
+
+def bundle_file(bundle_dir: Path | None, path: str) -> tuple[bytes, str] | None:
+    """A file of the bundle a local page may load (``None``: absent, odd name or odd type)."""
+    relative = path.lstrip("/")
+    content_type = CONTENT_TYPES.get(Path(relative).suffix.lower())
+    if bundle_dir is None or content_type is None or path_problem(relative):
+        return None
+    candidate = bundle_dir / relative
+    try:
+        if candidate.is_symlink() or not candidate.resolve().is_relative_to(bundle_dir.resolve()):
+            return None
+        return candidate.read_bytes(), content_type
+    except OSError:
+        return None
+
+
+class KioskPages(QWebEngineUrlSchemeHandler):
+    """Answers every ``kiosk://`` address: friendly pages, the guide, the numbers, bundle files.
+
+    The pages follow the resident's language and contrast (:meth:`set_language`,
+    :meth:`set_high_contrast`) and the content bundle shown (:meth:`set_content`).
     """
+
+    #: A help page (the guide, a place, a number) was drawn: its address, for the counts.
+    helpPageServed = Signal(str)
 
     def __init__(
         self,
@@ -128,33 +244,65 @@ class KioskPages(QWebEngineUrlSchemeHandler):
         language: str = DEFAULT_LANGUAGE,
     ) -> None:
         super().__init__(parent)
-        self._translate = translate
-        self._language = language
+        self.context = PageContext(translate, language)
 
     @property
     def language(self) -> str:
-        return self._language
+        return self.context.language
 
     def set_translate(self, translate: Callable[[str], str], language: str) -> None:
         """Serve the pages through ``translate`` (the gettext of ``language``) from now on."""
-        self._translate = translate
-        self._language = language
+        self.context = replace(self.context, translate=translate, language=language)
 
     def set_language(self, language: str) -> None:
         """Serve the pages in ``language`` from now on (the next page loaded shows it)."""
         self.set_translate(gettext_for(language), language)
 
+    def set_high_contrast(self, high_contrast: bool) -> None:
+        self.context = replace(self.context, high_contrast=high_contrast)
+
+    def set_content(self, bundle_dir: Path, places: PlacesFile | None) -> None:
+        """The bundle whose pages and guide are served from now on."""
+        self.context = replace(self.context, bundle_dir=bundle_dir, places=places)
+
+    def set_position(self, position: tuple[float, float] | None) -> None:
+        """The terminal's position (latitude, longitude), for "nearest first"."""
+        self.context = replace(self.context, position=position)
+
+    def set_clock(self, now: Callable[[], datetime]) -> None:
+        """The clock "open now" is computed with (tests and screenshots fix it)."""
+        self.context = replace(self.context, now=now)
+
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
         url: QUrl = job.requestUrl()
-        reason = ""
-        for key, value in (pair.split("=", 1) for pair in url.query().split("&") if "=" in pair):
-            if key == "why" and value in REFUSAL_REASONS:
-                reason = value
-        text = page_html(url.host(), reason, self._translate, self._language)
+        host = url.host()
+        query = {
+            key: value
+            for key, value in parse_qsl(url.query(QUrl.ComponentFormattingOption.FullyDecoded))
+        }
+        if host == CONTENT_HOST:
+            found = bundle_file(self.context.bundle_dir, url.path())
+            if found is None:
+                job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
+                return
+            data, content_type = found
+            self._reply(job, data, content_type)
+            return
+        try:
+            text = render_page(host, url.path(), query, self.context)
+        except (ValueError, KeyError) as exc:
+            # A page that cannot be drawn says so in the log (never the resident's address).
+            log.error("the kiosk page %s could not be drawn: %s", host, exc)
+            text = None
         if text is None:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
+        self._reply(job, text.encode("utf-8"), "text/html;charset=utf-8")
+        if host in BUILT_IN_PAGES:
+            self.helpPageServed.emit(url.toString())
+
+    def _reply(self, job: QWebEngineUrlRequestJob, data: bytes, content_type: str) -> None:
         buffer = QBuffer(job)
-        buffer.setData(QByteArray(text.encode("utf-8")))
+        buffer.setData(QByteArray(data))
         buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        job.reply(QByteArray(b"text/html;charset=utf-8"), buffer)
+        job.reply(QByteArray(content_type.encode()), buffer)

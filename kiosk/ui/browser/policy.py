@@ -12,12 +12,15 @@ from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
 
-from kiosk.catalog import Tile
+from kiosk.catalog import BUILT_IN_PAGES, Tile
 
 #: The scheme of the kiosk's own pages (refusal, offline): never ``file:`` nor ``qrc:``.
 KIOSK_SCHEME: Final = "kiosk"
-#: The kiosk pages a view may show, by host (``kiosk://refused/``...).
-KIOSK_PAGES: Final = frozenset({"refused", "offline", "blank"})
+#: The host of the bundle's own pages: ``kiosk://content/pages/aide.html``.
+CONTENT_HOST: Final = "content"
+#: The kiosk pages a view may show, by host (``kiosk://refused/``...): its own friendly pages,
+#: the bundle's pages, and the pages it draws from the bundle's data (see ``BUILT_IN_PAGES``).
+KIOSK_PAGES: Final = frozenset({"refused", "offline", "blank", CONTENT_HOST} | BUILT_IN_PAGES)
 
 
 class Vector(StrEnum):
@@ -39,6 +42,8 @@ class Vector(StrEnum):
     SHORTCUT = "shortcut"
     PROTOCOL_HANDLER = "protocol-handler"
     DRAG_OUT = "drag-out"
+    #: A local page (the kiosk's or the bundle's) asking for anything but the kiosk's files.
+    LOCAL_PAGE_REQUEST = "local-page-request"
 
 
 #: Schemes a resident's page may never navigate to, even inside an allow-listed site.
@@ -102,6 +107,34 @@ def is_kiosk_page(url: str) -> bool:
     return parts.scheme.lower() == KIOSK_SCHEME and (parts.hostname or "") in KIOSK_PAGES
 
 
+def page_url(page: str) -> str:
+    """The address of a tile's local page: a built-in page, or a file of the bundle."""
+    if page in BUILT_IN_PAGES:
+        return f"{KIOSK_SCHEME}://{page}/"
+    return f"{KIOSK_SCHEME}://{CONTENT_HOST}/{page}"
+
+
+def tile_address(tile: Tile) -> str:
+    """Where a tile opens: its site, or its local page."""
+    return str(tile.url) if tile.url is not None else page_url(tile.page or "")
+
+
+def help_page_kind(url: str) -> str | None:
+    """Which help page ``url`` is, for the observatory's counts (never which place or number).
+
+    ``guide`` (the list of places), ``place`` (one place's page), ``number`` (a number shown
+    full screen), or ``None`` for any other page.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != KIOSK_SCHEME:
+        return None
+    if parts.hostname == "guide":
+        return "place" if parts.path.strip("/") == "place" else "guide"
+    if parts.hostname == "numbers" and "show=" in parts.query:
+        return "number"
+    return None
+
+
 def navigation_verdict(url: str, tile: Tile | None, *, main_frame: bool = True) -> Verdict:
     """May a main-frame or sub-frame navigation to ``url`` happen in ``tile``'s session?"""
     scheme = scheme_of(url)
@@ -119,9 +152,15 @@ def navigation_verdict(url: str, tile: Tile | None, *, main_frame: bool = True) 
     return Verdict.allow()
 
 
-def subresource_verdict(url: str) -> Verdict:
-    """May a page fetch ``url`` as an image, script, style, XHR...? Encrypted schemes only."""
+def subresource_verdict(url: str, *, from_local_page: bool = False) -> Verdict:
+    """May a page fetch ``url`` as an image, script, style, XHR...? Encrypted schemes only.
+
+    A local page (``from_local_page``: its first party is a ``kiosk:`` page) may load the
+    kiosk's own files only: nothing it does sends a request off the terminal.
+    """
     scheme = scheme_of(url)
+    if from_local_page and scheme != KIOSK_SCHEME:
+        return Verdict.refuse(Vector.LOCAL_PAGE_REQUEST)
     if scheme in SUBRESOURCE_SCHEMES or url.startswith((PDF_VIEWER, BROWSER_RESOURCES)):
         return Verdict.allow()
     if scheme in EXTERNAL_SCHEMES:

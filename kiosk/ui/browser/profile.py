@@ -14,6 +14,7 @@ from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
     Vector,
     download_verdict,
+    is_kiosk_page,
     navigation_verdict,
     subresource_verdict,
 )
@@ -37,6 +38,9 @@ _NAVIGATIONS = {
     QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame: True,
     QWebEngineUrlRequestInfo.ResourceType.ResourceTypeSubFrame: False,
 }
+
+
+_FAVICON: Final = QWebEngineUrlRequestInfo.ResourceType.ResourceTypeFavicon
 
 
 def refusal_url(vector: Vector) -> str:
@@ -71,7 +75,13 @@ class LockdownInterceptor(QWebEngineUrlRequestInterceptor):
         if main_frame and self._is_probe(url):
             return  # the self-check's probe document (between sessions)
         if main_frame is None:
-            verdict = subresource_verdict(url)
+            local = is_kiosk_page(info.firstPartyUrl().toString())
+            verdict = subresource_verdict(url, from_local_page=local)
+            if local and not verdict.allowed and info.resourceType() == _FAVICON:
+                # Chromium's own second try at the previous site's icon, now that a local page
+                # has replaced it: not the page's doing, so blocked without a refusal reported.
+                info.block(True)
+                return
         else:
             verdict = navigation_verdict(url, self._current_tile(), main_frame=main_frame)
         if verdict.allowed or verdict.vector is None:
