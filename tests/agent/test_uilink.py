@@ -241,7 +241,11 @@ def test_a_live_socket_or_a_foreign_file_is_not_replaced(
 ) -> None:
     with pytest.raises(UiLinkError, match="already listens"):
         UiLinkServer(socket_path).start()
-    assert server.send_to_ui(WipeNow(command_id="cmd-00000001")) is False  # still serving
+    # Still serving: a UI that connects now is heard. (Asking whether a UI is connected would
+    # race with the refused server's own probe, which the running one briefly takes for a UI.)
+    with raw_client(socket_path) as client:
+        client.sendall(encode(Heartbeat(ui_version="0.1.0", session_open=True)))
+        wait_until(lambda: server.ui_state().session_open, 5, "the heartbeat after the refusal")
     other = tmp_path / "not-a-socket"
     other.write_text("precious", encoding="utf-8")
     with pytest.raises(UiLinkError, match="not a socket"):
