@@ -5,7 +5,8 @@ client ids tied to user names) and 50 terminal users, the real ``fleet ingest`` 
 fresh database (an SQLite file, or a throwaway database on ``--pg``), then 2 publisher
 processes of 25 terminals each publish valid health reports (QoS 1) at ``--rate`` in total for
 ``--duration`` seconds, while the fault happens. A publisher keeps what the broker has not
-acknowledged and sends it again after a reconnection, as the agent's outbox does.
+acknowledged and sends it again after a reconnection, and when a link drops what the broker
+acknowledged in the last ``outbox.resend_acked_s`` before it, as the agent does.
 
 - ``sent``: acknowledged by the broker to the publishers; ``stored``: rows; ``lost``: sent and
   not stored; ``duplicated``: rows beyond one per (terminal, seq).
@@ -22,6 +23,7 @@ Run from the repository root (takes a few minutes):
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import multiprocessing
@@ -45,6 +47,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench.fleet_ingest import database, health_template, sent_at_now  # noqa: E402
 from fleet.core.db import make_engine  # noqa: E402
 from fleet.models import HealthSample, RejectedMessage  # noqa: E402
+from kiosk.agent.config import OutboxSettings  # noqa: E402
 from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for  # noqa: E402
 from tests.agent.broker_control import RestartableBroker  # noqa: E402
 from tests.fleet.chaos import IngestProcess, TcpProxy, fleet_credentials, ingest_env  # noqa: E402
@@ -61,16 +64,19 @@ def publish_process(
     start_at: float,
     acked_count: Any,
     results: Any,
+    window_s: float,
 ) -> None:
     """Publish ``total`` reports across these terminals at ``rate``; report what was acked.
 
-    paho keeps a QoS 1 message until its PUBACK (published while disconnected too, with no
-    limit) and sends it again after a reconnection: the agent's outbox, in memory. What the
-    broker acknowledged is what its ``on_publish`` callback heard.
+    As the agent's outbox does: paho keeps a QoS 1 message until its PUBACK (published while
+    disconnected too, with no limit) and sends it again after a reconnection; and when a link
+    drops, what the broker acknowledged within ``window_s`` (``outbox.resend_acked_s``) of its
+    latest acknowledgement is published again, since a broker killed before its next
+    save has lost it. paho's threads only note acks and drops; this thread does every publish.
     """
     lock = threading.Lock()
-    acked: dict[str, set[int]] = {}
-    clients: list[tuple[str, str, mqtt.Client]] = []
+    noted: list[tuple[str, str, int, float]] = []  # ("ack" | "drop", terminal, mid, when)
+    clients: dict[str, tuple[str, mqtt.Client]] = {}
     for terminal_id, password in credentials.items():
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=terminal_id, protocol=MQTTProtocolVersion.MQTTv5
@@ -78,48 +84,81 @@ def publish_process(
         client.username_pw_set(terminal_id, password)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(1, 4)
-        mids: set[int] = set()
-        acked[terminal_id] = mids
 
         def on_publish(
-            _c: Any, _u: Any, mid: int, code: Any, _p: Any, mids: set[int] = mids
+            _c: Any, _u: Any, mid: int, code: Any, _p: Any, t: str = terminal_id
         ) -> None:
             if not code.is_failure:
                 with lock:
-                    mids.add(mid)
-                _add(acked_count)
+                    noted.append(("ack", t, mid, time.monotonic()))
+
+        def on_disconnect(
+            _c: Any, _u: Any, _f: Any, _r: Any, _p: Any, t: str = terminal_id
+        ) -> None:
+            with lock:
+                noted.append(("drop", t, 0, time.monotonic()))
 
         client.on_publish = on_publish
+        client.on_disconnect = on_disconnect
         client.connect("127.0.0.1", port)
         client.loop_start()
-        clients.append((terminal_id, topic_for(terminal_id, Channel.HEALTH), client))
+        clients[terminal_id] = (topic_for(terminal_id, Channel.HEALTH), client)
+    pending: dict[tuple[str, int], tuple[int, bytes]] = {}  # (terminal, mid) -> seq, payload
+    sent: dict[str, set[int]] = {terminal: set() for terminal in clients}
+    recent: dict[str, collections.deque[tuple[float, int, bytes]]] = {
+        terminal: collections.deque() for terminal in clients
+    }
+    stopping = False
+
+    def publish(terminal_id: str, seq: int, payload: bytes) -> None:
+        topic, client = clients[terminal_id]
+        pending[(terminal_id, client.publish(topic, payload, qos=1).mid)] = (seq, payload)
+
+    def settle() -> None:
+        with lock:
+            batch = noted[:]
+            noted.clear()
+        for what, terminal_id, mid, when in batch:
+            if what == "ack":
+                seq, payload = pending.pop((terminal_id, mid), (0, b""))
+                if not payload:
+                    continue
+                if seq not in sent[terminal_id]:
+                    sent[terminal_id].add(seq)
+                    _add(acked_count)
+                kept = recent[terminal_id]
+                kept.append((when, seq, payload))
+                while kept and kept[0][0] < when - window_s:
+                    kept.popleft()
+            elif not stopping:
+                for _when, seq, payload in recent[terminal_id]:
+                    publish(terminal_id, seq, payload)
+                recent[terminal_id].clear()
+
     template = health_template()
-    published: list[tuple[str, int, int]] = []  # terminal, seq, mid
+    terminals = list(clients)
     while time.time() < start_at:
         time.sleep(0.01)
     for i in range(total):
         ahead = start_at + i / rate - time.time()
         if ahead > 0:
             time.sleep(ahead)
-        terminal_id, topic, client = clients[i % len(clients)]
-        seq = i // len(clients) + 1
-        payload = template.format(seq=seq, sent_at=sent_at_now())
-        published.append((terminal_id, seq, client.publish(topic, payload.encode(), qos=1).mid))
+        if i % 50 == 0:
+            settle()
+        terminal_id = terminals[i % len(terminals)]
+        seq = i // len(terminals) + 1
+        publish(terminal_id, seq, template.format(seq=seq, sent_at=sent_at_now()).encode())
     deadline = time.time() + 180
     while time.time() < deadline:
-        with lock:
-            if sum(len(mids) for mids in acked.values()) >= len(published):
-                break
+        settle()
+        if not pending:
+            break
         time.sleep(0.2)
-    with lock:
-        sent = {
-            terminal: [seq for t, seq, mid in published if t == terminal and mid in mids]
-            for terminal, mids in acked.items()
-        }
-    for _terminal, _topic, client in clients:
+    stopping = True
+    for _topic, client in clients.values():
         client.disconnect()
         client.loop_stop()
-    results.put(sent)
+    results.put({terminal: sorted(seqs) for terminal, seqs in sent.items()})
 
 
 def _add(counter: Any) -> None:
@@ -152,7 +191,16 @@ def poison_process(port: int, password: str, per_s: float, stop_at: float) -> No
 class Stack:
     """Broker, database, ingest process and publishers for one scenario."""
 
-    def __init__(self, work: Path, database_url: str, proxy: TcpProxy | None = None) -> None:
+    def __init__(
+        self,
+        work: Path,
+        database_url: str,
+        proxy: TcpProxy | None = None,
+        resend_acked_s: float | None = None,
+    ) -> None:
+        self.resend_acked_s = (
+            OutboxSettings().resend_acked_s if resend_acked_s is None else resend_acked_s
+        )
         self.credentials = fleet_credentials([*TERMINALS, POISONER])
         self.broker = RestartableBroker(work / "broker", self.credentials)
         self.proxy = proxy
@@ -211,6 +259,7 @@ class Stack:
                     start_at,
                     self.acked[index],
                     results,
+                    self.resend_acked_s,
                 ),
             )
             for index, half in enumerate(halves)
@@ -263,6 +312,7 @@ def scenario(
     duration_s: float,
     fault: Callable[[Stack], dict[str, float]] | None,
     proxied: bool = False,
+    resend_acked_s: float | None = None,
 ) -> dict[str, Any]:
     """One run: publish for ``duration_s`` and apply ``fault`` 5 s in."""
     with contextlib.ExitStack() as stack:
@@ -270,7 +320,7 @@ def scenario(
         if proxied:
             real = make_url(database_url)
             proxy = stack.enter_context(TcpProxy(real.host or "127.0.0.1", real.port or 5432))
-        rig = Stack(work / name, database_url, proxy)
+        rig = Stack(work / name, database_url, proxy, resend_acked_s)
         (work / name).mkdir(parents=True, exist_ok=True)
         stack.callback(rig.close)
         rig.start()
@@ -312,6 +362,19 @@ def kill_broker(down_s: float) -> Callable[[Stack], dict[str, float]]:
         return {"down_s": down_s, "ingest_back_s": round(back, 2)}
 
     return fault
+
+
+def kill_broker_while_ingest_away(rig: Stack, away_s: float = 3.0) -> dict[str, float]:
+    """The ingest is away (an upgrade) when the broker is killed: what the broker took for it
+    since its last save is gone from the broker, and only the publishers can send it again."""
+    rig.ingest.stop()
+    time.sleep(away_s)
+    rig.broker.kill()
+    rig.broker.start()
+    connections = rig.ingest.connections()
+    rig.ingest.start()
+    back = rig.ingest.wait_connected(connections + 1, timeout_s=30)
+    return {"away_s": away_s, "ingest_back_s": round(back, 2)}
 
 
 def refuse_database(refused_s: float) -> Callable[[Stack], dict[str, float]]:
@@ -400,6 +463,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
+    parser.add_argument(
+        "--resend-acked-s",
+        type=float,
+        help="the publishers' outbox.resend_acked_s (default: the agent's; 0: the control, "
+        "which shows what a broker crash loses without it)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fleet-chaos-"))
     results: list[dict[str, Any]] = []
@@ -411,6 +480,7 @@ def main() -> None:
         plans += [
             ("broker-kill-9-5s", "sqlite", kill_broker(5), False),
             ("broker-kill-9-12s", "sqlite", kill_broker(12), False),
+            ("broker-kill-9-ingest-away", "sqlite", kill_broker_while_ingest_away, False),
             ("client-id-collisions", "sqlite", collide, False),
         ]
         if args.pg:
@@ -420,7 +490,9 @@ def main() -> None:
             if args.only and args.only not in name:
                 continue
             url = urls[backend](name)
-            result = scenario(name, url, work, args.rate, args.duration, fault, proxied)
+            result = scenario(
+                name, url, work, args.rate, args.duration, fault, proxied, args.resend_acked_s
+            )
             result["database"] = backend
             results.append(result)
             print(json.dumps(result), file=sys.stderr)
@@ -430,7 +502,15 @@ def main() -> None:
             print(json.dumps(result), file=sys.stderr)
     print(
         json.dumps(
-            {"rate_per_s": args.rate, "duration_s": args.duration, "results": results}, indent=2
+            {
+                "rate_per_s": args.rate,
+                "duration_s": args.duration,
+                "resend_acked_s": args.resend_acked_s
+                if args.resend_acked_s is not None
+                else OutboxSettings().resend_acked_s,
+                "results": results,
+            },
+            indent=2,
         )
     )
 

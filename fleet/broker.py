@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.contract import (
+    BROKER_AUTOSAVE_INTERVAL_S,
     FLEET_USERNAME,
     TERMINAL_PUBLISHES,
     TERMINAL_READS,
@@ -42,9 +43,8 @@ MAX_PACKET_BYTES: Final = 80 * 1024
 #: terminals; the bytes bound the broker's memory (payloads only).
 MAX_QUEUED_MESSAGES: Final = 500_000
 MAX_QUEUED_BYTES: Final = 256 * 1024 * 1024
-#: The broker writes its state (sessions, subscriptions, queued and retained messages) this
-#: often, and at a clean stop: a kill -9 or a power cut loses at most what came since.
-AUTOSAVE_INTERVAL_S: Final = 5
+#: The broker writes its state this often (the contract's figure: the agents rely on it).
+AUTOSAVE_INTERVAL_S: Final = BROKER_AUTOSAVE_INTERVAL_S
 #: Sessions of clients that never return are forgotten after this (the ingest's own session
 #: expiry, shorter, applies first).
 PERSISTENT_CLIENT_EXPIRATION: Final = "14d"

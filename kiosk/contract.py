@@ -47,6 +47,11 @@ COMMAND_CLOCK_SKEW_S: Final = 300
 #: Further fleet processes (one MQTT user each, e.g. ``fleet-ingest-2``) are named with this
 #: prefix, which no terminal id may take either: the broker ties a client id to its user name.
 FLEET_USERNAME_PREFIX: Final = FLEET_USERNAME + "-"
+#: The broker writes its state (sessions, subscriptions, queued messages) to disk this often
+#: and at a clean stop: a ``kill -9`` or a power cut of the broker loses at most what it
+#: acknowledged since. The fleet's broker configuration sets it; a terminal sends again what
+#: the broker acknowledged in the last such interval (plus a margin) when the link drops.
+BROKER_AUTOSAVE_INTERVAL_S: Final = 5
 #: Every integer on the wire fits a signed 64-bit column on every database.
 INT64_MAX: Final = 2**63 - 1
 INT64_MIN: Final = -(2**63)

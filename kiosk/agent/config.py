@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from kiosk.agent.i18n import Translate, untranslated
-from kiosk.contract import ContractError, validate_terminal_id
+from kiosk.contract import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
 
 DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/agent.toml")
 DEFAULT_WILL_DELAY_S: Final = 10
@@ -124,6 +124,10 @@ class OutboxSettings(_Section):
     max_rows: int = Field(default=20_000, ge=10)
     max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     max_age_s: float = Field(default=7 * 86400.0, gt=0)
+    # When the link drops, send again what the broker acknowledged this long before its last
+    # acknowledgement: a broker killed or cut off before it saved its state has lost it (it
+    # saves every BROKER_AUTOSAVE_INTERVAL_S). The fleet drops the copies; 0 turns this off.
+    resend_acked_s: float = Field(default=2.0 * BROKER_AUTOSAVE_INTERVAL_S, ge=0, le=300)
 
 
 class DebugSettings(_Section):

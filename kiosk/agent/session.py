@@ -73,6 +73,8 @@ OFFLINE_PUBLISH_TIMEOUT_S: Final = 5.0
 #: The main loop turns at least this often (``on_loop``, e.g. the systemd watchdog).
 LOOP_PERIOD_S: Final = 1.0
 CONNECT_TIMEOUT_S: Final = 10.0
+#: Acknowledged messages kept to be sent again after a drop (``outbox.resend_acked_s``), at most.
+RESEND_ACKED_MAX: Final = 1000
 ResultName = Literal["accepted", "done", "failed", "refused"]
 
 _KIND_OF_CHANNEL: Final = {
@@ -164,6 +166,12 @@ class AgentSession:
         self._last_health: Health | None = None
         self._last_health_at = 0.0
         self._debug_ticks = 0
+        # (monotonic time of the PUBACK, message) for what the broker acknowledged lately and
+        # may not have saved yet (see _settle_acks and _resend_recently_acked).
+        self._recently_acked: collections.deque[tuple[float, Entry]] = collections.deque(
+            maxlen=RESEND_ACKED_MAX
+        )
+        self._recently_acked_lock = threading.Lock()
 
     @property
     def where(self) -> str:
@@ -366,6 +374,8 @@ class AgentSession:
                 link.client.loop_stop()
                 with self._link_lock:
                     self._link = None
+                if link.accepted and not self._stopping.is_set():
+                    self._resend_recently_acked()
                 self._wake.set()
                 failures = 0 if link.accepted else failures + 1
             else:
@@ -519,8 +529,43 @@ class AgentSession:
                 )
             self._outbox.remove(entry)
             link.sent.discard(entry.key)
+            if not refused:
+                self._remember_acked(entry)
             # Room in the window: look at the queue again.
             self._wake.set()
+
+    def _remember_acked(self, entry: Entry) -> None:
+        """Keep what the broker acknowledged within ``resend_acked_s`` of its latest PUBACK."""
+        window_s = self._settings.outbox.resend_acked_s
+        if window_s <= 0:
+            return
+        now = time.monotonic()
+        with self._recently_acked_lock:
+            self._recently_acked.append((now, entry))
+            while self._recently_acked and self._recently_acked[0][0] < now - window_s:
+                self._recently_acked.popleft()
+
+    def _resend_recently_acked(self) -> None:
+        """The link dropped: queue again what the broker may have lost with its unsaved state.
+
+        The window counts back from the broker's latest acknowledgement, not from the drop, so
+        a broker that vanished silently (found out at the keepalive) is covered too. The fleet
+        drops the copies of what the broker had saved or delivered after all.
+        """
+        with self._recently_acked_lock:
+            entries = [entry for _, entry in self._recently_acked]
+            self._recently_acked.clear()
+        if not entries:
+            return
+        for entry in entries:
+            self._outbox.put(entry.kind, entry.channel, entry.payload)
+        log.info(
+            "terminal %s: the link dropped; %d messages the broker acknowledged in its last "
+            "%.0f s are queued again (it may not have saved them)",
+            self._terminal_id,
+            len(entries),
+            self._settings.outbox.resend_acked_s,
+        )
 
     # ---------------------------------------------------------------------------------------
     # paho's network thread: these callbacks must not raise, or paho's loop dies with them.

@@ -22,7 +22,10 @@ from tests.helpers import wait_until
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
 TERMINAL = "bdx-test-c"
-BUSY = "[outbox]\ndrain_per_s = 100\n[debug]\nemit_event_every_s = 0.05\n"
+# resend_acked_s = 0: a link dropped by a loaded machine (the keepalive is 2 s here) would make
+# the agent send copies of what was just acknowledged, on purpose (docs/agent.md); this test
+# counts what the full disk alone makes it send.
+BUSY = "[outbox]\ndrain_per_s = 100\nresend_acked_s = 0\n[debug]\nemit_event_every_s = 0.05\n"
 
 
 @contextlib.contextmanager

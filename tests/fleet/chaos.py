@@ -119,6 +119,8 @@ class Terminal:
     work: Path
     tick_s: float = 0.02
     drain_per_s: float = 200.0
+    #: ``outbox.resend_acked_s``; None: the agent's default.
+    resend_acked_s: float | None = None
     agents: list[AgentProcess] = field(default_factory=list)
 
     @property
@@ -127,6 +129,7 @@ class Terminal:
 
     def start(self, host: str, port: int, password: str) -> AgentProcess:
         self.work.mkdir(parents=True, exist_ok=True)
+        resend = "" if self.resend_acked_s is None else f"resend_acked_s = {self.resend_acked_s}\n"
         config = write_config(
             self.work / "agent.toml",
             self.terminal_id,
@@ -135,7 +138,7 @@ class Terminal:
             password,
             state_dir=self.state_dir,
             interval_s=0.5,
-            extra=f"[outbox]\ndrain_per_s = {self.drain_per_s}\n"
+            extra=f"[outbox]\ndrain_per_s = {self.drain_per_s}\n{resend}"
             f"[debug]\nemit_event_every_s = {self.tick_s}\n",
         )
         agent = AgentProcess(config, self.work / f"agent-{len(self.agents) + 1}.log")

@@ -160,6 +160,57 @@ def test_the_broker_killed_and_back_after_5_then_12_s_with_real_agents(sqlite_ri
     assert_exactly_once(rig.finish(), at_least=600)
 
 
+@pytest.mark.parametrize("resend_acked_s", [None, 0])
+def test_what_a_crashed_broker_had_not_saved_is_sent_again_by_the_agents(
+    tmp_path: Path, resend_acked_s: float | None
+) -> None:
+    """The broker acknowledged messages, queued them for an ingest that was away, and died
+    before it saved them. With the agent's default (``outbox.resend_acked_s``) they are sent
+    again when the link drops and nothing is lost; with it turned off they are lost, which
+    proves the test can see the loss."""
+    rig = Rig(tmp_path, f"sqlite:///{tmp_path / 'fleet.db'}")
+    for terminal in rig.terminals:
+        terminal.resend_acked_s = resend_acked_s
+    # The broker saves only at a clean stop: the kill below loses all it took since.
+    conf = rig.broker.conf.read_text()
+    assert "autosave_interval " in conf
+    rig.broker.conf.write_text(
+        "\n".join(
+            "autosave_interval 3600" if line.startswith("autosave_interval ") else line
+            for line in conf.splitlines()
+        )
+        + "\n"
+    )
+    try:
+        rig.start()
+        rig.wait_flowing(100)
+        rig.ingest.stop()  # away: its persistent session keeps collecting for it
+        rig.broker.stop()  # a clean stop saves that session
+        rig.broker.start()
+        sent_before = sum(len(t.sent()) for t in rig.terminals)
+        wait_until(
+            lambda: sum(len(t.sent()) for t in rig.terminals) > sent_before + 90,
+            60,
+            "the agents sending again to the broker",
+        )
+        rig.broker.kill()  # what it acknowledged since its start was never saved
+        rig.broker.start()
+        rig.ingest.start()
+        rig.ingest.wait_connected(2, timeout_s=60)
+        if resend_acked_s == 0:
+            assert rig.engine is not None
+            wait_drained(rig.terminals, below=20, timeout_s=60)
+            for terminal in rig.terminals:
+                terminal.stop()
+            with pytest.raises(AssertionError, match="not everything sent was stored"):
+                wait_stored(rig.engine, rig.terminals, timeout_s=10)
+            assert tally(rig.engine, rig.terminals).lost > 0
+        else:
+            assert_exactly_once(rig.finish(), at_least=3 * 130)
+    finally:
+        rig.close()
+
+
 @pytest.mark.postgres
 def test_the_database_refusing_connections_for_30_s(tmp_path: Path) -> None:
     with throwaway_pg_database() as url:

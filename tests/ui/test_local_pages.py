@@ -25,7 +25,14 @@ from kiosk.ui.qt import QGuiApplication, QObject, Qt
 from tests.ui.conftest import close_home, session_view
 from tests.ui.standin import OUTSIDE_HOST, Standin, write_standin_bundle
 from tests.ui.test_wipe import type_text
-from tests.ui.web import REFUSED_TITLE, evaluate, focus_field, url_of, wait_title
+from tests.ui.web import (
+    REFUSED_TITLE,
+    evaluate,
+    focus_field,
+    run_script,
+    url_of,
+    wait_title,
+)
 
 PAGE_TILE = "page-locale"
 #: A local page that tries every way out it can think of, and reports in its body.
@@ -113,7 +120,7 @@ def test_a_bundle_page_is_inside_the_lockdown(
     seen: list[str] = []
     kiosk.browser.refused.connect(seen.append)
     view = open_page_tile(kiosk, qtbot, PAGE_TILE, "page-locale")
-    evaluate(qtbot, view, "document.getElementById('out').click()")
+    run_script(view, "document.getElementById('out').click()")
     wait_title(qtbot, view, lambda t: t == REFUSED_TITLE)
     assert "outside-allow-list" in seen
     assert OUTSIDE_HOST not in standin.log.hosts()
@@ -158,11 +165,11 @@ def test_the_refused_page_leads_to_the_guide_and_the_numbers(
     kiosk.browser.load(standin.url("/target", host=OUTSIDE_HOST))
     wait_title(qtbot, view, lambda t: t == REFUSED_TITLE)
     assert evaluate(qtbot, view, "document.querySelectorAll('svg').length") != "0"
-    evaluate(qtbot, view, "document.getElementById('help-guide').click()")
+    run_script(view, "document.getElementById('help-guide').click()")
     wait_title(qtbot, view, lambda t: t == "De l'aide près d'ici")
     kiosk.browser.load(standin.url("/target", host=OUTSIDE_HOST))
     wait_title(qtbot, view, lambda t: t == REFUSED_TITLE)
-    evaluate(qtbot, view, "document.getElementById('help-numbers').click()")
+    run_script(view, "document.getElementById('help-numbers').click()")
     wait_title(qtbot, view, lambda t: t == "Numéros utiles et d'urgence")
 
 

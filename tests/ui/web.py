@@ -71,6 +71,12 @@ def evaluate(qtbot: QtBot, view: QObject, expression: str) -> str:
     return wait_title(qtbot, view, lambda t: t.startswith(mark)).removeprefix(mark)
 
 
+def run_script(view: QObject, script: str) -> None:
+    """Run ``script`` in the page without reading anything back: for a click that navigates,
+    whose page may be gone before :func:`evaluate` could read its answer."""
+    view.runJavaScript(script, QJSValue())  # type: ignore[attr-defined]
+
+
 def focus_field(home: HomeScreen, qtbot: QtBot, view: QObject, selector: str) -> None:
     """Give the keyboard to the page's field ``selector`` the way a resident does: a touch on it.
 
