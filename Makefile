@@ -146,7 +146,6 @@ screenshots: setup
 	$(QT_ENV) $(BIN)/python -m tests.ui.make_screenshots
 	$(QT_ENV) $(BIN)/python -m tests.ui.keyboard_probe --screenshot
 	$(QT_ENV) KIOSK_SCREENSHOT_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/test_end_to_end.py::test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live \
 		tests/fleet/test_dashboard_browser.py tests/test_demo.py
 	@ls -l $(SCREENSHOTS)
 

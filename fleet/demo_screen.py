@@ -38,7 +38,7 @@ class ScreenError(RuntimeError):
 def missing_programs() -> list[str]:
     """Debian packages still to install for the virtual screen."""
     missing = [package for program, package in PROGRAMS.items() if shutil.which(program) is None]
-    if not (NOVNC_DIR / "vnc.html").exists() and "novnc" not in missing:
+    if not (NOVNC_DIR / "vnc_lite.html").exists() and "novnc" not in missing:
         missing.append("novnc")
     return missing
 
@@ -57,11 +57,11 @@ class VirtualScreen:
 
     @property
     def url(self) -> str:
-        """The browser's address of the screen: noVNC connects at once, scaled to the window."""
-        return (
-            f"http://127.0.0.1:{self.web_port}/vnc.html?autoconnect=1&resize=scale"
-            f"&reconnect=1&password={self.password}"
-        )
+        """The browser's address of the screen: noVNC connects at once, scaled to the window.
+
+        noVNC's small client (``vnc_lite.html``): a status line above the screen and nothing
+        over it (the full client's side bar covers the left edge of the kiosk)."""
+        return f"http://127.0.0.1:{self.web_port}/vnc_lite.html?scale=true&password={self.password}"
 
     def start(self, timeout_s: float = 20.0) -> None:
         missing = missing_programs()

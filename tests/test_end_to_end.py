@@ -141,13 +141,10 @@ def test_a_stopped_agent_says_offline_not_lost(stack: DemoStack) -> None:
         )
 
 
-def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(
-    stack: DemoStack, tmp_path: Path
-) -> None:
+def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(stack: DemoStack) -> None:
     """Log in through the form in Chromium, then watch a row turn lost without reloading."""
     from playwright.sync_api import expect, sync_playwright
 
-    shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path))
     victim = TERMINALS[0]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -162,7 +159,6 @@ def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(
         expect(page.locator(f"#terminal-{victim}")).to_contain_text("en ligne")
         # Let the health figures arrive before the picture is taken.
         expect(page.locator(f"#terminal-{victim}")).to_contain_text("%", timeout=10_000)
-        page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
         os.kill(stack.agents[victim].pid, signal.SIGKILL)
         row = page.locator(f"#terminal-{victim}")
@@ -170,5 +166,4 @@ def test_the_dashboard_in_a_real_browser_shows_a_terminal_go_down_live(
         expect(row).to_have_attribute("data-state", "lost", timeout=5_000)
         expect(row).to_contain_text("perdu")
         expect(page.locator("#count-lost")).to_contain_text("1")
-        page.screenshot(path=str(shots / "dashboard-lost.png"), full_page=True)
         browser.close()

@@ -93,6 +93,8 @@ def test_dashboard_live_plan_and_a_command_in_chromium(stack: DemoStack, shots: 
         expect(page.locator(f"#plan-{TERMINALS[1]}")).to_be_visible()
         expect(page.locator("#not-placed")).to_contain_text(TERMINALS[2])
         expect(page.locator(f"#terminal-{victim}")).to_contain_text("%", timeout=10_000)
+        # Each terminal's UI stand-in says it is alive within a few seconds of its start.
+        expect(page.locator("#count-degraded")).to_have_text("0", timeout=15_000)
         page.screenshot(path=str(shots / "dashboard-overview.png"), full_page=True)
 
         os.kill(stack.agents[victim].pid, signal.SIGKILL)
