@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import pytest
 from pydantic import SecretStr
@@ -259,6 +260,15 @@ def test_a_terminal_cannot_read_others_through_a_shared_subscription(
     assert received == []
 
 
+#: The timed runs of the poison test: (terminal, poisoned), clean and poisoned in turn.
+RUNS: Final = (
+    ("bdx-test-a", False),
+    ("bdx-test-b", True),
+    ("bdx-test-e", False),
+    ("bdx-test-f", True),
+)
+
+
 def test_poison_costs_only_itself(factory: sessionmaker[Session]) -> None:
     """3,000 reports in batches of 500, clean and beside 2 % poison (20 a second at 1,000 a
     second: acks for unknown commands, seq = 2^63): the same batches, and not much longer."""
@@ -279,18 +289,23 @@ def test_poison_costs_only_itself(factory: sessionmaker[Session]) -> None:
                 assert writer.batches == writer.handled // 500 + (writer.handled % 500 > 0)
         return writer
 
-    # Warm up, then the same work twice; the clean time is the floor.
+    def timed(terminal_id: str, poisoned: bool) -> tuple[float, BatchWriter]:
+        started = time.perf_counter()
+        writer = run(terminal_id, poisoned)
+        return time.perf_counter() - started, writer
+
+    # Warm up both paths first (on a fresh clone the refusals' first run also compiles their
+    # modules and statements), then clean and poisoned in turn, twice: the best of each.
     run("bdx-test-c", False)
-    started = time.perf_counter()
-    run("bdx-test-a", False)
-    clean_s = time.perf_counter() - started
-    started = time.perf_counter()
-    poisoned = run("bdx-test-b", True)
-    poisoned_s = time.perf_counter() - started
+    run("bdx-test-d", True)
+    runs = [timed(terminal, poisoned) for terminal, poisoned in RUNS]
+    clean_s = min(seconds for (seconds, _w), (_t, p) in zip(runs, RUNS, strict=True) if not p)
+    poisoned_s = min(seconds for (seconds, _w), (_t, p) in zip(runs, RUNS, strict=True) if p)
     print(f"\nclean {clean_s:.2f} s, with poison {poisoned_s:.2f} s ({poisoned_s / clean_s:.2f}x)")
-    assert poisoned.unstorable == 0
+    assert all(writer.unstorable == 0 for _s, writer in runs)
     assert poisoned_s <= 1.5 * clean_s
     with factory() as session:
-        assert stored(session) == 3 * 3000
+        assert stored(session) == (2 + len(RUNS)) * 3000
         rejected = {r.reason: r.count for r in session.scalars(select(RejectedMessage))}
-    assert rejected == {"unknown_command": 30, "out_of_range": 30}
+    poisoned_runs = 1 + sum(1 for _t, p in RUNS if p)
+    assert rejected == {"unknown_command": 30 * poisoned_runs, "out_of_range": 30 * poisoned_runs}
