@@ -171,6 +171,9 @@ class AgentSession:
         self._recently_acked: collections.deque[tuple[float, Entry]] = collections.deque(
             maxlen=RESEND_ACKED_MAX
         )
+        # What the last drop put back to be sent again, first, in its order (see
+        # _resend_recently_acked); not in the outbox, so its acknowledgement removes nothing there.
+        self._resend: collections.deque[Entry] = collections.deque(maxlen=RESEND_ACKED_MAX)
         self._recently_acked_lock = threading.Lock()
 
     @property
@@ -349,6 +352,12 @@ class AgentSession:
                 attempt.client.disconnect()
                 attempt.closed.set()
         threads[0].join(timeout=CONNECT_TIMEOUT_S)
+        with self._recently_acked_lock:
+            unsent = list(self._resend)
+            self._resend.clear()
+        for entry in unsent:
+            # Copies still owed after a drop: the next start sends them.
+            self._outbox.put(entry.kind, entry.channel, entry.payload)
         waiting = len(self._outbox)
         self._outbox.close()
         log.info(
@@ -487,7 +496,9 @@ class AgentSession:
             if link is None:
                 continue
             self._settle_acks(link)
-            for entry in self._outbox.head(INFLIGHT_WINDOW):
+            with self._recently_acked_lock:
+                resend = list(self._resend)
+            for entry in resend + self._outbox.head(INFLIGHT_WINDOW):
                 if len(link.in_flight) >= INFLIGHT_WINDOW or self._stopping.is_set():
                     break
                 if entry.key in link.sent:
@@ -527,7 +538,8 @@ class AgentSession:
                     self._terminal_id,
                     entry.channel.value,
                 )
-            self._outbox.remove(entry)
+            if not self._take_resent(entry):
+                self._outbox.remove(entry)
             link.sent.discard(entry.key)
             if not refused:
                 self._remember_acked(entry)
@@ -545,23 +557,35 @@ class AgentSession:
             while self._recently_acked and self._recently_acked[0][0] < now - window_s:
                 self._recently_acked.popleft()
 
+    def _take_resent(self, entry: Entry) -> bool:
+        """Forget ``entry`` if it was a copy sent again after a drop; True if it was."""
+        with self._recently_acked_lock:
+            for index, waiting in enumerate(self._resend):
+                if waiting.key == entry.key:
+                    del self._resend[index]
+                    return True
+        return False
+
     def _resend_recently_acked(self) -> None:
-        """The link dropped: queue again what the broker may have lost with its unsaved state.
+        """The link dropped: send again, first and in order, what the broker may have lost with
+        its unsaved state.
 
         The window counts back from the broker's latest acknowledgement, not from the drop, so
         a broker that vanished silently (found out at the keepalive) is covered too. The fleet
-        drops the copies of what the broker had saved or delivered after all.
+        drops the copies of what the broker had saved or delivered after all. The copies wait
+        in memory, ahead of the outbox (they are older than anything in it); a stop before
+        they are sent puts them in the outbox for the next start.
         """
         with self._recently_acked_lock:
             entries = [entry for _, entry in self._recently_acked]
             self._recently_acked.clear()
+            known = {waiting.key for waiting in self._resend}
+            self._resend.extend(entry for entry in entries if entry.key not in known)
         if not entries:
             return
-        for entry in entries:
-            self._outbox.put(entry.kind, entry.channel, entry.payload)
         log.info(
             "terminal %s: the link dropped; %d messages the broker acknowledged in its last "
-            "%.0f s are queued again (it may not have saved them)",
+            "%.0f s go again first (it may not have saved them)",
             self._terminal_id,
             len(entries),
             self._settings.outbox.resend_acked_s,
