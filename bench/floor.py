@@ -47,12 +47,13 @@ def figure(
     method: str = "interleaved A/B/A/B in the same run",
     **more: Any,
 ) -> dict[str, Any]:
-    """One project figure beside its floor, and their ratio."""
+    """One project figure beside its floor, and their ratio (of the figures as printed)."""
+    project, floor = round(project, 3), round(floor, 3)
     return {
         "measure": measure,
         "unit": unit,
-        "project": round(project, 3),
-        "floor": round(floor, 3),
+        "project": project,
+        "floor": floor,
         "ratio": ratio(project, floor),
         "floor_is": floor_is,
         "method": method,

@@ -38,10 +38,10 @@ SETTLE_S = 3.0
 FLOOR_SCRIPT = ROOT / "bench" / "floors" / "bare_web.py"
 
 
-def floor_memory(url: str) -> dict[str, float]:
+def floor_memory(url: str, settle_s: float) -> dict[str, float]:
     """Total memory of a bare QtWebEngine app showing ``url``, after the same settling pause."""
     done = subprocess.run(
-        [sys.executable, str(FLOOR_SCRIPT), "--memory", "--settle-s", str(SETTLE_S), "--url", url],
+        [sys.executable, str(FLOOR_SCRIPT), "--memory", "--settle-s", str(settle_s), "--url", url],
         env=os.environ.copy(),
         capture_output=True,
         text=True,
@@ -59,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=300)
     parser.add_argument("--sample-every", type=int, default=50)
+    parser.add_argument("--settle-s", type=float, default=SETTLE_S, help="pause before a reading")
     args = parser.parse_args()
     baseline_sessions = min(BASELINE_SESSIONS, args.sessions)
     samples: list[dict[str, float]] = []
@@ -68,7 +69,7 @@ def main() -> None:
     with bench_kiosk() as kiosk:
         open_tile(kiosk, timeout_s=60)
         finish_and_time(kiosk)
-        spin(SETTLE_S)
+        spin(args.settle_s)
         samples.append({"sessions": 0, **total_memory()})
         for number in range(1, args.sessions + 1):
             view = open_tile(kiosk)
@@ -76,11 +77,11 @@ def main() -> None:
             del view
             failed_checks += finish_and_time(kiosk)["ok"] == 0.0
             if number in (baseline_sessions, args.sessions) or number % args.sample_every == 0:
-                spin(SETTLE_S)
+                spin(args.settle_s)
                 samples.append({"sessions": number, **total_memory()})
                 print(f"kiosk_memory: {samples[-1]}", file=sys.stderr, flush=True)
                 if number in (baseline_sessions, args.sessions):
-                    floors.append(floor_memory(kiosk.standin.url()))
+                    floors.append(floor_memory(kiosk.standin.url(), args.settle_s))
     baseline = next(s for s in samples if s["sessions"] == baseline_sessions)
     final = samples[-1]
     growth_rss = 100 * (final["rss_mib"] - baseline["rss_mib"]) / baseline["rss_mib"]
