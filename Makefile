@@ -38,7 +38,7 @@ PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 
-.PHONY: help setup apt venv test lint typecheck pytest demo protocol clean image image-apt \
+.PHONY: help setup apt venv test lint typecheck pytest demo protocol clean bench image image-apt \
 	image-wheels image-tree test-image test-fresh demo-check screenshots oidc-provider
 
 help:
@@ -46,6 +46,7 @@ help:
 	@echo "make test   install what is missing, then ruff, mypy --strict and pytest"
 	@echo "make test-fresh   both on a throwaway bare Debian 12 (debootstrap; root)"
 	@echo "make screenshots  redraw docs/screenshots from today's UI"
+	@echo "make bench  every benchmark beside its floor, one after the other (about half an hour)"
 
 setup: apt venv
 
@@ -148,6 +149,12 @@ screenshots: setup
 	$(QT_ENV) KIOSK_SCREENSHOT_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		tests/fleet/test_dashboard_browser.py tests/test_demo.py
 	@ls -l $(SCREENSHOTS)
+
+# Not part of `make test` (tests/test_bench_smoke.py runs each quickly there): every benchmark
+# with its default settings, one after the other, each beside its floor measured in the same run;
+# each one's JSON and the summary (project, floor, ratio, load average) go to bench/results/.
+bench: setup
+	$(QT_ENV) $(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 protocol: setup
 	$(BIN)/python -m kiosk.contract > docs/protocol.md

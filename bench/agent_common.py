@@ -29,8 +29,12 @@ from tests.agent.broker_control import (  # noqa: E402
 from tests.agent.fleet_listener import FleetListener, fleet_listener  # noqa: E402
 
 TERMINAL = "bdx-bench-001"
+#: A second terminal name, for a benchmark's bare client beside the agent (the broker ties
+#: client ids to user names: one connection each).
+FLOOR_TERMINAL = "bdx-bench-002"
 
 __all__ = [
+    "FLOOR_TERMINAL",
     "TERMINAL",
     "ByteRelay",
     "FleetListener",
@@ -45,7 +49,7 @@ __all__ = [
 
 
 def credentials() -> dict[str, str]:
-    return {name: secrets.token_urlsafe(12) for name in (FLEET_USERNAME, TERMINAL)}
+    return {name: secrets.token_urlsafe(12) for name in (FLEET_USERNAME, TERMINAL, FLOOR_TERMINAL)}
 
 
 @contextlib.contextmanager

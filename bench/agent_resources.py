@@ -2,15 +2,22 @@
 
 Prints one JSON object. ``--seconds`` sets the measurement window (default 120 s), which starts
 once the agent is online so that start-up (imports, TLS context) is not counted.
+
+Floor: a bare paho + psutil process publishing a JSON report every 60 s over the same TLS
+listener with the same credentials (``bench/floors/bare_agent.py``). The two take turns
+(``--rounds`` A/B rounds, the agent first, each side measured ``--seconds`` in all), since the
+broker allows one connection per terminal name.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -21,14 +28,54 @@ from agent_common import (
     fleet_listener,
     running_agent_process,
 )
+from floor import emit, figure
 
-from kiosk.contract import FLEET_USERNAME, Status
+from kiosk.contract import FLEET_USERNAME, Channel, Status, topic_for
+
+FLOOR_SCRIPT = Path(__file__).resolve().parent / "floors" / "bare_agent.py"
+
+
+@dataclass
+class Window:
+    """CPU seconds, wall seconds and RSS samples of one process over measured windows."""
+
+    cpu_s: float = 0.0
+    elapsed_s: float = 0.0
+    rss: list[int] = field(default_factory=list)
+    uss: list[int] = field(default_factory=list)
+    pss: list[int] = field(default_factory=list)
+    threads: int = 0
+
+    def measure(self, pid: int, seconds: float) -> None:
+        process = psutil.Process(pid)
+        start_cpu = process.cpu_times()
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            self.rss.append(process.memory_info().rss)
+            time.sleep(1.0)
+        end_cpu = process.cpu_times()
+        self.elapsed_s += time.monotonic() - started
+        self.rss.append(process.memory_info().rss)
+        full = process.memory_full_info()
+        self.uss.append(full.uss)
+        self.pss.append(full.pss)
+        self.threads = process.num_threads()
+        self.cpu_s += (end_cpu.user + end_cpu.system) - (start_cpu.user + start_cpu.system)
+
+    def cpu_percent(self) -> float:
+        return round(100 * self.cpu_s / self.elapsed_s, 3)
+
+    def mb(self, values: list[int], median: bool = False) -> float:
+        return round((statistics.median(values) if median else max(values)) / 2**20, 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--seconds", type=float, default=120.0, help="measured, each side")
+    parser.add_argument("--rounds", type=int, default=2, help="A/B rounds the seconds span")
     args = parser.parse_args()
+    agent_window, floor_window = Window(), Window()
+    phase_s = args.seconds / args.rounds
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         with bench_broker(work, tls=True) as (broker, users, tls):
@@ -37,50 +84,82 @@ def main() -> None:
             config = agent_config(
                 work / "agent.toml", broker.tls_port, users[TERMINAL], work / "state", tls.ca_file
             )
-            with (
-                fleet_listener(
-                    broker.host, broker.port, users[FLEET_USERNAME], TERMINAL
-                ) as listener,
-                running_agent_process(config, work / "agent.log") as agent,
-            ):
-                listener.expect(
-                    lambda r: isinstance(r.message, Status) and r.message.state == "online",
-                    timeout_s=30,
-                )
-                process = psutil.Process(agent.pid)
-                start_cpu = process.cpu_times()
-                started = time.monotonic()
-                rss: list[int] = []
-                while time.monotonic() - started < args.seconds:
-                    rss.append(process.memory_info().rss)
-                    time.sleep(1.0)
-                end_cpu = process.cpu_times()
-                elapsed = time.monotonic() - started
-                rss.append(process.memory_info().rss)
-                full = process.memory_full_info()
-                threads = process.num_threads()
-    cpu_s = (end_cpu.user + end_cpu.system) - (start_cpu.user + start_cpu.system)
-    print(
-        json.dumps(
-            {
-                "benchmark": "agent_resources",
-                "settings": "defaults (sample 5 s, interval 60 s, keepalive 30 s), psutil "
-                "sensors, TLS to a local Mosquitto",
-                "window_s": round(elapsed, 1),
-                "cpu_percent_of_one_core": round(100 * cpu_s / elapsed, 3),
-                "cpu_target_percent": 1.0,
-                "rss_mb_max": round(max(rss) / 2**20, 1),
-                "rss_mb_median": round(statistics.median(rss) / 2**20, 1),
-                "rss_target_mb": 40,
-                # RSS counts shared library pages (libpython, OpenSSL, pydantic-core) that
-                # other Python processes on the terminal share; USS is the agent's own.
-                "uss_mb": round(full.uss / 2**20, 1),
-                "pss_mb": round(full.pss / 2**20, 1),
-                "threads": threads,
-                "method": "psutil cpu_times (user+system) of the agent process over the window "
-                "after its birth was seen; RSS sampled every second",
-            }
-        )
+            floor_command = [
+                sys.executable,
+                str(FLOOR_SCRIPT),
+                "--port",
+                str(broker.tls_port),
+                "--username",
+                TERMINAL,
+                "--password",
+                users[TERMINAL],
+                "--topic",
+                topic_for(TERMINAL, Channel.HEALTH),
+                "--ca-file",
+                str(tls.ca_file),
+            ]
+            with fleet_listener(
+                broker.host, broker.port, users[FLEET_USERNAME], TERMINAL
+            ) as listener:
+                for _round in range(args.rounds):
+                    # A: the agent, measured once its birth is seen.
+                    with running_agent_process(config, work / "agent.log") as agent:
+                        listener.expect(
+                            lambda r: isinstance(r.message, Status) and r.message.state == "online",
+                            timeout_s=30,
+                        )
+                        agent_window.measure(agent.pid, phase_s)
+                    # B: the bare paho + psutil process, measured once the broker accepted it.
+                    with subprocess.Popen(floor_command, stdout=subprocess.PIPE, text=True) as bare:
+                        try:
+                            assert bare.stdout is not None
+                            if bare.stdout.readline().strip() != "connected":
+                                raise SystemExit("the bare publisher did not connect")
+                            floor_window.measure(bare.pid, phase_s)
+                        finally:
+                            bare.terminate()
+                            bare.wait(timeout=15)
+    emit(
+        {
+            "benchmark": "agent_resources",
+            "settings": "defaults (sample 5 s, interval 60 s, keepalive 30 s), psutil "
+            "sensors, TLS to a local Mosquitto",
+            "rounds": args.rounds,
+            "window_s": round(agent_window.elapsed_s, 1),
+            "cpu_percent_of_one_core": agent_window.cpu_percent(),
+            "cpu_target_percent": 1.0,
+            "rss_mb_max": agent_window.mb(agent_window.rss),
+            "rss_mb_median": agent_window.mb(agent_window.rss, median=True),
+            "rss_target_mb": 40,
+            # RSS counts shared library pages (libpython, OpenSSL, pydantic-core) that
+            # other Python processes on the terminal share; USS is the agent's own.
+            "uss_mb": agent_window.mb(agent_window.uss),
+            "pss_mb": agent_window.mb(agent_window.pss),
+            "threads": agent_window.threads,
+            "floor_process": {
+                "window_s": round(floor_window.elapsed_s, 1),
+                "cpu_percent_of_one_core": floor_window.cpu_percent(),
+                "rss_mb_max": floor_window.mb(floor_window.rss),
+                "rss_mb_median": floor_window.mb(floor_window.rss, median=True),
+                "uss_mb": floor_window.mb(floor_window.uss),
+                "threads": floor_window.threads,
+            },
+            "floor": figure(
+                "agent RSS at default settings, median",
+                "MB",
+                agent_window.mb(agent_window.rss, median=True),
+                floor_window.mb(floor_window.rss, median=True),
+                "a bare paho + psutil process publishing a JSON report every 60 s over the "
+                "same TLS listener (bench/floors/bare_agent.py)",
+                method=f"{args.rounds} rounds of {phase_s:.0f} s, agent then floor (A/B/A/B)",
+                cpu_percent_project=agent_window.cpu_percent(),
+                cpu_percent_floor=floor_window.cpu_percent(),
+                uss_mb_project=agent_window.mb(agent_window.uss),
+                uss_mb_floor=floor_window.mb(floor_window.uss),
+            ),
+            "method": "psutil cpu_times (user+system) of the agent process over the windows "
+            "after its birth was seen; RSS sampled every second",
+        }
     )
 
 

@@ -8,7 +8,16 @@ processes publish valid health reports (QoS 1, each terminal with its own creden
 
 Figures: messages stored per second (over the publishing window and until the last one was
 stored), lost (acknowledged by the broker but not stored), duplicate rows, and lag (sent_at to
-committed) p50/p95/max. Run from the repository root:
+committed) p50/p95/max, and CPU per stored message: CPU seconds of this process (the ingest's
+threads; the publishers are other processes) from the publishers' start to the last row stored,
+divided by the rows stored.
+
+Floors, measured in the same run, interleaved (``--rounds`` A/B/A/B rounds, one fresh database
+each): (1) a bare paho client subscribed to the same topics receiving the same publishers'
+messages and doing nothing with them, CPU per message received; (2) a bare multi-row
+``INSERT`` (``--batch-size`` rows a statement, SQLAlchemy Core) of as many health rows into the
+same table, CPU per row. The floor per stored message is their sum. With PostgreSQL, the
+server's own CPU is in neither figure. Run from the repository root:
 
     .venv/bin/python bench/fleet_ingest.py [--pg postgresql+psycopg://postgres@127.0.0.1/test]
 """
@@ -36,16 +45,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as mqtt  # noqa: E402
+from floor import emit, figure  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from fleet.broker import RunningBroker, start_broker  # noqa: E402
 from fleet.core.config import FleetSettings  # noqa: E402
 from fleet.core.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
-from fleet.ingest.handler import Outcome, Received  # noqa: E402
+from fleet.ingest.handler import Received  # noqa: E402
 from fleet.ingest.mqtt import Ingest  # noqa: E402
-from fleet.ingest.writer import BatchWriter  # noqa: E402
 from fleet.models import HealthSample  # noqa: E402
 from kiosk.contract import FLEET_USERNAME, Channel, Disk, Health, topic_for  # noqa: E402
 
@@ -147,14 +156,143 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         terminals = terminal_ids(args.terminals)
         credentials = {name: secrets.token_urlsafe(12) for name in (FLEET_USERNAME, *terminals)}
-        broker = start_broker(work / "broker", credentials)
-        if args.broker_max_queued is not None:
-            broker = restart_with_queue_limit(broker, args.broker_max_queued)
-        try:
-            with database(args.pg, work) as url:
-                return measure(args, url, broker.port, credentials, terminals)
-        finally:
-            broker.stop()
+        rounds: list[dict[str, Any]] = []
+        receive: list[float] = []
+        inserted: list[float] = []
+        for number in range(args.rounds):
+            # Each round its own broker and database: the ingest keeps a persistent session,
+            # which must not carry over into the next round.
+            folder = work / f"round-{number}"
+            folder.mkdir()
+            broker = start_broker(folder / "broker", credentials)
+            if args.broker_max_queued is not None:
+                broker = restart_with_queue_limit(broker, args.broker_max_queued)
+            try:
+                with database(args.pg, folder) as url:
+                    rounds.append(measure(args, url, broker.port, credentials, terminals))
+                    inserted.append(
+                        insert_floor(url, terminals, rounds[-1]["stored"], args.batch_size)
+                    )
+                receive.append(receive_floor(args, broker.port, credentials, terminals))
+            finally:
+                broker.stop()
+    result = dict(rounds[-1])
+    result["rounds"] = args.rounds
+    project = [r["cpu_us_per_stored"] for r in rounds]
+    result["cpu_us_per_stored_rounds"] = project
+    result["stored_lost_rounds"] = [[r["stored"], r["lost"]] for r in rounds]
+    result["floor_receive_us_per_message_rounds"] = receive
+    result["floor_insert_us_per_row_rounds"] = inserted
+    floor_us = statistics.median(receive) + statistics.median(inserted)
+    result["floor"] = figure(
+        "ingest CPU per stored message, median of rounds",
+        "µs",
+        statistics.median(project),
+        floor_us,
+        "a bare paho client receiving the same messages, plus a bare multi-row INSERT of as "
+        "many rows into the same table (CPU per row)",
+        method=f"{args.rounds} rounds, each a fresh database: ingest, insert, bare receive",
+        floor_receive_us=round(statistics.median(receive), 1),
+        floor_insert_us=round(statistics.median(inserted), 1),
+    )
+    return result
+
+
+def start_publishers(
+    args: argparse.Namespace, port: int, credentials: dict[str, str], terminals: list[str]
+) -> tuple[list[Any], Any, float]:
+    """The publishing processes, started; they publish from the returned ``start_at``."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3.0  # time for every publisher to connect its terminals
+    share = [terminals[i :: args.publishers] for i in range(args.publishers)]
+    processes = [
+        context.Process(
+            target=publisher,
+            args=(
+                port,
+                {t: credentials[t] for t in names},
+                args.rate / args.publishers,
+                args.duration,
+                start_at,
+                results,
+            ),
+        )
+        for names in share
+    ]
+    for process in processes:
+        process.start()
+    return processes, results, start_at
+
+
+def receive_floor(
+    args: argparse.Namespace, port: int, credentials: dict[str, str], terminals: list[str]
+) -> float:
+    """CPU µs of this process per message for a bare paho client that only counts them."""
+    received = 0
+    lock = threading.Lock()
+    subscribed = threading.Event()
+
+    def on_message(*_: Any) -> None:
+        nonlocal received
+        with lock:
+            received += 1
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=FLEET_USERNAME,
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.username_pw_set(FLEET_USERNAME, credentials[FLEET_USERNAME])
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_connect = lambda c, *_: c.subscribe("kiosk/v1/+/health", qos=1)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        if not subscribed.wait(20):
+            raise SystemExit("the bare subscriber did not subscribe")
+        cpu_start = time.process_time()
+        processes, results, _start_at = start_publishers(args, port, credentials, terminals)
+        reports = [results.get(timeout=args.duration + 120) for _ in processes]
+        for process in processes:
+            process.join()
+        acked = sum(r["acked"] for r in reports)
+        last, still_since = -1, time.monotonic()
+        while (count := received) < acked and time.monotonic() - still_since < 10:
+            if count != last:
+                last, still_since = count, time.monotonic()
+            time.sleep(0.2)
+        cpu_s = time.process_time() - cpu_start
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return round(1e6 * cpu_s / max(received, 1), 1)
+
+
+def insert_floor(url: str, terminals: list[str], rows: int, batch: int) -> float:
+    """CPU µs of this process per row for bare multi-row INSERTs of ``rows`` health rows."""
+    engine = make_engine(url)
+    payload = json.loads(health_template().format(seq=1, sent_at=sent_at_now()))
+    now = datetime.now(UTC)
+    values = [
+        {
+            "terminal_id": terminals[i % len(terminals)],
+            "seq": 10**9 + i,
+            "sent_at": now,
+            "claimed_sent_at": None,
+            "received_at": now,
+            "payload": payload,
+        }
+        for i in range(max(rows, 1))
+    ]
+    cpu_start = time.process_time()
+    for first in range(0, len(values), batch):
+        with engine.begin() as connection:
+            connection.execute(insert(HealthSample).values(values[first : first + batch]))
+    cpu_s = time.process_time() - cpu_start
+    engine.dispose()
+    return round(1e6 * cpu_s / len(values), 1)
 
 
 def restart_with_queue_limit(broker: RunningBroker, limit: int) -> RunningBroker:
@@ -201,47 +339,36 @@ def measure(
     )
     ingest = Ingest(settings, factory)
     committed: list[tuple[float, bytes]] = []
-    outcomes: dict[str, int] = {}
     lock = threading.Lock()
+    # The ingest's own writer, which acknowledges each message to the broker once its row is
+    # committed (a writer of the benchmark's would not, and the broker would stop at the
+    # ingest's Receive Maximum). When its public write() returns, the batch is committed; it
+    # calls itself on halves of a batch the database refused, hence the depth.
+    writer = ingest.writer
+    write = writer.write
+    depth = 0
 
-    def record(item: Received, outcome: Outcome) -> None:
-        with lock:
-            committed.append((time.time(), item.payload))
-            outcomes[outcome.kind] = outcomes.get(outcome.kind, 0) + 1
+    def timed_write(batch: list[Received]) -> None:
+        nonlocal depth
+        depth += 1
+        try:
+            write(batch)
+        finally:
+            depth -= 1
+        if depth == 0:
+            done = time.time()
+            with lock:
+                committed.extend((done, item.payload) for item in batch)
 
-    ingest.writer = BatchWriter(
-        factory,
-        batch_size=settings.ingest_batch_size,
-        batch_wait_s=settings.ingest_batch_wait_s,
-        queue_size=settings.ingest_queue_size,
-        on_outcome=record,
-    )
+    writer.write = timed_write  # type: ignore[method-assign]
     ingest.start()
     deadline = time.monotonic() + 20
     while not ingest.broker_connected and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # the subscription's SUBACK
 
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + 3.0  # time for every publisher to connect its terminals
-    share = [terminals[i :: args.publishers] for i in range(args.publishers)]
-    processes = [
-        context.Process(
-            target=publisher,
-            args=(
-                port,
-                {t: credentials[t] for t in names},
-                args.rate / args.publishers,
-                args.duration,
-                start_at,
-                results,
-            ),
-        )
-        for names in share
-    ]
-    for process in processes:
-        process.start()
+    cpu_start = time.process_time()
+    processes, results, start_at = start_publishers(args, port, credentials, terminals)
     reports = [results.get(timeout=args.duration + 120) for _ in processes]
     for process in processes:
         process.join()
@@ -257,6 +384,7 @@ def measure(
         if count != last:
             last, still_since = count, time.monotonic()
         time.sleep(0.2)
+    cpu_s = time.process_time() - cpu_start
     ingest.stop()
     rows = stored()
     with factory() as session:
@@ -287,8 +415,8 @@ def measure(
         "stored": rows,
         "lost": acked - rows,
         "duplicate_rows": rows - distinct,
-        "outcomes": outcomes,
         "stored_per_s": round(rows / max(last_commit - start_at, args.duration), 1),
+        "cpu_us_per_stored": round(1e6 * cpu_s / max(rows, 1), 1),
         "lag_p50_ms": round(quantiles[49] * 1000, 1),
         "lag_p95_ms": round(quantiles[94] * 1000, 1),
         "lag_max_ms": round(lags[-1] * 1000, 1) if lags else None,
@@ -304,12 +432,13 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=50)
     parser.add_argument("--publishers", type=int, default=2, help="publishing processes")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=2, help="A/B rounds with the floors")
     parser.add_argument(
         "--broker-max-queued",
         type=int,
         help="set Mosquitto's max_queued_messages (per client; its default is 1000)",
     )
-    print(json.dumps(run(parser.parse_args())))
+    emit({"benchmark": "fleet_ingest", **run(parser.parse_args())})
 
 
 if __name__ == "__main__":

@@ -15,12 +15,17 @@ requests (50, after 5 for warm-up) of each page: the overview ``/``, a filtered 
 overview, page 50 of the table, the live partial, the live fingerprint (what each open dashboard
 runs every second), and a terminal page with history, 24 h, 7 d (raw reports) and 90 d (hourly
 roll-ups). Prints one JSON object with p50/p95/max in milliseconds.
+
+Floors, interleaved request by request with the overview and the 7-day terminal page (A/B/A/B):
+a static file (``/static/fleet.css``) served by the same app through the same client, plus the
+bare SQL of what the page shows, on the same database: for the overview, the state counts, the
+row count and one page of terminals (100, ``ORDER BY id``); for the terminal page, the terminal's
+row and its 7 days of raw reports (``sent_at`` and payload, as the page reads them).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import secrets
 import statistics
@@ -34,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from fleet import crud
@@ -44,6 +49,9 @@ from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.plan import COMMUNES, EAST, NORTH, SOUTH, WEST
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import emit, figure
 
 USERNAME = "bench-admin"
 PASSWORD = "bench-password-long-enough"
@@ -230,6 +238,55 @@ def timed(action: Callable[[], object], requests: int, warmup: int = 5) -> dict[
     return percentiles(timings)
 
 
+def timed_pair(
+    project: Callable[[], object], floor: Callable[[], object], requests: int, warmup: int = 5
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Time ``project`` and ``floor`` alternately (A/B/A/B), after ``warmup`` of each."""
+    for _ in range(warmup):
+        project()
+        floor()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(requests):
+        for action, timings in ((project, a), (floor, b)):
+            started = time.perf_counter()
+            action()
+            timings.append((time.perf_counter() - started) * 1000)
+    return percentiles(a), percentiles(b)
+
+
+def overview_sql(engine: Engine) -> Callable[[], object]:
+    table = Terminal.__table__
+
+    def query() -> object:
+        with engine.connect() as connection:
+            counts = connection.execute(
+                select(table.c.state, func.count()).group_by(table.c.state)
+            ).all()
+            total = connection.execute(select(func.count()).select_from(table)).scalar_one()
+            rows = connection.execute(select(table).order_by(table.c.id).limit(100)).all()
+        return counts, total, rows
+
+    return query
+
+
+def terminal_sql(engine: Engine, terminal_id: str, now: datetime) -> Callable[[], object]:
+    terminals, samples = Terminal.__table__, HealthSample.__table__
+
+    def query() -> object:
+        with engine.connect() as connection:
+            row = connection.execute(select(terminals).where(terminals.c.id == terminal_id)).one()
+            history = connection.execute(
+                select(samples.c.sent_at, samples.c.payload)
+                .where(samples.c.terminal_id == terminal_id)
+                .where(samples.c.received_at >= now - timedelta(days=7))
+                .order_by(samples.c.sent_at)
+            ).all()
+        return row, history
+
+    return query
+
+
 def get_page(client: TestClient, path: str) -> Callable[[], object]:
     def fetch() -> object:
         response = client.get(path)
@@ -265,14 +322,19 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         }
     )
     results: dict[str, Any] = {}
-    with TestClient(create_app(settings, start_ingest=False)) as client:
+    # HTTPS, as in production: the session cookie is Secure, and a client on plain HTTP would
+    # drop it and time the login page instead of the dashboard.
+    app = create_app(settings, start_ingest=False)
+    with TestClient(app, base_url="https://testserver") as client:
         login = client.get("/login").text
         token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        client.post(
+        signed_in = client.post(
             "/login",
             data={"username": USERNAME, "password": PASSWORD, "csrf_token": token},
             follow_redirects=False,
         )
+        if signed_in.status_code != 303:
+            raise SystemExit(f"the benchmark's login failed: {signed_in.status_code}")
         overview = client.get("/")
         results["overview_bytes"] = len(overview.content)
         pages = {
@@ -293,6 +355,33 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
                 return fingerprint(session)
 
         results["live_fingerprint"] = timed(live_fingerprint, args.requests)
+
+        static = get_page(client, "/static/fleet.css")
+        floors: dict[str, Any] = {}
+        for name, path, sql in (
+            ("overview", "/", overview_sql(engine)),
+            (
+                "terminal_7d",
+                "/terminals/bdx-00042?period=7d",
+                terminal_sql(engine, "bdx-00042", now),
+            ),
+        ):
+
+            def bare(sql: Callable[[], object] = sql) -> object:
+                return static(), sql()
+
+            project, floor = timed_pair(get_page(client, path), bare, args.requests)
+            floors[name] = figure(
+                f"server time of {path}, median",
+                "ms",
+                project["p50_ms"],
+                floor["p50_ms"],
+                "a static file served by the same app, plus the bare SQL of what the page shows",
+                project_p95_ms=project["p95_ms"],
+                floor_p95_ms=floor["p95_ms"],
+            )
+        results["floor"] = floors["overview"]
+        results["floor_terminal_7d"] = floors["terminal_7d"]
     engine.dispose()
     return {
         "database": "postgresql" if database_url.startswith("postgresql") else "sqlite",
@@ -319,7 +408,7 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as directory:
             result = run(f"sqlite:///{Path(directory) / 'fleet.db'}", args)
-    print(json.dumps(result, indent=2))
+    emit({"benchmark": "fleet_pages", **result}, indent=2)
 
 
 if __name__ == "__main__":

@@ -14,27 +14,49 @@ and the clock runs from the signal to the first event whose table row says ``los
 
 The dashboard's stream looks for changes every second (``POLL_S``), hence up to 1 s more.
 
+Floor: the broker alone doing the same job. A second Mosquitto with the project's configuration
+(``fleet.broker.start_broker``) and a bare paho client per case (``bench/floors/bare_will.py``:
+the same keepalive, a retained will with the same Will Delay Interval, nothing else), killed
+right after the agent's measurement (A/B) and stopped at the same moment as the other agent;
+the clock runs from the signal to a bare subscriber receiving the will. No ingest, no database,
+no event stream.
+
 Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
-import json
 import os
+import secrets
 import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from fleet.broker import RunningBroker, start_broker
 from fleet.demo import ADMIN_USERNAME, DemoStack
 from kiosk.agent.config import DEFAULT_WILL_DELAY_S
+from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import emit, figure, ratio
 
 TERMINALS = ("bdx-pres-001", "bdx-pres-002")
+FLOOR_TERMINALS = ("bdx-floor-001", "bdx-floor-002")
+FLOOR_SCRIPT = Path(__file__).resolve().parent / "floors" / "bare_will.py"
 KEEPALIVE_S = 30
 HEALTH_INTERVAL_S = 60.0
 
@@ -103,6 +125,77 @@ def seconds_until_lost(
     raise SystemExit(f"{terminal_id} was not shown lost within {timeout_s} s")
 
 
+class WillWatch:
+    """A bare subscriber on the floor's broker: when each floor terminal's will arrived."""
+
+    def __init__(self, broker: RunningBroker, password: str) -> None:
+        self.arrived: dict[str, float] = {}
+        self._lock = threading.Condition()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=FLEET_USERNAME,
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        self.client.username_pw_set(FLEET_USERNAME, password)
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.on_connect = lambda c, *_: c.subscribe("kiosk/v1/+/status", qos=1)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        if not subscribed.wait(20):
+            raise SystemExit("the floor's subscriber did not subscribe")
+
+    def _on_message(self, _client: Any, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.retain:
+            return  # a will of an earlier run, kept by the broker
+        with self._lock:
+            self.arrived.setdefault(msg.topic.split("/")[2], time.monotonic())
+            self._lock.notify_all()
+
+    def wait(self, terminal_id: str, timeout_s: float) -> float:
+        with self._lock:
+            if not self._lock.wait_for(lambda: terminal_id in self.arrived, timeout_s):
+                raise SystemExit(f"the floor's will for {terminal_id} did not come")
+            return self.arrived[terminal_id]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@contextlib.contextmanager
+def bare_terminal(
+    broker: RunningBroker, terminal_id: str, password: str, keepalive: int, will_delay: int
+) -> Iterator[subprocess.Popen[str]]:
+    command = [
+        sys.executable,
+        str(FLOOR_SCRIPT),
+        "--port",
+        str(broker.port),
+        "--username",
+        terminal_id,
+        "--password",
+        password,
+        "--topic",
+        topic_for(terminal_id, Channel.STATUS),
+        "--keepalive",
+        str(keepalive),
+        "--will-delay",
+        str(will_delay),
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "connected":
+                raise SystemExit("the floor's bare terminal did not connect")
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGCONT)
+            process.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--keepalive", type=int, default=KEEPALIVE_S)
@@ -119,23 +212,43 @@ def main() -> None:
             "keepalive_s": args.keepalive,
             "health_interval_s": args.health_interval,
         }
+        will_delay = min(DEFAULT_WILL_DELAY_S, args.keepalive // 3)
+        floor_users = {n: secrets.token_urlsafe(12) for n in (FLEET_USERNAME, *FLOOR_TERMINALS)}
+        floor_broker = start_broker(Path(directory) / "floor-broker", floor_users)
+        watch: WillWatch | None = None
         try:
+            watch = WillWatch(floor_broker, floor_users[FLEET_USERNAME])
             stack.start()
             opener = logged_in_opener(stack)
             wait_online(opener, stack, timeout_s=30)
             result["killed_agent_s"] = round(
                 seconds_until_lost(opener, stack, TERMINALS[0], signal.SIGKILL, 30), 2
             )
-            result["frozen_agent_s"] = round(
-                seconds_until_lost(
-                    opener, stack, TERMINALS[1], signal.SIGSTOP, 2 * args.keepalive + 30
-                ),
-                2,
-            )
-            os.kill(stack.agents[TERMINALS[1]].pid, signal.SIGCONT)
+            bare_args = (args.keepalive, will_delay)
+            killed = FLOOR_TERMINALS[0]
+            with bare_terminal(floor_broker, killed, floor_users[killed], *bare_args) as bare:
+                os.kill(bare.pid, signal.SIGKILL)
+                started = time.monotonic()
+                result["floor_killed_s"] = round(watch.wait(killed, 60) - started, 2)
+            frozen = FLOOR_TERMINALS[1]
+            with bare_terminal(floor_broker, frozen, floor_users[frozen], *bare_args) as bare:
+                os.kill(bare.pid, signal.SIGSTOP)
+                started = time.monotonic()
+                result["frozen_agent_s"] = round(
+                    seconds_until_lost(
+                        opener, stack, TERMINALS[1], signal.SIGSTOP, 2 * args.keepalive + 30
+                    ),
+                    2,
+                )
+                os.kill(stack.agents[TERMINALS[1]].pid, signal.SIGCONT)
+                result["floor_frozen_s"] = round(
+                    watch.wait(frozen, 2 * args.keepalive + 30) - started, 2
+                )
         finally:
+            if watch is not None:
+                watch.close()
+            floor_broker.stop()
             stack.stop()
-    will_delay = min(DEFAULT_WILL_DELAY_S, args.keepalive // 3)
     result["will_delay_s"] = will_delay
     result["expected"] = {
         "killed_agent_s": f"{will_delay}-{will_delay + 1} (will delay + stream poll)",
@@ -144,7 +257,19 @@ def main() -> None:
             " (1.5 x keepalive + broker check + will delay + stream poll)"
         ),
     }
-    print(json.dumps(result, indent=2))
+    result["floor"] = figure(
+        "a killed terminal to « lost » on the dashboard",
+        "s",
+        result["killed_agent_s"],
+        result["floor_killed_s"],
+        "the broker alone: a bare paho client with the same will and Will Delay Interval, "
+        "killed, to a bare subscriber receiving its will",
+        method="the floor right after the agent (A/B), on a second broker",
+        frozen_project_s=result["frozen_agent_s"],
+        frozen_floor_s=result["floor_frozen_s"],
+        frozen_ratio=ratio(result["frozen_agent_s"], result["floor_frozen_s"]),
+    )
+    emit({"benchmark": "fleet_presence", **result}, indent=2)
 
 
 if __name__ == "__main__":

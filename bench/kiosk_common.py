@@ -33,7 +33,16 @@ from kiosk.catalog import default_bundle_dir, load_catalog  # noqa: E402
 from kiosk.ui.browser import prepare_web_engine  # noqa: E402
 from kiosk.ui.home import HomeScreen  # noqa: E402
 from kiosk.ui.main import make_singletons_immortal  # noqa: E402
-from kiosk.ui.qt import QEventLoop, QGuiApplication, QObject, QTimer  # noqa: E402
+from kiosk.ui.qt import (  # noqa: E402
+    QEventLoop,
+    QGuiApplication,
+    QMetaObject,
+    QObject,
+    QQmlApplicationEngine,
+    QQuickWindow,
+    QTimer,
+    QUrl,
+)
 from kiosk.ui.session import SessionTimeouts  # noqa: E402
 from tests.ui.standin import (  # noqa: E402
     ALLOWED_HOST,
@@ -272,3 +281,69 @@ def finish_and_time(kiosk: BenchKiosk, timeout_s: float = 10) -> dict[str, float
         "ready_s": max(marks["check"], marks["frame"]) - start,
         "ok": marks["ok"],
     }
+
+
+BARE_WEB_QML = ROOT / "bench" / "floors" / "bare_web.qml"
+
+
+class BareWeb:
+    """The kiosk benchmarks' floor in the same process: one window, one bare WebEngineView.
+
+    ``bench/floors/bare_web.qml``: an off-the-record profile and a view, nothing of the kiosk
+    (no lockdown, no interceptor, no self-check).
+    """
+
+    def __init__(self, page: str) -> None:
+        self.engine = QQmlApplicationEngine()
+        self.engine.setInitialProperties({"page": QUrl(page)})
+        self.engine.load(QUrl.fromLocalFile(str(BARE_WEB_QML)))
+        window = self.engine.rootObjects()[0]
+        assert isinstance(window, QQuickWindow)
+        self.window = window
+        wait_until(lambda: self.loads >= 1, 60, "the bare view's first page")
+
+    @property
+    def loads(self) -> int:
+        return int(self.window.property("loads"))
+
+    def plant(self, url: str, timeout_s: float = 20) -> None:
+        """Load the stand-in's /plant page and wait until its state is planted."""
+        self.window.setProperty("title", "")
+        self.window.setProperty("address", "")
+        self.window.setProperty("address", url)
+        try:
+            wait_until(
+                lambda: str(self.window.property("title")).startswith(("planted:", "plant-failed")),
+                timeout_s,
+                "the bare view's planted state",
+            )
+        finally:
+            title = str(self.window.property("title"))
+        if not title.startswith("planted:"):
+            raise RuntimeError(f"the bare view's planting failed: {title!r}")
+
+    def timed(self, method: str, timeout_s: float = 10) -> float:
+        """Seconds from calling the QML ``method`` to a frame after the next finished load."""
+        before = self.loads
+        marks: dict[str, float] = {}
+
+        def on_frame() -> None:
+            if self.loads > before:
+                marks.setdefault("frame", time.perf_counter())
+
+        self.window.frameSwapped.connect(on_frame)
+        try:
+            start = time.perf_counter()
+            QMetaObject.invokeMethod(self.window, method)
+            wait_until(lambda: "frame" in marks, timeout_s, f"the bare view's {method}")
+        finally:
+            self.window.frameSwapped.disconnect(on_frame)
+        return marks["frame"] - start
+
+    def close(self) -> None:
+        self.window.close()
+        current = self.window.property("current")
+        if isinstance(current, QObject):
+            current.deleteLater()
+        spin(0.2)
+        del self.engine

@@ -4,6 +4,10 @@ Spawns ``python -m kiosk.ui --windowed --exit-when-ready`` ``--runs`` times; eac
 ``kiosk-ready`` once a frame shows the home's cards laid out (the window then takes touches), and
 the time from spawning to that line is measured. Prints one JSON object (target: median under
 1.5 s). Run offscreen, with ``QT_QPA_PLATFORM=offscreen``.
+
+Floor: a bare QtWebEngineQuick app showing a local page (``bench/floors/bare_web.py``: one
+window, one WebEngineView, ready at the first frame after the page loaded), spawned the same
+way, each run right after the kiosk's (A/B/A/B).
 """
 
 from __future__ import annotations
@@ -16,19 +20,34 @@ import tempfile
 import time
 from pathlib import Path
 
-from kiosk_common import ROOT, emit, summary_ms
+from floor import emit, figure, interleave
+from kiosk_common import ROOT, summary_ms
 
 from kiosk.ui.main import READY_LINE
 
 TARGET_MEDIAN_MS = 1500.0
 
 
+FLOOR_SCRIPT = ROOT / "bench" / "floors" / "bare_web.py"
+FLOOR_READY = "ready"
+
+
 def one_start(config: Path) -> float:
     """Seconds from spawning the kiosk to its ready line."""
     command = [sys.executable, "-m", "kiosk.ui", "--windowed", "--exit-when-ready"]
+    return time_to_line([*command, "--config", str(config)], READY_LINE)
+
+
+def one_floor_start() -> float:
+    """Seconds from spawning the bare QtWebEngine app to its ready line."""
+    return time_to_line([sys.executable, str(FLOOR_SCRIPT)], FLOOR_READY)
+
+
+def time_to_line(command: list[str], expected: str) -> float:
+    """Seconds from spawning ``command`` to its first line, which must be ``expected``."""
     start = time.perf_counter()
     with subprocess.Popen(
-        [*command, "--config", str(config)],
+        command,
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
@@ -39,8 +58,8 @@ def one_start(config: Path) -> float:
         line = process.stdout.readline().strip()
         ready = time.perf_counter() - start
         process.wait(timeout=30)
-    if line != READY_LINE or process.returncode != 0:
-        raise RuntimeError(f"the kiosk did not start (exit {process.returncode}, said {line!r})")
+    if line != expected or process.returncode != 0:
+        raise RuntimeError(f"{command[1]} did not start (exit {process.returncode}, said {line!r})")
     return ready
 
 
@@ -52,14 +71,24 @@ def main() -> None:
         # The terminal's settings, except that no agent listens here (the link would only retry).
         config = Path(name) / "kiosk.toml"
         config.write_text('agent_socket = ""\n', encoding="utf-8")
-        times = [one_start(config) for _run in range(args.runs)]
+        times, floors = interleave(lambda: one_start(config), one_floor_start, args.runs)
     result = summary_ms(times)
+    floor = summary_ms(floors)
     emit(
         {
             "benchmark": "kiosk_start",
             "runs": args.runs,
             "first_run_ms": round(times[0] * 1000, 1),
             "start_to_ready": result,
+            "floor_start_to_ready": floor,
+            "floor": figure(
+                "cold start to an interactive home, median",
+                "ms",
+                result["median_ms"],
+                floor["median_ms"],
+                "a bare QtWebEngineQuick app (one window, one WebEngineView) showing a local "
+                "page, spawned the same way",
+            ),
             "target_median_ms": TARGET_MEDIAN_MS,
             "meets_target": result["median_ms"] < TARGET_MEDIAN_MS,
         }
