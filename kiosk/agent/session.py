@@ -109,6 +109,10 @@ class _Link:
     sent: set[bytes] = field(default_factory=set)
     # (mid, refused by the broker) appended by paho's thread, consumed by the drain thread.
     acks: collections.deque[tuple[int, bool]] = field(default_factory=collections.deque)
+    # Set (under AgentSession._recently_acked_lock) once its drop has put the recently
+    # acknowledged messages back to be sent again: an acknowledgement of this link settled
+    # later joins them at once.
+    dropped: bool = False
 
 
 class AgentSession:
@@ -384,7 +388,7 @@ class AgentSession:
                 with self._link_lock:
                     self._link = None
                 if link.accepted and not self._stopping.is_set():
-                    self._resend_recently_acked()
+                    self._resend_recently_acked(link)
                 self._wake.set()
                 failures = 0 if link.accepted else failures + 1
             else:
@@ -542,17 +546,22 @@ class AgentSession:
                 self._outbox.remove(entry)
             link.sent.discard(entry.key)
             if not refused:
-                self._remember_acked(entry)
+                self._remember_acked(entry, link)
             # Room in the window: look at the queue again.
             self._wake.set()
 
-    def _remember_acked(self, entry: Entry) -> None:
+    def _remember_acked(self, entry: Entry, link: _Link) -> None:
         """Keep what the broker acknowledged within ``resend_acked_s`` of its latest PUBACK."""
         window_s = self._settings.outbox.resend_acked_s
         if window_s <= 0:
             return
         now = time.monotonic()
         with self._recently_acked_lock:
+            if link.dropped:
+                # Settled after its link's drop was handled: one of the last the broker took.
+                if all(waiting.key != entry.key for waiting in self._resend):
+                    self._resend.append(entry)
+                return
             self._recently_acked.append((now, entry))
             while self._recently_acked and self._recently_acked[0][0] < now - window_s:
                 self._recently_acked.popleft()
@@ -566,7 +575,7 @@ class AgentSession:
                     return True
         return False
 
-    def _resend_recently_acked(self) -> None:
+    def _resend_recently_acked(self, link: _Link) -> None:
         """The link dropped: send again, first and in order, what the broker may have lost with
         its unsaved state.
 
@@ -577,6 +586,7 @@ class AgentSession:
         they are sent puts them in the outbox for the next start.
         """
         with self._recently_acked_lock:
+            link.dropped = True
             entries = [entry for _, entry in self._recently_acked]
             self._recently_acked.clear()
             known = {waiting.key for waiting in self._resend}
