@@ -225,6 +225,17 @@ def start_publishers(
     return processes, results, start_at
 
 
+def publish_all(
+    args: argparse.Namespace, port: int, credentials: dict[str, str], terminals: list[str]
+) -> tuple[list[dict[str, Any]], float]:
+    """Start the publishers and wait for them: each one's report, and when they started."""
+    processes, results, start_at = start_publishers(args, port, credentials, terminals)
+    reports = [results.get(timeout=args.duration + 120) for _ in processes]
+    for process in processes:
+        process.join()
+    return reports, start_at
+
+
 def receive_floor(
     args: argparse.Namespace, port: int, credentials: dict[str, str], terminals: list[str]
 ) -> float:
@@ -253,10 +264,7 @@ def receive_floor(
         if not subscribed.wait(20):
             raise SystemExit("the bare subscriber did not subscribe")
         cpu_start = time.process_time()
-        processes, results, _start_at = start_publishers(args, port, credentials, terminals)
-        reports = [results.get(timeout=args.duration + 120) for _ in processes]
-        for process in processes:
-            process.join()
+        reports, _start_at = publish_all(args, port, credentials, terminals)
         acked = sum(r["acked"] for r in reports)
         last, still_since = -1, time.monotonic()
         while (count := received) < acked and time.monotonic() - still_since < 10:
@@ -368,10 +376,7 @@ def measure(
     time.sleep(0.5)  # the subscription's SUBACK
 
     cpu_start = time.process_time()
-    processes, results, start_at = start_publishers(args, port, credentials, terminals)
-    reports = [results.get(timeout=args.duration + 120) for _ in processes]
-    for process in processes:
-        process.join()
+    reports, start_at = publish_all(args, port, credentials, terminals)
     acked = sum(r["acked"] for r in reports)
 
     def stored() -> int:
