@@ -214,3 +214,45 @@ def test_acknowledge_an_alert_and_export_the_observatory_csv(stack: DemoStack) -
         if screenshots:
             page.screenshot(path=str(Path(screenshots) / "dashboard-export.png"), full_page=True)
         browser.close()
+
+
+def test_an_enrolment_code_is_large_copied_whole_and_shown_as_a_qr_code(
+    stack: DemoStack, shots: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    fleet = stack.dashboard_url.rstrip("/")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        for width, name in (
+            (1280, "dashboard-enrolment.png"),
+            (390, "dashboard-enrolment-phone.png"),
+        ):
+            context = browser.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
+            page = context.new_page()
+            page.goto(stack.dashboard_url)
+            page.fill("#username", ADMIN_USERNAME)
+            page.fill("#password", stack.admin_password)
+            page.press("#password", "Enter")
+            expect(page.locator("#terminal-rows")).to_be_visible()
+            page.goto(fleet + "/enrolment")
+            page.fill("#enrolment-site", "Mairie de Mérignac")
+            page.fill("#enrolment-commune", "Mérignac")
+            page.click(".create-token button[type=submit]")
+            code = page.locator("#new-enrolment-code").inner_text()
+            command = page.locator("#enrolment-command")
+            expect(command).to_have_text(f"kiosk-provision enroll --code {code} --fleet {fleet}")
+            page.click("button[data-copy='enrolment-command']")
+            expect(page.locator("#copy-status")).to_have_text("Copié.")
+            assert page.evaluate("navigator.clipboard.readText()") == command.inner_text()
+            # Nothing of the command or the code is cut off at this width.
+            for selector in ("#enrolment-command", "#new-enrolment-code", ".qr svg"):
+                box = page.locator(selector).bounding_box()
+                assert box is not None
+                assert box["x"] >= 0
+                assert box["x"] + box["width"] <= width
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(shots / name), full_page=True)
+            context.close()
+        browser.close()

@@ -90,6 +90,15 @@ def test_an_operator_creates_a_code_on_the_dashboard(
         assert made.headers["Cache-Control"] == "no-store"
         shown = re.search(r'id="new-enrolment-code">([A-Z0-9-]+)<', made.text)
         assert shown is not None
+        # The whole command, filled in with this code and this fleet's address, as text to
+        # copy and as a QR code; the validity in the operator's words.
+        command = f"kiosk-provision enroll --code {shown.group(1)} --fleet http://testserver"
+        assert f'id="enrolment-command">{command}<' in made.text
+        assert 'data-copy="enrolment-command"' in made.text
+        assert "<svg" in made.text
+        assert "Code QR de la commande" in made.text
+        assert "dans un délai de 24\u202fh." in made.text  # Babel: a narrow no-break space
+        assert "CODE" not in made.text.replace(shown.group(1), "")
         assert "Mairie de Bègles" in client.get("/enrolment").text
         assert shown.group(1) not in client.get("/enrolment").text  # shown once
     assert "enrolment_code_created" in [e.action for e in rows(fleet_settings, AuditEntry)]

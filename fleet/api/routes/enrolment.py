@@ -11,12 +11,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final
 
+from babel.units import format_unit
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from fleet import enrolment, throttle
+from fleet import enrolment, second_factor, throttle
 from fleet.api import errors
 from fleet.api.deps import (
     ApiOperator,
@@ -120,13 +121,27 @@ def _render(
         (code, state_labels[enrolment.code_state(code, page.now)])
         for code in enrolment.list_codes(session)
     ]
+    ttl_h = enrolment_settings(page.request).code_ttl_h
     context: dict[str, Any] = {
         "codes": codes,
         "new_code": new_code,
         "error": error,
-        "ttl_h": enrolment_settings(page.request).code_ttl_h,
+        "validity": format_unit(
+            round(ttl_h, 1), "duration-hour", length="short", locale=page.language.code
+        ),
     }
+    if new_code is not None:
+        # The whole line the technician types, with this fleet's address as the operator's
+        # browser reached it, and the same line as a QR code for a phone.
+        command = enroll_command(new_code, str(page.request.base_url))
+        context["command"] = command
+        context["command_qr"] = second_factor.qr_svg(command, _("QR code of the enrolment command"))
     return page.render("enrolment.html", context, status_code, no_store=True)
+
+
+def enroll_command(code: str, fleet_address: str) -> str:
+    """The technician's command line that enrols a terminal with ``code`` at this fleet."""
+    return f"kiosk-provision enroll --code {code} --fleet {fleet_address.rstrip('/')}"
 
 
 def _optional_float(text: str) -> float | None:
