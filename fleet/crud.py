@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
 
 from fleet.core.security import (
@@ -31,14 +31,37 @@ def utc_now() -> datetime:
 
 
 def get_or_create_terminal(session: Session, terminal_id: str, at: datetime) -> Terminal:
-    """The terminal's row; created on its first valid message (the broker authenticated it)."""
+    """The terminal's row; created on its first valid message (the broker authenticated it).
+
+    Several ingests (a share group) may see a new terminal's first messages at once: the row is
+    made by an INSERT that does nothing when another one made it first, then read, so that the
+    second ingest stores its message instead of failing it on the primary key.
+    """
     terminal = session.get(Terminal, terminal_id)
     if terminal is None:
-        terminal = Terminal(
-            id=terminal_id, state="unknown", state_since=at, created_at=at, versions={}
-        )
-        session.add(terminal)
+        session.execute(insert_terminal_unless_present(session, terminal_id, at))
+        terminal = session.get(Terminal, terminal_id)
+        if terminal is None:  # pragma: no cover - the INSERT or the other ingest's row is there
+            raise RuntimeError(f"terminal {terminal_id!r} neither inserted nor found")
     return terminal
+
+
+def insert_terminal_unless_present(session: Session, terminal_id: str, at: datetime) -> Executable:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING`` of a new terminal, in the session's dialect."""
+    values = {
+        "id": terminal_id,
+        "state": "unknown",
+        "state_since": at,
+        "created_at": at,
+        "versions": {},
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(Terminal).values(values).on_conflict_do_nothing(index_elements=["id"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(Terminal).values(values).on_conflict_do_nothing(index_elements=["id"])
 
 
 def get_terminal(session: Session, terminal_id: str) -> Terminal | None:
