@@ -80,6 +80,26 @@ def acl_text(fleet_users: Iterable[str] = (FLEET_USERNAME,)) -> str:
     return "\n".join([*lines, ""])
 
 
+def fleet_users_in_acl(acl_file: Path) -> set[str]:
+    """The fleet users an ACL file (as :func:`acl_text` writes it) gives the fleet's read right.
+
+    Mosquitto delivers a shared subscription's message to a member even when the ACL then
+    refuses that member the read: the message is dropped. So an ingest's user missing here
+    would silently lose its share (seen with 2.0.11), and ``fleet serve --ingests`` checks.
+    """
+    users: set[str] = set()
+    current: str | None = None
+    for raw in acl_file.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("user "):
+            current = line.split(None, 1)[1]
+        elif line.startswith("pattern "):
+            current = None
+        elif current is not None and line == f"topic read {TOPIC_ROOT}/#":
+            users.add(current)
+    return users
+
+
 def listener_lines(port: int, host: str) -> list[str]:
     """A listener on which the broker takes each client's user name as its client id, so that
     no client can throw another off by taking its id (a terminal another terminal's, or the

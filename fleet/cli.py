@@ -13,6 +13,7 @@ import typer
 from rich.text import Text
 
 from fleet import audit, crud
+from fleet.broker import BrokerError
 from fleet.cli_common import (
     EXIT_USAGE,
     LANGUAGE,
@@ -27,6 +28,7 @@ from fleet.cli_terminals import app as terminals_app
 from fleet.content.cli import app as content_app
 from fleet.core.db import make_session_factory
 from fleet.core.security import MIN_PASSWORD_LENGTH
+from fleet.ingest.supervisor import MAX_INGESTS, IngestSupervisor
 from kiosk import cli_words
 
 logger = logging.getLogger("fleet")
@@ -67,16 +69,71 @@ def serve(
             help=_("Serve the web alone; the ingest runs as its own process (fleet ingest)."),
         ),
     ] = False,
+    ingests: Annotated[
+        int,
+        typer.Option(
+            "--ingests",
+            min=1,
+            max=MAX_INGESTS,
+            help=_(
+                "Run the ingest as this many processes in one share group (fleet, fleet-2...),"
+                " beside the web, to use several cores."
+            ),
+        ),
+    ] = 1,
 ) -> None:
     import uvicorn
 
+    from fleet.enrolment import EnrolmentSettings
     from fleet.main import create_app
 
-    settings = ctx.ensure_object(CliContext).settings()
+    context = ctx.ensure_object(CliContext)
+    settings = context.settings()
+    if ingests > 1 and no_ingest:
+        die(_("--ingests and --no-ingest exclude each other."), code=EXIT_USAGE)
+    supervisor = None
+    if ingests > 1:
+        enrolment = EnrolmentSettings()
+        credentials = enrolment.credentials()
+        if credentials is None:
+            die(
+                _("several ingests need broker users of their own (fleet-2...)."),
+                hint=_(
+                    "Set FLEET_ENROLMENT_BROKER_PASSWORD_FILE (and its pid file or reload"
+                    " command) so that the fleet can create them, or run fleet ingest yourself."
+                ),
+                code=EXIT_USAGE,
+            )
+        if settings.resolved_broker_password() is None:
+            die(_("the ingest has no broker password."), hint=_("Set FLEET_BROKER_PASSWORD."))
+        supervisor = IngestSupervisor(settings, ingests, credentials, context.config_file)
+        acl_file = enrolment.broker_acl_file or credentials.password_file.with_name("acl")
+        try:
+            missing = supervisor.missing_rights(acl_file)
+        except OSError as error:
+            die(
+                _("cannot read the broker's ACL %(path)s: %(error)s")
+                % {"path": acl_file, "error": error},
+                hint=_("Set FLEET_ENROLMENT_BROKER_ACL_FILE to the broker's acl_file."),
+                code=EXIT_USAGE,
+            )
+        if missing:
+            die(
+                _("the broker's ACL %(path)s does not give %(users)s the fleet's rights.")
+                % {"path": acl_file, "users": ", ".join(missing)},
+                hint=_(
+                    "Write the broker configuration again with these users among the"
+                    " credentials (docs/systemd.md), then reload the broker."
+                ),
+                code=EXIT_USAGE,
+            )
     with database(settings):
         pass
     try:
-        web_app = create_app(settings, start_ingest=settings.ingest_in_web and not no_ingest)
+        web_app = create_app(
+            settings,
+            start_ingest=settings.ingest_in_web and not no_ingest and supervisor is None,
+        )
     except OSError as error:
         die(
             _("cannot prepare the session key: %(error)s") % {"error": error},
@@ -88,14 +145,23 @@ def serve(
     )
     # Open event streams (dashboards) must not hold a stop for ever. Forwarded headers are the
     # app's business (trusted_proxies), not uvicorn's, which would trust loopback by default.
-    uvicorn.run(
-        web_app,
-        host=settings.http_host,
-        port=settings.http_port,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        proxy_headers=False,
-        server_header=False,
-    )
+    if supervisor is not None:
+        try:
+            supervisor.start()
+        except BrokerError as error:
+            die(_("cannot create the ingests' broker users: %(error)s") % {"error": error})
+    try:
+        uvicorn.run(
+            web_app,
+            host=settings.http_host,
+            port=settings.http_port,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
 
 
 @app.command(help=_("Migrate the database, then run the MQTT ingest alone (no web)."))
@@ -180,3 +246,7 @@ def main() -> None:
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(content_app, name="content")
 app.add_typer(enrolment_app, name="enrolment")
+
+
+if __name__ == "__main__":
+    main()

@@ -69,6 +69,9 @@ class EnrolmentSettings(BaseSettings):
     #: The broker's pid file (SIGHUP), or a command such as ``systemctl reload mosquitto``.
     broker_pid_file: Path | None = None
     broker_reload_command: str | None = None
+    #: The broker's ACL file (``acl_file``); default: ``acl`` beside the password file. Read
+    #: by ``fleet serve --ingests`` to check that every ingest's user has the fleet's rights.
+    broker_acl_file: Path | None = None
     #: The broker address terminals use (defaults: the fleet's own broker_host/broker_port).
     broker_public_host: str | None = None
     broker_public_port: int | None = None
@@ -82,6 +85,7 @@ class EnrolmentSettings(BaseSettings):
 
     @field_validator(
         "broker_password_file",
+        "broker_acl_file",
         "broker_pid_file",
         "broker_reload_command",
         "broker_public_host",
