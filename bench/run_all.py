@@ -45,6 +45,10 @@ BENCHMARKS: dict[str, list[str]] = {
     "fleet_ingest": ["--rounds", "1", "--duration", "1", "--rate", "200", "--terminals", "4"],
     "fleet_pages": ["--terminals", "100", "--history", "3", "--requests", "2"],
     "fleet_chaos": ["--only", "clean-sqlite", "--duration", "1", "--rate", "100"],
+    "fleet_scale": [
+        *("--terminals", "20", "--duration", "3", "--interval", "1"),
+        *("--publishers", "1", "--drain-s", "10"),
+    ],
     # Last: its 50 agent processes starting at once load the machine for minutes after.
     "content_fleet": ["--terminals", "2", "--size-mb", "0.5"],
 }
