@@ -508,3 +508,82 @@ def test_every_rule_kind_can_be_chosen_on_the_page(admin: TestClient) -> None:
     page = admin.get("/notifications").text
     for kind in ALERT_KINDS:
         assert f'name="kinds" value="{kind}"' in page
+
+
+# -- in Chromium -------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_the_page_in_chromium_at_desktop_and_phone_widths(
+    fleet_settings: FleetSettings, tmp_path: Path
+) -> None:
+    """Add channels with the form, send a test that arrives and one that fails, see a refusal;
+    nothing is cut off or scrolls sideways at 1280 and 390 px (screenshots for the docs)."""
+    import os
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, launch_chromium, served
+
+    shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path / "shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    closed = f"http://127.0.0.1:{free_port()}/alertes"
+    with (
+        webhook_sink() as hook,
+        served(create_app(fleet_settings, start_ingest=False)) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = launch_chromium(playwright)
+        for width, name, target in (
+            (1280, "dashboard-notifications.png", "astreinte@bordeaux-metropole.fr"),
+            (390, "dashboard-notifications-phone.png", "nuit@bordeaux-metropole.fr"),
+        ):
+            page = browser.new_page(viewport={"width": width, "height": 900}, locale="fr-FR")
+            page.goto(url + "/login")
+            page.fill("#username", ADMIN_USERNAME)
+            page.fill("#password", ADMIN_PASSWORD)
+            page.press("#password", "Enter")
+            page.goto(url + "/notifications")
+            expect(page.locator("h1")).to_have_text("Notifications")
+
+            # A bad address: refused in French, what was typed kept.
+            page.select_option("#channel-medium", "email")
+            page.fill("#channel-target", "astreinte.bordeaux-metropole.fr")
+            page.click(".channel-form button[type=submit]")
+            expect(page.locator("#notifications-error")).to_contain_text(
+                "Ce n’est pas une adresse e-mail"
+            )
+            page.fill("#channel-target", target)
+            page.uncheck("input[name=every_kind]")
+            page.check("input[name=kinds][value=down]")
+            page.check("input[name=kinds][value=door_open]")
+            page.click(".channel-form button[type=submit]")
+            expect(page.locator("#notifications-flash")).to_have_text("Le canal a été ajouté.")
+
+            if width == 1280:
+                for webhook in (hook.url, closed):
+                    page.select_option("#channel-medium", "webhook")
+                    page.fill("#channel-target", webhook)
+                    page.click(".channel-form button[type=submit]")
+                    expect(page.locator("#notifications-flash")).to_be_visible()
+                shown = redacted_url(hook.url)
+                assert shown == f"http://127.0.0.1:{hook.port}/…"
+                page.locator(f'tr:has-text("{shown}") button.send-test').click()
+                expect(page.locator("#test-result")).to_contain_text("Test envoyé à")
+                assert [call["test"] for call in hook.received()] == [True]
+                page.locator(f'tr:has-text("{redacted_url(closed)}") button.send-test').click()
+                expect(page.locator("#test-result")).to_contain_text(
+                    "le serveur a refusé la connexion"
+                )
+            else:
+                page.locator(f'tr:has-text("{target}") button.send-test').click()
+                expect(page.locator("#test-result")).to_contain_text(f"Test envoyé à {target}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            for selector in ("#channels", "#channel-form", "#channel-defaults", "#test-result"):
+                box = page.locator(selector).bounding_box()
+                assert box is not None
+                assert box["x"] >= 0
+                assert box["x"] + box["width"] <= width
+            page.screenshot(path=str(shots / name), full_page=True)
+            page.close()
+        browser.close()
