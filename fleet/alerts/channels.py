@@ -123,10 +123,6 @@ def kinds_of(channel: NotificationChannel) -> tuple[str, ...]:
     return tuple(kind for kind in channel.alert_kinds.split(",") if kind)
 
 
-def receives(channel: NotificationChannel, kind: str) -> bool:
-    return channel.alert_kinds == ALL_ALERT_KINDS or kind in channel.alert_kinds.split(",")
-
-
 def shown_target(channel: NotificationChannel) -> str:
     """The target as logs and the audit show it: a webhook's URL without its secret parts."""
     return redacted_url(channel.target) if channel.medium == "webhook" else channel.target

@@ -504,6 +504,71 @@ def test_a_kind_no_enabled_channel_receives_goes_to_the_environment_defaults(
         assert disabled_hook.received() == []
 
 
+def test_when_every_channel_of_a_kind_fails_the_transition_is_tried_again(
+    migrated_engine: Engine, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, database_url=migrated_engine.url.render_as_string(hide_password=False)
+    )
+    factory = make_session_factory(migrated_engine)
+    closed = f"http://127.0.0.1:{free_port()}/hook"
+    with webhook_sink() as default, webhook_sink() as later_hook:
+        with factory() as session:
+            add_channel(session, "webhook", closed, "down")
+            session.commit()
+        engine = AlertEngine(
+            factory,
+            AlertLimits(),
+            [WebhookNotifier(default.url, timeout_s=5)],
+            channels=channels.StoredChannels(settings),
+        )
+        status(factory, "online", later(0))
+        status(factory, "lost", later(10))
+        assert engine.run_once(later(190)).notified == 0
+        # The channel's kind is set: its failure does not spill over to the environment.
+        assert default.received() == []
+        with factory() as session:
+            channel = session.scalars(select(NotificationChannel)).one()
+            channel.target = later_hook.url
+            session.commit()
+        assert engine.run_once(later(200)).notified == 1
+        assert [(c["kind"], c["state"]) for c in later_hook.received()] == [("down", "open")]
+        assert default.received() == []
+
+
+def test_the_ingest_process_sends_each_kind_to_its_stored_channels(tmp_path: Path) -> None:
+    """The real wiring: the ingest's keeper runs the engine with the stored channels."""
+    from fleet.ingest.mqtt import Ingest
+
+    with webhook_sink() as default, webhook_sink() as down_hook, webhook_sink() as disk_hook:
+        settings = make_settings(tmp_path, webhook_url=default.url, webhook_timeout_s=5)
+        prepare_database(settings)
+        engine = make_engine(settings.database_url)
+        factory = make_session_factory(engine)
+        with factory() as session:
+            add_channel(session, "webhook", down_hook.url, "down")
+            add_channel(session, "webhook", disk_hook.url, "disk_full")
+            session.commit()
+        status(factory, "online", later(0))
+        status(factory, "lost", later(10))
+        ingest = Ingest(settings, factory)
+        ingest._keeper.run_alerts_once(later(190))
+        assert [c["kind"] for c in down_hook.received()] == ["down"]
+        assert disk_hook.received() == []
+        assert default.received() == []
+        engine.dispose()
+
+
+def test_an_unknown_channel_is_a_clear_404(admin: TestClient) -> None:
+    page = admin.get("/notifications?edit=999")
+    assert page.status_code == 404
+    assert "Ce canal n’existe pas" in page.text
+    for path in ("/notifications/999", "/notifications/999/test", "/notifications/999/delete"):
+        response = post(admin, path, {"medium": "email", "target": "a@example.org"})
+        assert response.status_code == 404
+        assert "Ce canal n’existe pas" in response.text
+
+
 def test_every_rule_kind_can_be_chosen_on_the_page(admin: TestClient) -> None:
     page = admin.get("/notifications").text
     for kind in ALERT_KINDS:
