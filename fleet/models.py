@@ -513,3 +513,29 @@ class EnrolmentCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     terminal_id: Mapped[str | None] = mapped_column(String(40))
+
+
+#: Where a notification channel sends: an e-mail address (through the SMTP relay of the
+#: settings) or a webhook URL.
+CHANNEL_MEDIA: Final = ("email", "webhook")
+#: ``NotificationChannel.alert_kinds`` for a channel that receives every alert kind.
+ALL_ALERT_KINDS: Final = "*"
+
+
+class NotificationChannel(Base):
+    """One recipient of alert notifications set in the dashboard (``/notifications``)."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (CheckConstraint("medium IN ('email', 'webhook')", name="medium_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    medium: Mapped[str] = mapped_column(String(16))
+    #: The e-mail address or the webhook URL.
+    target: Mapped[str] = mapped_column(String(500))
+    #: The alert kinds it receives, separated by commas, or ``*`` for every kind.
+    alert_kinds: Mapped[str] = mapped_column(String(400))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

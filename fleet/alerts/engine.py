@@ -12,6 +12,10 @@ Safe to run in several fleet processes on one database:
 
 A transition passed over between two passes (acknowledged then resolved within one tick) is
 told as its latest state only.
+
+Who is told: with ``channels`` (the dashboard's stored channels, :mod:`fleet.alerts.channels`),
+a transition of kind *K* goes to the enabled channels receiving *K* when there is one, else to
+``notifiers`` (the environment's defaults); without ``channels``, always to ``notifiers``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +40,13 @@ from fleet.models import Alert, EventRecord, StateChange
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+class ChannelDirectory(Protocol):
+    """The stored channels (:class:`fleet.alerts.channels.StoredChannels`)."""
+
+    def by_kind(self, session: Session) -> dict[str, list[Notifier]]:
+        """Alert kind -> the notifiers of the enabled channels receiving it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +70,13 @@ class AlertEngine:
         limits: rules.AlertLimits,
         notifiers: Sequence[Notifier],
         clock: Clock = utc_now,
+        channels: ChannelDirectory | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._limits = limits
         self._notifiers = tuple(notifiers)
         self._clock = clock
+        self._channels = channels
 
     def run_once(self, now: datetime | None = None) -> PassReport:
         """Evaluate, then notify; ``now`` defaults to the engine's clock."""
@@ -210,6 +224,7 @@ class AlertEngine:
                 .order_by(Alert.id)
             ).all()
             windows = active_windows(session, now)
+            stored = self._channels.by_kind(session) if pending and self._channels else {}
             for alert in pending:
                 notification = Notification(
                     alert_id=alert.id,
@@ -233,7 +248,7 @@ class AlertEngine:
                     )
                     silenced += 1
                     continue
-                if self._deliver(notification):
+                if self._deliver(notification, stored.get(alert.kind) or self._notifiers):
                     notified += 1
                 else:
                     self._release(session, notification, previous)
@@ -271,12 +286,13 @@ class AlertEngine:
         )
         session.commit()
 
-    def _deliver(self, notification: Notification) -> bool:
+    @staticmethod
+    def _deliver(notification: Notification, notifiers: Sequence[Notifier]) -> bool:
         """Send through every notifier; True when at least one delivered (or there is none)."""
-        if not self._notifiers:
+        if not notifiers:
             return True
         delivered = False
-        for notifier in self._notifiers:
+        for notifier in notifiers:
             try:
                 notifier.send(notification)
             except NotificationFailed as exc:

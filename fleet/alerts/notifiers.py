@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import socket
+import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +26,69 @@ Gettext = Callable[[str], str]
 
 
 class NotificationFailed(RuntimeError):
-    """A notifier could not deliver; the message says where and why."""
+    """A notifier could not deliver; the message says where and why (in English, for the log).
+
+    ``cause`` says why in a word a page can put in the reader's language (see
+    :data:`FAILURE_CAUSES`), ``status`` is the HTTP status a webhook answered, if any.
+    """
+
+    def __init__(self, message: str, cause: str = "network", status: int | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.status = status
+
+
+#: The causes :class:`NotificationFailed` names.
+FAILURE_CAUSES = (
+    "refused",
+    "timeout",
+    "unknown_host",
+    "tls",
+    "recipient_refused",
+    "smtp_refused",
+    "http_status",
+    "no_relay",
+    "network",
+)
+
+
+def failure_cause(exc: BaseException) -> str:
+    """The word of :data:`FAILURE_CAUSES` for an exception met while sending."""
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        return failure_cause(exc.reason)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
+        return "recipient_refused"
+    if isinstance(exc, smtplib.SMTPException):
+        return "smtp_refused"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timeout"
+    if isinstance(exc, socket.gaierror):
+        return "unknown_host"
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    return "network"
+
+
+def redacted_url(url: str) -> str:
+    """``url`` as logs and the audit may show it: scheme, host and port only.
+
+    A webhook URL often carries its secret (``https://hooks.example.org/services/T0/B0/XyZ``,
+    ``?token=``, ``user:password@``): its path, query and credentials never reach a log.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    shown = f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        shown += "/…"
+    return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +103,11 @@ class Notification:
     opened_at: datetime
     at: datetime
     acknowledged_by: str | None = None
+    #: Sent by « Envoyer un test » of the notifications page: no terminal is concerned.
+    test: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "alert_id": self.alert_id,
             "terminal_id": self.terminal_id,
             "kind": self.kind,
@@ -50,6 +117,9 @@ class Notification:
             "at": self.at.isoformat(),
             "acknowledged_by": self.acknowledged_by,
         }
+        if self.test:
+            data["test"] = True
+        return data
 
 
 class Notifier(Protocol):
@@ -88,7 +158,11 @@ class EmailNotifier:
         message["From"] = self._sender
         message["To"] = ", ".join(self._recipients)
         message["Subject"] = f"[{notification.terminal_id}] {kind}: {state}"
-        lines = [
+        lines: list[str] = []
+        if notification.test:
+            message.replace_header("Subject", f"[{_('Test')}] " + str(message["Subject"]))
+            lines.append(_("This is a test of the notification channel: no terminal is concerned."))
+        lines += [
             _("Terminal: %(terminal)s") % {"terminal": notification.terminal_id},
             _("Alert: %(kind)s") % {"kind": kind},
             _("State: %(state)s") % {"state": state},
@@ -106,7 +180,8 @@ class EmailNotifier:
                 smtp.send_message(self.message(notification))
         except (OSError, smtplib.SMTPException) as exc:
             raise NotificationFailed(
-                f"SMTP relay {self._host}:{self._port} did not take the e-mail: {exc}"
+                f"SMTP relay {self._host}:{self._port} did not take the e-mail: {exc}",
+                failure_cause(exc),
             ) from exc
 
 
@@ -129,10 +204,16 @@ class WebhookNotifier:
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
                 status = int(response.status)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
         except (OSError, urllib.error.URLError) as exc:
-            raise NotificationFailed(f"webhook {self._url} failed: {exc}") from exc
+            raise NotificationFailed(
+                f"webhook {redacted_url(self._url)} failed: {exc}", failure_cause(exc)
+            ) from exc
         if not 200 <= status < 300:
-            raise NotificationFailed(f"webhook {self._url} answered HTTP {status}")
+            raise NotificationFailed(
+                f"webhook {redacted_url(self._url)} answered HTTP {status}", "http_status", status
+            )
 
 
 def notifiers_from_settings(settings: FleetSettings) -> list[Notifier]:

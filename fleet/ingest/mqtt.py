@@ -17,6 +17,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleet.alerts.channels import StoredChannels
 from fleet.alerts.engine import AlertEngine
 from fleet.alerts.notifiers import notifiers_from_settings
 from fleet.alerts.rules import AlertLimits
@@ -104,7 +105,10 @@ class Ingest:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         alert_engine = AlertEngine(
-            session_factory, AlertLimits.from_settings(settings), notifiers_from_settings(settings)
+            session_factory,
+            AlertLimits.from_settings(settings),
+            notifiers_from_settings(settings),
+            channels=StoredChannels(settings),
         )
         #: Messages handled, by channel and outcome, for /metrics.
         self.counters = IngestCounters()

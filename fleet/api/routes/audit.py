@@ -50,6 +50,12 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "user_sessions_ended": _("ended a user's sessions"),
         "user_second_factor_reset": _("reset a user's second factor"),
         "sso_refused": _("was refused by single sign-on"),
+        "notification_channel_created": _("added a notification channel"),
+        "notification_channel_changed": _("changed a notification channel"),
+        "notification_channel_enabled": _("enabled a notification channel"),
+        "notification_channel_disabled": _("disabled a notification channel"),
+        "notification_channel_deleted": _("deleted a notification channel"),
+        "notification_channel_tested": _("sent a test through a notification channel"),
     }
     return labels.get(action, action)
 
