@@ -14,7 +14,7 @@ from alembic import op
 
 import fleet.models
 
-revision: str = "r0010_notify"
+revision: str = "0010"
 # The coordinator re-chains the r0010 revisions at merge; "0009" is r0009's revision id.
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
