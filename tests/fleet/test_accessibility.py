@@ -56,6 +56,8 @@ NOT_PAGES: Final = {
 RULES_OFF: Final = {"/docs": ("region", "heading-order")}
 #: Pages seen only before logging in.
 ANONYMOUS_PAGES: Final = ("/login",)
+#: Addresses a person may type or keep that lead nowhere: a page saying so, not bare JSON.
+ERROR_PAGES: Final = ("/terminals", "/terminals/bdx-nowhere-001")
 #: Pages outside the routers: the API's reference (Swagger UI, served by fleet.main).
 EXTRA_PAGES: Final = ("/docs",)
 
@@ -67,12 +69,13 @@ def is_page(path: str) -> bool:
 
 def page_name(path: str, fleet: Fleet) -> str:
     """``/`` is the overview, ``/terminals/<id>`` the terminal page, ``/a/b`` is ``a-b``."""
-    path = path.replace(fleet.terminal_id, "").replace(f"/{fleet.rollout_id}", "")
-    path = path.replace("/terminals/", "/terminal").replace("/rollouts", "/rollout")
-    name = path.strip("/").replace("/", "-")
-    if path == "/rollout":
-        return "rollouts"
-    return name or "overview"
+    named = {
+        "/": "overview",
+        f"/terminals/{fleet.terminal_id}": "terminal",
+        f"/terminals/{fleet.terminal_id}/rollout": "terminal-rollout",
+        f"/rollouts/{fleet.rollout_id}": "rollout",
+    }
+    return named.get(path, path.strip("/").replace("/", "-"))
 
 
 def fill_with_a_lost_terminal(settings: FleetSettings) -> Fleet:
@@ -81,6 +84,14 @@ def fill_with_a_lost_terminal(settings: FleetSettings) -> Fleet:
     now = crud.utc_now()
     store(settings, topic_for(HEALTHY, Channel.STATUS), status_payload(at=now), now)
     store(settings, topic_for(HEALTHY, Channel.HEALTH), health_payload(at=now, cpu=95.0), now)
+    # The lost terminal was online for half an hour, reporting its health, until 4 min ago.
+    came_at = now - timedelta(minutes=34)
+    online = status_payload("online", at=came_at, birth_seq=2)
+    store(settings, topic_for(fleet.terminal_id, Channel.STATUS), online, came_at)
+    for seq in range(1, 7):
+        at = came_at + timedelta(minutes=5 * seq)
+        health = health_payload(seq=seq, at=at, cpu=20.0 + 10 * seq)
+        store(settings, topic_for(fleet.terminal_id, Channel.HEALTH), health, at)
     lost_at = now - timedelta(minutes=4)
     store(
         settings,
@@ -145,6 +156,19 @@ def violations(page: Any, rules_off: tuple[str, ...] = ()) -> list[str]:
     return [str(line) for line in found]
 
 
+def assert_states_differ_beyond_colour(page: Any) -> None:
+    """On the plan and in its legend, the lost and online marks differ in shape, not only in
+    colour (a dashed outline for the lost one)."""
+    for selector in (".plan-dot.state-{}", ".legend-dot.state-{}"):
+        online = page.locator(selector.format("online")).first.evaluate(
+            "(e) => getComputedStyle(e).strokeDasharray + getComputedStyle(e).backgroundImage"
+        )
+        lost = page.locator(selector.format("lost")).first.evaluate(
+            "(e) => getComputedStyle(e).strokeDasharray + getComputedStyle(e).backgroundImage"
+        )
+        assert online != lost, (selector, online)
+
+
 def test_every_page_passes_axe_at_both_widths(settings: FleetSettings, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -201,13 +225,55 @@ def test_every_page_passes_axe_at_both_widths(settings: FleetSettings, tmp_path:
                 if path == "/docs":
                     page.locator(".swagger-ui .opblock").first.wait_for(timeout=20_000)
                 found[f"{path} at {width} px"] = violations(page, RULES_OFF.get(path, ()))
+                if path == "/":
+                    assert_states_differ_beyond_colour(page)
                 if shots is not None:
                     name = page_name(path, fleet)
                     page.screenshot(
                         path=str(shots / f"dashboard-{name}{suffix}.png"), full_page=True
+                    )
+            for path in ERROR_PAGES:
+                response = page.goto(url + path)
+                assert response is not None, path
+                assert response.status == 404, path
+                assert response.headers["content-type"].startswith("text/html"), path
+                found[f"{path} at {width} px"] = violations(page)
+                if shots is not None and path == ERROR_PAGES[0]:
+                    page.screenshot(
+                        path=str(shots / f"dashboard-not-found{suffix}.png"), full_page=True
                     )
         browser.close()
     report = "\n".join(
         f"{where}:\n  " + "\n  ".join(lines) for where, lines in found.items() if lines
     )
     assert not report, "axe-core violations\n" + report
+
+
+def test_a_browser_lost_on_a_wrong_address_gets_a_page_and_a_program_json(
+    settings: FleetSettings,
+) -> None:
+    """``/terminals`` (the list is the overview, a terminal is ``/terminals/<id>``) showed a
+    browser bare JSON: a page without title or language. A program still gets the JSON."""
+    from fastapi.testclient import TestClient
+
+    from tests.helpers import log_in
+
+    browser_accept = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    with TestClient(create_app(settings, start_ingest=False)) as client:
+        log_in(client)
+        for path in ERROR_PAGES:
+            page = client.get(path, headers=browser_accept)
+            assert page.status_code == 404
+            assert page.headers["content-type"].startswith("text/html")
+            assert '<html lang="fr">' in page.text
+            assert "<title>Page introuvable · " in page.text
+            assert '<a href="/">' in page.text
+            answer = client.get(path)
+            assert answer.status_code == 404
+            assert answer.json()["error"] == "not_found"
+        # The terminal page's own reason, in French.
+        assert "Borne inconnue." in client.get(ERROR_PAGES[1], headers=browser_accept).text
+        # The API stays JSON whatever the client accepts.
+        api = client.get("/api/v1/terminals/bdx-nowhere-001/commands", headers=browser_accept)
+        assert api.status_code == 404
+        assert api.json()["error"] == "not_found"
