@@ -149,7 +149,8 @@ test-fresh:
 
 # docs/screenshots from today's UI: the kiosk offscreen (its own scripts: home, attract,
 # languages, contrast, browsing, keyboard), then the dashboard at 1280 and 390 px and the demo's
-# kiosk in the browser, written by the browser tests when KIOSK_SCREENSHOT_DIR is set.
+# kiosk in the browser, written by the browser tests when KIOSK_SCREENSHOT_DIR is set; last,
+# every page with a lost terminal (test_accessibility: dashboard-<page>[-phone].png).
 SCREENSHOTS := $(CURDIR)/docs/screenshots
 QT_ENV := QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"
 
@@ -159,7 +160,7 @@ screenshots: setup axe-core
 	$(QT_ENV) $(BIN)/python -m tests.ui.make_screenshots
 	$(QT_ENV) $(BIN)/python -m tests.ui.keyboard_probe --screenshot
 	$(QT_ENV) KIOSK_SCREENSHOT_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/fleet/test_dashboard_browser.py tests/test_demo.py
+		tests/fleet/test_dashboard_browser.py tests/test_demo.py tests/fleet/test_accessibility.py
 	@ls -l $(SCREENSHOTS)
 
 # Not part of `make test` (tests/test_bench_smoke.py runs each quickly there): every benchmark

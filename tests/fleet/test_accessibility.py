@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import pytest
 
-from fleet import crud, enrolment
+from fleet import crud, enrolment, second_factor
 from fleet.alerts.rules import ALERT_KINDS
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
@@ -41,6 +41,19 @@ pytestmark = pytest.mark.e2e
 AXE_JS: Final = Path(__file__).parents[1] / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS: Final = ((1280, 900, ""), (390, 844, "-phone"))
 HEALTHY: Final = "bdx-page-002"
+GUARDED_USERNAME: Final = "camille"
+#: Each alert's summary as fleet.alerts.rules writes it.
+SUMMARIES: Final = {
+    "down": "lost (connection lost) for 4 min",
+    "flapping": "6 presence changes in the last 10 min (now online)",
+    "disk_full": "disk 96 % used (limit 90 %)",
+    "temperature": "78.5 °C, outside -10 to 70 °C",
+    "ui_not_responding": "the UI sends no heartbeat to the agent",
+    "ui_crash_loop": "the UI crashed 3 times in 10 min",
+    "wipe_failed": "the self-check after the last privacy wipe failed",
+    "door_open": "enclosure door open outside a maintenance window",
+    "content_failed": "the last content update failed",
+}
 
 #: GET routes that are not pages a person opens, each with why axe does not look at it.
 NOT_PAGES: Final = {
@@ -49,6 +62,10 @@ NOT_PAGES: Final = {
     r"/metrics": "Prometheus text for a scraper",
     r"/partials/terminals": "the overview's rows, swapped into the overview (checked there)",
     r"/login/sso(/callback)?": "redirects to the identity provider (none configured: 404)",
+}
+#: Pages another browser test draws in a richer state (``make screenshots`` runs it too).
+DRAWN_ELSEWHERE: Final = {
+    "enrolment": "test_dashboard_browser: a new code, large, its command and QR code",
 }
 #: Rules left out on a page, each with its reason: only Swagger UI's page structure on /docs
 #: (its React components put the API's title outside its own <main>, and its operations under
@@ -124,7 +141,7 @@ def fill_with_a_lost_terminal(settings: FleetSettings) -> Fleet:
                     acknowledged_at=now if state == "acknowledged" else None,
                     acknowledged_by=ADMIN_USERNAME if state == "acknowledged" else None,
                     resolved_at=now if state == "resolved" else None,
-                    summary="lost for 4 min" if kind == "down" else kind,
+                    summary=SUMMARIES.get(kind, kind),
                     last_notified_state=state,
                 )
             )
@@ -132,6 +149,9 @@ def fill_with_a_lost_terminal(settings: FleetSettings) -> Fleet:
             session, "Mairie de Pessac", "Pessac", None, None, ADMIN_USERNAME, now
         )
         crud.create_api_token(session, "supervision", "viewer", ADMIN_USERNAME, now)
+        # Someone whose login asks for a second factor: the page between the two steps.
+        guarded = crud.create_user(session, GUARDED_USERNAME, ADMIN_PASSWORD, "viewer")
+        second_factor.enable(session, guarded, second_factor.new_secret(), 0, now)
         session.commit()
     engine.dispose()
     return fleet
@@ -169,7 +189,11 @@ def assert_states_differ_beyond_colour(page: Any) -> None:
         assert online != lost, (selector, online)
 
 
-def test_every_page_passes_axe_at_both_widths(settings: FleetSettings, tmp_path: Path) -> None:
+# One width per test, each well inside the default timeout on a loaded machine.
+@pytest.mark.parametrize(("width", "height", "suffix"), WIDTHS, ids=("1280px", "390px"))
+def test_every_page_passes_axe(
+    settings: FleetSettings, width: int, height: int, suffix: str
+) -> None:
     from playwright.sync_api import sync_playwright
 
     if not AXE_JS.is_file():
@@ -190,58 +214,62 @@ def test_every_page_passes_axe_at_both_widths(settings: FleetSettings, tmp_path:
         sync_playwright() as playwright,
     ):
         browser = launch_chromium(playwright)
-        context = browser.new_context(locale="fr-FR")
+        context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
         page = context.new_page()
-        for width, height, suffix in WIDTHS:
-            page.set_viewport_size({"width": width, "height": height})
-            context.clear_cookies()
-            for path in ANONYMOUS_PAGES:
-                page.goto(url + path)
-                found[f"{path} at {width} px"] = violations(page)
-                if shots is not None:
-                    name = path.strip("/")
-                    page.screenshot(
-                        path=str(shots / f"dashboard-{name}{suffix}.png"), full_page=True
-                    )
-            page.fill("#username", ADMIN_USERNAME)
-            page.fill("#password", ADMIN_PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(url + "/")
-            for path in every_path:
-                if is_page(path):
-                    continue
-                # What is exempt must not be a page: a new page under one of these paths
-                # would otherwise escape the check.
-                answer = context.request.get(url + path, max_redirects=0)
-                kind = answer.headers.get("content-type", "")
-                assert not (
-                    answer.ok and kind.startswith("text/html") and "<html" in answer.text()
-                ), path
-            for path in pages:
-                response = page.goto(url + path)
-                assert response is not None, path
-                assert response.ok, path
-                assert response.headers["content-type"].startswith("text/html"), path
-                if path == "/docs":
-                    page.locator(".swagger-ui .opblock").first.wait_for(timeout=20_000)
-                found[f"{path} at {width} px"] = violations(page, RULES_OFF.get(path, ()))
-                if path == "/":
-                    assert_states_differ_beyond_colour(page)
-                if shots is not None:
-                    name = page_name(path, fleet)
-                    page.screenshot(
-                        path=str(shots / f"dashboard-{name}{suffix}.png"), full_page=True
-                    )
-            for path in ERROR_PAGES:
-                response = page.goto(url + path)
-                assert response is not None, path
-                assert response.status == 404, path
-                assert response.headers["content-type"].startswith("text/html"), path
-                found[f"{path} at {width} px"] = violations(page)
-                if shots is not None and path == ERROR_PAGES[0]:
-                    page.screenshot(
-                        path=str(shots / f"dashboard-not-found{suffix}.png"), full_page=True
-                    )
+        for path in ANONYMOUS_PAGES:
+            page.goto(url + path)
+            found[f"{path} at {width} px"] = violations(page)
+            if shots is not None:
+                name = path.strip("/")
+                page.screenshot(path=str(shots / f"dashboard-{name}{suffix}.png"), full_page=True)
+        # The second step of a login with a second factor.
+        page.fill("#username", GUARDED_USERNAME)
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/login/second-factor")
+        found[f"/login/second-factor at {width} px"] = violations(page)
+        if shots is not None:
+            shot = shots / f"dashboard-login-second-factor{suffix}.png"
+            page.screenshot(path=str(shot), full_page=True)
+        context.clear_cookies()
+        page.goto(url + "/login")
+        page.fill("#username", ADMIN_USERNAME)
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/")
+        for path in every_path:
+            if is_page(path):
+                continue
+            # What is exempt must not be a page: a new page under one of these paths
+            # would otherwise escape the check.
+            answer = context.request.get(url + path, max_redirects=0)
+            kind = answer.headers.get("content-type", "")
+            assert not (answer.ok and kind.startswith("text/html") and "<html" in answer.text()), (
+                path
+            )
+        for path in pages:
+            response = page.goto(url + path)
+            assert response is not None, path
+            assert response.ok, path
+            assert response.headers["content-type"].startswith("text/html"), path
+            if path == "/docs":
+                page.locator(".swagger-ui .opblock").first.wait_for(timeout=20_000)
+            found[f"{path} at {width} px"] = violations(page, RULES_OFF.get(path, ()))
+            if path == "/":
+                assert_states_differ_beyond_colour(page)
+            name = page_name(path, fleet)
+            if shots is not None and name not in DRAWN_ELSEWHERE:
+                page.screenshot(path=str(shots / f"dashboard-{name}{suffix}.png"), full_page=True)
+        for path in ERROR_PAGES:
+            response = page.goto(url + path)
+            assert response is not None, path
+            assert response.status == 404, path
+            assert response.headers["content-type"].startswith("text/html"), path
+            found[f"{path} at {width} px"] = violations(page)
+            if shots is not None and path == ERROR_PAGES[0]:
+                page.screenshot(
+                    path=str(shots / f"dashboard-not-found{suffix}.png"), full_page=True
+                )
         browser.close()
     report = "\n".join(
         f"{where}:\n  " + "\n  ".join(lines) for where, lines in found.items() if lines
