@@ -39,7 +39,7 @@ PG_PORT ?= 5432
 PG_URL ?= postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test
 
 .PHONY: help setup apt venv test lint typecheck pytest demo protocol clean bench image image-apt \
-	image-wheels image-tree test-image test-fresh demo-check screenshots oidc-provider
+	image-wheels image-tree test-image test-fresh demo-check screenshots oidc-provider axe-core
 
 help:
 	@echo "make demo   install what is missing, start broker + fleet + 3 terminals + the kiosk"
@@ -99,6 +99,18 @@ oidc-provider:
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory image-apt IMAGE_PACKAGES="nodejs npm"
 	@$(MAKE) --no-print-directory -s $(OIDC_STAMP)
 
+# The accessibility tests inject axe-core (the npm registry's, pinned by
+# tests/axe/package-lock.json) into every page of the dashboard in Chromium; npm as above.
+AXE_STAMP := tests/axe/node_modules/.installed
+
+$(AXE_STAMP): tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE_STAMP)
+
+axe-core:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory image-apt IMAGE_PACKAGES="nodejs npm"
+	@$(MAKE) --no-print-directory -s $(AXE_STAMP)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -110,7 +122,7 @@ typecheck: setup
 # write bytecode: rewriting them all again costs some 5 s before the first test.
 # The PostgreSQL probe is a TCP connection to the server (no pg_isready needed, and instant);
 # when nothing answers, the tests that need it are skipped and this says so in one line.
-pytest: setup oidc-provider
+pytest: setup oidc-provider axe-core
 	@if [ -z "$${KIOSK_TEST_PG_URL:-}" ]; then \
 		if timeout 3 bash -c 'exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)' 2>/dev/null; then \
 			export KIOSK_TEST_PG_URL="$(PG_URL)"; \
@@ -137,17 +149,18 @@ test-fresh:
 
 # docs/screenshots from today's UI: the kiosk offscreen (its own scripts: home, attract,
 # languages, contrast, browsing, keyboard), then the dashboard at 1280 and 390 px and the demo's
-# kiosk in the browser, written by the browser tests when KIOSK_SCREENSHOT_DIR is set.
+# kiosk in the browser, written by the browser tests when KIOSK_SCREENSHOT_DIR is set; last,
+# every page with a lost terminal (test_accessibility: dashboard-<page>[-phone].png).
 SCREENSHOTS := $(CURDIR)/docs/screenshots
 QT_ENV := QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"
 
-screenshots: setup
+screenshots: setup axe-core
 	$(QT_ENV) $(BIN)/kiosk --windowed --lang fr --screenshot $(SCREENSHOTS)/kiosk-home.png
 	$(QT_ENV) $(BIN)/python -m tests.ui.make_a11y_screenshots
 	$(QT_ENV) $(BIN)/python -m tests.ui.make_screenshots
 	$(QT_ENV) $(BIN)/python -m tests.ui.keyboard_probe --screenshot
 	$(QT_ENV) KIOSK_SCREENSHOT_DIR=$(SCREENSHOTS) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/fleet/test_dashboard_browser.py tests/test_demo.py
+		tests/fleet/test_dashboard_browser.py tests/test_demo.py tests/fleet/test_accessibility.py
 	@ls -l $(SCREENSHOTS)
 
 # Not part of `make test` (tests/test_bench_smoke.py runs each quickly there): every benchmark

@@ -56,6 +56,7 @@ API_DOCS_PAGE: Final = f"""<!DOCTYPE html>
 <title>Fleet API</title>
 <link rel="icon" href="{DOCS_ASSETS}/favicon-32x32.png">
 <link rel="stylesheet" href="{DOCS_ASSETS}/swagger-ui.css">
+<link rel="stylesheet" href="/static/api-docs.css">
 </head>
 <body>
 <div id="swagger-ui" data-openapi-url="/openapi.json"></div>

@@ -202,9 +202,10 @@ def compact_dots(dots: Iterable[Dot]) -> Iterable[str]:
 
 def _frame(title: str, description: str) -> list[str]:
     view_height = round(height(), 1)
+    # A group, not an image: its terminals are links, and an image's content is not read out.
     return [
         f'<svg class="plan" id="plan-svg" viewBox="0 0 {WIDTH:.0f} {view_height}"'
-        ' role="img" aria-labelledby="plan-title plan-desc" xmlns="http://www.w3.org/2000/svg"'
+        ' role="group" aria-labelledby="plan-title plan-desc" xmlns="http://www.w3.org/2000/svg"'
         ' preserveAspectRatio="xMidYMid meet">',
         f'<title id="plan-title">{escape(title)}</title>',
         f'<desc id="plan-desc">{escape(description)}</desc>',

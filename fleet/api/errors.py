@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
@@ -48,6 +48,8 @@ DESCRIPTIONS: Final = {
     503: "A service the fleet needs (the database, the MQTT broker) is unavailable.",
 }
 MAX_FIELDS: Final = 20
+#: Paths of programs, never pages: their errors stay JSON even for a browser.
+NOT_PAGES: Final = ("/api/", "/metrics", "/healthz", "/openapi.json", "/docs", "/static/")
 
 
 class FieldProblem(BaseModel):
@@ -90,16 +92,53 @@ def _allowed_methods(routes: Iterable[BaseRoute], request: Request) -> list[str]
     return sorted(methods)
 
 
+def wants_a_page(request: Request) -> bool:
+    """A browser navigating to a dashboard address (``Accept: text/html``), not a program."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith(NOT_PAGES)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def error_page(
+    request: Request, status_code: int, detail: object, headers: dict[str, str]
+) -> Response:
+    """The error as a page of the dashboard, in the reader's language (with a title, a
+    heading and a way back) rather than JSON shown bare by the browser."""
+    from fleet.api.deps import get_language
+
+    language = get_language(request, request.app.state.settings)
+    _ = language.gettext
+    headings = {404: _("Page not found"), 403: _("Not allowed")}
+    heading = headings.get(status_code, _("Something went wrong"))
+    phrase = HTTPStatus(status_code).phrase
+    if isinstance(detail, str) and detail != phrase:
+        text = _(detail)
+    elif status_code == 404:
+        text = _("This address leads to no page of the fleet.")
+    else:
+        text = phrase
+    context = {"heading": heading, "detail": text, "status_code": status_code}
+    response = request.app.state.templates.render(
+        request, language.code, "error.html", context, status_code=status_code
+    )
+    response.headers.update(headers)
+    return response  # type: ignore[no-any-return]
+
+
 def install(app: FastAPI, routes: Callable[[], Iterable[BaseRoute]]) -> None:
     """Give every error answer of ``app`` the one shape; ``routes`` lists the app's routes."""
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             allowed = _allowed_methods(routes(), request)
             if allowed:
                 headers["Allow"] = ", ".join(allowed)
+        if wants_a_page(request):
+            return error_page(request, exc.status_code, exc.detail, headers)
         return JSONResponse(
             error_body(exc.status_code, exc.detail), exc.status_code, headers=headers or None
         )
