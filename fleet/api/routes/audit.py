@@ -50,6 +50,9 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "user_sessions_ended": _("ended a user's sessions"),
         "user_second_factor_reset": _("reset a user's second factor"),
         "sso_refused": _("was refused by single sign-on"),
+        "bulk_command_sent": _("sent a command to many terminals"),
+        "bulk_maintenance_opened": _("opened maintenance windows on many terminals"),
+        "bulk_alerts_acknowledged": _("acknowledged the alerts of many terminals"),
     }
     return labels.get(action, action)
 
