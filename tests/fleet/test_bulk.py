@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
-from fleet import bulk
+from fleet import audit, bulk
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.main import create_app
@@ -28,7 +28,7 @@ PAGE = "/terminals/actions"
 def add_terminals(settings: FleetSettings, count: int, lost_every: int = 3) -> None:
     """``count`` terminals: every ``lost_every``-th lost, half in Bègles, half in Talence."""
     engine = make_engine(settings.database_url)
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "id": f"bdx-{n:06d}",
             "state": "lost" if n % lost_every == 0 else "online",
@@ -256,7 +256,7 @@ def test_one_transaction_a_failure_leaves_nothing(
     def broken_audit(*args: object, **kwargs: object) -> AuditEntry:
         raise RuntimeError("audit log unavailable")
 
-    monkeypatch.setattr(bulk.audit, "record", broken_audit)
+    monkeypatch.setattr(audit, "record", broken_audit)
     engine = make_engine(db_settings.database_url)
     selection = bulk.Selection(bulk.Filter(state="lost"), everything_matching=True)
     with make_session_factory(engine)() as session:
