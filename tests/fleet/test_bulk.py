@@ -307,3 +307,21 @@ def test_all_matching_at_100000_terminals(tmp_path: Path) -> None:
     print(f"\nbulk at 100,000: maintenance {maintenance_s:.2f} s, commands {command_s:.2f} s")
     assert maintenance_s < 10
     assert command_s < 30
+
+
+def test_the_audit_page_shows_the_one_entry_and_its_targets(
+    app_client: TestClient, db_settings: FleetSettings
+) -> None:
+    token = logged_in_as(app_client, db_settings, "admin")
+    form = {"csrf_token": token, "scope": "matching", "commune": "Bègles", "q": "00001"}
+    confirm = app_client.post(f"{PAGE}/confirm", data={**form, "action": "command:restart_ui"})
+    count = confirmed_count(confirm.text)
+    assert count == 6  # bdx-000001, 11, 13, 15, 17, 19: odd ids are in Bègles
+    app_client.post(
+        PAGE, data={**form, "action": "command:restart_ui", "confirmed_count": str(count)}
+    )
+    page = app_client.get("/audit").text
+    assert page.count('data-action="bulk_command_sent"') == 1
+    assert "a envoyé une commande à plusieurs bornes" in page
+    assert "<summary>Cibles</summary>" in page
+    assert "filter: commune=&#39;Bègles&#39;, q=&#39;00001&#39;; 6 terminal(s)" in page

@@ -245,6 +245,7 @@ def test_the_form_offers_the_published_versions_newest_first(
         options = re.findall(r'<option value="([^"]+)">\1</option>', page)
         assert options == ["2026.12.1", "2026.11.1"]
         assert '<label for="rollout-version">Version de contenu publiée</label>' in page
+        assert "<legend>Groupe pilote</legend>" in page
         refused = client.post("/rollouts", data={**FORM, "version": "v2", "csrf_token": token})
         assert (
             "la version v2 n’est pas publiée dans le dépôt de contenu du parc "
