@@ -9,6 +9,7 @@ only if the terminals still number what the operator confirmed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -95,14 +96,10 @@ class Filter:
             )
         return conditions
 
-    def describe(self) -> str:
-        """The filter as the audit log keeps it (fixed English keys, the values as typed)."""
-        parts = [
-            f"{key}={value!r}"
-            for key, value in (("state", self.state), ("commune", self.commune), ("q", self.text))
-            if value
-        ]
-        return "filter: " + (", ".join(parts) if parts else "every terminal")
+    def describe(self) -> dict[str, str]:
+        """The filter as the audit log keeps it (only what is set)."""
+        values = {"state": self.state, "commune": self.commune, "q": self.text}
+        return {key: value for key, value in values.items() if value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +120,10 @@ class Selection:
         return select(Terminal.id).where(*self.conditions()).scalar_subquery()
 
     def describe(self, count: int) -> str:
+        """The targets as the audit entry keeps them: JSON, shown translated by the page."""
         if self.everything_matching:
-            return f"{self.filter.describe()}; {count} terminal(s)"
-        return f"{count} terminal(s): " + " ".join(sorted(self.ids))
+            return json.dumps({"filter": self.filter.describe(), "count": count})
+        return json.dumps({"ids": sorted(self.ids), "count": count})
 
 
 def check_selection(selection: Selection) -> None:
@@ -193,12 +191,13 @@ class Action:
     def value(self) -> str:
         return f"command:{self.command}" if self.kind == "command" else self.kind
 
-    def describe(self) -> str:
+    def describe(self) -> str | None:
+        """The audit entry's detail, as the single-terminal actions write it."""
         if self.kind == "command":
             return self.command
         if self.kind == MAINTENANCE:
             return f"{self.minutes} min" + (f": {self.reason}" if self.reason else "")
-        return "open alerts"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +249,7 @@ def perform(
             session,
             username,
             AUDIT_ACTIONS[action.kind],
-            f"{count} terminal(s)",
+            None,
             action.describe(),
             at=now,
         )
@@ -264,7 +263,7 @@ def perform(
         username,
         action.value,
         count,
-        selection.filter.describe() if selection.everything_matching else "ticked",
+        selection.filter.describe() if selection.everything_matching else "ticked ones",
         affected,
     )
     held = len(rows)

@@ -3,6 +3,7 @@ entry; on SQLite and PostgreSQL, and at 100,000 terminals."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -148,7 +149,10 @@ def test_ticked_terminals_get_a_command_after_confirmation(
         "operator",
         "reboot",
     )
-    assert entry.targets == "3 terminal(s): bdx-000001 bdx-000002 bdx-000004"
+    assert json.loads(entry.targets or "") == {
+        "ids": ["bdx-000001", "bdx-000002", "bdx-000004"],
+        "count": 3,
+    }
 
 
 def test_all_matching_opens_maintenance_and_acknowledges_alerts(
@@ -194,8 +198,11 @@ def test_all_matching_opens_maintenance_and_acknowledges_alerts(
         "bdx-000001": "open",
     }
     entries = {e.action: e for e in audit_entries(db_settings)}
-    assert entries["bulk_maintenance_opened"].targets == "filter: state='lost'; 10 terminal(s)"
-    assert entries["bulk_alerts_acknowledged"].detail == "open alerts"
+    assert json.loads(entries["bulk_maintenance_opened"].targets or "") == {
+        "filter": {"state": "lost"},
+        "count": 10,
+    }
+    assert entries["bulk_maintenance_opened"].detail == "90 min: X"
     assert len(entries) == 2
 
 
@@ -303,7 +310,10 @@ def test_all_matching_at_100000_terminals(tmp_path: Path) -> None:
     assert count_rows(settings, CommandRecord) == 50_000
     entries = audit_entries(settings)
     assert len(entries) == 2
-    assert all(e.targets == "filter: state='lost'; 50000 terminal(s)" for e in entries)
+    assert all(
+        json.loads(e.targets or "") == {"filter": {"state": "lost"}, "count": 50_000}
+        for e in entries
+    )
     print(f"\nbulk at 100,000: maintenance {maintenance_s:.2f} s, commands {command_s:.2f} s")
     assert maintenance_s < 10
     assert command_s < 30
@@ -323,5 +333,17 @@ def test_the_audit_page_shows_the_one_entry_and_its_targets(
     page = app_client.get("/audit").text
     assert page.count('data-action="bulk_command_sent"') == 1
     assert "a envoyé une commande à plusieurs bornes" in page
-    assert "<summary>Cibles</summary>" in page
-    assert "filter: commune=&#39;Bègles&#39;, q=&#39;00001&#39;; 6 terminal(s)" in page
+    assert "filtre : commune = Bègles, texte = 00001 ; 6 bornes" in page
+
+
+def test_the_targets_read_in_french_on_the_audit_page() -> None:
+    from fleet.api.routes.audit import bulk_targets
+    from fleet.i18n import gettext_for
+
+    _ = gettext_for("fr")
+    ticked = json.dumps({"ids": ["bdx-000001", "bdx-000002"], "count": 2})
+    assert bulk_targets(ticked, _, "fr") == "2 bornes : bdx-000001 bdx-000002"
+    matching = json.dumps({"filter": {"state": "lost"}, "count": 12345})
+    assert bulk_targets(matching, _, "fr") == "filtre : état = perdu ; 12\u202f345 bornes"
+    everything = json.dumps({"filter": {}, "count": 3})
+    assert bulk_targets(everything, _, "fr") == "filtre : toutes les bornes ; 3 bornes"
