@@ -277,3 +277,23 @@ def recent_commands(
             .limit(limit)
         )
     )
+
+
+def publish_rows(
+    session: Session, publisher: Publisher, rows: list[CommandRecord], at: datetime
+) -> int:
+    """Publish stored commands now (a bulk action's few); returns how many stay held.
+
+    Stops at the first :class:`BrokerUnavailable`: the rest wait for the keeper, as ever.
+    """
+    for index, row in enumerate(rows):
+        try:
+            _publish(session, publisher, row, to_message(row), at)
+        except BrokerUnavailable as exc:
+            logger.warning(
+                "%d command(s) not published yet (%s): they wait for the broker.",
+                len(rows) - index,
+                exc,
+            )
+            return len(rows) - index
+    return 0

@@ -26,6 +26,7 @@ from fleet.api.routes import (
     terminal_page,
     terminals,
 )
+from fleet.api.routes import bulk as bulk_route
 from fleet.api.routes import enrolment as enrolment_route
 from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
@@ -72,6 +73,8 @@ ROUTERS: Final = tuple(
         auth,
         account,
         dashboard,
+        # Before the terminal page: /terminals/actions is not a terminal.
+        bulk_route,
         terminal_page,
         alerts,
         audit,

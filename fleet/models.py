@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -378,6 +379,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[str | None] = mapped_column(String(300))
+    #: Every target of an action on many terminals: their ids, or the filter and its count.
+    targets: Mapped[str | None] = mapped_column(Text)
 
 
 #: What a failure is counted against: a password (or second factor) at login, a code at enrolment.

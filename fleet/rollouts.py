@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Final, Protocol
 
 from sqlalchemy import and_, or_, select
@@ -102,6 +103,51 @@ class InvalidPlan(RolloutError):
 
 class UnknownCanary(RolloutError):
     """A canary terminal is unknown or decommissioned."""
+
+
+class UnpublishedVersion(InvalidPlan):
+    """The version is not among those the fleet's content repository publishes, signed."""
+
+
+def published_versions(repo_dir: Path | None) -> list[str] | None:
+    """The content versions the fleet's repository publishes, newest first; ``None`` when the
+    fleet has no repository (its terminals take content from elsewhere: nothing to check).
+
+    Only versions of a ``targets`` metadata whose signatures its root accepts are listed: an
+    unsigned or tampered one offers none (terminals would refuse it too).
+    """
+    if repo_dir is None:
+        return None
+    # Imported here: the rollout engine itself does not need TUF.
+    from tuf.api.exceptions import RepositoryError as TufRepositoryError
+    from tuf.api.serialization import DeserializationError
+
+    from fleet.content.repository import ContentRepository, RepositoryError
+    from kiosk.agent.content.tufapi import Targets
+
+    repository = ContentRepository(repo_dir)
+    try:
+        repository.root().verify_delegate(Targets.type, repository.targets())
+        versions = repository.published_versions()
+    except (RepositoryError, TufRepositoryError, DeserializationError, OSError, ValueError) as exc:
+        logger.warning("No published content version can be offered: %s.", exc)
+        return []
+    return list(reversed(versions))
+
+
+def check_published(version: str, published: Sequence[str] | None) -> None:
+    """Raise :class:`UnpublishedVersion` unless ``version`` is published (or nothing to check)."""
+    if published is None:
+        return
+    if version.strip() not in published:
+        raise UnpublishedVersion(
+            N_(
+                "version %(version)s is not published in the fleet's content repository "
+                "(published: %(published)s)"
+            ),
+            version=version.strip(),
+            published=", ".join(published[:10]) or "—",
+        )
 
 
 class DesiredPublisher(Protocol):

@@ -3,6 +3,8 @@ broker."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from kiosk.contract import (
     topic_for,
 )
 from tests.conftest import TestBroker
+from tests.content.helpers import Fleet, new_fleet
 from tests.helpers import csrf_token_of, log_in, wait_until
 
 from .conftest import later, make_settings, prepare_database, status_payload
@@ -208,3 +211,77 @@ def test_the_retained_desired_reaches_the_canary_terminal(
             for t in client.get(f"/api/v1/rollouts/{rollout['id']}").json()["targets"]
         }
         assert states == {"bdx-test-a": "pending", "bdx-test-b": "waiting", "bdx-test-c": "waiting"}
+
+
+# --------------------------------------------------------------------------------------------
+# Published versions to pick from (a real signed repository)
+
+
+@pytest.fixture
+def published_fleet(tmp_path: Path) -> tuple[FleetSettings, Fleet]:
+    content = new_fleet(tmp_path / "content")
+    content.publish("2026.11.1")
+    content.publish("2026.12.1")
+    settings = make_settings(tmp_path, content_repo=content.repo.repo_dir)
+    prepare_database(settings)
+    for n, terminal_id in enumerate(IDS, start=1):
+        store(settings, topic_for(terminal_id, Channel.STATUS), status_payload("online"))
+        store(
+            settings,
+            topic_for(terminal_id, Channel.EVENT),
+            content_event(terminal_id, n, "v1", "applied"),
+        )
+    return settings, content
+
+
+def test_the_form_offers_the_published_versions_newest_first(
+    published_fleet: tuple[FleetSettings, Fleet],
+) -> None:
+    settings, _content = published_fleet
+    with TestClient(create_app(settings, start_ingest=False)) as client:
+        token = logged_in_as(client, settings, "operator")
+        page = client.get("/rollouts").text
+        assert '<select id="rollout-version" name="version" required' in page
+        options = re.findall(r'<option value="([^"]+)">\1</option>', page)
+        assert options == ["2026.12.1", "2026.11.1"]
+        assert '<label for="rollout-version">Version de contenu publiée</label>' in page
+        assert "<legend>Groupe pilote</legend>" in page
+        refused = client.post("/rollouts", data={**FORM, "version": "v2", "csrf_token": token})
+        assert (
+            "la version v2 n’est pas publiée dans le dépôt de contenu du parc "
+            "(publiées : 2026.12.1, 2026.11.1)"
+        ) in refused.text
+        api = client.post(
+            "/api/v1/rollouts",
+            json={"version": "9.9", "canary_percent": 10},
+            headers={"X-CSRF-Token": token},
+        )
+        assert api.status_code == 422
+        assert "not published" in api.json()["detail"]
+        assert client.get("/api/v1/rollouts").json() == []
+        created = client.post(
+            "/rollouts",
+            data={**FORM, "version": "2026.12.1", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert created.status_code == 303
+        assert client.get("/api/v1/rollouts").json()[0]["version"] == "2026.12.1"
+
+
+def test_a_tampered_repository_offers_no_version(
+    published_fleet: tuple[FleetSettings, Fleet],
+) -> None:
+    settings, content = published_fleet
+    # A version slipped into the targets metadata without its key: the signature breaks.
+    targets_file = content.repo.metadata_dir / "targets.json"
+    document = json.loads(targets_file.read_text())
+    manifests = document["signed"]["targets"]
+    manifests["manifests/6.6.6.json"] = manifests["manifests/2026.12.1.json"]
+    targets_file.write_text(json.dumps(document))
+    assert rollouts.published_versions(content.repo.repo_dir) == []
+    with TestClient(create_app(settings, start_ingest=False)) as client:
+        token = logged_in_as(client, settings, "operator")
+        page = client.get("/rollouts").text
+        assert "Aucune version signée n’est encore publiée" in page
+        refused = client.post("/rollouts", data={**FORM, "version": "6.6.6", "csrf_token": token})
+        assert "la version 6.6.6 n’est pas publiée" in refused.text

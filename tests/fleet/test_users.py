@@ -129,3 +129,22 @@ def test_the_last_admin_cannot_be_demoted_or_disabled(client: TestClient) -> Non
 
     create(client, "second-admin", "admin")
     assert post_form(client, f"/users/{me}/role", role="operator") == 303
+
+
+def test_the_add_user_form_is_styled_labels_above_grouped_fields(client: TestClient) -> None:
+    """The house style: every label tied to its field, each pair in a .field, one styled form;
+    the stylesheet lays them out (its rules are checked in Chromium by test_bulk_browser)."""
+    log_in(client)
+    page = client.get("/users").text
+    form = page[page.index('<form method="post" action="/users" class="styled-form"') :]
+    form = form[: form.index("</form>")]
+    for field in ("new-username", "new-password", "new-role"):
+        assert re.search(
+            rf'<div class="field">\s*<label for="{field}">[^<]+</label>\s*'
+            rf'<(input|select) id="{field}"',
+            form,
+        ), field
+    assert "caractères au moins." in form
+    css = client.get("/static/fleet.css").text
+    assert ".styled-form .field { display: grid;" in css
+    assert ".visually-hidden {" in css  # the role label of each row is for screen readers

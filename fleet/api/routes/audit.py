@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
 
@@ -56,8 +58,37 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "notification_channel_disabled": _("disabled a notification channel"),
         "notification_channel_deleted": _("deleted a notification channel"),
         "notification_channel_tested": _("sent a test through a notification channel"),
+        "bulk_command_sent": _("sent a command to many terminals"),
+        "bulk_maintenance_opened": _("opened maintenance windows on many terminals"),
+        "bulk_alerts_acknowledged": _("acknowledged the alerts of many terminals"),
     }
     return labels.get(action, action)
+
+
+def bulk_targets(text: str | None, _: formatting.Gettext, locale: str) -> str:
+    """An action on many terminals' targets, in the reader's words: the filter or the ids."""
+    try:
+        targets = json.loads(text or "")
+    except ValueError:
+        return text or ""
+    if not isinstance(targets, dict):
+        return text or ""
+    number = targets.get("count")
+    shown = format_decimal(number, locale=locale) if isinstance(number, int) else "?"
+    count = _("%(count)s terminals") % {"count": shown}
+    if isinstance(targets.get("ids"), list):
+        return f"{count} : " + " ".join(str(i) for i in targets["ids"])
+    names = {"state": _("state"), "commune": _("commune"), "q": _("text")}
+    flt = targets.get("filter") or {}
+    parts = [
+        f"{names.get(key, key)} = {formatting.state_label(value, _) if key == 'state' else value}"
+        for key, value in flt.items()
+    ]
+    every = _("every terminal")
+    return _("filter: %(filter)s; %(count)s") % {
+        "filter": ", ".join(parts) if parts else every,
+        "count": count,
+    }
 
 
 @router.get("/audit", response_model=None)
@@ -70,5 +101,6 @@ def audit_page(page: PageDep, session: SessionDep) -> Response:
     context: dict[str, Any] = {
         "entries": audit.recent(session),
         "action_label": lambda action: audit_action_label(action, _),
+        "bulk_targets": lambda text: bulk_targets(text, _, page.language.code),
     }
     return page.render("audit.html", context)

@@ -23,6 +23,7 @@ from fleet.api.deps import (
     PublisherDep,
     RowIdPath,
     SessionDep,
+    SettingsDep,
     TemplatesDep,
     may_send_commands,
 )
@@ -80,6 +81,7 @@ def _parse_canary(text: str) -> tuple[str, ...]:
 def rollouts_page(page: PageDep, session: SessionDep) -> Response:
     flash = page.request.session.pop(FLASH_SESSION_KEY, None)
     context: dict[str, Any] = {
+        "published": rollouts.published_versions(page.settings.content_repo),
         "rollouts": rollouts.list_rollouts(session),
         "active": rollouts.active_rollout(session),
         "may_act": may_send_commands(page.user),
@@ -95,6 +97,7 @@ def create_rollout_form(
     user: PageUser,
     session: SessionDep,
     language: LanguageDep,
+    settings: SettingsDep,
     version: FormText = "",
     canary_terminals: FormText = "",
     canary_percent: FormText = "",
@@ -121,6 +124,7 @@ def create_rollout_form(
         error_threshold_percent=error_threshold,
     )
     try:
+        rollouts.check_published(version, rollouts.published_versions(settings.content_repo))
         rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
     except rollouts.RolloutError as exc:
         _ = language.gettext
@@ -364,9 +368,14 @@ def api_get_rollout(rollout_id: RowIdPath, user: ApiUser, session: SessionDep) -
     responses={**API_ERRORS, **errors.responses(400, 404, 409, 422)},
 )
 def api_create_rollout(
-    body: RolloutIn, request: Request, user: ApiOperator, session: SessionDep
+    body: RolloutIn,
+    request: Request,
+    user: ApiOperator,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RolloutOut:
-    """404: a canary terminal is unknown; 409: a rollout is in progress, or no terminal."""
+    """404: a canary terminal is unknown; 409: a rollout is in progress, or no terminal; 422:
+    the version is not published in the fleet's content repository (when it has one)."""
     plan = rollouts.Plan(
         version=body.version,
         canary_terminals=tuple(getattr(body, "canary_terminals", ())),
@@ -376,6 +385,7 @@ def api_create_rollout(
         error_threshold_percent=body.error_threshold_percent,
     )
     try:
+        rollouts.check_published(body.version, rollouts.published_versions(settings.content_repo))
         rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
     except rollouts.InvalidPlan as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

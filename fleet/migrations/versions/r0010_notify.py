@@ -1,6 +1,6 @@
 """Notification channels set in the dashboard: e-mail addresses and webhooks per alert kind.
 
-Revision ID: r0010_notify
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03 15:20:00
 """
