@@ -93,7 +93,7 @@ def collect_logs(backend: JournalBackend, lines: int) -> tuple[list[LogLine], in
         kept.append(
             LogLine(
                 at=entry.at,
-                unit=entry.unit,  # type: ignore[arg-type]  # checked against OWN_UNITS above
+                unit=entry.unit,  # checked against OWN_UNITS above
                 priority=min(7, max(0, entry.priority)),
                 text=redact_log_text(message),
             )
@@ -194,7 +194,7 @@ class JournalLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not break logging
+        except (TypeError, ValueError):  # a bad format string must not break logging
             return
         priority = {
             logging.DEBUG: 7,
