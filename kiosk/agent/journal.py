@@ -108,8 +108,11 @@ def collect_logs(backend: JournalBackend, lines: int) -> tuple[list[LogLine], in
 class SystemdJournal:
     """The system journal, through python3-systemd's reader."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, match_field: str = "_SYSTEMD_UNIT") -> None:
+        """``path``: a journal folder (default: the system's). ``match_field``: the field that
+        names the unit; journald sets ``_SYSTEMD_UNIT`` itself (tests may name another)."""
         self._path = path
+        self._match_field = match_field
 
     def last_entries(self, units: Sequence[str], count: int) -> list[JournalEntry]:
         try:
@@ -124,14 +127,14 @@ class SystemdJournal:
             for index, unit in enumerate(units):
                 if index:
                     reader.add_disjunction()
-                reader.add_match(_SYSTEMD_UNIT=unit)
+                reader.add_match(**{self._match_field: unit})
             reader.seek_tail()
             newest_first: list[JournalEntry] = []
             while len(newest_first) < count:
                 raw = reader.get_previous()
                 if not raw:
                     break
-                newest_first.append(_entry(raw))
+                newest_first.append(_entry(raw, self._match_field))
         except OSError as exc:
             raise JournalUnavailable(f"the journal cannot be read: {exc.strerror}") from exc
         finally:
@@ -139,7 +142,7 @@ class SystemdJournal:
         return newest_first[::-1]
 
 
-def _entry(raw: dict[str, Any]) -> JournalEntry:
+def _entry(raw: dict[str, Any], unit_field: str) -> JournalEntry:
     at = raw.get("__REALTIME_TIMESTAMP")
     message = raw.get("MESSAGE", "")
     if isinstance(message, bytes):
@@ -148,7 +151,7 @@ def _entry(raw: dict[str, Any]) -> JournalEntry:
     logger = raw.get("LOGGER")
     return JournalEntry(
         at=at.astimezone(UTC) if isinstance(at, datetime) else utc_now(),
-        unit=str(raw.get("_SYSTEMD_UNIT", "")),
+        unit=str(raw.get(unit_field, "")),
         priority=priority if isinstance(priority, int) else 6,
         message=str(message),
         logger=str(logger) if logger is not None else None,
