@@ -8,6 +8,7 @@ read; a picture of the screen is refused while a resident session is open.
 from __future__ import annotations
 
 import base64
+import importlib
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -398,7 +400,7 @@ def real_journald() -> Iterator[tuple[Path, Path]]:
     if not JOURNALD.exists():
         pytest.skip(f"{JOURNALD} is missing (Debian package systemd)")
     try:
-        from systemd import journal  # noqa: F401
+        importlib.import_module("systemd.journal")
     except ImportError:
         pytest.skip("python3-systemd is not installed (make setup links it into .venv)")
     namespace = f"kioskt{uuid.uuid4().hex[:8]}"
@@ -453,7 +455,7 @@ def test_a_real_journal_gives_nothing_a_foreign_process_wrote(
                 "LOGGER": "kiosk.agent.session",
             },
         )
-    from systemd import journal
+    journal: Any = importlib.import_module("systemd.journal")
 
     def written() -> bool:
         if not folder.exists():
