@@ -23,6 +23,7 @@ from fleet.api.routes import (
     auth,
     dashboard,
     health,
+    see_terminal,
     terminal_page,
     terminals,
 )
@@ -71,6 +72,7 @@ ROUTERS: Final = tuple(
         account,
         dashboard,
         terminal_page,
+        see_terminal,
         alerts,
         audit,
         terminals,

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fleet.models import CommandOutputRecord, CommandRecord
-from kiosk.contract import CommandOutput, Reason
+from kiosk.contract import CommandOutput, LogLine, Reason
 
 #: The commands of this feature, and what each brings back.
 SEE_COMMANDS: Final = ("logs", "screenshot")
@@ -118,11 +118,18 @@ def latest_output(session: Session, terminal_id: str, kind: str) -> CommandOutpu
     ).first()
 
 
+def stored_lines(row: CommandOutputRecord) -> list[LogLine]:
+    """The stored log lines, read back through the contract's model (times as datetimes)."""
+    return [LogLine.model_validate(line) for line in row.lines or []]
+
+
 def context(session: Session, terminal_id: str) -> dict[str, Any]:
     """What the terminal page's "See the terminal" panel shows."""
+    logs_output = latest_output(session, terminal_id, "logs")
     return {
         "see_logs": latest(session, terminal_id, "logs"),
-        "see_logs_output": latest_output(session, terminal_id, "logs"),
+        "see_logs_output": logs_output,
+        "see_logs_lines": [] if logs_output is None else stored_lines(logs_output),
         "see_screen": latest(session, terminal_id, "screenshot"),
         "see_screen_output": latest_output(session, terminal_id, "screenshot"),
     }
