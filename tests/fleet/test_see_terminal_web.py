@@ -86,6 +86,7 @@ def test_the_panel_is_french_and_only_operators_get_its_buttons(
     logged_in_as(client, settings, "viewer")
     page = client.get(PAGE).text
     assert "Voir la borne" in page
+    assert 'id="see-ask-logs"' not in page
     assert 'id="see-logs"' not in page
     assert "Pas encore demandé." in page
     token = csrf_token_of(page)

@@ -1,0 +1,146 @@
+"""See the terminal, end to end: the dashboard's buttons, the fleet, a test Mosquitto, a real
+``kiosk-agent`` process (simulated actions: its journal is its own log records) and a UI on its
+local socket that answers as the kiosk does (a PNG on the home screen, a refusal in a session).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import tempfile
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fleet.demo import ADMIN_USERNAME, DemoStack
+from kiosk.agentlink import AgentLink
+from kiosk.localproto import AgentMessage, ScreenshotPart, ScreenshotRequest
+from tests.helpers import csrf_token_of, log_in, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.broker]
+
+TERMINAL = "bdx-see-001"
+PAGE = f"/terminals/{TERMINAL}"
+
+
+def a_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = (4).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes([0, 10, 80, 160, 240])))
+        + chunk(b"IEND", b"")
+    )
+
+
+class KioskStandIn:
+    """The kiosk UI's part of the local protocol for this feature, session open or not."""
+
+    def __init__(self, socket_path: Path, png: bytes) -> None:
+        self.png = png
+        self.session_open = False
+        self.requests = 0
+        self._lock = threading.Lock()
+        self.link = AgentLink(socket_path, ui_version="0.1.0", on_message=self.on_message)
+
+    def on_message(self, message: AgentMessage) -> None:
+        if not isinstance(message, ScreenshotRequest):
+            return
+        with self._lock:
+            self.requests += 1
+            busy = self.session_open
+        if busy:
+            self.link.send(ScreenshotPart(request_id=message.request_id, refused="session_open"))
+            return
+        data = base64.b64encode(self.png).decode()
+        self.link.send(ScreenshotPart(request_id=message.request_id, count=1, data=data))
+
+
+@pytest.fixture
+def stack() -> Iterator[DemoStack]:
+    # A short folder: the agent's Unix socket path must fit in 108 bytes.
+    folder = Path(tempfile.mkdtemp(prefix="see-"))
+    demo = DemoStack(
+        folder / "demo", terminals=(TERMINAL,), keepalive_s=5, health_interval_s=1, residents=False
+    )
+    try:
+        demo.start()
+        yield demo
+    finally:
+        demo.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ask(client: httpx.Client, name: str) -> None:
+    token = csrf_token_of(client.get(PAGE).text)
+    response = client.post(f"{PAGE}/see", data={"name": name, "csrf_token": token})
+    assert response.status_code == 303, response.text
+
+
+def panel(client: httpx.Client, kind: str) -> str:
+    page = client.get(PAGE).text
+    found = re.search(
+        rf'<div class="see-part" id="see-{kind}-result">(.*?)</div>\s*(?:<div|</section)',
+        page,
+        re.S,
+    )
+    assert found is not None
+    return found.group(1)
+
+
+def test_logs_screen_and_refusal_through_the_broker(stack: DemoStack) -> None:
+    png = a_png()
+    ui = KioskStandIn(stack.agent_socket(TERMINAL), png)
+    ui.link.start()
+    try:
+        wait_until(lambda: ui.link.connected, 20, "the UI stand-in to reach the agent")
+        ui.link.heartbeat(session_open=False)
+        with httpx.Client(base_url=stack.dashboard_url, timeout=5) as client:
+            assert log_in(client, ADMIN_USERNAME, stack.admin_password).status_code == 303
+            wait_until(
+                lambda: 'data-state="online"' in client.get(PAGE).text, 20, "the terminal online"
+            )
+            # 1. Its last log lines.
+            ask(client, "logs")
+            wait_until(lambda: 'id="see-logs"' in client.get(PAGE).text, 30, "the log lines")
+            logs = panel(client, "logs")
+            assert "Reçu le " in logs
+            assert f"terminal {TERMINAL}" in logs  # the agent's own lines
+            assert "://" not in logs
+            assert "paho" not in logs
+            # 2. A picture of the home screen.
+            ui.link.heartbeat(session_open=False)
+            ask(client, "screenshot")
+            wait_until(
+                lambda: 'id="see-screen-picture"' in client.get(PAGE).text, 30, "the picture"
+            )
+            source = re.search(r'id="see-screen-picture" src="([^"]+)"', client.get(PAGE).text)
+            assert source is not None
+            picture = client.get(source.group(1))
+            assert picture.status_code == 200
+            assert picture.content == png
+            # 3. A resident comes: refused, and the dashboard says so in French.
+            with ui._lock:
+                ui.session_open = True
+            ui.link.heartbeat(session_open=True)
+            asked_before = ui.requests
+            ask(client, "screenshot")
+            wait_until(
+                lambda: "Refusé : une personne utilise la borne" in panel(client, "screenshot"),
+                30,
+                "the refusal",
+            )
+            # The agent refused it itself (it knows the session from the heartbeat): the UI
+            # was not even asked.
+            assert ui.requests == asked_before
+    finally:
+        ui.link.stop()
