@@ -394,7 +394,7 @@ _PERSONAL_PATTERNS: Final = (
     re.compile(r"\bwww\.\S+", re.IGNORECASE),
     re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"),
     re.compile(r"\b[\w-]+(\.[\w-]+)+/\S*"),
-    re.compile(r"\+?\d(?:[\s.-]?\d){5,}"),
+    re.compile(r"(?<![A-Za-z0-9_])\+?\d(?:[\s.-]?\d){5,}(?![A-Za-z_])"),
 )
 
 

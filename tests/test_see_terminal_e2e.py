@@ -6,6 +6,7 @@ local socket that answers as the kiosk does (a PNG on the home screen, a refusal
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import tempfile
@@ -19,8 +20,13 @@ import pytest
 
 from fleet.demo import ADMIN_USERNAME, DemoStack
 from kiosk.agentlink import AgentLink
-from kiosk.localproto import AgentMessage, ScreenshotPart, ScreenshotRequest
-from tests.helpers import csrf_token_of, log_in, wait_until
+from kiosk.localproto import (
+    SCREENSHOT_PART_CHARS,
+    AgentMessage,
+    ScreenshotPart,
+    ScreenshotRequest,
+)
+from tests.helpers import csrf_token_of, launch_chromium, log_in, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -62,7 +68,16 @@ class KioskStandIn:
             self.link.send(ScreenshotPart(request_id=message.request_id, refused="session_open"))
             return
         data = base64.b64encode(self.png).decode()
-        self.link.send(ScreenshotPart(request_id=message.request_id, count=1, data=data))
+        parts = [
+            data[start : start + SCREENSHOT_PART_CHARS]
+            for start in range(0, len(data), SCREENSHOT_PART_CHARS)
+        ]
+        for index, part in enumerate(parts):
+            self.link.send(
+                ScreenshotPart(
+                    request_id=message.request_id, index=index, count=len(parts), data=part
+                )
+            )
 
 
 @pytest.fixture
@@ -142,5 +157,61 @@ def test_logs_screen_and_refusal_through_the_broker(stack: DemoStack) -> None:
             # The agent refused it itself (it knows the session from the heartbeat): the UI
             # was not even asked.
             assert ui.requests == asked_before
+    finally:
+        ui.link.stop()
+
+
+#: What the real kiosk's grab gave on its home screen (tests/ui/test_screen_picture.py).
+HOME_PICTURE = Path(__file__).parent.parent / "docs" / "screenshots" / "kiosk-screen-command.png"
+
+
+def test_the_panel_in_chromium_at_both_widths(stack: DemoStack, tmp_path: Path) -> None:
+    """The panel with a picture and log lines, in Chromium at 1280 and 390 px: nothing scrolls
+    sideways; screenshots in KIOSK_SCREENSHOT_DIR when set."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path / "shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    ui = KioskStandIn(stack.agent_socket(TERMINAL), HOME_PICTURE.read_bytes())
+    ui.link.start()
+    try:
+        wait_until(lambda: ui.link.connected, 20, "the UI stand-in to reach the agent")
+        ui.link.heartbeat(session_open=False)
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+            page.goto(stack.dashboard_url)
+            page.fill("#username", ADMIN_USERNAME)
+            page.fill("#password", stack.admin_password)
+            page.press("#password", "Enter")
+            page.goto(f"{stack.dashboard_url}terminals/{TERMINAL}")
+            expect(page.locator("#terminal")).to_have_attribute(
+                "data-state", "online", timeout=20_000
+            )
+            page.click("#see-ask-logs")
+            page.click("#see-ask-screenshot")
+
+            def answered() -> bool:
+                page.reload()
+                return (
+                    page.locator("#see-logs").count() == 1
+                    and page.locator("#see-screen-picture").count() == 1
+                )
+
+            wait_until(answered, 30, "both answers on the page")
+            expect(page.locator("#see-screen-picture")).to_be_visible()
+            natural = page.eval_on_selector("#see-screen-picture", "img => img.naturalWidth")
+            assert natural == 800
+            page.locator("#see-terminal").screenshot(path=str(shots / "dashboard-see-terminal.png"))
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="fr-FR")
+            phone.context.add_cookies(page.context.cookies())
+            phone.goto(f"{stack.dashboard_url}terminals/{TERMINAL}")
+            expect(phone.locator("#see-screen-picture")).to_be_visible()
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the phone page scrolls sideways ({width} px)"
+            phone.locator("#see-terminal").screenshot(
+                path=str(shots / "dashboard-see-terminal-phone.png")
+            )
+            browser.close()
     finally:
         ui.link.stop()
