@@ -496,7 +496,7 @@ class Reason(StrEnum):
     SCREEN_IN_USE = "the screen is in use by a resident; no picture is taken"
     UI_NO_PICTURE = "the kiosk UI did not send a picture of its screen"
     NO_JOURNAL = "the journal cannot be read on this terminal"
-    LINES_NOT_INTEGER = "argument 'lines' must be a whole number"
+    LINES_NOT_INTEGER = "argument 'lines' must be a whole number from 1 to 200"
     FORCE_NOT_BOOLEAN = "argument 'force' must be true or false"
     CANNOT_RECORD = "the terminal cannot record commands"
     REBOOTED = "the terminal rebooted"

@@ -89,6 +89,7 @@ def command_reason(reason: str | None, _: Gettext) -> str:
         Reason.SCREEN_IN_USE: _("Refused: a resident is using the terminal"),
         Reason.UI_NO_PICTURE: _("the kiosk screen sent no picture"),
         Reason.NO_JOURNAL: _("the terminal's journal cannot be read"),
+        Reason.LINES_NOT_INTEGER: _("the number of log lines must be a whole number from 1 to 200"),
     }
     return labels.get(reason, reason)
 

@@ -203,7 +203,7 @@ def _lines(args: dict[str, Scalar]) -> int:
         raise Refused(f"unknown argument {sorted(unknown)[0]!r}; only 'lines' is accepted")
     lines = args.get("lines", LOG_LINES_DEFAULT)
     if not isinstance(lines, int) or isinstance(lines, bool) or not 1 <= lines <= LOG_LINES_MAX:
-        raise Refused(Reason.LINES_NOT_INTEGER + f" from 1 to {LOG_LINES_MAX}")
+        raise Refused(Reason.LINES_NOT_INTEGER)
     return lines
 
 
