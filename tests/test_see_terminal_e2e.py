@@ -193,10 +193,8 @@ def test_the_panel_in_chromium_at_both_widths(stack: DemoStack, tmp_path: Path) 
 
             def answered() -> bool:
                 page.reload()
-                return (
-                    page.locator("#see-logs").count() == 1
-                    and page.locator("#see-screen-picture").count() == 1
-                )
+                logs = int(page.locator("#see-logs").count())
+                return logs == 1 and int(page.locator("#see-screen-picture").count()) == 1
 
             wait_until(answered, 30, "both answers on the page")
             expect(page.locator("#see-screen-picture")).to_be_visible()
@@ -211,6 +209,24 @@ def test_the_panel_in_chromium_at_both_widths(stack: DemoStack, tmp_path: Path) 
             assert width <= 390, f"the phone page scrolls sideways ({width} px)"
             phone.locator("#see-terminal").screenshot(
                 path=str(shots / "dashboard-see-terminal-phone.png")
+            )
+            # A resident comes: the next request is refused, said in French on the page (the
+            # previous picture stays, with its time).
+            with ui._lock:
+                ui.session_open = True
+            ui.link.heartbeat(session_open=True)
+            page.click("#see-ask-screenshot")
+
+            def refused() -> bool:
+                page.reload()
+                return (
+                    "Refusé : une personne utilise la borne"
+                    in page.locator("#see-screenshot-result").inner_text()
+                )
+
+            wait_until(refused, 30, "the refusal on the page")
+            page.locator("#see-screenshot-result").screenshot(
+                path=str(shots / "dashboard-see-terminal-refused.png")
             )
             browser.close()
     finally:
