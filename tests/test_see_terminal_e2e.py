@@ -225,6 +225,7 @@ def test_the_panel_in_chromium_at_both_widths(stack: DemoStack, tmp_path: Path) 
                 )
 
             wait_until(refused, 30, "the refusal on the page")
+            expect(page.locator("#see-screenshot-result")).to_contain_text("Réponse précédente")
             page.locator("#see-screenshot-result").screenshot(
                 path=str(shots / "dashboard-see-terminal-refused.png")
             )
