@@ -27,7 +27,13 @@ from typing import Final
 from kiosk import __version__
 from kiosk.agentlink import AgentLink, new_session_id
 from kiosk.catalog import default_bundle_dir, load_catalog
-from kiosk.localproto import AgentMessage, SessionEndReason, WipeNow
+from kiosk.localproto import (
+    AgentMessage,
+    ScreenshotPart,
+    ScreenshotRequest,
+    SessionEndReason,
+    WipeNow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,17 @@ class SimulatedResidents:
         if isinstance(message, WipeNow) and not self._end_visit("command"):
             # No visit open: the kiosk still answers with a fresh verdict on its profile.
             self._link.wipe_result(ok=True, checks_failed=[])
+        elif isinstance(message, ScreenshotRequest):
+            # A stand-in has no screen to show: it refuses as the kiosk does during a visit,
+            # and says it has no picture otherwise.
+            with self._lock:
+                visiting = self._visit is not None
+            self._link.send(
+                ScreenshotPart(
+                    request_id=message.request_id,
+                    refused="session_open" if visiting else "failed",
+                )
+            )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -23,6 +23,7 @@ from fleet.api.routes import (
     auth,
     dashboard,
     health,
+    see_terminal,
     terminal_page,
     terminals,
 )
@@ -76,6 +77,7 @@ ROUTERS: Final = tuple(
         # Before the terminal page: /terminals/actions is not a terminal.
         bulk_route,
         terminal_page,
+        see_terminal,
         alerts,
         audit,
         terminals,

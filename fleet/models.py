@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -542,3 +543,27 @@ class NotificationChannel(Base):
     created_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
+
+
+class CommandOutputRecord(Base):
+    """What a ``logs`` or ``screenshot`` command brought back (see the terminal): the redacted
+    log lines, or the PNG of the attract or home screen. Only the latest few are kept."""
+
+    __tablename__ = "command_outputs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('logs', 'screenshot')", name="kind_known"),
+        Index(
+            "ix_command_outputs_terminal_id_kind_received_at", "terminal_id", "kind", "received_at"
+        ),
+    )
+
+    command_id: Mapped[str] = mapped_column(
+        ForeignKey("commands.id", ondelete="CASCADE"), primary_key=True
+    )
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    #: ``logs``: ``[{"at", "unit", "priority", "text"}]``, as the contract's LogLine.
+    lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: ``screenshot``: the PNG, at most the contract's SCREENSHOT_MAX_BYTES.
+    png: Mapped[bytes | None] = mapped_column(LargeBinary)

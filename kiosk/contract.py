@@ -10,13 +10,14 @@ resident's session. Free-form values are short scalars, and strings that look li
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias, get_args
 
 from pydantic import (
     AfterValidator,
@@ -363,8 +364,107 @@ class HelpUsage(BaseModel):
 
 
 CommandName = Literal[
-    "reboot", "restart_ui", "wipe_session", "screenshot", "set_settings", "refresh_content"
+    "reboot", "restart_ui", "wipe_session", "screenshot", "set_settings", "refresh_content", "logs"
 ]
+
+# --------------------------------------------------------------------------------------------
+# What "See the terminal" brings back: the journal of the appliance's own units, and a picture
+# of the screen when no resident session is open. Never anything of a resident.
+
+#: The appliance's own systemd units whose journal the ``logs`` command reads (no other unit).
+OwnUnit = Literal["kiosk-agent.service", "kiosk-ui.service"]
+OWN_UNITS: Final[tuple[str, ...]] = get_args(OwnUnit)
+#: Lines a ``logs`` command returns by default, and at most (its ``lines`` argument).
+LOG_LINES_DEFAULT: Final = 50
+LOG_LINES_MAX: Final = 200
+#: Characters of one log line, at most (longer ones are cut), and of all the lines together.
+LOG_LINE_MAX_CHARS: Final = 200
+LOG_TEXT_MAX_CHARS: Final = 24_000
+#: Bytes of the PNG a ``screenshot`` command returns, at most (before base64).
+SCREENSHOT_MAX_BYTES: Final = 40_000
+#: What replaces anything that could be a resident's: an address, an e-mail, a long number.
+REDACTED: Final = "[…]"
+PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
+
+#: What could carry something of a resident in a log line: a URL (any scheme, or www.), a
+#: host name with a path, an e-mail address, a run of 6 digits or more (phone, card, tax or
+#: social security number; spaces, dots and dashes between digits count as one run).
+_PERSONAL_PATTERNS: Final = (
+    re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}:(//|[^\s\d])\S*"),
+    re.compile(r"\bwww\.\S+", re.IGNORECASE),
+    re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"),
+    re.compile(r"\b[\w-]+(\.[\w-]+)+/\S*"),
+    re.compile(r"(?<![A-Za-z0-9_])\+?\d(?:[\s.-]?\d){5,}(?![A-Za-z_])"),
+)
+
+
+def redact_log_text(text: str) -> str:
+    """``text`` with anything that looks like a URL, an e-mail or a long number replaced by
+    :data:`REDACTED`, control characters dropped, cut to :data:`LOG_LINE_MAX_CHARS`."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    for pattern in _PERSONAL_PATTERNS:
+        cleaned = pattern.sub(REDACTED, cleaned)
+    if len(cleaned) > LOG_LINE_MAX_CHARS:
+        cleaned = cleaned[: LOG_LINE_MAX_CHARS - 1] + "…"
+    return cleaned
+
+
+def _redacted_already(text: str) -> str:
+    """A log line on the wire must be one that :func:`redact_log_text` leaves as it is."""
+    if redact_log_text(text) != text:
+        raise ValueError("a log line must be redacted (no URL, e-mail or long number)")
+    return text
+
+
+class LogLine(BaseModel):
+    """One line of the journal of one of the appliance's own units, redacted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    at: Timestamp
+    unit: OwnUnit
+    #: syslog priority: 0 emergency ... 3 error, 4 warning, 6 info, 7 debug.
+    priority: int = Field(ge=0, le=7)
+    text: Annotated[
+        str, StringConstraints(max_length=LOG_LINE_MAX_CHARS), AfterValidator(_redacted_already)
+    ]
+
+
+def _bounded_log_text(lines: list[LogLine] | None) -> list[LogLine] | None:
+    if lines is not None and sum(len(line.text) for line in lines) > LOG_TEXT_MAX_CHARS:
+        raise ValueError(f"log lines hold more than {LOG_TEXT_MAX_CHARS} characters")
+    return lines
+
+
+def _png_only(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        data = base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ValueError("screenshot_png is not base64") from exc
+    if not data.startswith(PNG_SIGNATURE) or len(data) > SCREENSHOT_MAX_BYTES:
+        raise ValueError(f"screenshot_png is not a PNG of at most {SCREENSHOT_MAX_BYTES} bytes")
+    return value
+
+
+class CommandOutput(BaseModel):
+    """What a ``logs`` or ``screenshot`` command brings back with its ``done`` ack."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    logs: Annotated[
+        list[LogLine] | None, Field(max_length=LOG_LINES_MAX), AfterValidator(_bounded_log_text)
+    ] = None
+    #: base64 of a PNG of the attract or home screen (never taken during a resident session).
+    screenshot_png: Annotated[
+        str | None,
+        StringConstraints(max_length=4 * (SCREENSHOT_MAX_BYTES + 2) // 3 + 4),
+        AfterValidator(_png_only),
+    ] = None
+
+    def png(self) -> bytes | None:
+        return None if self.screenshot_png is None else base64.b64decode(self.screenshot_png)
 
 
 class Command(Message):
@@ -391,6 +491,12 @@ class Reason(StrEnum):
     SESSION_OPEN = "a resident session is open"
     SESSION_OPEN_FORCE = "a resident session is open; send force=true to interrupt it"
     SCREENSHOT = "screenshots are not sent yet"
+    #: A picture of the screen is refused: a resident session is open (or the kiosk is not on
+    #: its attract or home screen).
+    SCREEN_IN_USE = "the screen is in use by a resident; no picture is taken"
+    UI_NO_PICTURE = "the kiosk UI did not send a picture of its screen"
+    NO_JOURNAL = "the journal cannot be read on this terminal"
+    LINES_NOT_INTEGER = "argument 'lines' must be a whole number from 1 to 200"
     FORCE_NOT_BOOLEAN = "argument 'force' must be true or false"
     CANNOT_RECORD = "the terminal cannot record commands"
     REBOOTED = "the terminal rebooted"
@@ -414,6 +520,15 @@ class CommandAck(Message):
     reason: ShortText | None = None
     seq: Seq
     sent_at: Timestamp
+    #: Only with ``done`` of a ``logs`` or ``screenshot`` command.
+    output: CommandOutput | None = None
+
+    @field_validator("output")
+    @classmethod
+    def _output_when_done(cls, output: CommandOutput | None, info: Any) -> CommandOutput | None:
+        if output is not None and info.data.get("result") != "done":
+            raise ValueError("an output comes only with a 'done' ack")
+        return output
 
 
 class Desired(Message):

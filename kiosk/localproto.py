@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from kiosk.catalog import ID_PATTERN
-from kiosk.contract import CommandId, HelpUsage, Scalar
+from kiosk.contract import SCREENSHOT_MAX_BYTES, CommandId, HelpUsage, Scalar
 
 LOCAL_PROTOCOL_VERSION: Final = 1
 #: A longer line is dropped and its connection closed: nothing legitimate comes near it.
@@ -117,6 +117,30 @@ class Crash(LocalMessage):
     reason: ShortText
 
 
+#: Characters of base64 in one :class:`ScreenshotPart` (a line stays far below the limit).
+SCREENSHOT_PART_CHARS: Final = 12_000
+#: Parts of one picture, at most (:data:`kiosk.contract.SCREENSHOT_MAX_BYTES` fits in 5).
+SCREENSHOT_MAX_PARTS: Final = 8
+#: Why the UI sends no picture: a resident session is open, the screen is not the attract or
+#: home screen (a wipe running, a page open), or the grab failed.
+ScreenshotRefusal = Literal["session_open", "not_home", "failed"]
+
+
+class ScreenshotPart(LocalMessage):
+    """The answer to :class:`ScreenshotRequest`: one part of the PNG (base64), or a refusal
+    (then ``count`` is 1 and ``data`` empty). The UI answers with a picture only on its attract
+    or home screen with no resident session open."""
+
+    type: Literal["screenshot_part"] = "screenshot_part"
+    request_id: CommandId
+    refused: ScreenshotRefusal | None = None
+    index: int = Field(default=0, ge=0, lt=SCREENSHOT_MAX_PARTS)
+    count: int = Field(default=1, ge=1, le=SCREENSHOT_MAX_PARTS)
+    data: Annotated[
+        str, StringConstraints(max_length=SCREENSHOT_PART_CHARS, pattern=r"^[A-Za-z0-9+/=]*$")
+    ] = ""
+
+
 # --------------------------------------------------------------------------------------------
 # Agent -> UI
 
@@ -145,6 +169,14 @@ class Settings(LocalMessage):
         return values
 
 
+class ScreenshotRequest(LocalMessage):
+    """A fleet ``screenshot`` command: a PNG of the screen, if no resident session is open."""
+
+    type: Literal["screenshot_request"] = "screenshot_request"
+    request_id: CommandId
+    max_bytes: int = Field(ge=1_000, le=SCREENSHOT_MAX_BYTES)
+
+
 class ContentSwitch(LocalMessage):
     """A new content bundle is installed: switch to it at the next idle moment."""
 
@@ -152,8 +184,10 @@ class ContentSwitch(LocalMessage):
     version: Version
 
 
-UiMessage: TypeAlias = Heartbeat | SessionStarted | SessionEnded | WipeResult | Crash
-AgentMessage: TypeAlias = WipeNow | Settings | ContentSwitch
+UiMessage: TypeAlias = (
+    Heartbeat | SessionStarted | SessionEnded | WipeResult | Crash | ScreenshotPart
+)
+AgentMessage: TypeAlias = WipeNow | Settings | ContentSwitch | ScreenshotRequest
 
 _UI_MESSAGES: TypeAdapter[UiMessage] = TypeAdapter(
     Annotated[UiMessage, Field(discriminator="type")]

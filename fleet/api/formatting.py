@@ -42,6 +42,7 @@ def command_label(name: str, _: Gettext) -> str:
         "screenshot": _("Screenshot"),
         "set_settings": _("Change settings"),
         "refresh_content": _("Refresh the content"),
+        "logs": _("Last log lines"),
     }
     return labels.get(name, name)
 
@@ -85,6 +86,10 @@ def command_reason(reason: str | None, _: Gettext) -> str:
             "refused by the terminal: issued in the future by its clock (check its time sync)"
         ),
         Reason.VALIDITY_TOO_LONG: _("refused by the terminal: valid for too long"),
+        Reason.SCREEN_IN_USE: _("Refused: a resident is using the terminal"),
+        Reason.UI_NO_PICTURE: _("the kiosk screen sent no picture"),
+        Reason.NO_JOURNAL: _("the terminal's journal cannot be read"),
+        Reason.LINES_NOT_INTEGER: _("the number of log lines must be a whole number from 1 to 200"),
     }
     return labels.get(reason, reason)
 

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
-from fleet import commands, crud, rollouts
+from fleet import commands, crud, rollouts, see_terminal
 from fleet.models import (
     CommandAckRecord,
     CommandRecord,
@@ -413,6 +413,10 @@ def _store_ack(
     if not commands.apply_ack(session, terminal.id, ack, at):
         # Checked before (_refuse_what_cannot_apply); here only if the command vanished since.
         raise ContractError("unknown_command", f"no command {ack.id!r} for this terminal")
+    if ack.output is not None:
+        command = session.get(CommandRecord, ack.id)
+        if command is not None and command.state == "done":
+            see_terminal.store_output(session, command, ack.output, at)
     filed = file_report(terminal, ack.sent_at, at, clock)
     session.add(
         CommandAckRecord(

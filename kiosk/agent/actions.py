@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from kiosk.agent.journal import JournalBackend, JournalUnavailable, SystemdJournal, collect_logs
 from kiosk.agent.settings import validate_settings
-from kiosk.contract import Reason, Scalar, UiState
+from kiosk.contract import SCREENSHOT_MAX_BYTES, LogLine, Reason, Scalar, UiState
 from kiosk.localproto import AgentMessage, Settings, WipeResult
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 
 class ActionError(Exception):
     """An action could not be carried out; ``str()`` is a short reason for the fleet."""
+
+
+class ScreenRefused(ActionError):
+    """No picture of the screen: a resident is using it (the command is ``refused``)."""
 
 
 class TerminalActions(Protocol):
@@ -32,7 +37,14 @@ class TerminalActions(Protocol):
 
     def session_open(self) -> bool: ...
 
-    def take_screenshot(self) -> bytes | None: ...
+    def take_screenshot(self, command_id: str) -> bytes:
+        """A PNG of the attract or home screen; :class:`ScreenRefused` when a resident session
+        is open (or the screen is not the attract or home screen)."""
+        ...
+
+    def read_logs(self, lines: int) -> list[LogLine]:
+        """The last ``lines`` lines of the own units' journal, redacted."""
+        ...
 
     def apply_settings(self, settings: dict[str, Scalar]) -> None: ...
 
@@ -49,6 +61,7 @@ SETTINGS_FILE_NAME: Final = "settings.json"
 UI_UNIT: Final = "kiosk-ui.service"
 SYSTEMCTL_TIMEOUT_S: Final = 90.0
 WIPE_TIMEOUT_S: Final = 20.0
+SCREENSHOT_TIMEOUT_S: Final = 15.0
 
 
 class UiControl(Protocol):
@@ -59,6 +72,10 @@ class UiControl(Protocol):
     def request_wipe(self, command_id: str, timeout_s: float) -> WipeResult | None: ...
 
     def send_to_ui(self, message: AgentMessage) -> bool: ...
+
+    def request_screenshot(
+        self, request_id: str, timeout_s: float, max_bytes: int
+    ) -> bytes | str | None: ...
 
 
 def run_systemctl(arguments: list[str]) -> None:
@@ -103,8 +120,12 @@ class SystemdActions:
         ui_unit: str = UI_UNIT,
         wipe_timeout_s: float = WIPE_TIMEOUT_S,
         refresh_content: Callable[[], None] | None = None,
+        journal: JournalBackend | None = None,
+        screenshot_timeout_s: float = SCREENSHOT_TIMEOUT_S,
     ) -> None:
         self._state_dir = state_dir
+        self._journal: JournalBackend = journal if journal is not None else SystemdJournal()
+        self._screenshot_timeout_s = screenshot_timeout_s
         self._refresh_content = refresh_content
         self._ui = ui
         self._on_settings = on_settings
@@ -133,9 +154,34 @@ class SystemdActions:
         state = self._ui.ui_state()
         return state.alive and state.session_open
 
-    def take_screenshot(self) -> bytes | None:
-        # No safe path yet: see the module docstring.
-        return None
+    def take_screenshot(self, command_id: str) -> bytes:
+        """Ask the UI: it answers only on its attract or home screen with no session open; the
+        agent checks the session first too (two locks on the same door)."""
+        if self.session_open():
+            raise ScreenRefused(Reason.SCREEN_IN_USE)
+        if self._ui is None:
+            raise ActionError(Reason.UI_NOT_CONNECTED)
+        answer = self._ui.request_screenshot(
+            command_id, self._screenshot_timeout_s, SCREENSHOT_MAX_BYTES
+        )
+        if answer is None:
+            raise ActionError(Reason.UI_NO_PICTURE)
+        if answer in ("session_open", "not_home"):
+            raise ScreenRefused(Reason.SCREEN_IN_USE)
+        if isinstance(answer, str) or not answer:
+            raise ActionError(Reason.UI_NO_PICTURE)
+        return answer
+
+    def read_logs(self, lines: int) -> list[LogLine]:
+        try:
+            kept, left_out = collect_logs(self._journal, lines)
+        except JournalUnavailable as exc:
+            log.warning("journal not readable for the logs command: %s", exc)
+            raise ActionError(Reason.NO_JOURNAL) from exc
+        log.info(
+            "logs command: %d line(s) sent, %d not from the project's code", len(kept), left_out
+        )
+        return kept
 
     def apply_settings(self, settings: dict[str, Scalar]) -> None:
         """Merge ``settings`` into the saved ones, save them atomically, then apply them."""

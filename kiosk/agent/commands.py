@@ -5,12 +5,14 @@ to disk *before* anything is executed, so a redelivered message (MQTT QoS 1, a r
 reboot) is answered with the recorded result and never runs twice. Long actions are acknowledged
 ``accepted`` at once and run in a background worker; the final ``done``/``failed`` follows.
 
-Privacy: ``screenshot`` is refused while a resident session is open, and refused otherwise too
-until a path exists that guarantees no resident's screen can leave the terminal.
+Privacy: ``screenshot`` is refused while a resident session is open (by the agent, and by the
+kiosk UI, which answers with a picture only on its attract or home screen); ``logs`` returns
+only the project's own lines of its own units, redacted (see :mod:`kiosk.agent.journal`).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -22,12 +24,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from kiosk.agent.actions import ActionError, TerminalActions
+from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
 from kiosk.agent.settings import InvalidSettings, validate_settings
 from kiosk.contract import (
     COMMAND_CLOCK_SKEW_S,
     COMMAND_MAX_VALIDITY_S,
+    LOG_LINES_DEFAULT,
+    LOG_LINES_MAX,
     Command,
+    CommandOutput,
     Reason,
     Scalar,
     utc_now,
@@ -38,6 +43,8 @@ log = logging.getLogger(__name__)
 AckResult = Literal["accepted", "done", "failed", "refused"]
 #: ``ack(command_id, result, reason)``: the session publishes it on ``cmd/ack``.
 AckCallback = Callable[[str, AckResult, "str | None"], None]
+#: ``ack_output(command_id, output)``: the ``done`` ack of a command that brings something back.
+OutputCallback = Callable[[str, CommandOutput], None]
 
 STORE_FILE_NAME: Final = "commands.json"
 MAX_REMEMBERED: Final = 1000
@@ -173,7 +180,8 @@ class CommandStore:
 class _Plan:
     """What to do for one accepted command."""
 
-    run: Callable[[], str | None]  # returns a reason for ``failed``, or None for ``done``
+    # returns a reason for ``failed``, or None (or what it brings back) for ``done``
+    run: Callable[[], str | CommandOutput | None]
     long: bool  # acknowledged ``accepted`` first and run in the background
     # Success is confirmed by the next boot (see finish_interrupted), not by the action.
     confirmed_after_reboot: bool = False
@@ -187,6 +195,16 @@ def _force(args: dict[str, Scalar]) -> bool:
     if not isinstance(force, bool):
         raise Refused(Reason.FORCE_NOT_BOOLEAN)
     return force
+
+
+def _lines(args: dict[str, Scalar]) -> int:
+    unknown = set(args) - {"lines"}
+    if unknown:
+        raise Refused(f"unknown argument {sorted(unknown)[0]!r}; only 'lines' is accepted")
+    lines = args.get("lines", LOG_LINES_DEFAULT)
+    if not isinstance(lines, int) or isinstance(lines, bool) or not 1 <= lines <= LOG_LINES_MAX:
+        raise Refused(Reason.LINES_NOT_INTEGER)
+    return lines
 
 
 def _no_args(name: str, args: dict[str, Scalar]) -> None:
@@ -207,9 +225,11 @@ class CommandProcessor:
         boot_id: str,
         clock: Callable[[], datetime] = utc_now,
         run_in_background: Callable[[Callable[[], None]], None] | None = None,
+        ack_output: OutputCallback | None = None,
     ) -> None:
         self._actions = actions
         self._ack = ack
+        self._ack_output = ack_output
         self._store = store
         self._terminal_id = terminal_id
         self._boot_id = boot_id
@@ -311,9 +331,13 @@ class CommandProcessor:
             _no_args(name, args)
             return _Plan(lambda: self._wipe(command.id), long=True)
         if name == "screenshot":
+            _no_args(name, args)
             if self._actions.session_open():
-                raise Refused(Reason.SESSION_OPEN)
-            raise Refused(Reason.SCREENSHOT)
+                raise Refused(Reason.SCREEN_IN_USE)
+            return _Plan(lambda: self._screenshot(command.id), long=True)
+        if name == "logs":
+            lines = _lines(args)
+            return _Plan(lambda: CommandOutput(logs=self._actions.read_logs(lines)), long=True)
         if name == "set_settings":
             settings = validate_settings(args)
             return _Plan(_calling(lambda: self._actions.apply_settings(settings)), long=False)
@@ -327,9 +351,17 @@ class CommandProcessor:
             return None
         return Reason.WIPE_NOT_CLEAN
 
+    def _screenshot(self, command_id: str) -> CommandOutput:
+        png = self._actions.take_screenshot(command_id)
+        return CommandOutput(screenshot_png=base64.b64encode(png).decode("ascii"))
+
     def _execute(self, command: Command, plan: _Plan) -> None:
+        output: CommandOutput | None = None
         try:
             failure = plan.run()
+        except ScreenRefused as exc:
+            self._finish(command, "refused", str(exc))
+            return
         except ActionError as exc:
             failure = str(exc)[:200] or Reason.ACTION_FAILED
         except Exception:
@@ -341,8 +373,10 @@ class CommandProcessor:
             # finish_interrupted() after the next boot acknowledges it ``done``.
             log.info("terminal %s: reboot requested by command %s", self._terminal_id, command.id)
             return
+        if isinstance(failure, CommandOutput):
+            output, failure = failure, None
         if failure is None:
-            self._finish(command, "done", None)
+            self._finish(command, "done", None, output)
         else:
             self._finish(command, "failed", failure)
 
@@ -357,14 +391,20 @@ class CommandProcessor:
             boot_id=self._boot_id,
         )
 
-    def _finish(self, command: Command, result: AckResult, reason: str | None) -> None:
+    def _finish(
+        self,
+        command: Command,
+        result: AckResult,
+        reason: str | None,
+        output: CommandOutput | None = None,
+    ) -> None:
         previous = self._store.get(command.id)
         record = self._record(command, result, reason)
         if previous is not None:
             record = replace(record, seen_at=previous.seen_at)
-        self._settle(record)
+        self._settle(record, output)
 
-    def _settle(self, record: CommandRecord) -> None:
+    def _settle(self, record: CommandRecord, output: CommandOutput | None = None) -> None:
         try:
             self._store.put(record)
         except OSError as exc:
@@ -384,7 +424,12 @@ class CommandProcessor:
             record.result,
             f": {record.reason}" if record.reason else "",
         )
-        self._ack(record.id, record.result, record.reason)
+        if output is not None and self._ack_output is not None:
+            # What it brings back goes with this ack only: a redelivery is answered ``done``
+            # again, without it (the fleet keeps what it received).
+            self._ack_output(record.id, output)
+        else:
+            self._ack(record.id, record.result, record.reason)
 
 
 def _calling(action: Callable[[], None]) -> Callable[[], str | None]:

@@ -27,11 +27,12 @@ from kiosk.agent.enclosure import (
     SysfsEnclosure,
 )
 from kiosk.agent.health import HealthExtras
+from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJournal, SystemdJournal
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.contract import Desired, Scalar
+from kiosk.contract import CommandOutput, Desired, Reason, Scalar
 from kiosk.localproto import ContentSwitch
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class AgentRuntime:
                 else simulated_systemctl(settings.terminal_id)
             )
             self._content = self._start_content(cleanup, ui_link)
+            journal = self._journal(cleanup)
             actions = SystemdActions(
                 state_dir,
                 ui_link,
@@ -124,6 +126,7 @@ class AgentRuntime:
                 run=run,
                 ui_unit=settings.actions.ui_unit,
                 refresh_content=self._content.refresh if self._content else None,
+                journal=journal,
             )
             self.session.on_desired = lambda desired: self._on_desired(desired, actions)
             # What the fleet set before a restart still holds.
@@ -134,6 +137,7 @@ class AgentRuntime:
                 store=CommandStore(state_dir / COMMANDS_FILE),
                 terminal_id=settings.terminal_id,
                 boot_id=self.session.boot_id,
+                ack_output=self._ack_output,
             )
             cleanup.callback(processor.close)
             processor.finish_interrupted()
@@ -144,6 +148,18 @@ class AgentRuntime:
                 self.session.run(stop)
             finally:
                 self.notifier.stopping()
+
+    def _journal(self, cleanup: ExitStack) -> JournalBackend:
+        """The real journal on a terminal; with simulated actions (the demo), this process's
+        own log records, kept in memory as the agent unit's journal."""
+        if self.settings.actions.backend == "systemd":
+            return SystemdJournal()
+        simulated = SimulatedJournal()
+        handler = JournalLogHandler(simulated)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        cleanup.callback(root.removeHandler, handler)
+        return simulated
 
     def _start_content(
         self, cleanup: ExitStack, ui_link: UiLinkServer | None
@@ -205,6 +221,18 @@ class AgentRuntime:
         interval = values.get("health_interval_s")
         if isinstance(interval, int | float) and not isinstance(interval, bool):
             self.session.set_health_interval(float(interval))
+
+    def _ack_output(self, command_id: str, output: CommandOutput) -> None:
+        try:
+            self.session.publish_ack(command_id, "done", None, output)
+        except ValueError as exc:
+            log.error(
+                "terminal %s: output of command %s not sent: %s",
+                self.settings.terminal_id,
+                command_id,
+                exc,
+            )
+            self._ack(command_id, "failed", Reason.INTERNAL_ERROR)
 
     def _ack(self, command_id: str, result: AckResult, reason: str | None) -> None:
         try:

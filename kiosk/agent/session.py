@@ -48,6 +48,7 @@ from kiosk.contract import (
     Channel,
     Command,
     CommandAck,
+    CommandOutput,
     ContractError,
     Desired,
     Event,
@@ -212,10 +213,16 @@ class AgentSession:
         return event.model_copy(update={"seq": seq})
 
     def publish_ack(
-        self, command_id: str, result: ResultName, reason: str | None = None
+        self,
+        command_id: str,
+        result: ResultName,
+        reason: str | None = None,
+        output: CommandOutput | None = None,
     ) -> CommandAck:
         """Queue a command ack; raise ``ValidationError`` (a ValueError) if it is invalid."""
-        ack = CommandAck(id=command_id, result=result, reason=reason, seq=0, sent_at=utc_now())
+        ack = CommandAck(
+            id=command_id, result=result, reason=reason, seq=0, sent_at=utc_now(), output=output
+        )
         seq = self._enqueue_numbered(Channel.CMD_ACK, ack)
         log.debug("terminal %s: ack %s of %s queued", self._terminal_id, result, command_id)
         return ack.model_copy(update={"seq": seq})

@@ -8,6 +8,7 @@ lines are counted and dropped, an oversized line closes its connection.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import grp
 import logging
@@ -24,13 +25,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from kiosk.contract import Scalar, UiState, utc_now
+from kiosk.contract import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES, Scalar, UiState, utc_now
 from kiosk.localproto import (
     AgentMessage,
     Crash,
     Heartbeat,
     LineSplitter,
     LocalProtocolError,
+    ScreenshotPart,
+    ScreenshotRequest,
     SessionEnded,
     SessionStarted,
     UiMessage,
@@ -76,6 +79,22 @@ def _joined(names: list[str]) -> str:
     return text
 
 
+def _assembled(parts: dict[int, str] | None, max_bytes: int) -> bytes | None:
+    """The PNG once every part is in; a picture too large or not a PNG counts as ``b""``."""
+    if not parts or -1 not in parts:
+        return None
+    count = int(parts[-1])
+    if any(index not in parts for index in range(count)):
+        return None
+    try:
+        png = base64.b64decode("".join(parts[index] for index in range(count)), validate=True)
+    except ValueError:
+        return b""
+    if len(png) > max_bytes or not png.startswith(PNG_SIGNATURE):
+        return b""
+    return png
+
+
 class UiLinkServer:
     """Listens for kiosk UIs on a Unix socket; knows whether the UI is alive and what it did."""
 
@@ -110,6 +129,10 @@ class UiLinkServer:
         self._last_wipe: WipeResult | None = None
         self._last_wipe_at: datetime | None = None
         self._wipes_seen = 0
+        # request id -> the parts of its picture received so far (index -> base64), or the
+        # UI's refusal; only for the request being waited for.
+        self._screenshots: dict[str, dict[int, str] | str] = {}
+        self._screenshot_done = threading.Condition(self._lock)
         self._malformed_lines = 0
         self._oversized_lines = 0
         self._was_alive = False
@@ -162,6 +185,7 @@ class UiLinkServer:
         self._wake_writer.close()
         with self._wipe_done:
             self._wipe_done.notify_all()
+            self._screenshot_done.notify_all()
 
     def __enter__(self) -> UiLinkServer:
         self.start()
@@ -288,6 +312,37 @@ class UiLinkServer:
                     return None
                 self._wipe_done.wait(remaining)
             return self._last_wipe if self._wipes_seen != seen_before else None
+
+    def request_screenshot(
+        self, request_id: str, timeout_s: float, max_bytes: int = SCREENSHOT_MAX_BYTES
+    ) -> bytes | str | None:
+        """Ask the UI for a PNG of its screen: the PNG, the UI's refusal (``session_open``,
+        ``not_home``, ``failed``), or None if it did not answer in time (or is not connected).
+
+        The UI answers with a picture only on its attract or home screen, no session open.
+        """
+        with self._lock:
+            self._screenshots[request_id] = {}
+        try:
+            if not self.send_to_ui(ScreenshotRequest(request_id=request_id, max_bytes=max_bytes)):
+                return None
+            deadline = time.monotonic() + timeout_s
+            with self._screenshot_done:
+                while not self._stopping.is_set():
+                    answer = self._screenshots.get(request_id)
+                    if isinstance(answer, str):
+                        return answer
+                    png = _assembled(answer, max_bytes)
+                    if png is not None:
+                        return png
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    self._screenshot_done.wait(remaining)
+            return None
+        finally:
+            with self._lock:
+                self._screenshots.pop(request_id, None)
 
     def _wake(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
@@ -435,11 +490,25 @@ class UiLinkServer:
                     "checks_failed_count": len(message.checks_failed),
                     "checks_failed": _joined(message.checks_failed),
                 }
+            elif isinstance(message, ScreenshotPart):
+                self._take_screenshot_part(message)
             elif isinstance(message, Crash):
                 kind = "ui_crash"
                 data = {"component": message.component, "reason": message.reason}
         if kind is not None:
             self._emit(kind, data)
+
+    def _take_screenshot_part(self, part: ScreenshotPart) -> None:
+        """File a part of the picture being waited for; the caller holds the lock."""
+        parts = self._screenshots.get(part.request_id)
+        if not isinstance(parts, dict):
+            return  # not asked, or already answered: dropped
+        if part.refused is not None:
+            self._screenshots[part.request_id] = part.refused
+        elif part.index < part.count:
+            parts[part.index] = part.data
+            parts[-1] = str(part.count)
+        self._screenshot_done.notify_all()
 
     def _emit(self, kind: str, data: dict[str, Scalar]) -> None:
         if kind == "wipe_done" and data["ok"] is False:

@@ -12,6 +12,7 @@ local protocol's models refuse anything that looks like an address anyway.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,10 +22,31 @@ from typing import Final
 from pydantic import ValidationError
 
 from kiosk.agentlink import AgentLink
-from kiosk.localproto import AgentMessage, ContentSwitch, SessionEndReason, Settings, WipeNow
+from kiosk.localproto import (
+    SCREENSHOT_MAX_PARTS,
+    SCREENSHOT_PART_CHARS,
+    AgentMessage,
+    ContentSwitch,
+    ScreenshotPart,
+    ScreenshotRefusal,
+    ScreenshotRequest,
+    SessionEndReason,
+    Settings,
+    WipeNow,
+)
 from kiosk.ui.browser.controller import BrowserController
 from kiosk.ui.browser.selfcheck import SelfCheck
-from kiosk.ui.qt import QObject, Qt, QTimer, Signal
+from kiosk.ui.qt import (
+    QBuffer,
+    QByteArray,
+    QImage,
+    QIODevice,
+    QObject,
+    QQuickWindow,
+    Qt,
+    QTimer,
+    Signal,
+)
 from kiosk.ui.session import EndReason
 from kiosk.ui.settings import KioskSettings
 
@@ -40,6 +62,9 @@ END_REASONS: Final[dict[str, SessionEndReason]] = {
 #: The agent's settings the UI applies while running (others belong to the agent).
 LIVE_SETTINGS: Final = ("idle_timeout_s", "brightness_schedule")
 
+#: The widths tried for the picture of the screen, largest first, until its PNG fits the bound.
+SCREENSHOT_WIDTHS: Final = (1280, 960, 800, 640, 480, 360, 240)
+
 LinkFactory = Callable[[Path, str, Callable[[AgentMessage], None]], AgentLink]
 
 
@@ -47,6 +72,16 @@ def _default_link(
     path: Path, ui_version: str, on_message: Callable[[AgentMessage], None]
 ) -> AgentLink:
     return AgentLink(path, ui_version=ui_version, on_message=on_message)
+
+
+def _png_bytes(image: QImage) -> bytes | None:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    # PySide6 6.12 accepts only a str format at run time; its stub says bytes.
+    saved = image.save(buffer, "PNG")  # type: ignore[call-overload]
+    buffer.close()
+    return bytes(data.data()) if saved else None
 
 
 class AgentBridge(QObject):
@@ -72,10 +107,16 @@ class AgentBridge(QObject):
         *,
         ui_version: str,
         link_factory: LinkFactory = _default_link,
+        window: QQuickWindow | None = None,
+        is_home: Callable[[], bool] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._browser = browser
+        # The kiosk's window, grabbed for the fleet's ``screenshot`` command, and whether it
+        # shows its attract or home screen now (no page, no menu over the tiles).
+        self._window = window
+        self._is_home = is_home
         self._settings = settings
         self._wiping = False
         self._messageReceived.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
@@ -142,6 +183,8 @@ class AgentBridge(QObject):
             self._wipe_now(message.command_id)
         elif isinstance(message, Settings):
             self._apply_settings(message)
+        elif isinstance(message, ScreenshotRequest):
+            self._send_screenshot(message)
         elif isinstance(message, ContentSwitch):
             log.info("the agent installed content %s; switch requested", message.version)
             self.contentSwitchRequested.emit(message.version)
@@ -163,6 +206,60 @@ class AgentBridge(QObject):
         log.info("wipe ordered by the agent (command %s): no session open", command_id)
         result = self._browser.check_now()
         self.link.wipe_result(result.ok, list(result.checks_failed))
+
+    def screen_refusal(self) -> ScreenshotRefusal | None:
+        """Why no picture of the screen may be taken now, or None on the attract or home screen
+        with no resident session open (and no wipe or self-check running)."""
+        browser = self._browser
+        if browser.clock.active:
+            return "session_open"
+        if (
+            self._wiping
+            or browser.browsing
+            or browser.current_profile is None
+            or bool(browser.property("probe").property("running"))
+            or (self._is_home is not None and not self._is_home())
+        ):
+            return "not_home"
+        return None
+
+    def _send_screenshot(self, request: ScreenshotRequest) -> None:
+        refusal = self.screen_refusal()
+        png = None if refusal is not None or self._window is None else self._grab(request)
+        if refusal is not None or png is None:
+            refusal = refusal or "failed"
+            log.info("picture of the screen refused to the agent (%s)", refusal)
+            self.link.send(ScreenshotPart(request_id=request.request_id, refused=refusal))
+            return
+        data = base64.b64encode(png).decode("ascii")
+        parts = [
+            data[start : start + SCREENSHOT_PART_CHARS]
+            for start in range(0, len(data), SCREENSHOT_PART_CHARS)
+        ]
+        log.info("picture of the home screen sent to the agent (%d bytes)", len(png))
+        for index, part in enumerate(parts):
+            self.link.send(
+                ScreenshotPart(
+                    request_id=request.request_id, index=index, count=len(parts), data=part
+                )
+            )
+
+    def _grab(self, request: ScreenshotRequest) -> bytes | None:
+        """The window's PNG, scaled down until it fits ``max_bytes`` (None if it never does)."""
+        assert self._window is not None
+        image = self._window.grabWindow()
+        if image.isNull():
+            return None
+        limit = min(request.max_bytes, SCREENSHOT_PART_CHARS * SCREENSHOT_MAX_PARTS * 3 // 4)
+        for width in SCREENSHOT_WIDTHS:
+            if width > image.width():
+                continue
+            scaled = image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+            for candidate in (scaled, scaled.convertToFormat(QImage.Format.Format_Indexed8)):
+                png = _png_bytes(candidate)
+                if png is not None and len(png) <= limit:
+                    return png
+        return None
 
     def _apply_settings(self, message: Settings) -> None:
         changes = {key: value for key, value in message.settings.items() if key in LIVE_SETTINGS}

@@ -180,6 +180,12 @@ class HomeScreen:
         self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
         log.info("content %s shown", catalog.version)
 
+    def showing_home(self) -> bool:
+        """The window shows the attract or home screen: shown, no page open, no session."""
+        return (
+            self.window.isVisible() and not self.browser.browsing and not self.browser.sessionActive
+        )
+
     def show(self, *, windowed: bool) -> None:
         """Show full screen (the terminal) or in a 1280×800 window (development, screenshots)."""
         self.window.setProperty("closable", windowed)

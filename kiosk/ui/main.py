@@ -235,7 +235,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     home.attract.brightness.set_schedule(settings.brightness_schedule)
     bridge: AgentBridge | None = None
     if settings.agent_socket is not None and args.screenshot is None:
-        bridge = AgentBridge(home.browser, settings, settings.agent_socket, ui_version=__version__)
+        bridge = AgentBridge(
+            home.browser,
+            settings,
+            settings.agent_socket,
+            ui_version=__version__,
+            window=home.window,
+            is_home=home.showing_home,
+        )
         # The fleet's brightness schedule (through the agent) drives the attract screen's dimming.
         bridge.brightnessScheduleChanged.connect(home.attract.brightness.set_schedule)
         # The agent has applied a content update: <content dir>/current now points at it.

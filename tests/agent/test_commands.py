@@ -20,6 +20,7 @@ from kiosk.contract import (
     COMMAND_MAX_VALIDITY_S,
     Command,
     CommandName,
+    LogLine,
     Reason,
     Scalar,
 )
@@ -58,9 +59,13 @@ class FakeActions:
     def session_open(self) -> bool:
         return self.open_session
 
-    def take_screenshot(self) -> bytes | None:
-        self._call("take_screenshot")
-        return b"\x89PNG"
+    def take_screenshot(self, command_id: str) -> bytes:
+        self._call(f"take_screenshot:{command_id}")
+        return b"\x89PNG\r\n\x1a\n-a-picture"
+
+    def read_logs(self, lines: int) -> list[LogLine]:
+        self._call(f"read_logs:{lines}")
+        return []
 
     def apply_settings(self, settings: dict[str, Scalar]) -> None:
         self._call("apply_settings")
@@ -232,14 +237,15 @@ def test_brightness_schedule_wraps_midnight() -> None:
 def test_screenshot_is_refused_while_a_session_is_open(terminal: Terminal) -> None:
     terminal.actions.open_session = True
     terminal.processor.on_command(command("screenshot"))
-    assert terminal.acks == [("cmd-00000001", "refused", "a resident session is open")]
+    assert terminal.acks == [("cmd-00000001", "refused", Reason.SCREEN_IN_USE)]
     assert terminal.actions.calls == []
 
 
-def test_screenshot_is_not_sent_even_without_a_session(terminal: Terminal) -> None:
+def test_screenshot_without_a_session_asks_the_screen(terminal: Terminal) -> None:
     terminal.processor.on_command(command("screenshot"))
-    assert terminal.acks == [("cmd-00000001", "refused", "screenshots are not sent yet")]
-    assert terminal.actions.calls == []
+    assert terminal.actions.calls == ["take_screenshot:cmd-00000001"]
+    # Without an output callback the processor still settles it.
+    assert terminal.acks == [("cmd-00000001", "accepted", None), ("cmd-00000001", "done", None)]
 
 
 def test_refresh_content_is_accepted_then_done(terminal: Terminal) -> None:
@@ -395,7 +401,8 @@ def test_systemd_actions_run_systemctl(tmp_path: Path) -> None:
     actions.restart_ui()
     assert ran == [["reboot"], ["restart", "kiosk-ui.service"]]
     assert actions.session_open() is False
-    assert actions.take_screenshot() is None
+    with pytest.raises(ActionError, match="not connected"):
+        actions.take_screenshot("cmd-00000001")
     with pytest.raises(ActionError, match="not connected"):
         actions.wipe_session("cmd-00000001")
 

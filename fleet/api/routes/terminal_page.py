@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet import audit, charts, commands, crud, rollouts
+from fleet import audit, charts, commands, crud, rollouts, see_terminal
 from fleet.alerts import store
 from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
@@ -303,6 +303,8 @@ def terminal_page(
         "milliseconds": formatting.milliseconds,
         "count": formatting.count,
         "clock_error": lambda seconds: formatting.clock_error(seconds, _),
+        # See the terminal (its logs, a picture of its idle screen): _see_terminal.html.
+        **see_terminal.context(session, terminal_id),
     }
     return page.render("terminal.html", context)
 

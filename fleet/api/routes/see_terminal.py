@@ -1,0 +1,87 @@
+"""See the terminal: ask for its last log lines or a picture of its idle screen; serve the PNG.
+
+The requests are ordinary commands (``logs``, ``screenshot``): stored, published, held while
+the broker or the terminal is away, expired if the terminal does not answer in time. The panel
+on the terminal's page (``_see_terminal.html``) shows the latest answer of each, with its time,
+or the terminal's refusal (a resident is using it) in the operator's language.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from fleet import audit, commands
+from fleet.api.deps import (
+    FormText,
+    LanguageDep,
+    PageUser,
+    PublisherDep,
+    SessionDep,
+    may_send_commands,
+)
+from fleet.api.routes.terminal_page import FLASH_SESSION_KEY
+from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
+from fleet.models import CommandOutputRecord
+from fleet.see_terminal import SEE_COMMANDS
+from kiosk.contract import LOG_LINES_DEFAULT
+
+#: HTML pages: out of the API's OpenAPI document.
+router = APIRouter(tags=["dashboard"], include_in_schema=False)
+
+#: How long a request may wait for the terminal: long enough for a short outage.
+SEE_TTL_S: Final = 15 * 60
+
+
+@router.post("/terminals/{terminal_id}/see", response_model=None)
+def ask_terminal(
+    terminal_id: str,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    language: LanguageDep,
+    publisher: PublisherDep,
+    name: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """A button of the "See the terminal" panel; back to the page, which says what came of it."""
+    _ = language.gettext
+    if not may_send_commands(user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may send commands.")
+        )
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            _("This form has expired or was not sent by this page. Reload the page and try again."),
+        )
+    if name not in SEE_COMMANDS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _("Unknown command."))
+    args = {"lines": LOG_LINES_DEFAULT} if name == "logs" else {}
+    try:
+        row = commands.send_command(
+            session, publisher, terminal_id, name, args, user.username, ttl_s=SEE_TTL_S
+        )
+    except commands.UnknownTerminal as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal.")) from exc
+    audit.record(session, user.username, "command_sent", terminal_id, f"{row.name} ({row.id})")
+    session.commit()
+    request.session[FLASH_SESSION_KEY] = {"name": row.name, "held": row.published_at is None}
+    return RedirectResponse(f"/terminals/{terminal_id}#see-terminal", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/terminals/{terminal_id}/screen/{command_id}.png", response_model=None)
+def screen_picture(
+    terminal_id: str, command_id: str, user: PageUser, session: SessionDep, language: LanguageDep
+) -> Response:
+    """The PNG a ``screenshot`` command brought back (the attract or home screen only)."""
+    row = session.get(CommandOutputRecord, command_id)
+    if row is None or row.terminal_id != terminal_id or row.png is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, language.gettext("No such picture."))
+    return Response(
+        row.png,
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
