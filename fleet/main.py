@@ -26,6 +26,7 @@ from fleet.api.routes import (
     terminal_page,
     terminals,
 )
+from fleet.api.routes import availability as availability_route
 from fleet.api.routes import enrolment as enrolment_route
 from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
@@ -83,6 +84,7 @@ ROUTERS: Final = tuple(
         rollouts_route,
         enrolment_route,
         sso_route,
+        availability_route,
     )
 )
 SESSION_COOKIE: Final = "fleet_session"

@@ -1,0 +1,68 @@
+"""Availability: daily roll-ups of each terminal's state history, and of the fleet's.
+
+Revision ID: r0010_avail
+Revises: 0009
+Create Date: 2026-12-03 15:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import fleet.models
+
+revision: str = "r0010_avail"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "availability_days",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("observed_s", sa.Float(), nullable=False),
+        sa.Column("online_s", sa.Float(), nullable=False),
+        sa.Column("down_s", sa.Float(), nullable=False),
+        sa.Column("maintenance_s", sa.Float(), nullable=False),
+        sa.Column("outages", sa.Integer(), nullable=False),
+        sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("complete", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["terminal_id"],
+            ["terminals.id"],
+            name=op.f("fk_availability_days_terminal_id_terminals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_availability_days")),
+        sa.UniqueConstraint(
+            "terminal_id", "day", name=op.f("uq_availability_days_terminal_id_day")
+        ),
+    )
+    op.create_index("ix_availability_days_day", "availability_days", ["day"], unique=False)
+    op.create_table(
+        "availability_fleet_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("terminals", sa.Integer(), nullable=False),
+        sa.Column("observed_s", sa.Float(), nullable=False),
+        sa.Column("online_s", sa.Float(), nullable=False),
+        sa.Column("down_s", sa.Float(), nullable=False),
+        sa.Column("maintenance_s", sa.Float(), nullable=False),
+        sa.Column("outages", sa.Integer(), nullable=False),
+        sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("alerts", sa.Integer(), nullable=False),
+        sa.Column("complete", sa.Boolean(), nullable=False),
+        sa.Column("computed_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_availability_fleet_days")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("availability_fleet_days")
+    op.drop_index("ix_availability_days_day", table_name="availability_days")
+    op.drop_table("availability_days")
