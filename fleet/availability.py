@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 
 from sqlalchemy import delete, func, or_, select
@@ -104,10 +104,11 @@ class Outage:
 
 
 def day_bounds(day: date, zone: tzinfo) -> Interval:
-    """The instants a local calendar day starts and ends (both aware)."""
+    """The instants a local calendar day starts and ends, in UTC (so that differences count
+    real seconds: within one zone Python subtracts wall-clock times, 24 h on a 25-hour day)."""
     return (
-        datetime.combine(day, time(0), zone),
-        datetime.combine(day + timedelta(days=1), time(0), zone),
+        datetime.combine(day, time(0), zone).astimezone(UTC),
+        datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC),
     )
 
 

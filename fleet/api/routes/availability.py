@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Final
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
@@ -47,12 +48,16 @@ class Formats:
     def __init__(self, locale: str, zone: tzinfo) -> None:
         self.locale = locale
         self.zone = zone
+        # The locale's own percent pattern (its spacing, its sign's side), with two decimals.
+        pattern = Locale.parse(locale).percent_formats[None].pattern
+        head, _zero, tail = pattern.rpartition("0")
+        self._percent_pattern = f"{head}0.00{tail}"
 
     def share(self, ratio: float | None) -> str:
         if ratio is None:
             return formatting.MISSING
         # Two decimals: 99.9 % and 99.99 % are a month's 43 min and 4 min down.
-        return format_percent(ratio, format="#,##0.00 %", locale=self.locale)
+        return format_percent(ratio, format=self._percent_pattern, locale=self.locale)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)
