@@ -167,20 +167,24 @@ def test_a_day_rolled_up_per_terminal_and_for_the_fleet(db_session: Session) -> 
         row.terminal_id: row
         for row in db_session.scalars(select(AvailabilityDay).where(AvailabilityDay.day == DAY))
     }
-    assert rows["bdx-001"].online_s == 24 * 3600 and rows["bdx-001"].sessions == 3
+    assert rows["bdx-001"].online_s == 24 * 3600
+    assert rows["bdx-001"].sessions == 3
     assert (rows["bdx-002"].online_s, rows["bdx-002"].down_s) == (21 * 3600, 2 * 3600)
-    assert rows["bdx-002"].maintenance_s == 3600 and rows["bdx-002"].outages == 1
+    assert rows["bdx-002"].maintenance_s == 3600
+    assert rows["bdx-002"].outages == 1
     assert (rows["bdx-003"].online_s, rows["bdx-003"].down_s) == (20 * 3600, 4 * 3600)
     assert all(row.complete for row in rows.values())
     fleet = db_session.get(AvailabilityFleetDay, DAY)
-    assert fleet is not None and fleet.complete
+    assert fleet is not None
+    assert fleet.complete
     assert (fleet.terminals, fleet.outages, fleet.sessions, fleet.alerts) == (3, 2, 3, 1)
     assert fleet.online_s == (24 + 21 + 20) * 3600
     assert fleet.down_s == 6 * 3600
     assert availability.fleet_figures(fleet).ratio == pytest.approx(65 / 71)
     # Today, so far (00:00 to 11:00 Paris): bdx-003 still lost.
     today = db_session.get(AvailabilityFleetDay, DAY + timedelta(days=1))
-    assert today is not None and not today.complete
+    assert today is not None
+    assert not today.complete
     assert today.down_s == 11 * 3600
     # Worst first; outages newest first, the ongoing one open-ended.
     least = availability.least_available(db_session, DAY)
@@ -197,7 +201,8 @@ def test_a_pass_is_idempotent_and_goes_on_from_the_last_complete_day(
 ) -> None:
     history(db_session)
     first = availability.roll_up(db_session, NOW, PARIS)
-    assert first[0] == date(2025, 11, 23) and first[-1] == date(2025, 11, 26)
+    assert first[0] == date(2025, 11, 23)
+    assert first[-1] == date(2025, 11, 26)
     again = availability.roll_up(db_session, NOW + HOUR, PARIS)
     assert again == [date(2025, 11, 26)]
     count = db_session.scalar(
@@ -278,9 +283,11 @@ def test_the_fleet_page_in_french_from_the_roll_ups_only(
     assert "Disponibilité du parc" in html
     assert "novembre 2025" in html
     assert "91,55\xa0%" in html  # 65 of 71 observed hours on the 25th
-    assert 'id="least-available-table"' in html and "bdx-003" in html
+    assert 'id="least-available-table"' in html
+    assert "bdx-003" in html
     assert "toujours hors service" in html  # bdx-003's outage still running
-    assert 'id="chart-fleet-sessions"' in html and 'role="img"' in html
+    assert 'id="chart-fleet-sessions"' in html
+    assert 'role="img"' in html
     # The page reads the roll-ups: without the raw history, the figures stay.
     with make_session_factory(engine)() as session:
         session.execute(delete(StateChange).where(StateChange.at < at(0)))
