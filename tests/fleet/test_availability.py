@@ -96,8 +96,8 @@ def test_outages_keep_their_real_start_and_say_when_they_last() -> None:
 def test_babel_writes_shares_durations_and_dates_in_french() -> None:
     formats = Formats("fr", PARIS)
     assert formats.share(21 / 23) == "91,30\xa0%"
-    assert formats.duration(3 * 3600 + 5 * 60) == "3\u202fh 5\xa0min"
-    assert formats.duration(2 * 86400 + 3600) == "2\u202fj 1\u202fh"
+    assert formats.duration(3 * 3600 + 5 * 60) == "3\u202fh\xa05\xa0min"
+    assert formats.duration(2 * 86400 + 3600) == "2\u202fj\xa01\u202fh"
     assert formats.duration(40) == "40\u202fs"
     assert formats.month(DAY) == "novembre 2025"
     assert formats.moment(at(6)) == "25 nov. 2025 06:00"

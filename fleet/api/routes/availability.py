@@ -76,6 +76,12 @@ class Formats:
             return formatting.MISSING
         return format_datetime(moment, format="d MMM y HH:mm", tzinfo=self.zone, locale=self.locale)
 
+    def short_moment(self, moment: datetime | None) -> str:
+        """Within the last days: no year."""
+        if moment is None:
+            return formatting.MISSING
+        return format_datetime(moment, format="d MMM HH:mm", tzinfo=self.zone, locale=self.locale)
+
     def duration(self, seconds: float) -> str:
         """``2 j 3 h``, ``3 h 5 min``, ``12 min``, ``40 s`` (Babel's short units)."""
         total = max(round(seconds), 0)
@@ -91,7 +97,8 @@ class Formats:
             parts = [(minutes, "duration-minute")]
         else:
             parts = [(secs, "duration-second")]
-        return " ".join(
+        # A no-break space between the parts: a duration never breaks across lines.
+        return "\u00a0".join(
             format_unit(value, unit, length="short", locale=self.locale)
             for value, unit in parts
             if value or len(parts) == 1
@@ -195,6 +202,7 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
             _("Sessions per day, %(month)s") % {"month": month_name},
             sessions_text,
             day_format=day_format,
+            show_values=False,
         ),
         "sessions_text": sessions_text,
         "outages_svg": charts.bar_chart(
@@ -203,6 +211,7 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
             _("Outages per day, %(month)s") % {"month": month_name},
             problems_text,
             day_format=day_format,
+            show_values=False,
         ),
         "alerts_svg": charts.bar_chart(
             "chart-fleet-alerts",
@@ -210,6 +219,7 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
             _("Alerts opened per day, %(month)s") % {"month": month_name},
             problems_text,
             day_format=day_format,
+            show_values=False,
         ),
         "problems_text": problems_text,
         "export_from": (month).isoformat(),
