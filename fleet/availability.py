@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from fleet.models import (
@@ -351,6 +351,7 @@ def roll_up_day(
     terminals = 0
     for ids_and_ends in _terminal_batches(session, batch):
         ids = [terminal_id for terminal_id, _end in ids_and_ends]
+        rows: list[dict[str, object]] = []
         starts = _start_states(session, ids, begin)
         changes: dict[str, list[tuple[datetime, str]]] = {}
         for terminal_id, at, state in session.execute(
@@ -375,20 +376,22 @@ def roll_up_day(
                 continue
             terminals += 1
             total.add(figures)
-            session.add(
-                AvailabilityDay(
-                    terminal_id=terminal_id,
-                    day=day,
-                    observed_s=figures.observed_s,
-                    online_s=figures.online_s,
-                    down_s=figures.down_s,
-                    maintenance_s=figures.maintenance_s,
-                    outages=figures.outages,
-                    sessions=figures.sessions,
-                    complete=complete,
-                )
+            rows.append(
+                {
+                    "terminal_id": terminal_id,
+                    "day": day,
+                    "observed_s": figures.observed_s,
+                    "online_s": figures.online_s,
+                    "down_s": figures.down_s,
+                    "maintenance_s": figures.maintenance_s,
+                    "outages": figures.outages,
+                    "sessions": figures.sessions,
+                    "complete": complete,
+                }
             )
-        session.flush()
+        if rows:
+            # One multi-row INSERT per batch, not an ORM object per terminal.
+            session.execute(insert(AvailabilityDay), rows)
     alerts = session.scalar(
         select(func.count())
         .select_from(Alert)
@@ -479,11 +482,15 @@ def least_available(
     return [(row[0], row[1]) for row in rows]
 
 
-def recent_outages(session: Session, since: datetime, limit: int = 50) -> list[Outage]:
+def recent_outages(
+    session: Session, since: datetime, limit: int = 50, chunk: int = 200
+) -> list[Outage]:
     """Outages that started since ``since``, newest first, fleet-wide.
 
-    Reads only the changes since ``since`` (plus, for each, the change before it, by index):
-    bounded by the recent volume, not by the fleet's history.
+    Walks the changes to ``offline`` or ``lost`` since ``since`` newest first (index on ``at``),
+    by chunks, keeping those whose previous change was not down, each with the next change back
+    up as its end (both by the ``(terminal_id, at)`` index); stops at ``limit``: bounded by the
+    outages shown, not by the fleet's history.
     """
     previous = (
         select(StateChange.state)
@@ -499,27 +506,38 @@ def recent_outages(session: Session, since: datetime, limit: int = 50) -> list[O
         .correlate(_Later)
         .scalar_subquery()
     )
-    starts = session.execute(
-        select(_Later.terminal_id, _Later.at, _Later.state, _Later.id)
+    ended = (
+        select(StateChange.at)
         .where(
-            _Later.at >= since,
-            _Later.state.in_(DOWN_STATES),
-            or_(previous.is_(None), previous.not_in(DOWN_STATES)),
+            StateChange.terminal_id == _Later.terminal_id,
+            StateChange.state.not_in(DOWN_STATES),
+            or_(
+                StateChange.at > _Later.at,
+                (StateChange.at == _Later.at) & (StateChange.id > _Later.id),
+            ),
         )
-        .order_by(_Later.at.desc(), _Later.id.desc())
-        .limit(limit)
-    ).all()
+        .order_by(StateChange.at, StateChange.id)
+        .limit(1)
+        .correlate(_Later)
+        .scalar_subquery()
+    )
     found: list[Outage] = []
-    for terminal_id, at, state, change_id in starts:
-        end = session.scalar(
-            select(StateChange.at)
-            .where(
-                StateChange.terminal_id == terminal_id,
-                StateChange.state.not_in(DOWN_STATES),
-                or_(StateChange.at > at, (StateChange.at == at) & (StateChange.id > change_id)),
+    cursor: tuple[datetime, int] | None = None
+    while len(found) < limit:
+        query = select(
+            _Later.terminal_id, _Later.at, _Later.state, _Later.id, previous, ended
+        ).where(_Later.at >= since, _Later.state.in_(DOWN_STATES))
+        if cursor is not None:
+            query = query.where(
+                or_(_Later.at < cursor[0], (_Later.at == cursor[0]) & (_Later.id < cursor[1]))
             )
-            .order_by(StateChange.at, StateChange.id)
-            .limit(1)
-        )
-        found.append(Outage(terminal_id, at, end, state))
+        rows = session.execute(
+            query.order_by(_Later.at.desc(), _Later.id.desc()).limit(chunk)
+        ).all()
+        for terminal_id, at, state, _change_id, before, end in rows:
+            if before not in DOWN_STATES and len(found) < limit:
+                found.append(Outage(terminal_id, at, end, state))
+        if len(rows) < chunk:
+            break
+        cursor = (rows[-1][1], rows[-1][3])
     return found

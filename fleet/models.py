@@ -559,3 +559,7 @@ class AvailabilityFleetDay(Base):
     alerts: Mapped[int] = mapped_column(Integer)
     complete: Mapped[bool]
     computed_at: Mapped[datetime]
+
+
+#: The fleet's recent outages are read newest first across terminals (fleet.availability).
+Index("ix_state_changes_at", StateChange.at)

@@ -1,4 +1,5 @@
-"""Availability: daily roll-ups of each terminal's state history, and of the fleet's.
+"""Availability: daily roll-ups of each terminal's state history, and of the fleet's; an
+index on ``state_changes.at`` for the fleet's recent outages.
 
 Revision ID: r0010_avail
 Revises: 0009
@@ -60,9 +61,11 @@ def upgrade() -> None:
         sa.Column("computed_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_availability_fleet_days")),
     )
+    op.create_index("ix_state_changes_at", "state_changes", ["at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_state_changes_at", table_name="state_changes")
     op.drop_table("availability_fleet_days")
     op.drop_index("ix_availability_days_day", table_name="availability_days")
     op.drop_table("availability_days")
