@@ -386,6 +386,7 @@ def roll_up_day(
                     "maintenance_s": figures.maintenance_s,
                     "outages": figures.outages,
                     "sessions": figures.sessions,
+                    "share": figures.ratio,
                     "complete": complete,
                 }
             )
@@ -470,13 +471,13 @@ def fleet_days(session: Session, first: date, last: date) -> list[AvailabilityFl
 def least_available(
     session: Session, day: date, limit: int = 20
 ) -> list[tuple[AvailabilityDay, str | None]]:
-    """The terminals least online on ``day`` (most down first), with their site."""
-    ratio = AvailabilityDay.online_s / AvailabilityDay.observed_s
+    """The terminals least online on ``day`` (then by id), with their site: the first rows of
+    the ``(day, share, terminal_id)`` index, whatever the fleet's size."""
     rows = session.execute(
         select(AvailabilityDay, Terminal.site_name)
         .join(Terminal, Terminal.id == AvailabilityDay.terminal_id)
-        .where(AvailabilityDay.day == day, AvailabilityDay.observed_s > 0)
-        .order_by(ratio, AvailabilityDay.down_s.desc(), AvailabilityDay.terminal_id)
+        .where(AvailabilityDay.day == day, AvailabilityDay.share.is_not(None))
+        .order_by(AvailabilityDay.share, AvailabilityDay.terminal_id)
         .limit(limit)
     ).all()
     return [(row[0], row[1]) for row in rows]

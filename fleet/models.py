@@ -527,8 +527,10 @@ class AvailabilityDay(Base):
 
     __tablename__ = "availability_days"
     __table_args__ = (
-        UniqueConstraint("terminal_id", "day"),
-        Index("ix_availability_days_day", "day"),
+        # Day first: a day is deleted, summed and exported (by terminal) through it.
+        UniqueConstraint("day", "terminal_id"),
+        # The least available terminals of a day, in index order.
+        Index("ix_availability_days_day_share", "day", "share", "terminal_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
@@ -540,6 +542,8 @@ class AvailabilityDay(Base):
     maintenance_s: Mapped[float] = mapped_column(Float)
     outages: Mapped[int] = mapped_column(Integer)
     sessions: Mapped[int] = mapped_column(Integer)
+    #: online / observed, NULL when nothing was observed.
+    share: Mapped[float | None] = mapped_column(Float)
     complete: Mapped[bool]
 
 

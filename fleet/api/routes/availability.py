@@ -314,7 +314,7 @@ def _csv_chunks(
             .limit(CSV_BATCH)
         ).all()
         for row, site, commune in rows:
-            ratio = row.online_s / row.observed_s if row.observed_s > 0 else None
+            ratio = row.share
             writer.writerow(
                 [
                     row.day.isoformat(),

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("maintenance_s", sa.Float(), nullable=False),
         sa.Column("outages", sa.Integer(), nullable=False),
         sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("share", sa.Float(), nullable=True),
         sa.Column("complete", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["terminal_id"],
@@ -42,10 +43,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_availability_days")),
         sa.UniqueConstraint(
-            "terminal_id", "day", name=op.f("uq_availability_days_terminal_id_day")
+            "day", "terminal_id", name=op.f("uq_availability_days_day_terminal_id")
         ),
     )
-    op.create_index("ix_availability_days_day", "availability_days", ["day"], unique=False)
+    op.create_index(
+        "ix_availability_days_day_share",
+        "availability_days",
+        ["day", "share", "terminal_id"],
+        unique=False,
+    )
     op.create_table(
         "availability_fleet_days",
         sa.Column("day", sa.Date(), nullable=False),
@@ -67,5 +73,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_state_changes_at", table_name="state_changes")
     op.drop_table("availability_fleet_days")
-    op.drop_index("ix_availability_days_day", table_name="availability_days")
+    op.drop_index("ix_availability_days_day_share", table_name="availability_days")
     op.drop_table("availability_days")
