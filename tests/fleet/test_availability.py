@@ -287,6 +287,11 @@ def test_the_fleet_page_in_french_from_the_roll_ups_only(
     assert "bdx-003" in html
     assert "toujours hors service" in html  # bdx-003's outage still running
     assert 'id="chart-fleet-sessions"' in html
+    # The fleet-wide charts of sessions and problems, each with its words beside it.
+    assert 'id="chart-fleet-outages"' in html
+    assert 'id="chart-fleet-alerts"' in html
+    assert "Sessions terminées en novembre 2025 : 3." in html
+    assert "Pannes en novembre 2025 : 2 ; alertes ouvertes : 1." in html
     assert 'role="img"' in html
     # The page reads the roll-ups: without the raw history, the figures stay.
     with make_session_factory(engine)() as session:

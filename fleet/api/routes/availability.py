@@ -168,11 +168,11 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
     alert_series = _chart_days(rows, month, last_day, lambda row: row.alerts)
     month_name = formats.month(month)
     total = period.total()
-    sessions_text = _("%(count)s sessions ended in %(month)s.") % {
+    sessions_text = _("Sessions ended in %(month)s: %(count)s.") % {
         "count": formats.number(total.sessions),
         "month": month_name,
     }
-    problems_text = _("%(outages)s outages and %(alerts)s alerts opened in %(month)s.") % {
+    problems_text = _("Outages in %(month)s: %(outages)s; alerts opened: %(alerts)s.") % {
         "outages": formats.number(total.outages),
         "alerts": formats.number(sum(row.alerts for row in rows)),
         "month": month_name,
