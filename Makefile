@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # systemd-python (the agent's journald handler) comes prebuilt as Debian's python3-systemd,
 # linked into the virtualenv below: building it from PyPI would need gcc, python3-dev,
 # libsystemd-dev and pkg-config (a toolchain and headers) for one small C extension.
-APT_GROUPS := broker qt fonts browser journal demo checks
+APT_GROUPS := broker qt fonts browser journal demo checks metrics
 APT_broker := mosquitto
 WHY_broker := the MQTT broker that the tests and the demo start
 APT_qt := libpulse0 libegl1 libgl1 libgbm1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 \
@@ -29,6 +29,8 @@ APT_demo := xvfb x11vnc novnc
 WHY_demo := the real kiosk on a virtual display, shown in a browser through loopback-only VNC
 APT_checks := systemd e2fsprogs fdisk nodejs
 WHY_checks := the tools some tests run: systemd-analyze, mkfs.ext4, sfdisk, node for the polkit rule
+APT_metrics := prometheus
+WHY_metrics := promtool, which checks the shipped Prometheus alert rules and the fleet's /metrics output
 APT_PACKAGES := $(foreach group,$(APT_GROUPS),$(APT_$(group)))
 DEBIAN_SITE := /usr/lib/python3/dist-packages
 

@@ -141,8 +141,12 @@ def bar_chart(
     title: str,
     description: str,
     day_format: str = "%d/%m",
+    show_values: bool = True,
 ) -> str:
-    """One bar per day, its count above it (zero days drawn as a thin line)."""
+    """One bar per day, its count above it (zero days drawn as a thin line).
+
+    ``show_values=False`` leaves the counts to each bar's tooltip and the page's table, for
+    a month of bars too narrow for their numbers."""
     parts = _frame(chart_id, title, description)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
@@ -164,7 +168,7 @@ def bar_chart(
             f'<rect class="bar" x="{x}" y="{y}" width="{bar_w}" height="{bar_h}">'
             f"<title>{label}: {count}</title></rect>"
         )
-        if count:
+        if count and show_values:
             parts.append(
                 f'<text class="bar-value" x="{round(x + bar_w / 2, 1)}" y="{y - 3}"'
                 f' text-anchor="middle">{count}</text>'

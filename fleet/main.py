@@ -27,6 +27,7 @@ from fleet.api.routes import (
     terminal_page,
     terminals,
 )
+from fleet.api.routes import availability as availability_route
 from fleet.api.routes import bulk as bulk_route
 from fleet.api.routes import enrolment as enrolment_route
 from fleet.api.routes import events as live_events
@@ -91,6 +92,7 @@ ROUTERS: Final = tuple(
         enrolment_route,
         sso_route,
         notifications_route,
+        availability_route,
     )
 )
 SESSION_COOKIE: Final = "fleet_session"

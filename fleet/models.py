@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
@@ -567,3 +567,57 @@ class CommandOutputRecord(Base):
     lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: ``screenshot``: the PNG, at most the contract's SCREENSHOT_MAX_BYTES.
     png: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# --- Availability (issue 15): daily roll-ups of the state history, per terminal and fleet-wide.
+
+
+class AvailabilityDay(Base):
+    """One terminal's day (in the dashboard's time zone): seconds observed, online, down.
+
+    Rolled up from ``state_changes`` by :mod:`fleet.availability`; ``complete`` is false for
+    today's row, recomputed up to the latest pass.
+    """
+
+    __tablename__ = "availability_days"
+    __table_args__ = (
+        # Day first: a day is deleted, summed and exported (by terminal) through it.
+        UniqueConstraint("day", "terminal_id"),
+        # The least available terminals of a day, in index order.
+        Index("ix_availability_days_day_share", "day", "share", "terminal_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    observed_s: Mapped[float] = mapped_column(Float)
+    online_s: Mapped[float] = mapped_column(Float)
+    down_s: Mapped[float] = mapped_column(Float)
+    maintenance_s: Mapped[float] = mapped_column(Float)
+    outages: Mapped[int] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(Integer)
+    #: online / observed, NULL when nothing was observed.
+    share: Mapped[float | None] = mapped_column(Float)
+    complete: Mapped[bool]
+
+
+class AvailabilityFleetDay(Base):
+    """The fleet's day: the sums of its terminals' days, sessions, outages and alerts opened."""
+
+    __tablename__ = "availability_fleet_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    terminals: Mapped[int] = mapped_column(Integer)
+    observed_s: Mapped[float] = mapped_column(Float)
+    online_s: Mapped[float] = mapped_column(Float)
+    down_s: Mapped[float] = mapped_column(Float)
+    maintenance_s: Mapped[float] = mapped_column(Float)
+    outages: Mapped[int] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(Integer)
+    alerts: Mapped[int] = mapped_column(Integer)
+    complete: Mapped[bool]
+    computed_at: Mapped[datetime]
+
+
+#: The fleet's recent outages are read newest first across terminals (fleet.availability).
+Index("ix_state_changes_at", StateChange.at)

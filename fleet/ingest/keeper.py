@@ -13,8 +13,9 @@ from typing import Final
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fleet import retention, rollouts
+from fleet import availability, retention, rollouts
 from fleet.alerts.engine import AlertEngine
+from fleet.api.formatting import display_zone
 from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
 from fleet.crud import utc_now
 from fleet.ingest.broker_counters import record_dropped
@@ -36,7 +37,10 @@ class CommandKeeper:
         retention_days: tuple[float, float] | None = None,
         retention_interval_s: float = 3600.0,
         broker_dropped: Callable[[], int | None] | None = None,
+        availability_zone: str | None = None,
     ) -> None:
+        #: The time zone of availability's days; None: no availability roll-up.
+        self._availability_zone = availability_zone
         self._session_factory = session_factory
         #: The broker's latest count of dropped messages (None: not heard yet).
         self._broker_dropped = broker_dropped
@@ -97,6 +101,11 @@ class CommandKeeper:
         raw_days, rollup_days = self._retention_days
         with self._session_factory() as session:
             retention.run_retention(session, now or utc_now(), raw_days, rollup_days)
+        if self._availability_zone is not None:
+            with self._session_factory() as session:
+                availability.roll_up(
+                    session, now or utc_now(), display_zone(self._availability_zone)
+                )
 
     def run_broker_counters_once(self, now: datetime | None = None) -> None:
         """Store what the broker's count of dropped messages grew by."""

@@ -132,6 +132,7 @@ class Ingest:
             alert_engine=alert_engine,
             retention_days=(settings.health_retention_days, settings.rollup_retention_days),
             retention_interval_s=settings.retention_interval_s,
+            availability_zone=settings.display_timezone,
         )
 
     @property

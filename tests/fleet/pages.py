@@ -47,7 +47,10 @@ def get_paths(fleet: Fleet) -> list[str]:
         "terminal_id": fleet.terminal_id,
         "rollout_id": str(fleet.rollout_id),
     }
-    queries = {"/api/v1/observatory": f"?from={date.today()}&to={date.today()}"}
+    queries = {
+        "/api/v1/observatory": f"?from={date.today()}&to={date.today()}",
+        "/availability.csv": f"?from={date.today()}&to={date.today()}",
+    }
     paths = []
     for route in (route for router in ROUTERS for route in router.routes):
         if not isinstance(route, APIRoute) or "GET" not in route.methods:

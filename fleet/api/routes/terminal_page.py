@@ -25,6 +25,7 @@ from fleet.api.deps import (
     SessionDep,
     may_send_commands,
 )
+from fleet.api.routes import availability as availability_route
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange
@@ -277,6 +278,7 @@ def terminal_page(
     latest_rollout = rollouts.latest_target(session, terminal_id)
     context: dict[str, Any] = {
         **chart_context(session, terminal_id, period, now, zone, _),
+        **availability_route.terminal_context(session, terminal, now, zone, page.language.code),
         **rollout_labels(page.language),
         "rollout": None if latest_rollout is None else latest_rollout[0],
         "target": None if latest_rollout is None else latest_rollout[1],
