@@ -393,13 +393,20 @@ def live_context(
     clock = formatting.Clock(crud.utc_now(), zone, language.gettext, language.code)
     table = select_page(session, query, limits, clock.now)
     counts = count_by_state(session)
+    degraded = int(
+        session.scalar(select(func.count(Terminal.id)).where(degraded_condition(limits))) or 0
+    )
     return {
         "terminals": table.rows,
         "table": table,
         "terminal_total": sum(counts.values()),
         "counts": counts,
-        "degraded_count": int(
-            session.scalar(select(func.count(Terminal.id)).where(degraded_condition(limits))) or 0
+        "degraded_count": degraded,
+        # Of what: online terminals with a health problem (one word per count, plural or not).
+        "degraded_label": language.ngettext(
+            "online but degraded (health problem)",
+            "online but degraded (health problem)",
+            degraded,
         ),
         "open_alerts": store.count_open(session),
         "rejected_total": crud.rejected_total(session),
