@@ -118,6 +118,17 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
+def template_fields(text: str, template: str) -> dict[str, object] | None:
+    """The fields that ``template % fields`` gave ``text``, or None if it did not come from it."""
+    found = _pattern(template).fullmatch(text)
+    if found is None:
+        return None
+    return {
+        name: int(value) if f"%({name})d" in template else value
+        for name, value in found.groupdict().items()
+    }
+
+
 def stored_text(text: str | None, templates: Sequence[str], _: Gettext) -> str:
     """Text the fleet stored in English from one of ``templates``, in the reader's language.
 
@@ -195,7 +206,7 @@ def duration(seconds: float, _: Gettext) -> str:
 
 def decimal(value: float | None, locale: str, digits: int = 1) -> str:
     """A figure with ``digits`` decimals in the locale's way (``74,5`` in French)."""
-    if not _shown(value):
+    if value is None or not _shown(value):
         return MISSING
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=locale)

@@ -177,7 +177,8 @@ def test_a_row_says_its_state_and_duration_in_words(web: TestClient) -> None:
     assert alert_column("c-healthy") == "Rien à signaler"
     # A lost terminal never reads like a healthy one.
     assert alert_column("y-lost") != alert_column("c-healthy")
-    assert "row-alert-lost" in page and "row-alert-ok" in page
+    assert "row-alert-lost" in page
+    assert "row-alert-ok" in page
     # The degraded count says of what.
     summary = visible(page.split('id="summary"', 1)[1].split("</section>", 1)[0])
     assert "1 borne en ligne mais dégradée (problème de santé)" in summary
@@ -324,7 +325,8 @@ def test_a_lost_terminal_s_page_marks_its_readings_stale_and_says_commands_wait(
     # The lost alert: one duration on its line, no English.
     alert_line = visible(page.split('id="terminal-alerts"', 1)[1].split("</ul>", 1)[0])
     assert alert_line.count("depuis") == 1, alert_line
-    assert "lost" not in alert_line and "connection" not in alert_line
+    assert "lost" not in alert_line
+    assert "connection" not in alert_line
 
     healthy = web.get("/terminals/c-healthy").text
     assert "Relevés périmés" not in healthy

@@ -21,7 +21,7 @@ from fleet.api.deps import (
 )
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.i18n import Words
-from fleet.models import Alert, User
+from fleet.models import User
 from fleet.presence import PresenceLimits
 
 #: HTML pages: out of the API's OpenAPI document.

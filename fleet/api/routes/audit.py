@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
@@ -13,6 +13,7 @@ from fleet.api.deps import (
     PageDep,
     SessionDep,
 )
+from fleet.i18n import N_
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -50,8 +51,73 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "user_sessions_ended": _("ended a user's sessions"),
         "user_second_factor_reset": _("reset a user's second factor"),
         "sso_refused": _("was refused by single sign-on"),
+        "rollout_created": _("created a rollout"),
+        "rollout_completed": _("completed a rollout"),
+        "rollout_halted": _("halted a rollout"),
+        "rollout_paused": _("paused a rollout"),
+        "rollout_resumed": _("resumed a rollout"),
+        "rollout_aborted": _("aborted a rollout"),
+        "rollout_rolled_back": _("rolled a rollout back"),
     }
     return labels.get(action, action)
+
+
+#: What the fleet writes in an entry's target and details, in English (see the callers of
+#: :func:`fleet.audit.record`): shown in the reader's language, each field translated too.
+AUDIT_TEXTS: Final = (
+    N_("password"),
+    N_("single sign-on"),
+    N_("second factor"),
+    N_("recovery code"),
+    N_("built-in"),
+    N_("password and %(how)s"),
+    N_("%(count)d left"),
+    N_("%(count)d other sessions"),
+    N_("%(count)d other sessions ended"),
+    N_("%(count)d sessions ended"),
+    N_("alert %(id)d"),
+    N_("rollout %(id)d"),
+    N_("%(minutes)d min: %(reason)s"),
+    N_("%(count)d canary terminal(s)"),
+    N_("canary %(percent)d %% (%(count)d)"),
+    N_(
+        "%(version)s (from %(previous)s): %(canary)s, %(waves)d wave(s) of %(size)d, "
+        "success %(success)d %%, errors %(errors)d %%"
+    ),
+    N_("%(count)d terminal(s) back to %(version)s"),
+    N_("%(count)d terminal(s) back to %(version)s: %(reason)s"),
+    N_("code #%(id)d, %(commune)s, expires %(at)s"),
+    N_("%(command)s (%(id)s)"),
+)
+
+
+def audit_text(text: str | None, _: formatting.Gettext, depth: int = 0) -> str:
+    """An entry's target or details in the reader's language when the fleet wrote it from one
+    of :data:`AUDIT_TEXTS` (its fields too: a command, a role); anything else (what a person
+    typed, an id) as stored."""
+    if not text:
+        return formatting.MISSING
+    words = {
+        "viewer": _("viewer"),
+        "operator": _("operator"),
+        "admin": _("administrator"),
+    }
+    if text in words:
+        return words[text]
+    label = formatting.command_label(text, _)
+    if label != text:
+        return label
+    for template in AUDIT_TEXTS:
+        fields = formatting.template_fields(text, template)
+        if fields is None:
+            continue
+        if depth < 2:
+            fields = {
+                name: audit_text(value, _, depth + 1) if isinstance(value, str) else value
+                for name, value in fields.items()
+            }
+        return _(template) % fields
+    return text
 
 
 @router.get("/audit", response_model=None)
@@ -64,5 +130,6 @@ def audit_page(page: PageDep, session: SessionDep) -> Response:
     context: dict[str, Any] = {
         "entries": audit.recent(session),
         "action_label": lambda action: audit_action_label(action, _),
+        "audit_text": lambda text: audit_text(text, _),
     }
     return page.render("audit.html", context)

@@ -328,8 +328,7 @@ def row_alerts(
         found.append(
             RowAlert(
                 "waiting",
-                _("Connection lost %(duration)s ago, reconnection awaited")
-                % {"duration": elapsed},
+                _("Connection lost %(duration)s ago, reconnection awaited") % {"duration": elapsed},
             )
         )
     elif terminal.state == "offline":
@@ -349,9 +348,8 @@ def row_alerts(
             found.append(
                 RowAlert(
                     "degraded",
-                    _("Disk nearly full: %(percent)s") % {"percent": formatting.percent(
-                        terminal.disk_percent
-                    )},
+                    _("Disk nearly full: %(percent)s")
+                    % {"percent": formatting.percent(terminal.disk_percent)},
                 )
             )
         reading = presence.temperature_out_of_range(terminal, limits)
