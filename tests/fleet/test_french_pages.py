@@ -64,6 +64,8 @@ def fill_everything(settings: FleetSettings) -> Fleet:
     with make_session_factory(engine)() as session:
         for terminal in session.scalars(select(Terminal)):
             terminal.state_since = now - timedelta(minutes=4)
+            terminal.last_seen_at = now - timedelta(minutes=4)
+            terminal.health_at = now - timedelta(minutes=12)
             terminal.site_name = "Mairie de Bègles"
             terminal.commune = "Bègles"
         for index, kind in enumerate(EVENT_KINDS):
@@ -77,10 +79,12 @@ def fill_everything(settings: FleetSettings) -> Fleet:
                     data={},
                 )
             )
+        down_since = (now - timedelta(minutes=4)).isoformat()
         for kind in ALERT_KINDS:
             where = {"down": LOST, "flapping": LOST}.get(kind, fleet.terminal_id)
-            add_alert(session, where, kind, SAMPLE_DETAILS[kind])
-        add_alert(session, OFFLINE, "down", {"state": "offline", "since": now.isoformat()})
+            details = {**SAMPLE_DETAILS[kind], **({"since": down_since} if kind == "down" else {})}
+            add_alert(session, where, kind, details)
+        add_alert(session, OFFLINE, "down", {"state": "offline", "since": down_since})
         for index, reason in enumerate(Reason):
             session.add(command(f"r{index}", fleet.terminal_id, "refused", reason.value))
         session.add(command("waiting", LOST, "pending", None))

@@ -42,14 +42,19 @@ def test_the_lost_terminal_leads_and_its_page_says_its_readings_are_stale(
             )
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.screenshot(path=str(shots / f"words-overview-{name}.png"), full_page=True)
+            first.screenshot(path=str(shots / f"words-overview-first-row-{name}.png"))
 
             page.goto(f"{url}/terminals/{LOST}")
             expect(page.locator("#stale-notice")).to_contain_text("Relevés périmés")
-            expect(page.locator("#latest-figures .stale-age").first).to_contain_text("relevé il y a")
+            expect(page.locator("#latest-figures .stale-age").first).to_contain_text(
+                "relevé il y a"
+            )
             expect(page.locator("#unreachable-notice")).to_contain_text("attend son retour")
             expect(page.locator("#terminal-alerts")).to_contain_text("perdue : la connexion")
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.screenshot(path=str(shots / f"words-lost-terminal-{name}.png"), full_page=True)
+            figures = page.locator("section", has=page.locator("#latest-figures"))
+            figures.screenshot(path=str(shots / f"words-stale-figures-{name}.png"))
 
             page.goto(f"{url}/alerts")
             page.screenshot(path=str(shots / f"words-alerts-{name}.png"), full_page=True)
