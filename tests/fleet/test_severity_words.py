@@ -94,8 +94,8 @@ FLEET: tuple[tuple[str, str, float, dict[str, Any]], ...] = (
     ("y-lost", "lost", 240, {"cpu_percent": 95.0, "uptime_s": 480.0}),
     ("x-offline", "offline", 7200, {}),
     ("w-degraded", "online", 600, {"disk_percent": 95.0}),
-    ("a-lost-in-grace", "lost", 30, {}),
     ("b-unknown", "unknown", 60, {}),
+    ("a-lost-in-grace", "lost", 30, {}),
     ("c-healthy", "online", 600, {"disk_percent": 40.0}),
     ("d-healthy", "online", 60, {}),
 )
@@ -159,6 +159,8 @@ def test_the_overview_and_its_phone_cards_put_the_worst_first(web: TestClient) -
     assert row_ids(web.get("/?sort=severity&order=desc").text)[-1] == "z-lost-long"
     # Another order still works, and the severity stays one click away.
     assert row_ids(web.get("/?sort=id").text) == sorted(EXPECTED_ORDER)
+    # Within a rank, in that state the longest first: the order is not the ids'.
+    assert EXPECTED_ORDER[:2] == ["z-lost-long", "y-lost"]
 
 
 @pytest.mark.usefixtures("fleet")
