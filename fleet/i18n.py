@@ -33,3 +33,18 @@ def N_(message: str) -> str:
 def supported_or(language: str | None, fallback: str) -> str:
     """``language`` if the fleet speaks it, else ``fallback``."""
     return language if language in SUPPORTED_LANGUAGES else fallback
+
+
+class Words:
+    """Everything that puts a text in one language: ``gettext``, ``ngettext`` (plurals) and the
+    Babel locale for numbers, dates and durations."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        translations = fleet_translations(language)
+        self.gettext: Callable[[str], str] = translations.gettext
+        self.ngettext: Callable[[str, str, int], str] = translations.ngettext
+
+    @property
+    def locale(self) -> str:
+        return self.language

@@ -353,6 +353,9 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None]
     summary: Mapped[str] = mapped_column(String(300))
     last_notified_state: Mapped[str | None] = mapped_column(String(16))
+    #: What is wrong as the rule's parameters (fleet.alerts.labels renders them in the reader's
+    #: language); ``summary`` is their English rendering. None for alerts older than migration 0014.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class MaintenanceWindow(Base):

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fleet.alerts import rules
+from fleet.alerts.labels import english_summary
 from fleet.alerts.notifiers import Notification, NotificationFailed, Notifier
 from fleet.alerts.store import active_windows
 from fleet.crud import list_terminals, utc_now
@@ -95,12 +96,13 @@ class AlertEngine:
             for terminal_facts, unresolved in facts:
                 findings = rules.evaluate(terminal_facts, now, self._limits)
                 terminal_id = terminal_facts.terminal.id
-                for kind, summary in findings.active.items():
+                for kind, details in findings.active.items():
                     existing = unresolved.get(kind)
                     if existing is None:
-                        opened += self._open(session, terminal_id, kind, summary, now)
-                    elif existing.summary != summary:
-                        existing.summary = summary
+                        opened += self._open(session, terminal_id, kind, details, now)
+                    elif existing.details != details:
+                        existing.details = details
+                        existing.summary = english_summary(kind, details)
                 for kind in findings.clear:
                     if kind in unresolved:
                         resolved += self._resolve(session, unresolved[kind], now)
@@ -175,7 +177,10 @@ class AlertEngine:
         return wipes, contents
 
     @staticmethod
-    def _open(session: Session, terminal_id: str, kind: str, summary: str, now: datetime) -> int:
+    def _open(
+        session: Session, terminal_id: str, kind: str, details: rules.Details, now: datetime
+    ) -> int:
+        summary = english_summary(kind, details)
         alert = Alert(
             terminal_id=terminal_id,
             kind=kind,
@@ -183,6 +188,7 @@ class AlertEngine:
             active_key=active_key(terminal_id, kind),
             opened_at=now,
             summary=summary,
+            details=details,
         )
         try:
             with session.begin_nested():
@@ -232,6 +238,7 @@ class AlertEngine:
                     kind=alert.kind,
                     state=alert.state,
                     summary=alert.summary,
+                    details=alert.details,
                     opened_at=alert.opened_at,
                     at=now,
                     acknowledged_by=alert.acknowledged_by,

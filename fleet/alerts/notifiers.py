@@ -16,9 +16,9 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from fleet.alerts.labels import alert_kind_label, alert_state_label
+from fleet.alerts.labels import alert_details, alert_kind_label, alert_state_label
 from fleet.core.config import FleetSettings
-from fleet.i18n import gettext_for, supported_or
+from fleet.i18n import Words, gettext_for, supported_or
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,8 @@ class Notification:
     acknowledged_by: str | None = None
     #: Sent by « Envoyer un test » of the notifications page: no terminal is concerned.
     test: bool = False
+    #: The rule's facts (:mod:`fleet.alerts.rules`); None for an alert older than migration 0014.
+    details: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -113,6 +115,7 @@ class Notification:
             "kind": self.kind,
             "state": self.state,
             "summary": self.summary,
+            "details": self.details,
             "opened_at": self.opened_at.isoformat(),
             "at": self.at.isoformat(),
             "acknowledged_by": self.acknowledged_by,
@@ -142,13 +145,21 @@ class EmailNotifier:
         recipients: list[str],
         gettext: Gettext,
         timeout_s: float = 10.0,
+        language: str = "en",
     ) -> None:
         self._host = host
         self._port = port
         self._sender = sender
         self._recipients = recipients
         self._ = gettext
+        self._words = Words(language)
         self._timeout_s = timeout_s
+
+    def details_text(self, notification: Notification) -> str:
+        """The details in the e-mail's language (the English summary for an older alert)."""
+        if notification.details is None:
+            return notification.summary
+        return alert_details(notification.kind, notification.details, self._words)
 
     def message(self, notification: Notification) -> EmailMessage:
         _ = self._
@@ -166,7 +177,7 @@ class EmailNotifier:
             _("Terminal: %(terminal)s") % {"terminal": notification.terminal_id},
             _("Alert: %(kind)s") % {"kind": kind},
             _("State: %(state)s") % {"state": state},
-            _("Details: %(summary)s") % {"summary": notification.summary},
+            _("Details: %(summary)s") % {"summary": self.details_text(notification)},
             _("Opened at: %(at)s") % {"at": notification.opened_at.isoformat(timespec="seconds")},
         ]
         if notification.acknowledged_by:
@@ -221,7 +232,8 @@ def notifiers_from_settings(settings: FleetSettings) -> list[Notifier]:
     notifiers: list[Notifier] = []
     recipients = settings.smtp_recipients()
     if settings.smtp_host and recipients:
-        gettext = gettext_for(supported_or(settings.default_language, "fr"))
+        language = supported_or(settings.default_language, "fr")
+        gettext = gettext_for(language)
         notifiers.append(
             EmailNotifier(
                 settings.smtp_host,
@@ -230,6 +242,7 @@ def notifiers_from_settings(settings: FleetSettings) -> list[Notifier]:
                 recipients,
                 gettext,
                 settings.smtp_timeout_s,
+                language,
             )
         )
     elif settings.smtp_host:

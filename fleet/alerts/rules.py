@@ -4,6 +4,10 @@ Each rule says, for its kind, *active* (an alert should be open), *clear* (an op
 resolve) or nothing at all when the facts do not tell: health figures of a terminal that is not
 online are its last words, not its present, so an open disk alert neither resolves nor opens
 while the terminal is away (the ``down`` rule speaks for it then).
+
+What is wrong is told as *details*: the facts of the kind as plain JSON values (``{"state":
+"lost", "since": "..."}``, ``{"used": 95.0, "limit": 90.0}``), never as a sentence, so that pages
+and notifications put them in the reader's language (:func:`fleet.alerts.labels.alert_details`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from fleet.core.config import FleetSettings
 from fleet.models import Terminal
@@ -82,26 +86,30 @@ class TerminalFacts:
     unresolved: frozenset[str] = frozenset()
 
 
+#: The facts of one alert: JSON values only (stored in ``alerts.details``).
+Details = dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class Findings:
-    """``active``: kind -> summary of what is wrong; ``clear``: kinds that are fine now."""
+    """``active``: kind -> details of what is wrong; ``clear``: kinds that are fine now."""
 
-    active: Mapping[str, str]
+    active: Mapping[str, Details]
     clear: frozenset[str]
 
 
 def evaluate(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> Findings:
     """Judge one terminal by every rule."""
-    active: dict[str, str] = {}
+    active: dict[str, Details] = {}
     clear: set[str] = set()
 
-    def judge(kind: str, summary: str | None, decided: bool = True) -> None:
+    def judge(kind: str, details: Details | None, decided: bool = True) -> None:
         if not decided:
             return
-        if summary is None:
+        if details is None:
             clear.add(kind)
         else:
-            active[kind] = summary
+            active[kind] = details
 
     terminal = facts.terminal
     if terminal.state == "unknown":
@@ -128,7 +136,7 @@ def evaluate(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> Findin
     return Findings(active, frozenset(clear))
 
 
-def _flapping(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> str | None:
+def _flapping(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> Details | None:
     presence = limits.presence
     count = changes_within_window(facts.state_changes, now, presence)
     # Hysteresis: once flapping, it stays so until a whole window passes without a change,
@@ -137,57 +145,58 @@ def _flapping(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> str |
     if not (is_flapping(count, presence) or still):
         return None
     minutes = round(presence.flapping_window_s / 60)
-    return f"{count} presence changes in the last {minutes} min (now {facts.terminal.state})"
+    return {"changes": count, "window_min": minutes, "state": facts.terminal.state}
 
 
-def _down(facts: TerminalFacts, now: datetime, limits: AlertLimits, flapping: bool) -> str | None:
+def _down(
+    facts: TerminalFacts, now: datetime, limits: AlertLimits, flapping: bool
+) -> Details | None:
     terminal = facts.terminal
     if not is_down_past_grace(terminal, now, limits.presence):
         return None
     # A flapping terminal has its one summarising alert; a down alert already open stays.
     if flapping and "down" not in facts.unresolved:
         return None
-    down = down_for(terminal, now) or timedelta(0)
-    how = "stopped cleanly" if terminal.state == "offline" else "connection lost"
-    return f"{terminal.state} ({how}) for {int(down.total_seconds() // 60)} min"
+    # Its duration is told where it is shown, from ``since``: one duration, always current.
+    since = now - (down_for(terminal, now) or timedelta(0))
+    return {"state": terminal.state, "since": since.isoformat()}
 
 
-def _disk(terminal: Terminal, limits: AlertLimits) -> str | None:
+def _disk(terminal: Terminal, limits: AlertLimits) -> Details | None:
     if not disk_nearly_full(terminal, limits.presence):
         return None
-    return (
-        f"disk {terminal.disk_percent:.0f} % used (limit {limits.presence.disk_full_percent:.0f} %)"
-    )
+    return {"used": terminal.disk_percent, "limit": limits.presence.disk_full_percent}
 
 
 def _has_temperature(terminal: Terminal) -> bool:
     return terminal.enclosure_temperature_c is not None or terminal.temperature_c is not None
 
 
-def _temperature(terminal: Terminal, limits: AlertLimits) -> str | None:
+def _temperature(terminal: Terminal, limits: AlertLimits) -> Details | None:
     reading = temperature_out_of_range(terminal, limits.presence)
     if reading is None:
         return None
     presence = limits.presence
-    return (
-        f"{reading:.1f} °C, outside {presence.temperature_min_c:.0f} to "
-        f"{presence.temperature_max_c:.0f} °C"
-    )
+    return {
+        "reading": reading,
+        "min": presence.temperature_min_c,
+        "max": presence.temperature_max_c,
+    }
 
 
-def _ui(terminal: Terminal) -> str | None:
-    return "the UI sends no heartbeat to the agent" if terminal.ui_alive is False else None
+def _ui(terminal: Terminal) -> Details | None:
+    return {} if terminal.ui_alive is False else None
 
 
-def _crash_loop(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> str | None:
+def _crash_loop(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> Details | None:
     since = now - timedelta(seconds=limits.ui_crash_window_s)
     count = sum(1 for at in facts.ui_crashes if since < at <= now)
     if count < limits.ui_crash_count:
         return None
-    return f"the UI crashed {count} times in {round(limits.ui_crash_window_s / 60)} min"
+    return {"crashes": count, "window_min": round(limits.ui_crash_window_s / 60)}
 
 
-def _wipe(facts: TerminalFacts) -> str | None:
+def _wipe(facts: TerminalFacts) -> Details | None:
     """The newer of the last ``wipe_done`` event and the health report's last wipe check."""
     terminal = facts.terminal
     event = facts.last_wipe
@@ -199,17 +208,17 @@ def _wipe(facts: TerminalFacts) -> str | None:
         ok = event.ok
     else:
         ok = health_ok
-    return "the self-check after the last privacy wipe failed" if ok is False else None
+    return {} if ok is False else None
 
 
-def _door(facts: TerminalFacts) -> str | None:
+def _door(facts: TerminalFacts) -> Details | None:
     if facts.in_maintenance or facts.terminal.door_open is not True:
         return None
-    return "enclosure door open outside a maintenance window"
+    return {}
 
 
-def _content(facts: TerminalFacts) -> str | None:
+def _content(facts: TerminalFacts) -> Details | None:
     last = facts.last_content
     if last is None or last.kind != CONTENT_FAILED_EVENT:
         return None
-    return "the last content update failed"
+    return {"at": last.at.isoformat()}

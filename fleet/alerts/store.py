@@ -9,7 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from fleet import severity
+from fleet.crud import utc_now
 from fleet.models import Alert, MaintenanceWindow, Terminal
+from fleet.presence import PresenceLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +26,26 @@ class ActiveWindows:
         return self.everyone or terminal_id in self.terminal_ids
 
 
-def unresolved_alerts(session: Session, terminal_id: str | None = None) -> Sequence[Alert]:
-    """Open and acknowledged alerts, oldest first."""
-    query = select(Alert).where(Alert.state != "resolved").order_by(Alert.opened_at, Alert.id)
+def unresolved_alerts(
+    session: Session,
+    terminal_id: str | None = None,
+    limits: PresenceLimits | None = None,
+    now: datetime | None = None,
+) -> Sequence[Alert]:
+    """Open and acknowledged alerts, worst first: by their terminal's severity
+    (:mod:`fleet.severity`), then the worse kind, then the newest first."""
+    rank = severity.severity_rank(limits or PresenceLimits(), now or utc_now())
+    query = (
+        select(Alert)
+        .join(Terminal, Terminal.id == Alert.terminal_id)
+        .where(Alert.state != "resolved")
+        .order_by(
+            rank,
+            severity.alert_kind_rank(Alert.kind),
+            Alert.opened_at.desc(),
+            Alert.id.desc(),
+        )
+    )
     if terminal_id is not None:
         query = query.where(Alert.terminal_id == terminal_id)
     return session.scalars(query).all()

@@ -18,7 +18,7 @@ from fleet.api.templating import Templates
 from fleet.commands import Publisher
 from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
-from fleet.i18n import gettext_for, supported_or
+from fleet.i18n import fleet_translations, gettext_for, supported_or
 from fleet.models import ApiToken, User, WebSession
 from kiosk.contract import TERMINAL_ID_PATTERN
 
@@ -98,6 +98,10 @@ class Language:
 
     code: str
     gettext: Callable[[str], str]
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        """The singular or plural of a message for ``count``, in this language."""
+        return fleet_translations(self.code).ngettext(singular, plural, count)
 
 
 def get_language(request: Request, settings: SettingsDep) -> Language:
@@ -343,7 +347,10 @@ class Page:
     def clock(self) -> formatting.Clock:
         """The time as the page shows it (the fleet's display time zone, the reader's words)."""
         return formatting.Clock(
-            self.now, formatting.display_zone(self.settings.display_timezone), self.language.gettext
+            self.now,
+            formatting.display_zone(self.settings.display_timezone),
+            self.language.gettext,
+            self.language.code,
         )
 
     def render(

@@ -6,8 +6,11 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_decimal
 
 from kiosk.contract import Reason
 
@@ -45,6 +48,19 @@ def command_label(name: str, _: Gettext) -> str:
         "logs": _("Last log lines"),
     }
     return labels.get(name, name)
+
+
+def event_kind_label(kind: str, _: Gettext) -> str | None:
+    """A terminal event the fleet knows, in the reader's words; None for another name (shown
+    as the terminal sent it, marked as a technical name)."""
+    labels = {
+        "session_ended": _("session ended"),
+        "wipe_done": _("privacy wipe done"),
+        "ui_crash": _("kiosk screen crashed"),
+        "content_applied": _("content update applied"),
+        "content_failed": _("content update failed"),
+    }
+    return labels.get(kind)
 
 
 def command_state_label(state: str, _: Gettext) -> str:
@@ -105,6 +121,17 @@ def _pattern(template: str) -> re.Pattern[str]:
         else:
             regex += "%" if part == "%%" else re.escape(part)
     return re.compile(regex)
+
+
+def template_fields(text: str, template: str) -> dict[str, object] | None:
+    """The fields that ``template % fields`` gave ``text``, or None if it did not come from it."""
+    found = _pattern(template).fullmatch(text)
+    if found is None:
+        return None
+    return {
+        name: int(value) if f"%({name})d" in template else value
+        for name, value in found.groupdict().items()
+    }
 
 
 def stored_text(text: str | None, templates: Sequence[str], _: Gettext) -> str:
@@ -182,6 +209,24 @@ def duration(seconds: float, _: Gettext) -> str:
     return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
 
 
+def decimal(value: float | None, locale: str, digits: int = 1) -> str:
+    """A figure with ``digits`` decimals in the locale's way (``74,5`` in French)."""
+    if value is None or not _shown(value):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=locale)
+
+
+def duration_words(seconds: float, locale: str) -> str:
+    """A duration in words for the locale, rounded to its largest unit (``4 minutes``,
+    ``2 heures``): for a state's age, where precision matters less than reading at a glance."""
+    if not _shown(seconds):
+        return MISSING
+    return format_timedelta(
+        timedelta(seconds=max(0.0, seconds)), threshold=1.0, format="long", locale=locale
+    )
+
+
 def percent(value: float | None) -> str:
     return f"{value:.0f} %" if _shown(value) else MISSING
 
@@ -197,16 +242,39 @@ class Clock:
     now: datetime
     zone: tzinfo
     gettext: Gettext
+    #: The Babel locale dates are written for (``fr``: 03/12/2026 15:10:45).
+    locale: str = "fr"
+
+    def _local(self, moment: datetime) -> datetime:
+        try:
+            return moment.astimezone(self.zone)
+        except (OverflowError, ValueError):
+            # At the very ends of the calendar (stored before timestamps were bounded).
+            return moment
 
     def timestamp(self, moment: datetime | None) -> str:
         if moment is None:
             return MISSING
+        local = self._local(moment)
         try:
-            local = moment.astimezone(self.zone)
+            day = format_date(local, "short", locale=self.locale)
+            hour = format_time(local, "medium", locale=self.locale)
         except (OverflowError, ValueError):
-            # At the very ends of the calendar (stored before timestamps were bounded).
-            local = moment
-        return local.strftime("%d/%m/%Y %H:%M:%S")
+            return local.isoformat(sep=" ", timespec="seconds")
+        # Babel's short date has a two-digit year in some locales: the year is written whole.
+        if str(local.year) not in day:
+            day = format_date(local, "medium", locale=self.locale)
+        return f"{day} {hour}"
+
+    def day(self, moment: date | None) -> str:
+        """A day written out for the locale (``3 décembre 2026``)."""
+        return MISSING if moment is None else format_date(moment, "long", locale=self.locale)
+
+    def time_of_day(self, moment: datetime | None) -> str:
+        """The time of day (``15:35``), for something due today or soon."""
+        if moment is None:
+            return MISSING
+        return format_time(self._local(moment), "short", locale=self.locale)
 
     def ago(self, moment: datetime | None) -> str:
         _ = self.gettext

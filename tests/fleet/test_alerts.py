@@ -86,7 +86,9 @@ def test_flapping_is_one_summarised_alert_instead_of_one_per_change(world: World
     assert unresolved(world.factory) == [(TERMINAL, "flapping", "open")]
     assert world.told() == [("flapping", "open")]
     (flapping,) = alerts(world.factory)
-    assert flapping.summary.startswith("8 presence changes in the last 15 min")
+    # The facts, stored as they are; the English summary is their rendering for logs.
+    assert flapping.details == {"changes": 8, "window_min": 15, "state": "lost"}
+    assert flapping.summary == "8 changes of presence within 15 min, now lost"
 
     # A whole window without a change: flapping ends, the terminal is simply down.
     engine.run_once(later(30 * 7 + 901))

@@ -154,7 +154,8 @@ def open_down_alert(stack: DemoStack, terminal_id: str) -> int:
             state="open",
             active_key=f"{terminal_id}:down",
             opened_at=now - timedelta(minutes=3),
-            summary="lost for 3 min",
+            summary="lost: the connection dropped without a goodbye (the broker's last will)",
+            details={"state": "lost", "since": (now - timedelta(minutes=5)).isoformat()},
             last_notified_state="open",
         )
         session.add(alert)

@@ -124,7 +124,9 @@ def test_the_table_filters_and_sorts_without_javascript(
         body = page.text.split('id="terminal-rows"', 1)[1]
         return [part.split('"', 1)[0] for part in body.split('<tr id="terminal-')[1:]]
 
-    assert row_ids("/") == ["bdx-f-001", "bdx-f-002", "bdx-f-003"]
+    # Severity first by default: the lost terminal leads, then the rest by id.
+    assert row_ids("/") == ["bdx-f-002", "bdx-f-001", "bdx-f-003"]
+    assert row_ids("/?sort=id") == ["bdx-f-001", "bdx-f-002", "bdx-f-003"]
     assert row_ids("/?sort=id&order=desc") == ["bdx-f-003", "bdx-f-002", "bdx-f-001"]
     assert row_ids("/?state=lost") == ["bdx-f-002"]
     assert row_ids("/?q=b%C3%A8gles") == ["bdx-f-003"]
@@ -133,7 +135,7 @@ def test_the_table_filters_and_sorts_without_javascript(
         "bdx-f-001",
     ]
     # Unknown values are ignored rather than refused.
-    assert row_ids("/?state=bogus&sort=nope") == ["bdx-f-001", "bdx-f-002", "bdx-f-003"]
+    assert row_ids("/?state=bogus&sort=nope") == ["bdx-f-002", "bdx-f-001", "bdx-f-003"]
     assert "Aucune borne ne correspond à ce filtre." in client.get("/?q=nothing").text
     page = client.get("/?sort=cpu")
     assert 'aria-sort="ascending"' in page.text

@@ -45,8 +45,8 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     # The last revision, and the only head (streams of work made in parallel are chained).
-    assert current == "0013"
-    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0013"]
+    assert current == "0014"
+    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0014"]
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:
@@ -87,5 +87,53 @@ def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_u
                     ).all()
                 )
             assert kinds["health_samples_id_seq"] == "bigint"
+    finally:
+        engine.dispose()
+
+
+def test_r0010_keeps_old_alerts_and_gives_new_ones_their_details(any_database_url: str) -> None:
+    """Alerts stored before r0010 keep their English summary (shown as stored), with no details;
+    the new column takes a kind's facts as JSON; a downgrade drops only it."""
+    from alembic import command
+
+    from fleet.core.db import alembic_config
+    from fleet.models import Alert
+
+    engine = make_engine(any_database_url)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        upgrade_database(engine, "0009")
+        with make_session_factory(engine)() as session:
+            session.execute(
+                text(
+                    "INSERT INTO terminals (id, state, state_since, versions, created_at) "
+                    "VALUES ('t1', 'lost', :at, '{}', :at)"
+                ),
+                {"at": at},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO alerts (terminal_id, kind, state, opened_at, summary) "
+                    "VALUES ('t1', 'down', 'open', :at, 'lost (connection lost) for 4 min')"
+                ),
+                {"at": at},
+            )
+            session.commit()
+        upgrade_database(engine)
+        with make_session_factory(engine)() as session:
+            (old,) = session.scalars(select(Alert)).all()
+            assert old.details is None
+            assert old.summary == "lost (connection lost) for 4 min"
+            facts = {"state": "lost", "since": at.isoformat()}
+            old.details = facts
+            session.commit()
+            assert session.scalars(select(Alert.details)).one() == facts
+        config = alembic_config(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0009")
+        columns = {column["name"] for column in inspect(engine).get_columns("alerts")}
+        assert "details" not in columns
+        assert "summary" in columns
     finally:
         engine.dispose()

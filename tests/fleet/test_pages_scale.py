@@ -68,10 +68,14 @@ def test_the_table_is_cut_in_pages_with_links(client: TestClient, settings: Flee
     assert len(row_ids(client, "/")) == PAGE_SIZE
     assert "Bornes 1–100 sur 250" in first or "1–100" in first
     assert 'href="/?page=2"' in first
-    assert row_ids(client, "/?page=3") == [f"bdx-s-{index:04d}" for index in range(200, 250)]
+    by_id = [f"bdx-s-{index:04d}" for index in range(200, 250)]
+    assert row_ids(client, "/?sort=id&page=3") == by_id
     # Past the end: the last page; nonsense: the first.
     assert row_ids(client, "/?page=99") == row_ids(client, "/?page=3")
-    assert row_ids(client, "/?page=-2")[0] == "bdx-s-0000"
+    assert row_ids(client, "/?sort=id&page=-2")[0] == "bdx-s-0000"
+    # By default severity first across pages: the lost terminals (down the longest first) lead.
+    assert row_ids(client, "/")[:2] == ["bdx-s-0246", "bdx-s-0242"]
+    assert row_ids(client, "/?page=-2") == row_ids(client, "/")
     # Sorting goes back to page 1 and keeps the filter.
     page = client.get("/?state=lost&page=2&sort=cpu").text
     assert 'href="/?state=lost&amp;sort=cpu&amp;order=desc"' in page

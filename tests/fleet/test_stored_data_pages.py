@@ -150,5 +150,7 @@ def test_no_stored_data_breaks_a_page_and_the_last_figures_are_shown(
     assert shown["uptime_s"] == latest.uptime_s
     assert shown["dropped_samples"] == latest.dropped_samples
     page = fleet.client.get(f"/terminals/{terminal_id}").text
-    assert f"<dt>Processeur</dt><dd>{formatting.percent(latest.cpu_percent)}</dd>" in page
-    assert f"<dt>Mémoire</dt><dd>{formatting.percent(latest.memory_percent)}</dd>" in page
+    # (Followed by its age when the terminal is not online: stale.)
+    for label, value in (("Processeur", latest.cpu_percent), ("Mémoire", latest.memory_percent)):
+        shown_here = f"<dt>{label}</dt><dd>{formatting.percent(value)}"
+        assert f"{shown_here}</dd>" in page or f'{shown_here} <span class="stale-age">' in page

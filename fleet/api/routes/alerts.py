@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleet import audit, crud
 from fleet.alerts import store
-from fleet.alerts.labels import alert_kind_label, alert_state_label
+from fleet.alerts.labels import alert_kind_label, alert_since, alert_state_label, alert_text
 from fleet.api.deps import (
     FormText,
     Language,
@@ -20,7 +20,9 @@ from fleet.api.deps import (
     may_send_commands,
 )
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
+from fleet.i18n import Words
 from fleet.models import User
+from fleet.presence import PresenceLimits
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -43,14 +45,26 @@ def check_operator_form(request: Request, user: User, language: Language, token:
         )
 
 
+def alert_words(language: str) -> dict[str, Any]:
+    """What a template needs to show alerts in ``language`` (alerts page, terminal page)."""
+    words = Words(language)
+    _ = words.gettext
+    return {
+        "kind_label": lambda kind: alert_kind_label(kind, _),
+        "alert_state_label": lambda state: alert_state_label(state, _),
+        "alert_text": lambda alert: alert_text(alert, words),
+        "alert_since": alert_since,
+    }
+
+
 @router.get("/alerts", response_model=None)
 def alerts_page(page: PageDep, session: SessionDep) -> Response:
     _ = page.language.gettext
+    limits = PresenceLimits.from_settings(page.settings)
     context: dict[str, Any] = {
-        "alerts": store.unresolved_alerts(session),
+        "alerts": store.unresolved_alerts(session, limits=limits, now=page.now),
         "may_acknowledge": may_send_commands(page.user),
-        "kind_label": lambda kind: alert_kind_label(kind, _),
-        "alert_state_label": lambda state: alert_state_label(state, _),
+        **alert_words(page.language.code),
     }
     return page.render("alerts.html", context)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, status
@@ -15,6 +15,7 @@ from fleet.api.deps import (
     PageDep,
     SessionDep,
 )
+from fleet.i18n import N_
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -61,6 +62,13 @@ def audit_action_label(action: str, _: formatting.Gettext) -> str:
         "bulk_command_sent": _("sent a command to many terminals"),
         "bulk_maintenance_opened": _("opened maintenance windows on many terminals"),
         "bulk_alerts_acknowledged": _("acknowledged the alerts of many terminals"),
+        "rollout_created": _("created a rollout"),
+        "rollout_completed": _("completed a rollout"),
+        "rollout_halted": _("halted a rollout"),
+        "rollout_paused": _("paused a rollout"),
+        "rollout_resumed": _("resumed a rollout"),
+        "rollout_aborted": _("aborted a rollout"),
+        "rollout_rolled_back": _("rolled a rollout back"),
     }
     return labels.get(action, action)
 
@@ -91,6 +99,64 @@ def bulk_targets(text: str | None, _: formatting.Gettext, locale: str) -> str:
     }
 
 
+#: What the fleet writes in an entry's target and details, in English (see the callers of
+#: :func:`fleet.audit.record`): shown in the reader's language, each field translated too.
+AUDIT_TEXTS: Final = (
+    N_("password"),
+    N_("single sign-on"),
+    N_("second factor"),
+    N_("recovery code"),
+    N_("built-in"),
+    N_("password and %(how)s"),
+    N_("%(count)d left"),
+    N_("%(count)d other sessions"),
+    N_("%(count)d other sessions ended"),
+    N_("%(count)d sessions ended"),
+    N_("alert %(id)d"),
+    N_("rollout %(id)d"),
+    N_("%(minutes)d min: %(reason)s"),
+    N_("%(count)d canary terminal(s)"),
+    N_("canary %(percent)d %% (%(count)d)"),
+    N_(
+        "%(version)s (from %(previous)s): %(canary)s, %(waves)d wave(s) of %(size)d, "
+        "success %(success)d %%, errors %(errors)d %%"
+    ),
+    N_("%(count)d terminal(s) back to %(version)s"),
+    N_("%(count)d terminal(s) back to %(version)s: %(reason)s"),
+    N_("code #%(id)d, %(commune)s, expires %(at)s"),
+    N_("%(command)s (%(id)s)"),
+)
+
+
+def audit_text(text: str | None, _: formatting.Gettext, depth: int = 0) -> str:
+    """An entry's target or details in the reader's language when the fleet wrote it from one
+    of :data:`AUDIT_TEXTS` (its fields too: a command, a role); anything else (what a person
+    typed, an id) as stored."""
+    if not text:
+        return formatting.MISSING
+    words = {
+        "viewer": _("viewer"),
+        "operator": _("operator"),
+        "admin": _("administrator"),
+    }
+    if text in words:
+        return words[text]
+    label = formatting.command_label(text, _)
+    if label != text:
+        return label
+    for template in AUDIT_TEXTS:
+        fields = formatting.template_fields(text, template)
+        if fields is None:
+            continue
+        if depth < 2:
+            fields = {
+                name: audit_text(value, _, depth + 1) if isinstance(value, str) else value
+                for name, value in fields.items()
+            }
+        return _(template) % fields
+    return text
+
+
 @router.get("/audit", response_model=None)
 def audit_page(page: PageDep, session: SessionDep) -> Response:
     _ = page.language.gettext
@@ -102,5 +168,6 @@ def audit_page(page: PageDep, session: SessionDep) -> Response:
         "entries": audit.recent(session),
         "action_label": lambda action: audit_action_label(action, _),
         "bulk_targets": lambda text: bulk_targets(text, _, page.language.code),
+        "audit_text": lambda text: audit_text(text, _),
     }
     return page.render("audit.html", context)

@@ -32,9 +32,13 @@ def dashboard(page: PageDep, session: SessionDep, broker: BrokerDep) -> Response
     query = TableQuery.from_params(page.request.query_params)
     context = live_context(session, page.settings, page.language, broker, query)
     today = page.now.astimezone(formatting.display_zone(page.settings.display_timezone)).date()
+    start = today - timedelta(days=EXPORT_DAYS - 1)
     context.update(
-        export_from=(today - timedelta(days=EXPORT_DAYS - 1)).isoformat(),
+        export_from=start.isoformat(),
         export_to=today.isoformat(),
+        # A date field reads in the browser's own language: the page says the days in its own.
+        export_period=page.language.gettext("From %(start)s to %(end)s (%(days)d days).")
+        % {"start": page.clock.day(start), "end": page.clock.day(today), "days": EXPORT_DAYS},
     )
     return page.render("dashboard.html", context)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from fleet import crud, plan, presence
+from fleet import crud, plan, presence, severity
 from fleet.alerts import store
 from fleet.api import formatting
 from fleet.api.deps import BrokerState, Language
@@ -48,7 +48,9 @@ SORT_COLUMNS: Final[Mapping[str, Any]] = {
 SORT_THEN: Final[Mapping[str, Any]] = {
     "site": func.coalesce(Terminal.site_name, ""),
 }
-SORT_KEYS: Final = tuple(SORT_COLUMNS)
+#: Severity first (lost, offline past grace, degraded, the rest): the default order.
+SEVERITY_SORT: Final = "severity"
+SORT_KEYS: Final = (SEVERITY_SORT, *SORT_COLUMNS)
 #: Filter values for the state, beyond the stored states.
 DEGRADED: Final = "degraded"
 
@@ -59,7 +61,7 @@ class TableQuery:
 
     state: str = ""
     text: str = ""
-    sort: str = "id"
+    sort: str = SEVERITY_SORT
     descending: bool = False
     page: int = 1
 
@@ -68,9 +70,9 @@ class TableQuery:
         state = params.get("state", "")
         if state not in (*TERMINAL_STATES, DEGRADED):
             state = ""
-        sort = params.get("sort", "id")
+        sort = params.get("sort", SEVERITY_SORT)
         if sort not in SORT_KEYS:
-            sort = "id"
+            sort = SEVERITY_SORT
         text = params.get("q", "").strip()[:MAX_QUERY_LENGTH]
         page_text = params.get("page", "1")
         page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
@@ -85,7 +87,7 @@ class TableQuery:
             "page": str(self.page),
         }
         values.update(changes)
-        defaults = {"state": "", "q": "", "sort": "id", "order": "asc", "page": "1"}
+        defaults = {"state": "", "q": "", "sort": SEVERITY_SORT, "order": "asc", "page": "1"}
         return {key: value for key, value in values.items() if value != defaults[key]}
 
     def query_string(self, **changes: str) -> str:
@@ -114,20 +116,8 @@ class TableQuery:
 
 
 def degraded_condition(limits: presence.PresenceLimits) -> ColumnElement[bool]:
-    """SQL for :func:`presence.presence_of` being ``degraded`` (kept in step with it)."""
-    return and_(
-        Terminal.state == "online",
-        or_(
-            Terminal.ui_alive.is_(False),
-            Terminal.disk_percent > limits.disk_full_percent,
-            Terminal.enclosure_temperature_c < limits.temperature_min_c,
-            Terminal.enclosure_temperature_c > limits.temperature_max_c,
-            Terminal.temperature_c < limits.temperature_min_c,
-            Terminal.temperature_c > limits.temperature_max_c,
-            Terminal.clock_synced.is_(False),
-            Terminal.clock_error_s.is_not(None),
-        ),
-    )
+    """SQL for :func:`presence.presence_of` being ``degraded`` (kept in :mod:`fleet.severity`)."""
+    return severity.degraded_condition(limits)
 
 
 def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> list[Any]:
@@ -149,8 +139,15 @@ def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> lis
     return conditions
 
 
-def order_by(query: TableQuery) -> list[Any]:
-    """Missing figures always last (in terminal order), the rest in the asked order."""
+def order_by(
+    query: TableQuery, limits: presence.PresenceLimits | None = None, now: datetime | None = None
+) -> list[Any]:
+    """Missing figures always last (in terminal order), the rest in the asked order; by
+    default severity first (:mod:`fleet.severity`), the best first when reversed."""
+    if query.sort == SEVERITY_SORT:
+        return severity.order_by(
+            limits or presence.PresenceLimits(), now or crud.utc_now(), query.descending
+        )
     column = SORT_COLUMNS[query.sort]
     then = SORT_THEN.get(query.sort)
     keys: list[Any] = [case((column.is_(None), 1), else_=0)]
@@ -180,7 +177,12 @@ class TablePage:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-def select_page(session: Session, query: TableQuery, limits: presence.PresenceLimits) -> TablePage:
+def select_page(
+    session: Session,
+    query: TableQuery,
+    limits: presence.PresenceLimits,
+    now: datetime | None = None,
+) -> TablePage:
     """The terminals the table shows: filtered, sorted and cut in SQL."""
     conditions = filter_conditions(query, limits)
     matching = int(session.scalar(select(func.count(Terminal.id)).where(*conditions)) or 0)
@@ -190,7 +192,7 @@ def select_page(session: Session, query: TableQuery, limits: presence.PresenceLi
         session.scalars(
             select(Terminal)
             .where(*conditions)
-            .order_by(*order_by(query))
+            .order_by(*order_by(query, limits, now))
             .limit(PAGE_SIZE)
             .offset((page - 1) * PAGE_SIZE)
         )
@@ -299,6 +301,83 @@ def count_by_state(session: Session) -> dict[str, int]:
     return {state: int(counts.get(state, 0)) for state in TERMINAL_STATES}
 
 
+@dataclass(frozen=True)
+class RowAlert:
+    """One line of a row's alert column: its severity (for the look) and its words."""
+
+    kind: str
+    text: str
+
+
+def row_alerts(
+    terminal: Terminal, limits: presence.PresenceLimits, clock: formatting.Clock
+) -> list[RowAlert]:
+    """What the row's alert column says, worst first: the state and its duration in words for
+    a terminal that is not online, then each health problem, or that all is well."""
+    _ = clock.gettext
+    rank = severity.rank_of(terminal, limits, clock.now)
+    elapsed = formatting.duration_words(
+        (clock.now - terminal.state_since).total_seconds(), clock.locale
+    )
+    found: list[RowAlert] = []
+    if rank == severity.Severity.LOST:
+        found.append(RowAlert("lost", _("Lost for %(duration)s") % {"duration": elapsed}))
+    elif rank == severity.Severity.OFFLINE:
+        found.append(RowAlert("offline", _("Offline for %(duration)s") % {"duration": elapsed}))
+    elif terminal.state == "lost":
+        found.append(
+            RowAlert(
+                "waiting",
+                _("Connection lost %(duration)s ago, reconnection awaited") % {"duration": elapsed},
+            )
+        )
+    elif terminal.state == "offline":
+        found.append(
+            RowAlert(
+                "waiting",
+                _("Stopped %(duration)s ago, restart awaited") % {"duration": elapsed},
+            )
+        )
+    elif terminal.state == "unknown":
+        found.append(RowAlert("waiting", _("Never heard from")))
+    online = terminal.state == "online"
+    if online:
+        if terminal.ui_alive is False:
+            found.append(RowAlert("degraded", _("UI not responding")))
+        if presence.disk_nearly_full(terminal, limits):
+            found.append(
+                RowAlert(
+                    "degraded",
+                    _("Disk nearly full: %(percent)s")
+                    % {"percent": formatting.percent(terminal.disk_percent)},
+                )
+            )
+        reading = presence.temperature_out_of_range(terminal, limits)
+        if reading is not None:
+            found.append(
+                RowAlert(
+                    "degraded",
+                    _("Temperature out of range: %(reading)s °C")
+                    % {"reading": formatting.decimal(reading, clock.locale, 1)},
+                )
+            )
+        if terminal.clock_synced is False:
+            found.append(RowAlert("degraded", _("Clock not synchronised")))
+        if terminal.clock_error_s is not None:
+            found.append(
+                RowAlert(
+                    "degraded",
+                    _("Clock wrong: %(error)s")
+                    % {"error": formatting.clock_error(terminal.clock_error_s, _)},
+                )
+            )
+    if terminal.door_open:
+        found.append(RowAlert("degraded", _("Door open")))
+    if not found:
+        found.append(RowAlert("ok", _("Nothing to report")))
+    return found
+
+
 def live_context(
     session: Session,
     settings: FleetSettings,
@@ -309,16 +388,23 @@ def live_context(
     """What the summary, the plan and the table need, for the page and for live updates."""
     limits = presence.PresenceLimits.from_settings(settings)
     zone = formatting.display_zone(settings.display_timezone)
-    clock = formatting.Clock(crud.utc_now(), zone, language.gettext)
-    table = select_page(session, query, limits)
+    clock = formatting.Clock(crud.utc_now(), zone, language.gettext, language.code)
+    table = select_page(session, query, limits, clock.now)
     counts = count_by_state(session)
+    degraded = int(
+        session.scalar(select(func.count(Terminal.id)).where(degraded_condition(limits))) or 0
+    )
     return {
         "terminals": table.rows,
         "table": table,
         "terminal_total": sum(counts.values()),
         "counts": counts,
-        "degraded_count": int(
-            session.scalar(select(func.count(Terminal.id)).where(degraded_condition(limits))) or 0
+        "degraded_count": degraded,
+        # Of what: online terminals with a health problem (one word per count, plural or not).
+        "degraded_label": language.ngettext(
+            "online but degraded (health problem)",
+            "online but degraded (health problem)",
+            degraded,
         ),
         "open_alerts": store.count_open(session),
         "rejected_total": crud.rejected_total(session),
@@ -332,6 +418,7 @@ def live_context(
         "percent": formatting.percent,
         "temperature": formatting.temperature,
         "clock_error": lambda seconds: formatting.clock_error(seconds, language.gettext),
+        "row_alerts": lambda terminal: row_alerts(terminal, limits, clock),
     }
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from fleet import audit, charts, commands, crud, rollouts, see_terminal
 from fleet.alerts import store
-from fleet.alerts.labels import alert_kind_label, alert_state_label
 from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
@@ -26,9 +25,11 @@ from fleet.api.deps import (
     may_send_commands,
 )
 from fleet.api.routes import availability as availability_route
+from fleet.api.routes.alerts import alert_words
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
-from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange
+from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
+from fleet.presence import PresenceLimits
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -186,6 +187,7 @@ def chart_context(
     now: datetime,
     zone: tzinfo,
     _: Callable[[str], str],
+    ngettext: Callable[[str, str, int], str],
 ) -> dict[str, Any]:
     """The SVG charts of the terminal page, each with its text summary."""
     span = PERIODS[period]
@@ -242,7 +244,11 @@ def chart_context(
     today = now.astimezone(zone).date()
     per_day = sessions_per_day(session, terminal_id, today, zone)
     total = sum(count for _day, count in per_day)
-    sessions_text = _("%(total)d sessions in the last %(days)d days.") % {
+    sessions_text = ngettext(
+        "%(total)d session in the last %(days)d days.",
+        "%(total)d sessions in the last %(days)d days.",
+        total,
+    ) % {
         "total": total,
         "days": SESSION_DAYS,
     }
@@ -256,6 +262,35 @@ def chart_context(
         "state_history": state_history(session, terminal_id),
         "events": recent_events(session, terminal_id),
     }
+
+
+def reach_context(terminal: Terminal, clock: formatting.Clock) -> dict[str, Any]:
+    """Whether the terminal can hear now: if not, its figures are its last words (stale) and a
+    command waits for its return, at most until it expires."""
+    _ = clock.gettext
+    reachable = terminal.state == "online"
+    since = clock.since(terminal.state_since)
+    sentences = {
+        "lost": _("The terminal is lost %(since)s (gone without a goodbye).") % {"since": since},
+        "offline": _("The terminal is offline %(since)s (stopped).") % {"since": since},
+    }
+    return {
+        "reachable": reachable,
+        "stale": not reachable and terminal.health_at is not None,
+        "unreachable_sentence": sentences.get(
+            terminal.state, _("The terminal has never said it is online.")
+        ),
+        "expires_if_sent_now": clock.now + timedelta(seconds=commands.DEFAULT_TTL_S),
+    }
+
+
+def _flash_expiry(flash: object) -> datetime | None:
+    if not isinstance(flash, dict) or not isinstance(flash.get("expires_at"), str):
+        return None
+    try:
+        return datetime.fromisoformat(flash["expires_at"])
+    except ValueError:
+        return None
 
 
 @router.get("/terminals/{terminal_id}", response_model=None)
@@ -276,8 +311,10 @@ def terminal_page(
     if period not in PERIODS:
         period = "24h"
     latest_rollout = rollouts.latest_target(session, terminal_id)
+    limits = PresenceLimits.from_settings(page.settings)
     context: dict[str, Any] = {
-        **chart_context(session, terminal_id, period, now, zone, _),
+        **reach_context(terminal, page.clock),
+        **chart_context(session, terminal_id, period, now, zone, _, page.language.ngettext),
         **availability_route.terminal_context(session, terminal, now, zone, page.language.code),
         **rollout_labels(page.language),
         "rollout": None if latest_rollout is None else latest_rollout[0],
@@ -287,14 +324,15 @@ def terminal_page(
         "buttons": BUTTON_COMMANDS if may_send_commands(user) else (),
         "ttl_minutes": commands.DEFAULT_TTL_S // 60,
         "flash": flash if isinstance(flash, dict) else None,
+        "flash_expires": _flash_expiry(flash),
         "broker": broker,
-        "alerts": store.unresolved_alerts(session, terminal_id),
+        "alerts": store.unresolved_alerts(session, terminal_id, limits, now),
         "maintenance": store.current_window(session, terminal_id, now),
         "may_maintain": may_send_commands(user),
-        "kind_label": lambda kind: alert_kind_label(kind, _),
-        "alert_state_label": lambda state: alert_state_label(state, _),
+        **alert_words(page.language.code),
         "state_label": lambda state: formatting.state_label(state, _),
         "command_label": lambda name: formatting.command_label(name, _),
+        "event_kind_label": lambda kind: formatting.event_kind_label(kind, _),
         "command_state_label": lambda state: formatting.command_state_label(state, _),
         "command_reason": lambda reason: formatting.command_reason(reason, _),
         "ui_alive": lambda value: formatting.ui_alive(value, _),
@@ -341,8 +379,11 @@ def send_command_form(
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal.")) from exc
     audit.record(session, user.username, "command_sent", terminal_id, f"{row.name} ({row.id})")
     session.commit()
+    terminal = crud.get_terminal(session, terminal_id)
     request.session[FLASH_SESSION_KEY] = {
         "name": row.name,
         "held": row.published_at is None,
+        "unreachable": terminal is not None and terminal.state != "online",
+        "expires_at": row.expires_at.isoformat(),
     }
     return RedirectResponse(f"/terminals/{terminal_id}", status.HTTP_303_SEE_OTHER)
