@@ -24,8 +24,6 @@ from typing import Final
 
 #: The Mersenne prime 2^61 - 1: the field of the elimination.
 PRIME: Final = (1 << 61) - 1
-#: How many candidate cells are tried one by one before the cheapest is hidden anyway.
-MAX_TRIES: Final = 8
 
 Vector = dict[int, int]
 
@@ -42,6 +40,8 @@ class Cell:
     row: Hashable | None = None
     #: Cells of the same table and period come first among the candidates for hiding.
     group: Hashable | None = None
+    #: The same figure in other periods (table and category): next candidates.
+    family: Hashable | None = None
     hidden: bool = False
     #: Already published: never changed.
     fixed: bool = False
@@ -180,28 +180,27 @@ def protect(
             return list(cells)
         if not found:
             continue
-        target = found[0]
-        candidates = [
-            c
-            for c in cells
-            if not c.hidden and not c.fixed and c.value and c.key != target.key
-        ]
-        if not candidates:
-            raise RuntimeError(f"cell {target.key!r} is implied by cells already published")
-        # Same table and period first, then cells that share unknowns with it, cheapest first.
-        candidates.sort(
-            key=lambda c: (
-                c.group != target.group,
-                not (c.unknowns & target.unknowns) and c.row != target.row,
-                _cost(c),
+        # One more hidden cell for each exposed one, the cheapest of its own row first, then
+        # of the same category in the other periods, then of its table: no trial and error,
+        # the next round checks again.
+        for target in found:
+            if not target.hidden or target.key not in by_key:
+                continue
+            candidates = [
+                c
+                for c in cells
+                if not c.hidden and not c.fixed and c.value and c.key != target.key
+            ]
+            if not candidates:
+                raise RuntimeError(f"cell {target.key!r} is implied by cells already published")
+            chosen = min(
+                candidates,
+                key=lambda c: (
+                    not (target.row is not None and c.row == target.row),
+                    not (target.family is not None and c.family == target.family),
+                    c.group != target.group,
+                    not (c.unknowns & target.unknowns),
+                    _cost(c),
+                ),
             )
-        )
-        chosen = candidates[0]
-        for candidate in candidates[:MAX_TRIES]:
-            candidate.hidden = True
-            still = basis_of(cells, relations).spans(_vector(target.unknowns))
-            candidate.hidden = False
-            if not still:
-                chosen = candidate
-                break
-        chosen.hidden = True
+            chosen.hidden = True

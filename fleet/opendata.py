@@ -371,6 +371,12 @@ def _systems(
     one per category of each other table (nothing links them but bounds)."""
     unknown = _Unknowns()
     all_days = sorted({d for p in periods for d in p.days()})
+    # Days in exactly the same periods form a class: apart from the day totals (which the
+    # days of the week single out), a category is only ever seen summed over whole classes,
+    # so one unknown per class and category is the same system, much smaller.
+    class_of = {d: min(x for x in all_days if _periods_of(x, periods) == _periods_of(d, periods))
+                for d in all_days}
+    classes = sorted(set(class_of.values()))
 
     def cell(period: Period, table: str, category: str, unknowns: frozenset[int], value: int,
              row: str | None) -> disclosure.Cell:
@@ -382,6 +388,7 @@ def _systems(
             value=value,
             row=(period.label, row) if row else None,
             group=(period.label, table),
+            family=(table, category),
             hidden=fixed and published[key] is None,
             fixed=fixed,
         )
@@ -393,11 +400,11 @@ def _systems(
     relations: list[disclosure.Relation] = []
     margins: list[disclosure.Margin] = []
     partition = [d for d in dims if d.partition and d.name != "jours"]
-    for day in all_days:
-        total = frozenset({unknown("sessions", "total", day)})
+    for first in classes:
+        total = frozenset(unknown("sessions", "total", d) for d in all_days if class_of[d] == first)
         for dim in partition:
             relations.append(disclosure.Relation(
-                frozenset(unknown(dim.name, c, day) for c in dim.categories), total))
+                frozenset(unknown(dim.name, c, first) for c in dim.categories), total))
     for period in periods:
         days = list(period.days())
         total_cell = cell(period, "sessions", "total",
@@ -411,7 +418,7 @@ def _systems(
                     unknowns = frozenset(unknown("sessions", "total", d) for d in days
                                          if str(d.isoweekday()) == category)
                 else:
-                    unknowns = frozenset(unknown(dim.name, category, d) for d in days)
+                    unknowns = frozenset(unknown(dim.name, category, class_of[d]) for d in days)
                 c = cell(period, dim.name, category, unknowns, value(period, dim.name, category),
                          dim.name)
                 linked.append(c)
@@ -422,12 +429,16 @@ def _systems(
         for category in dim.categories:
             own = [
                 cell(period, dim.name, category,
-                     frozenset(unknown(dim.name, category, d) for d in period.days()),
+                     frozenset(unknown(dim.name, category, class_of[d]) for d in period.days()),
                      value(period, dim.name, category), None)
                 for period in periods
             ]
             systems.append((own, [], []))
     return systems
+
+
+def _periods_of(day: date, periods: Sequence[Period]) -> frozenset[str]:
+    return frozenset(p.label for p in periods if p.first <= day <= p.last)
 
 
 def build_tables(
