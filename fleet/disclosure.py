@@ -132,7 +132,9 @@ def exposed(cells: Sequence[Cell], relations: Sequence[Relation]) -> list[Cell]:
     return [c for c in cells if c.hidden and c.value and basis.spans(_vector(c.unknowns))]
 
 
-def thin_margins(cells: dict[Hashable, Cell], margins: Sequence[Margin], threshold: int) -> list[Margin]:
+def thin_margins(
+    cells: dict[Hashable, Cell], margins: Sequence[Margin], threshold: int
+) -> list[Margin]:
     """Rows whose total is visible but whose hidden cells add up to less than ``threshold``
     sessions, or to no more than their number (then each is known to be 1)."""
     thin = []
@@ -187,9 +189,7 @@ def protect(
             if not target.hidden or target.key not in by_key:
                 continue
             candidates = [
-                c
-                for c in cells
-                if not c.hidden and not c.fixed and c.value and c.key != target.key
+                c for c in cells if not c.hidden and not c.fixed and c.value and c.key != target.key
             ]
             if not candidates:
                 raise RuntimeError(f"cell {target.key!r} is implied by cells already published")

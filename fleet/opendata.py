@@ -150,48 +150,64 @@ def dimensions() -> tuple[Dimension, ...]:
     tiles, groups = catalog_tiles()
     return (
         Dimension(
-            "tuiles", "Sessions par tuile",
+            "tuiles",
+            "Sessions par tuile",
             "Sessions ayant ouvert chaque tuile (une session peut en ouvrir plusieurs ; "
             "« aucune » : aucune tuile ouverte).",
-            False, (*tiles, "aucune"),
+            False,
+            (*tiles, "aucune"),
         ),
         Dimension(
-            "besoins", "Sessions par groupe de besoins",
+            "besoins",
+            "Sessions par groupe de besoins",
             "Sessions ayant ouvert au moins une tuile de chaque groupe de besoins du catalogue.",
-            False, tuple(dict.fromkeys(groups.values())),
+            False,
+            tuple(dict.fromkeys(groups.values())),
         ),
         Dimension(
-            "langues", "Sessions par langue de l'interface",
+            "langues",
+            "Sessions par langue de l'interface",
             "Langue de l'interface à la fin de la session (« inconnu » : borne plus ancienne).",
-            True, LANGUAGES,
+            True,
+            LANGUAGES,
         ),
         Dimension(
-            "accessibilite", "Usage des aides à la lecture",
+            "accessibilite",
+            "Usage des aides à la lecture",
             "Sessions ayant utilisé la lecture à voix haute (read_aloud), le grand texte "
             "(large_text) ou le contraste élevé (high_contrast).",
-            False, ASSISTS,
+            False,
+            ASSISTS,
         ),
         Dimension(
-            "fins", "Fin des sessions",
+            "fins",
+            "Fin des sessions",
             "Comment la session s'est terminée : bouton « Terminer » (button), inactivité "
             "(idle), durée maximale atteinte (max_length), commande de l'exploitation (command).",
-            True, END_REASONS,
+            True,
+            END_REASONS,
         ),
         Dimension(
-            "aide", "Pages d'aide",
+            "aide",
+            "Pages d'aide",
             "Sessions ayant ouvert le guide des lieux d'aide (guide_opened), affiché la page "
             "d'un lieu (places_shown) ou un numéro utile (numbers_shown).",
-            False, HELP_KINDS,
+            False,
+            HELP_KINDS,
         ),
         Dimension(
-            "heures", "Sessions par heure de début",
+            "heures",
+            "Sessions par heure de début",
             "Heure de début de la session (00 à 23, heure légale de Paris).",
-            True, HOURS,
+            True,
+            HOURS,
         ),
         Dimension(
-            "jours", "Sessions par jour de la semaine",
+            "jours",
+            "Sessions par jour de la semaine",
             "Jour de la semaine du début de la session (1 : lundi, 7 : dimanche).",
-            True, WEEKDAYS,
+            True,
+            WEEKDAYS,
         ),
     )
 
@@ -210,13 +226,18 @@ def facts_of(
     duration = data.get("duration_s")
     seconds = (
         float(duration)
-        if isinstance(duration, int | float) and not isinstance(duration, bool)
+        if isinstance(duration, int | float)
+        and not isinstance(duration, bool)
         and 0 <= duration <= 86400
         else 0.0
     )
     start = (sent_at - timedelta(seconds=seconds)).astimezone(zone)
     raw = data.get("tiles")
-    tiles = frozenset(t.strip() for t in raw.split(",") if t.strip()) if isinstance(raw, str) else frozenset()
+    tiles = (
+        frozenset(t.strip() for t in raw.split(",") if t.strip())
+        if isinstance(raw, str)
+        else frozenset()
+    )
     language = data.get("language")
     reason = data.get("reason")
     return SessionFacts(
@@ -257,9 +278,7 @@ def site_of(terminal: Terminal) -> Site:
     return Site((terminal.commune or "").strip(), (terminal.qpv_code or "").strip())
 
 
-def sessions(
-    session: Session, first_day: date, last_day: date, zone: tzinfo
-) -> list[SessionFacts]:
+def sessions(session: Session, first_day: date, last_day: date, zone: tzinfo) -> list[SessionFacts]:
     """The sessions that started from ``first_day`` to ``last_day`` (days in ``zone``)."""
     _, groups = catalog_tiles()
     start = datetime.combine(first_day, time(), zone)
@@ -276,7 +295,9 @@ def sessions(
     )
     found = []
     for terminal, sent_at, data in session.execute(query):
-        facts = facts_of(data if isinstance(data, dict) else {}, sent_at, site_of(terminal), zone, groups)
+        facts = facts_of(
+            data if isinstance(data, dict) else {}, sent_at, site_of(terminal), zone, groups
+        )
         if first_day <= facts.day <= last_day:
             found.append(facts)
     return found
@@ -329,9 +350,7 @@ class Tables:
 
     periods: list[Period]
     values: dict[CellKey, int | None] = field(default_factory=dict)
-    availability: dict[tuple[str, str, str], tuple[int, float | None]] = field(
-        default_factory=dict
-    )
+    availability: dict[tuple[str, str, str], tuple[int, float | None]] = field(default_factory=dict)
 
 
 def _day_counts(
@@ -374,12 +393,20 @@ def _systems(
     # Days in exactly the same periods form a class: apart from the day totals (which the
     # days of the week single out), a category is only ever seen summed over whole classes,
     # so one unknown per class and category is the same system, much smaller.
-    class_of = {d: min(x for x in all_days if _periods_of(x, periods) == _periods_of(d, periods))
-                for d in all_days}
+    class_of = {
+        d: min(x for x in all_days if _periods_of(x, periods) == _periods_of(d, periods))
+        for d in all_days
+    }
     classes = sorted(set(class_of.values()))
 
-    def cell(period: Period, table: str, category: str, unknowns: frozenset[int], value: int,
-             row: str | None) -> disclosure.Cell:
+    def cell(
+        period: Period,
+        table: str,
+        category: str,
+        unknowns: frozenset[int],
+        value: int,
+        row: str | None,
+    ) -> disclosure.Cell:
         key: CellKey = (period.label, table, site.commune, site.qpv, category)
         fixed = key in published
         return disclosure.Cell(
@@ -403,24 +430,41 @@ def _systems(
     for first in classes:
         total = frozenset(unknown("sessions", "total", d) for d in all_days if class_of[d] == first)
         for dim in partition:
-            relations.append(disclosure.Relation(
-                frozenset(unknown(dim.name, c, first) for c in dim.categories), total))
+            relations.append(
+                disclosure.Relation(
+                    frozenset(unknown(dim.name, c, first) for c in dim.categories), total
+                )
+            )
     for period in periods:
         days = list(period.days())
-        total_cell = cell(period, "sessions", "total",
-                          frozenset(unknown("sessions", "total", d) for d in days),
-                          value(period, "sessions", "total"), None)
+        total_cell = cell(
+            period,
+            "sessions",
+            "total",
+            frozenset(unknown("sessions", "total", d) for d in days),
+            value(period, "sessions", "total"),
+            None,
+        )
         linked.append(total_cell)
         for dim in (d for d in dims if d.partition):
             margin = disclosure.Margin(total_cell.key)
             for category in dim.categories:
                 if dim.name == "jours":
-                    unknowns = frozenset(unknown("sessions", "total", d) for d in days
-                                         if str(d.isoweekday()) == category)
+                    unknowns = frozenset(
+                        unknown("sessions", "total", d)
+                        for d in days
+                        if str(d.isoweekday()) == category
+                    )
                 else:
                     unknowns = frozenset(unknown(dim.name, category, class_of[d]) for d in days)
-                c = cell(period, dim.name, category, unknowns, value(period, dim.name, category),
-                         dim.name)
+                c = cell(
+                    period,
+                    dim.name,
+                    category,
+                    unknowns,
+                    value(period, dim.name, category),
+                    dim.name,
+                )
                 linked.append(c)
                 margin.cells.append(c.key)
             margins.append(margin)
@@ -428,9 +472,14 @@ def _systems(
     for dim in (d for d in dims if not d.partition):
         for category in dim.categories:
             own = [
-                cell(period, dim.name, category,
-                     frozenset(unknown(dim.name, category, class_of[d]) for d in period.days()),
-                     value(period, dim.name, category), None)
+                cell(
+                    period,
+                    dim.name,
+                    category,
+                    frozenset(unknown(dim.name, category, class_of[d]) for d in period.days()),
+                    value(period, dim.name, category),
+                    None,
+                )
                 for period in periods
             ]
             systems.append((own, [], []))
@@ -470,7 +519,7 @@ def build_tables(
                 disclosure.protect(cells, relations, margins, threshold)
             else:  # the naive rule, for the tests that show why it is not enough
                 for c in cells:
-                    c.hidden = c.fixed and c.hidden or (not c.fixed and 0 < c.value < threshold)
+                    c.hidden = (c.fixed and c.hidden) or (not c.fixed and 0 < c.value < threshold)
             for c in cells:
                 key = c.key
                 assert isinstance(key, tuple)
@@ -484,7 +533,9 @@ def build_tables(
     for period in periods:
         for site, ids in by_site.items():
             tables.availability[(period.label, site.commune, site.qpv)] = (
-                len(ids), availability(session, ids, period, zone))
+                len(ids),
+                availability(session, ids, period, zone),
+            )
     return tables
 
 
@@ -500,52 +551,103 @@ def _period_of_label(label: str) -> Period:
 # The Data Package
 
 
-COUNT_FIELDS: Final = ("periode", "type_periode", "debut", "fin", "commune", "code_qpv",
-                       "categorie", "sessions", "secret_statistique")
+COUNT_FIELDS: Final = (
+    "periode",
+    "type_periode",
+    "debut",
+    "fin",
+    "commune",
+    "code_qpv",
+    "categorie",
+    "sessions",
+    "secret_statistique",
+)
 
 
 def _count_schema(dim_description: str) -> dict[str, Any]:
     return {
         "fields": [
-            {"name": "periode", "type": "string",
-             "description": "Période : semaine ISO (AAAA-Snn) ou mois (AAAA-MM)."},
-            {"name": "type_periode", "type": "string", "constraints": {"enum": ["semaine", "mois"]},
-             "description": "Semaine (du lundi au dimanche) ou mois civil."},
+            {
+                "name": "periode",
+                "type": "string",
+                "description": "Période : semaine ISO (AAAA-Snn) ou mois (AAAA-MM).",
+            },
+            {
+                "name": "type_periode",
+                "type": "string",
+                "constraints": {"enum": ["semaine", "mois"]},
+                "description": "Semaine (du lundi au dimanche) ou mois civil.",
+            },
             {"name": "debut", "type": "date", "description": "Premier jour de la période."},
             {"name": "fin", "type": "date", "description": "Dernier jour de la période (inclus)."},
-            {"name": "commune", "type": "string",
-             "description": "Commune où se trouvent les bornes (vide : non renseignée)."},
-            {"name": "code_qpv", "type": "string",
-             "description": "Code du quartier prioritaire de la politique de la ville (QPV) "
-                            "du site, lorsque l'exploitant l'a renseigné ; vide sinon."},
+            {
+                "name": "commune",
+                "type": "string",
+                "description": "Commune où se trouvent les bornes (vide : non renseignée).",
+            },
+            {
+                "name": "code_qpv",
+                "type": "string",
+                "description": "Code du quartier prioritaire de la politique de la ville (QPV) "
+                "du site, lorsque l'exploitant l'a renseigné ; vide sinon.",
+            },
             {"name": "categorie", "type": "string", "description": dim_description},
-            {"name": "sessions", "type": "integer", "constraints": {"minimum": 0},
-             "description": "Nombre de sessions ; vide quand le chiffre est couvert par le "
-                            "secret statistique."},
-            {"name": "secret_statistique", "type": "boolean",
-             "trueValues": ["oui"], "falseValues": ["non"],
-             "description": "« oui » : chiffre masqué (moins que le seuil, ou masqué pour "
-                            "qu'aucun autre ne puisse être recalculé)."},
+            {
+                "name": "sessions",
+                "type": "integer",
+                "constraints": {"minimum": 0},
+                "description": "Nombre de sessions ; vide quand le chiffre est couvert par le "
+                "secret statistique.",
+            },
+            {
+                "name": "secret_statistique",
+                "type": "boolean",
+                "trueValues": ["oui"],
+                "falseValues": ["non"],
+                "description": "« oui » : chiffre masqué (moins que le seuil, ou masqué pour "
+                "qu'aucun autre ne puisse être recalculé).",
+            },
         ],
         "missingValues": [""],
     }
 
 
-AVAILABILITY_SCHEMA: Final = {
+AVAILABILITY_FIELDS: Final = (
+    "periode",
+    "type_periode",
+    "debut",
+    "fin",
+    "commune",
+    "code_qpv",
+    "bornes",
+    "disponibilite_pourcent",
+)
+AVAILABILITY_SCHEMA: Final[dict[str, Any]] = {
     "fields": [
         {"name": "periode", "type": "string", "description": "Période (AAAA-Snn ou AAAA-MM)."},
-        {"name": "type_periode", "type": "string", "constraints": {"enum": ["semaine", "mois"]},
-         "description": "Semaine ou mois civil."},
+        {
+            "name": "type_periode",
+            "type": "string",
+            "constraints": {"enum": ["semaine", "mois"]},
+            "description": "Semaine ou mois civil.",
+        },
         {"name": "debut", "type": "date", "description": "Premier jour de la période."},
         {"name": "fin", "type": "date", "description": "Dernier jour de la période (inclus)."},
         {"name": "commune", "type": "string", "description": "Commune du site."},
         {"name": "code_qpv", "type": "string", "description": "Code QPV du site, ou vide."},
-        {"name": "bornes", "type": "integer", "constraints": {"minimum": 0},
-         "description": "Nombre de bornes en service sur le site."},
-        {"name": "disponibilite_pourcent", "type": "number",
-         "constraints": {"minimum": 0, "maximum": 100},
-         "description": "Part du temps de la période où les bornes se sont déclarées en "
-                        "ligne (moyenne des bornes du site) ; vide si inconnue."},
+        {
+            "name": "bornes",
+            "type": "integer",
+            "constraints": {"minimum": 0},
+            "description": "Nombre de bornes en service sur le site.",
+        },
+        {
+            "name": "disponibilite_pourcent",
+            "type": "number",
+            "constraints": {"minimum": 0, "maximum": 100},
+            "description": "Part du temps de la période où les bornes se sont déclarées en "
+            "ligne (moyenne des bornes du site) ; vide si inconnue.",
+        },
     ],
     "missingValues": [""],
 }
@@ -564,30 +666,56 @@ def package_files(tables: Tables, period: Period, threshold: int) -> dict[str, s
     files: dict[str, str] = {}
     resources = []
     head = (period.label, period.kind, period.first.isoformat(), period.last.isoformat())
-    for dim in (Dimension("sessions", "Sessions", "Toutes les sessions (« total »).", True,
-                          ("total",)), *dimensions()):
+    for dim in (
+        Dimension("sessions", "Sessions", "Toutes les sessions (« total »).", True, ("total",)),
+        *dimensions(),
+    ):
         rows = []
         for (label, table, commune, qpv, category), value in sorted(tables.values.items()):
             if label == period.label and table == dim.name:
-                rows.append((*head, commune, qpv, category,
-                             "" if value is None else value, "oui" if value is None else "non"))
+                rows.append(
+                    (
+                        *head,
+                        commune,
+                        qpv,
+                        category,
+                        "" if value is None else value,
+                        "oui" if value is None else "non",
+                    )
+                )
         files[f"{dim.name}.csv"] = _csv(rows, COUNT_FIELDS)
-        resources.append({
-            "name": dim.name, "path": f"{dim.name}.csv", "title": dim.title,
-            "description": dim.description, "format": "csv", "mediatype": "text/csv",
-            "encoding": "utf-8", "profile": "tabular-data-resource",
-            "schema": _count_schema(dim.description),
-        })
-    rows = []
+        resources.append(
+            {
+                "name": dim.name,
+                "path": f"{dim.name}.csv",
+                "title": dim.title,
+                "description": dim.description,
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "profile": "tabular-data-resource",
+                "schema": _count_schema(dim.description),
+            }
+        )
+    shares: list[tuple[Any, ...]] = []
     for (label, commune, qpv), (count, share) in sorted(tables.availability.items()):
         if label == period.label:
-            rows.append((*head, commune, qpv, count, "" if share is None else round(share * 100, 1)))
-    files["disponibilite.csv"] = _csv(rows, [f["name"] for f in AVAILABILITY_SCHEMA["fields"]])
-    resources.append({
-        "name": "disponibilite", "path": "disponibilite.csv",
-        "title": "Disponibilité des bornes", "format": "csv", "mediatype": "text/csv",
-        "encoding": "utf-8", "profile": "tabular-data-resource", "schema": AVAILABILITY_SCHEMA,
-    })
+            shares.append(
+                (*head, commune, qpv, count, "" if share is None else round(share * 100, 1))
+            )
+    files["disponibilite.csv"] = _csv(shares, AVAILABILITY_FIELDS)
+    resources.append(
+        {
+            "name": "disponibilite",
+            "path": "disponibilite.csv",
+            "title": "Disponibilité des bornes",
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "profile": "tabular-data-resource",
+            "schema": AVAILABILITY_SCHEMA,
+        }
+    )
     descriptor = {
         "profile": "tabular-data-package",
         "name": f"observatoire-inclusion-numerique-{period.label.lower()}",
@@ -620,14 +748,25 @@ def read_published(folder: Path) -> dict[CellKey, int | None]:
                 continue
             text = (descriptor.parent / resource["path"]).read_text(encoding="utf-8")
             for row in csv.DictReader(io.StringIO(text)):
-                key = (row["periode"], resource["name"], row["commune"], row["code_qpv"],
-                       row["categorie"])
-                published[key] = None if row["secret_statistique"] == "oui" else int(row["sessions"])
+                key = (
+                    row["periode"],
+                    resource["name"],
+                    row["commune"],
+                    row["code_qpv"],
+                    row["categorie"],
+                )
+                published[key] = (
+                    None if row["secret_statistique"] == "oui" else int(row["sessions"])
+                )
     return published
 
 
 def publish(
-    session: Session, folder: Path, through: date, zone: tzinfo, threshold: int,
+    session: Session,
+    folder: Path,
+    through: date,
+    zone: tzinfo,
+    threshold: int,
     since: date | None = None,
 ) -> list[Period]:
     """Write a Data Package for every complete week and month up to ``through`` not yet in
@@ -651,7 +790,9 @@ def publish(
 
 def _first_session_day(session: Session, zone: tzinfo) -> date | None:
     first = session.scalar(
-        select(EventRecord.sent_at).where(EventRecord.kind == SESSION_ENDED)
-        .order_by(EventRecord.sent_at).limit(1)
+        select(EventRecord.sent_at)
+        .where(EventRecord.kind == SESSION_ENDED)
+        .order_by(EventRecord.sent_at)
+        .limit(1)
     )
     return None if first is None else (first.astimezone(zone) - timedelta(days=1)).date()

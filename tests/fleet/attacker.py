@@ -87,7 +87,9 @@ class _Solver:
     def __init__(self) -> None:
         self.rows: dict[int, tuple[dict[int, Fraction], Fraction]] = {}
 
-    def _reduce(self, vec: dict[int, Fraction], rhs: Fraction) -> tuple[dict[int, Fraction], Fraction]:
+    def _reduce(
+        self, vec: dict[int, Fraction], rhs: Fraction
+    ) -> tuple[dict[int, Fraction], Fraction]:
         vec = dict(vec)
         for pivot in sorted(k for k in vec if k in self.rows):
             coef = vec.get(pivot)

@@ -38,35 +38,58 @@ def fill(session: Session, terminals: int, sites: int, per_day: int, seed: int =
     for t in range(terminals):
         site = t % sites
         terminal = Terminal(
-            id=f"bdx-{t:03d}", state="online", state_since=start, created_at=start,
-            versions={}, commune=f"Commune {site}", qpv_code="QN03301M" if site == 0 else None,
+            id=f"bdx-{t:03d}",
+            state="online",
+            state_since=start,
+            created_at=start,
+            versions={},
+            commune=f"Commune {site}",
+            qpv_code="QN03301M" if site == 0 else None,
         )
         session.add(terminal)
         session.flush()
-        session.add(StateChange(terminal_id=terminal.id, at=start - timedelta(days=3),
-                                state="online"))
-        session.add(StateChange(terminal_id=terminal.id, at=start + timedelta(days=10),
-                                state="lost"))
-        session.add(StateChange(terminal_id=terminal.id, at=start + timedelta(days=10, hours=6),
-                                state="online"))
+        session.add(
+            StateChange(terminal_id=terminal.id, at=start - timedelta(days=3), state="online")
+        )
+        session.add(
+            StateChange(terminal_id=terminal.id, at=start + timedelta(days=10), state="lost")
+        )
+        session.add(
+            StateChange(
+                terminal_id=terminal.id, at=start + timedelta(days=10, hours=6), state="online"
+            )
+        )
         for day in range(28):
             for _ in range(rng.randint(0, 2 * per_day)):
                 seq += 1
-                at = start + timedelta(days=day, hours=rng.choice((7, 9, 10, 11, 14, 16, 18, 22)),
-                                       minutes=rng.randint(0, 59))
+                at = start + timedelta(
+                    days=day,
+                    hours=rng.choice((7, 9, 10, 11, 14, 16, 18, 22)),
+                    minutes=rng.randint(0, 59),
+                )
                 used = rng.sample(tiles[:8], rng.choice((0, 1, 1, 2)))
-                session.add(EventRecord(
-                    terminal_id=terminal.id, seq=seq, kind="session_ended", sent_at=at,
-                    received_at=at,
-                    data={
-                        "duration_s": rng.randint(20, 900), "reason": rng.choice(REASONS),
-                        "tiles": ",".join(used), "tiles_count": len(used),
-                        "guide_opened": int(rng.random() < 0.1), "places_shown": 0,
-                        "numbers_shown": int(rng.random() < 0.05),
-                        "language": rng.choice(LANGS), "read_aloud": rng.random() < 0.08,
-                        "large_text": rng.random() < 0.1, "high_contrast": rng.random() < 0.03,
-                    },
-                ))
+                session.add(
+                    EventRecord(
+                        terminal_id=terminal.id,
+                        seq=seq,
+                        kind="session_ended",
+                        sent_at=at,
+                        received_at=at,
+                        data={
+                            "duration_s": rng.randint(20, 900),
+                            "reason": rng.choice(REASONS),
+                            "tiles": ",".join(used),
+                            "tiles_count": len(used),
+                            "guide_opened": int(rng.random() < 0.1),
+                            "places_shown": 0,
+                            "numbers_shown": int(rng.random() < 0.05),
+                            "language": rng.choice(LANGS),
+                            "read_aloud": rng.random() < 0.08,
+                            "large_text": rng.random() < 0.1,
+                            "high_contrast": rng.random() < 0.03,
+                        },
+                    )
+                )
     session.commit()
 
 
@@ -112,9 +135,16 @@ def truth(db: Session) -> dict[tuple[str, str, tuple[str, str], str], int]:
 
 def test_the_periods_are_fixed_weeks_and_months() -> None:
     periods = opendata.complete_periods(FEBRUARY.first, FEBRUARY.last)
-    assert sorted(p.label for p in periods) == ["2027-02", "2027-S05", "2027-S06", "2027-S07", "2027-S08"]
+    assert sorted(p.label for p in periods) == [
+        "2027-02",
+        "2027-S05",
+        "2027-S06",
+        "2027-S07",
+        "2027-S08",
+    ]
     assert opendata.week_of(date(2027, 3, 3)) == opendata.Period(
-        date(2027, 3, 1), date(2027, 3, 7), "semaine")
+        date(2027, 3, 1), date(2027, 3, 7), "semaine"
+    )
     assert opendata.month_of(date(2028, 2, 10)).last == date(2028, 2, 29)
 
 
@@ -169,8 +199,18 @@ def test_the_data_package_is_valid(db: Session, tmp_path: Path) -> None:
     package = json.loads(descriptor.read_text(encoding="utf-8"))
     assert package["licenses"][0]["name"] == "etalab-2.0"
     names = {r["name"] for r in package["resources"]}
-    assert {"sessions", "tuiles", "besoins", "langues", "accessibilite", "fins", "aide",
-            "heures", "jours", "disponibilite"} <= names
+    assert {
+        "sessions",
+        "tuiles",
+        "besoins",
+        "langues",
+        "accessibilite",
+        "fins",
+        "aide",
+        "heures",
+        "jours",
+        "disponibilite",
+    } <= names
     for resource in package["resources"]:
         assert resource["encoding"] == "utf-8"
         for fld in resource["schema"]["fields"]:
