@@ -23,6 +23,7 @@ from fleet.api.routes import (
     auth,
     dashboard,
     health,
+    observatory_pages,
     terminal_page,
     terminals,
 )
@@ -80,6 +81,7 @@ ROUTERS: Final = tuple(
         tokens_route,
         metrics_route,
         observatory_export,
+        observatory_pages,
         rollouts_route,
         enrolment_route,
         sso_route,

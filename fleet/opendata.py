@@ -796,3 +796,62 @@ def _first_session_day(session: Session, zone: tzinfo) -> date | None:
         .limit(1)
     )
     return None if first is None else (first.astimezone(zone) - timedelta(days=1)).date()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading what was published (the pages show nothing else)
+
+#: The files a period's package holds: what the pages and the public URL may serve.
+PACKAGE_FILES: Final = (
+    "datapackage.json",
+    "sessions.csv",
+    *(
+        f"{name}.csv"
+        for name in (
+            "tuiles",
+            "besoins",
+            "langues",
+            "accessibilite",
+            "fins",
+            "aide",
+            "heures",
+            "jours",
+        )
+    ),
+    "disponibilite.csv",
+)
+LABEL_PATTERN: Final = r"^[0-9]{4}-(S[0-9]{2}|[0-9]{2})$"
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    commune: str
+    qpv: str
+    category: str
+    sessions: int | None
+
+
+def published_periods(folder: Path | None) -> list[str]:
+    """The labels of the periods in ``folder``, newest first (months and weeks)."""
+    if folder is None or not folder.is_dir():
+        return []
+    labels = [d.parent.name for d in folder.glob("*/datapackage.json")]
+    return sorted(labels, key=lambda label: (_period_of_label(label).last, label), reverse=True)
+
+
+def published_table(folder: Path, label: str, table: str) -> list[PublishedRow]:
+    path = folder / label / f"{table}.csv"
+    if not path.is_file():
+        return []
+    rows = []
+    for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
+        hidden = row["secret_statistique"] == "oui"
+        rows.append(
+            PublishedRow(
+                row["commune"],
+                row["code_qpv"],
+                row["categorie"],
+                None if hidden else int(row["sessions"]),
+            )
+        )
+    return rows
