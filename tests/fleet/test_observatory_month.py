@@ -99,7 +99,7 @@ def script_month(agent: ScriptedAgent, link: AgentLink, rng: random.Random, busy
             sent += 1
             if sent % 25 == 0:
                 # The link queues 64 lines at most, as on a terminal: let the agent catch up.
-                wait_until(lambda: agent.count() == sent, 10, "the sessions reported")
+                wait_until(lambda n=sent: agent.count() == n, 10, "the sessions reported")
     return sent
 
 
@@ -132,9 +132,9 @@ def test_a_month_of_fifty_terminals(settings: FleetSettings, tmp_path: Path) -> 
             with AgentLink(
                 sockets / f"{index}.sock", ui_version="1.0.0", retry_interval_s=0.05
             ) as link:
-                wait_until(lambda: link.connected, 5, "the UI to connect")
+                wait_until(lambda ui=link: ui.connected, 5, "the UI to connect")
                 sent = script_month(agent, link, rng, busy=rng.choice((1.5, 3, 5)))
-                wait_until(lambda: agent.count() == sent, 30, "every session reported")
+                wait_until(lambda a=agent, n=sent: a.count() == n, 30, "every session reported")
         finally:
             agent.server.stop()
         total += sent
