@@ -674,6 +674,21 @@ def protocol_markdown() -> str:
             lines += ["Fixed reasons:", ""]
             lines += [f"- `{reason.value}`" for reason in Reason]
             lines.append("")
+        if model is Event:
+            lines += [
+                "The `session_ended` event's `data` (the observatory counts these, never more):",
+                "`duration_s`, `reason` (`button`, `idle`, `max_length`, `command`), "
+                "`tiles_count`, `tiles` (catalog ids, commas between), and:",
+                "",
+            ]
+            for name, info in (
+                *HelpUsage.model_fields.items(),
+                *SessionAssist.model_fields.items(),
+            ):
+                lines.append(
+                    f"- `{name}`: {info.annotation.__name__ if isinstance(info.annotation, type) else 'code or absent'}"
+                )
+            lines.append("")
     return "\n".join(lines)
 
 
