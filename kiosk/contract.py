@@ -685,9 +685,9 @@ def protocol_markdown() -> str:
                 *HelpUsage.model_fields.items(),
                 *SessionAssist.model_fields.items(),
             ):
-                lines.append(
-                    f"- `{name}`: {info.annotation.__name__ if isinstance(info.annotation, type) else 'code or absent'}"
-                )
+                kind = info.annotation
+                shown = kind.__name__ if isinstance(kind, type) else "code or absent"
+                lines.append(f"- `{name}`: {shown}")
             lines.append("")
     return "\n".join(lines)
 
