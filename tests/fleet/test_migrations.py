@@ -42,7 +42,7 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     upgrade_database(migrated_engine)
 
     with migrated_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0009"
+        assert MigrationContext.configure(connection).get_current_revision() == "r0010_observatory"
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:
@@ -85,3 +85,20 @@ def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_u
             assert kinds["health_samples_id_seq"] == "bigint"
     finally:
         engine.dispose()
+
+
+def test_r0010_adds_the_qpv_code_and_the_observatoire_role(migrated_engine: Engine) -> None:
+    columns = {c["name"] for c in inspect(migrated_engine).get_columns("terminals")}
+    assert "qpv_code" in columns
+    now = datetime(2027, 2, 1, tzinfo=UTC)
+    with migrated_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (username, password_hash, role, created_at, disabled) "
+                "VALUES ('obs', 'x', 'observatoire', :now, false)"
+            ),
+            {"now": now},
+        )
+    with migrated_engine.connect() as connection:
+        role = connection.execute(text("SELECT role FROM users WHERE username = 'obs'")).scalar()
+    assert role == "observatoire"
