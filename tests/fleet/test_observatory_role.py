@@ -128,3 +128,35 @@ def test_the_role_can_be_given(db_session: Session) -> None:
     db_session.commit()
     assert user.role == "observatoire"
     assert date(2027, 2, 1).isoweekday() == 1
+
+
+def test_the_page_in_a_browser(published: FleetSettings, tmp_path: Path) -> None:
+    """The page at 1280 and 390 px: charts and table inside the viewport, no overflow."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import launch_chromium, served
+
+    shots = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", tmp_path / "shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with served(create_app(published, start_ingest=False)) as url, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        for width in (1280, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
+            page = context.new_page()
+            page.goto(url + "/login")
+            page.fill("#username", "obs")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(url + "/observatoire")
+            page.goto(url + "/observatoire?periode=2027-02&table=langues")
+            assert page.locator("#chart-communes").is_visible()
+            assert page.locator("h1").inner_text() == "Observatoire de l'inclusion numérique"
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+            )
+            assert not overflow, width
+            page.screenshot(path=str(shots / f"observatory-{width}.png"), full_page=True)
+            context.close()
+        browser.close()
