@@ -24,6 +24,7 @@ from fleet.cli_common import (
     out,
 )
 from fleet.cli_enrolment import app as enrolment_app
+from fleet.cli_observatory import app as observatory_app
 from fleet.cli_terminals import app as terminals_app
 from fleet.content.cli import app as content_app
 from fleet.core.db import make_session_factory
@@ -246,6 +247,7 @@ def main() -> None:
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(content_app, name="content")
 app.add_typer(enrolment_app, name="enrolment")
+app.add_typer(observatory_app, name="observatory")
 
 
 if __name__ == "__main__":

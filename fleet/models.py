@@ -26,7 +26,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 TERMINAL_STATES: Final = ("unknown", "online", "offline", "lost")
-USER_ROLES: Final = ("viewer", "operator", "admin")
+USER_ROLES: Final = ("viewer", "operator", "admin", "observatoire")
+#: The role of the observatory's people: the observatory's pages and nothing else.
+OBSERVATORY_ROLE: Final = "observatoire"
 #: A command's life: ``pending`` until the terminal answers, then one of the others.
 COMMAND_STATES: Final = ("pending", "accepted", "done", "failed", "refused", "expired")
 #: States a command never leaves, whatever arrives later.
@@ -124,6 +126,8 @@ class Terminal(Base):
     commune: Mapped[str | None] = mapped_column(String(80))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # The priority neighbourhood (QPV) code of the site, where the operator set it.
+    qpv_code: Mapped[str | None] = mapped_column(String(16))
     # Content: the version the terminal last reported applied, and the one the fleet wants.
     content_version: Mapped[str | None] = mapped_column(String(64))
     desired_content_version: Mapped[str | None] = mapped_column(String(64))
@@ -257,7 +261,9 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="role_known"),
+        CheckConstraint(
+            "role IN ('viewer', 'operator', 'admin', 'observatoire')", name="role_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -453,7 +459,9 @@ class ApiToken(Base):
 
     __tablename__ = "api_tokens"
     __table_args__ = (
-        CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="role_known"),
+        CheckConstraint(
+            "role IN ('viewer', 'operator', 'admin', 'observatoire')", name="role_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

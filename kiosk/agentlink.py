@@ -22,7 +22,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from kiosk.contract import HelpUsage
+from kiosk.contract import HelpUsage, SessionAssist
 from kiosk.localproto import (
     AgentMessage,
     Crash,
@@ -140,6 +140,7 @@ class AgentLink:
         tiles_used: list[str],
         reason: SessionEndReason,
         help_usage: HelpUsage | None = None,
+        assist: SessionAssist | None = None,
     ) -> bool:
         return self._send(
             lambda: SessionEnded(
@@ -148,6 +149,7 @@ class AgentLink:
                 tiles_used=tiles_used,
                 reason=reason,
                 help=help_usage or HelpUsage(),
+                assist=assist or SessionAssist(),
             )
         )
 

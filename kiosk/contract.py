@@ -363,6 +363,40 @@ class HelpUsage(BaseModel):
         return min(count + 1, MAX_HELP_COUNT)
 
 
+#: An interface language code of the kiosk (``fr``, ``en``, ``ar``...), never a locale of a person.
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+
+
+class SessionAssist(BaseModel):
+    """What the session used of the kiosk's own settings: never what was read, said or typed.
+
+    Its fields are keys of the ``session_ended`` event's ``data``; the observatory counts the
+    sessions that used each.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    #: The interface language the session ended in (the last one the resident chose).
+    language: LanguageCode | None = None
+    #: Read-aloud was used at least once.
+    read_aloud: bool = False
+    #: Large text was switched on at some point.
+    large_text: bool = False
+    #: High contrast was switched on at some point.
+    high_contrast: bool = False
+
+    def event_data(self) -> dict[str, Scalar]:
+        """The keys added to the ``session_ended`` event (no language key when unknown)."""
+        data: dict[str, Scalar] = {
+            "read_aloud": self.read_aloud,
+            "large_text": self.large_text,
+            "high_contrast": self.high_contrast,
+        }
+        if self.language is not None:
+            data["language"] = self.language
+        return data
+
+
 CommandName = Literal[
     "reboot", "restart_ui", "wipe_session", "screenshot", "set_settings", "refresh_content", "logs"
 ]
@@ -754,6 +788,21 @@ def protocol_markdown() -> str:
         if model is CommandAck:
             lines += ["Fixed reasons:", ""]
             lines += [f"- `{reason.value}`" for reason in Reason]
+            lines.append("")
+        if model is Event:
+            lines += [
+                "The `session_ended` event's `data` (the observatory counts these, never more):",
+                "`duration_s`, `reason` (`button`, `idle`, `max_length`, `command`), "
+                "`tiles_count`, `tiles` (catalog ids, commas between), and:",
+                "",
+            ]
+            for name, info in (
+                *HelpUsage.model_fields.items(),
+                *SessionAssist.model_fields.items(),
+            ):
+                kind = info.annotation
+                shown = kind.__name__ if isinstance(kind, type) else "code or absent"
+                lines.append(f"- `{name}`: {shown}")
             lines.append("")
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from kiosk.catalog import ID_PATTERN
-from kiosk.contract import SCREENSHOT_MAX_BYTES, CommandId, HelpUsage, Scalar
+from kiosk.contract import SCREENSHOT_MAX_BYTES, CommandId, HelpUsage, Scalar, SessionAssist
 
 LOCAL_PROTOCOL_VERSION: Final = 1
 #: A longer line is dropped and its connection closed: nothing legitimate comes near it.
@@ -99,6 +99,8 @@ class SessionEnded(LocalMessage):
     reason: SessionEndReason
     #: How the help pages were used: counts only (the guide, places, numbers shown).
     help: HelpUsage = Field(default_factory=HelpUsage)
+    #: Which of the kiosk's settings the session used (language, read-aloud, text, contrast).
+    assist: SessionAssist = Field(default_factory=SessionAssist)
 
 
 class WipeResult(LocalMessage):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Final, Protocol
 
 from fastapi import Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import Response
@@ -19,7 +19,7 @@ from fleet.commands import Publisher
 from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import fleet_translations, gettext_for, supported_or
-from fleet.models import ApiToken, User, WebSession
+from fleet.models import OBSERVATORY_ROLE, ApiToken, User, WebSession
 from kiosk.contract import TERMINAL_ID_PATTERN
 
 LANGUAGE_SESSION_KEY = "lang"
@@ -160,6 +160,28 @@ def signed_in(
     return row, user
 
 
+#: What the role ``observatoire`` may reach: the observatory's pages, and logging out.
+OBSERVATORY_PATHS: Final = ("/observatoire",)
+OBSERVATORY_ALSO: Final = frozenset({"/logout"})
+
+
+def observatory_may_reach(path: str) -> bool:
+    return path in OBSERVATORY_ALSO or any(
+        path == prefix or path.startswith(prefix + "/") for prefix in OBSERVATORY_PATHS
+    )
+
+
+def _check_role_scope(request: Request, user: User) -> None:
+    """The observatory's people read the observatory's pages and nothing else."""
+    if user.role == OBSERVATORY_ROLE and not observatory_may_reach(request.url.path):
+        if request.url.path == "/" and request.method == "GET":
+            # Where the login sends everyone: their home is the observatory.
+            raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/observatoire"})
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "the observatoire role reads the observatory pages only"
+        )
+
+
 def _session_user(
     request: Request, session: Session, settings: FleetSettings, now: datetime, touch: bool = True
 ) -> User | None:
@@ -167,6 +189,7 @@ def _session_user(
     if found is None:
         return None
     row, user = found
+    _check_role_scope(request, user)
     request.state.web_session_id = row.id
     return user
 
@@ -205,7 +228,9 @@ def token_user(
         )
     _note_token_use(session, settings, token, now)
     setattr(request.state, TOKEN_STATE_KEY, token.id)
-    return User(id=None, username=f"token:{token.name}"[:64], role=token.role, disabled=False)
+    user = User(id=None, username=f"token:{token.name}"[:64], role=token.role, disabled=False)
+    _check_role_scope(request, user)
+    return user
 
 
 def _note_token_use(

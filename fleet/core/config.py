@@ -139,8 +139,12 @@ class FleetSettings(BaseSettings):
     #: Client addresses or networks (CIDR, commas between) that may read /metrics without a
     #: token; empty: an API token (any role) is required.
     metrics_allowed_addresses: str = ""
-    #: Observatory export: cells with fewer sessions than this are suppressed.
-    observatory_min_sessions: int = Field(default=5, ge=1)
+    #: Observatory (export, pages, open data): counts of fewer sessions than this are hidden.
+    #: 11 is the rule INSEE applies to household data; never below 5 (docs/observatory.md).
+    observatory_min_sessions: int = Field(default=11, ge=5, le=1000)
+    #: Where ``fleet observatory publish`` writes the open data (one folder per week and
+    #: month), served read-only under /opendata/observatoire; None: not published.
+    observatory_open_data_dir: Path | None = None
     # The published TUF content repository (``fleet content publish``), served read-only under
     # /content for the terminals; None: this fleet serves no content.
     content_repo: Path | None = None

@@ -478,6 +478,7 @@ class UiLinkServer:
                     "tiles_count": len(set(message.tiles_used)),
                     "tiles": _joined(message.tiles_used),
                     **message.help.model_dump(),
+                    **message.assist.event_data(),
                 }
             elif isinstance(message, WipeResult):
                 self._last_wipe = message

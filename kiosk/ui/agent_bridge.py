@@ -170,6 +170,7 @@ class AgentBridge(QObject):
             list(tiles_used),
             END_REASONS.get(reason, "command"),
             self._browser.help_usage,
+            self._browser.assist,
         )
 
     def _on_self_check(self, result: SelfCheck) -> None:

@@ -130,6 +130,14 @@ class HomeScreen:
         self.prefs.highContrastChanged.connect(
             lambda: self.browser.set_high_contrast(bool(self.prefs.property("highContrast")))
         )
+        # What a session used of these settings, counted (on or off only) for the observatory.
+        self.browser.note_language(self.prefs.property("language"))
+        self.prefs.largeTextChanged.connect(
+            lambda: self.browser.note_large_text(bool(self.prefs.property("largeText")))
+        )
+        self.speech.speakingChanged.connect(
+            lambda: self.browser.note_read_aloud() if self.speech.property("speaking") else None
+        )
         # The next resident starts in French, normal colours and text, in silence.
         self.browser.sessionEnded.connect(self._on_session_ended)
 

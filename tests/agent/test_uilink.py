@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from kiosk.agent.uilink import UiLinkError, UiLinkServer
 from kiosk.agentlink import AgentLink, new_session_id
-from kiosk.contract import Event, HelpUsage, Scalar, utc_now
+from kiosk.contract import Event, HelpUsage, Scalar, SessionAssist, utc_now
 from kiosk.localproto import (
     MAX_LINE_BYTES,
     AgentMessage,
@@ -110,7 +110,12 @@ def test_session_events_become_anonymous_contract_events(
     session_id = new_session_id()
     assert ui.session_started(session_id, "caf")
     assert ui.session_ended(
-        session_id, 312.46, ["caf", "ameli", "caf"], "button", HelpUsage(places_shown=2)
+        session_id,
+        312.46,
+        ["caf", "ameli", "caf"],
+        "button",
+        HelpUsage(places_shown=2),
+        SessionAssist(language="uk", large_text=True),
     )
     assert ui.wipe_result(ok=False, checks_failed=["cookies_empty", "cache_empty"])
     assert ui.crash("webengine", "render process gone")
@@ -127,6 +132,11 @@ def test_session_events_become_anonymous_contract_events(
                 "guide_opened": 0,
                 "places_shown": 2,
                 "numbers_shown": 0,
+                # The reading aids used and the language: yes or no, and a code.
+                "read_aloud": False,
+                "large_text": True,
+                "high_contrast": False,
+                "language": "uk",
             },
         ),
         (

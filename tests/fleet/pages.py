@@ -17,6 +17,7 @@ from .conftest import status_payload
 from .test_command_web import store
 
 TERMINAL = "bdx-page-001"
+OBSERVATORY_PERIOD = "2027-02"
 #: Routes that never end by themselves (visited with a stream elsewhere).
 STREAMS = frozenset({"/events/terminals"})
 
@@ -46,6 +47,10 @@ def get_paths(fleet: Fleet) -> list[str]:
     values = {
         "terminal_id": fleet.terminal_id,
         "rollout_id": str(fleet.rollout_id),
+        # The observatory's published files (a period, one of its files, one of its charts).
+        "periode": OBSERVATORY_PERIOD,
+        "fichier": "sessions.csv",
+        "graphique": "evolution.svg",
     }
     queries = {
         "/api/v1/observatory": f"?from={date.today()}&to={date.today()}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +15,17 @@ from fleet.core.db import make_engine, make_session_factory
 from fleet.models import EventRecord, Terminal
 from tests.helpers import log_in
 
+from .conftest import make_settings, prepare_database
+
 DAY = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> FleetSettings:
+    """These tests were written for the export's former threshold, 5 (the lowest allowed)."""
+    settings = make_settings(tmp_path, observatory_min_sessions=5)
+    prepare_database(settings)
+    return settings
 
 
 @pytest.fixture

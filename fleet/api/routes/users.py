@@ -30,7 +30,12 @@ USERNAME_MAX_CHARS = 64
 
 
 def role_label(role: str, _: formatting.Gettext) -> str:
-    labels = {"viewer": _("viewer"), "operator": _("operator"), "admin": _("administrator")}
+    labels = {
+        "viewer": _("viewer"),
+        "operator": _("operator"),
+        "admin": _("administrator"),
+        "observatoire": _("observatory"),
+    }
     return labels.get(role, role)
 
 

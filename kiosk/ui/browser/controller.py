@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Final
 
 from kiosk.catalog import Catalog, Tile
-from kiosk.contract import HelpUsage
+from kiosk.contract import HelpUsage, SessionAssist
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.keys import KioskEventFilter
 from kiosk.ui.browser.pages import KioskPages
@@ -129,6 +129,11 @@ class BrowserController(QObject):
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
         self._help_usage = HelpUsage()
+        # The settings in force (for a session's start) and what the session used of them.
+        self._language_now: str | None = None
+        self._high_contrast_now = False
+        self._large_text_now = False
+        self._assist = SessionAssist()
         self._last_help_page = ""
         self._last_help_kind: str | None = None
         self._browsing = False
@@ -229,7 +234,14 @@ class BrowserController(QObject):
     def set_language(self, language: str) -> None:
         """The resident switched language: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_language(language)
+        self.note_language(language)
         self._reload_kiosk_page()
+
+    def note_language(self, language: str) -> None:
+        """The interface language in force from now on (counted for the observatory)."""
+        self._language_now = language
+        if self.clock.active:
+            self._assist = self._assist.model_copy(update={"language": language})
 
     def _reload_kiosk_page(self) -> None:
         if self._view is not None:
@@ -244,7 +256,26 @@ class BrowserController(QObject):
     def set_high_contrast(self, high_contrast: bool) -> None:
         """The resident switched contrast: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_high_contrast(high_contrast)
+        self._high_contrast_now = high_contrast
+        if high_contrast and self.clock.active:
+            self._assist = self._assist.model_copy(update={"high_contrast": True})
         self._reload_kiosk_page()
+
+    def note_large_text(self, large_text: bool) -> None:
+        """The resident switched large text (counted for the observatory: on or not)."""
+        self._large_text_now = large_text
+        if large_text and self.clock.active:
+            self._assist = self._assist.model_copy(update={"large_text": True})
+
+    def note_read_aloud(self) -> None:
+        """Read-aloud spoke in this session (counted for the observatory: used or not)."""
+        if self.clock.active and not self._assist.read_aloud:
+            self._assist = self._assist.model_copy(update={"read_aloud": True})
+
+    @property
+    def assist(self) -> SessionAssist:
+        """What the session running (or just ended) used of the kiosk's settings."""
+        return self._assist
 
     @property
     def help_usage(self) -> HelpUsage:
@@ -272,6 +303,12 @@ class BrowserController(QObject):
         session_id = self.clock.start()
         if not was_active:
             self._help_usage = HelpUsage()
+            # Chosen on the home screen before the first tile: this session's choice.
+            self._assist = SessionAssist(
+                language=self._language_now,
+                high_contrast=self._high_contrast_now,
+                large_text=self._large_text_now,
+            )
             self._last_help_page, self._last_help_kind = "", None
         self._tile = tile
         if tile_id not in self._tiles_used:
