@@ -7,12 +7,13 @@ JavaScript and the live updates keep the reader's choice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from babel.numbers import format_compact_decimal, format_decimal
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from fleet import crud, plan, presence
@@ -62,6 +63,8 @@ class TableQuery:
     sort: str = "id"
     descending: bool = False
     page: int = 1
+    #: A cell of the plan's cluster grid ("column-row"), from a click on a cluster.
+    cell: str = ""
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> TableQuery:
@@ -74,7 +77,10 @@ class TableQuery:
         text = params.get("q", "").strip()[:MAX_QUERY_LENGTH]
         page_text = params.get("page", "1")
         page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
-        return cls(state, text, sort, params.get("order") == "desc", max(page, 1))
+        cell = params.get("cell", "")
+        if plan.parse_cell(cell) is None:
+            cell = ""
+        return cls(state, text, sort, params.get("order") == "desc", max(page, 1), cell)
 
     def params(self, **changes: str) -> dict[str, str]:
         values = {
@@ -83,9 +89,10 @@ class TableQuery:
             "sort": self.sort,
             "order": "desc" if self.descending else "asc",
             "page": str(self.page),
+            "cell": self.cell,
         }
         values.update(changes)
-        defaults = {"state": "", "q": "", "sort": "id", "order": "asc", "page": "1"}
+        defaults = {"state": "", "q": "", "sort": "id", "order": "asc", "page": "1", "cell": ""}
         return {key: value for key, value in values.items() if value != defaults[key]}
 
     def query_string(self, **changes: str) -> str:
@@ -110,7 +117,7 @@ class TableQuery:
 
     @property
     def active(self) -> bool:
-        return bool(self.state or self.text)
+        return bool(self.state or self.text or self.cell)
 
 
 def degraded_condition(limits: presence.PresenceLimits) -> ColumnElement[bool]:
@@ -130,12 +137,27 @@ def degraded_condition(limits: presence.PresenceLimits) -> ColumnElement[bool]:
     )
 
 
+def cell_condition(column: int, row: int) -> ColumnElement[bool]:
+    """Terminals in one cell of the plan's grid (the last column and row take their edge)."""
+    south, north, west, east = plan.cell_bounds(column, row)
+    columns, rows = plan.grid_size()
+    return and_(
+        Terminal.latitude <= north,
+        Terminal.latitude >= south if row == rows - 1 else Terminal.latitude > south,
+        Terminal.longitude >= west,
+        Terminal.longitude <= east if column == columns - 1 else Terminal.longitude < east,
+    )
+
+
 def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> list[Any]:
     conditions: list[Any] = []
     if query.state == DEGRADED:
         conditions.append(degraded_condition(limits))
     elif query.state:
         conditions.append(Terminal.state == query.state)
+    where = plan.parse_cell(query.cell)
+    if where is not None:
+        conditions.append(cell_condition(*where))
     if query.text:
         needle = query.text.lower()
         conditions.append(
@@ -150,7 +172,10 @@ def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> lis
 
 
 def order_by(query: TableQuery) -> list[Any]:
-    """Missing figures always last (in terminal order), the rest in the asked order."""
+    """Missing figures always last (in terminal order), the rest in the asked order.
+
+    The one place where the table's ORDER BY is made (page, partial and live updates): a
+    severity order (worst first) plugs in here, as the default sort key."""
     column = SORT_COLUMNS[query.sort]
     then = SORT_THEN.get(query.sort)
     keys: list[Any] = [case((column.is_(None), 1), else_=0)]
@@ -225,19 +250,81 @@ def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.Plac
     ]
 
 
+IN_BOX: Final = and_(
+    Terminal.latitude.between(plan.SOUTH, plan.NORTH),
+    Terminal.longitude.between(plan.WEST, plan.EAST),
+)
+
+
+def _grid_index(expression: Any, dialect: str) -> Any:
+    """The whole part of a non-negative number, in SQL: CAST truncates on SQLite, rounds on
+    PostgreSQL (hence FLOOR there)."""
+    if dialect == "postgresql":
+        return cast(func.floor(expression), Integer)
+    return cast(expression, Integer)
+
+
+def cluster_cells(session: Session, conditions: list[Any]) -> list[plan.Cell]:
+    """The plan's clusters, counted by the database: one GROUP BY over (column, row, state)
+    of the grid, at most cells × states rows back, whatever the size of the fleet."""
+    lat_step, lon_step = plan.cell_degrees()
+    dialect = session.get_bind().dialect.name
+    inner = (
+        select(
+            _grid_index((Terminal.longitude - plan.WEST) / lon_step, dialect).label("col"),
+            _grid_index((plan.NORTH - Terminal.latitude) / lat_step, dialect).label("row"),
+            Terminal.state.label("state"),
+            Terminal.latitude.label("lat"),
+            Terminal.longitude.label("lon"),
+        )
+        .where(*conditions, PLACED, IN_BOX)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            inner.c.col,
+            inner.c.row,
+            inner.c.state,
+            func.count(),
+            func.avg(inner.c.lat),
+            func.avg(inner.c.lon),
+        ).group_by(inner.c.col, inner.c.row, inner.c.state)
+    )
+    return plan.merge_cells(tuple(row) for row in rows)
+
+
+def cluster_label(cell: plan.Cell, language: Language) -> str:
+    """ "12 terminals: 9 online, 2 offline, 1 lost", in the reader's language."""
+    _ = language.gettext
+    parts = ", ".join(
+        f"{format_decimal(cell.by_state[state], locale=language.code)} "
+        f"{formatting.state_label(state, _)}"
+        for state in plan.SEVERITY
+        if cell.by_state.get(state)
+    )
+    total = format_decimal(cell.count, locale=language.code)
+    return _("%(count)s terminals: %(states)s") % {"count": total, "states": parts}
+
+
 def plan_context(
     session: Session, query: TableQuery, limits: presence.PresenceLimits, language: Language
 ) -> dict[str, Any]:
     """The plan of every matching terminal (all pages of the table) and those not placed.
 
-    Up to ``plan.DETAIL_MAX`` placed terminals each is a link; beyond, the plan reads only
-    state and coordinates (one path of dots per state) and the lost terminals as links.
+    Up to ``plan.DETAIL_MAX`` placed terminals each is a link; beyond, the plan draws the
+    clusters of a grid at its scale, counted in SQL (see :func:`cluster_cells`), each a link
+    to the table of that cell. Every query here is bounded: counts, at most ``DETAIL_MAX``
+    rows, at most cells × states groups, at most ``NOT_PLACED_MAX`` rows.
     """
     _ = language.gettext
-    conditions = filter_conditions(query, limits)
-    placed, lost = session.execute(
+    # The plan shows the filter's terminals, not only the clicked cell: the cell narrows the
+    # table, and the plan stays the map to click another one.
+    conditions = filter_conditions(replace(query, cell=""), limits)
+    placed, lost, outside = session.execute(
         select(
-            func.count(Terminal.id), func.count(Terminal.id).filter(Terminal.state == "lost")
+            func.count(Terminal.id),
+            func.count(Terminal.id).filter(Terminal.state == "lost"),
+            func.count(Terminal.id).filter(~IN_BOX),
         ).where(*conditions, PLACED)
     ).one()
     title = _("Plan of Bordeaux Métropole")
@@ -245,30 +332,23 @@ def plan_context(
         "placed": placed,
         "lost": lost,
     }
-    if placed <= plan.DETAIL_MAX:
+    clustered = placed > plan.DETAIL_MAX
+    if not clustered:
         shown = _placed_terminals(
             session.execute(select(*TERMINAL_COLUMNS).where(*conditions, PLACED)), language
         )
         svg = plan.render_plan(shown, title, description)
     else:
-        dots: list[plan.Dot] = [
-            (state, latitude, longitude)
-            for state, latitude, longitude in session.execute(
-                select(Terminal.state, Terminal.latitude, Terminal.longitude).where(
-                    *conditions, PLACED
-                )
-            )
-        ]
-        linked = _placed_terminals(
-            session.execute(
-                select(*TERMINAL_COLUMNS)
-                .where(*conditions, PLACED, Terminal.state == "lost")
-                .order_by(Terminal.id)
-                .limit(plan.LINKED_LOST_MAX)
+        svg = plan.render_cluster_plan(
+            cluster_cells(session, conditions),
+            title,
+            description,
+            cell_label=lambda cell: cluster_label(cell, language),
+            count_text=lambda count: format_compact_decimal(
+                count, locale=language.code, fraction_digits=1
             ),
-            language,
+            cell_link=lambda cell: "/?" + query.query_string(cell=cell.key, page="1"),
         )
-        svg = plan.render_compact_plan(dots, linked, title, description)
     not_placed_total = int(
         session.scalar(select(func.count(Terminal.id)).where(*conditions, ~PLACED)) or 0
     )
@@ -283,6 +363,8 @@ def plan_context(
     )
     return {
         "plan_svg": svg,
+        "plan_clustered": clustered,
+        "plan_outside": int(outside),
         "not_placed": not_placed,
         "not_placed_more": max(not_placed_total - len(not_placed), 0),
     }
