@@ -271,36 +271,42 @@ def render_plan(
 
 # --- Clusters: a grid at the map's scale, counted in the database --------------------------
 
-#: One cluster cell is this many SVG units square: the grid has about 19 × 21 cells, so the
-#: plan of any fleet, 50 terminals or 100,000, has at most a few hundred clusters.
-CELL_UNITS: Final = 40.0
+#: The cluster grid, in whole fractions of a degree so that the database's expression (and
+#: its index) is exact and readable: 1/50° of longitude (1.6 km here) by 1/80° of latitude
+#: (1.4 km): 20 × 24 cells over the metropole's box, so the plan of any fleet, 50 terminals or
+#: 100,000, has at most 480 clusters.
+CELLS_PER_DEGREE_LON: Final = 50
+CELLS_PER_DEGREE_LAT: Final = 80
 #: States from the worst: a cluster takes the colour of the worst state among its terminals.
 SEVERITY: Final = ("lost", "offline", "unknown", "online")
 
 
-@cache
 def cell_degrees() -> tuple[float, float]:
     """(latitude, longitude) span of one cell, in degrees."""
-    lat = CELL_UNITS * (NORTH - SOUTH) / (height() - 2 * MARGIN)
-    lon = CELL_UNITS * (EAST - WEST) / (WIDTH - 2 * MARGIN)
-    return lat, lon
+    return 1 / CELLS_PER_DEGREE_LAT, 1 / CELLS_PER_DEGREE_LON
 
 
-@cache
 def grid_size() -> tuple[int, int]:
     """(columns, rows) of the cluster grid."""
     return (
-        math.ceil((WIDTH - 2 * MARGIN) / CELL_UNITS - 1e-9),
-        math.ceil((height() - 2 * MARGIN) / CELL_UNITS - 1e-9),
+        round((EAST - WEST) * CELLS_PER_DEGREE_LON),
+        round((NORTH - SOUTH) * CELLS_PER_DEGREE_LAT),
     )
 
 
-def cell_bounds(column: int, row: int) -> tuple[float, float, float, float]:
-    """(south, north, west, east) of a cell; row 0 is the northern edge, column 0 the western."""
+def cell_of(latitude: float, longitude: float) -> tuple[int, int]:
+    """The cell of a point, as the database computes it, clamped: a terminal outside the
+    box counts in the edge cell, where the plan has always drawn it."""
+    columns, rows = grid_size()
+    column = math.floor((longitude - WEST) * CELLS_PER_DEGREE_LON)
+    row = math.floor((NORTH - latitude) * CELLS_PER_DEGREE_LAT)
+    return min(max(column, 0), columns - 1), min(max(row, 0), rows - 1)
+
+
+def cell_centre(column: int, row: int) -> tuple[float, float]:
+    """(latitude, longitude) of a cell's centre."""
     lat_step, lon_step = cell_degrees()
-    north = NORTH - row * lat_step
-    west = WEST + column * lon_step
-    return max(north - lat_step, SOUTH), north, west, min(west + lon_step, EAST)
+    return NORTH - (row + 0.5) * lat_step, WEST + (column + 0.5) * lon_step
 
 
 def parse_cell(text: str) -> tuple[int, int] | None:
@@ -322,8 +328,6 @@ class Cell:
     column: int
     row: int
     by_state: Mapping[str, int]
-    latitude: float
-    longitude: float
 
     @property
     def count(self) -> int:
@@ -338,30 +342,21 @@ class Cell:
         return f"{self.column}-{self.row}"
 
 
-def merge_cells(rows: Iterable[tuple[int, int, str, int, float, float]]) -> list[Cell]:
-    """Cells from the database's GROUP BY (column, row, state): (column, row, state, count,
-    mean latitude, mean longitude). At most cells × states rows, whatever the fleet's size."""
+def merge_cells(rows: Iterable[tuple[int, int, str, int]]) -> list[Cell]:
+    """Cells from the database's GROUP BY (column, row, state) → count: at most cells ×
+    states rows, whatever the fleet's size. Cells outside the box are clamped to its edge."""
     columns, grid_rows = grid_size()
     counts: dict[tuple[int, int], dict[str, int]] = {}
-    sums: dict[tuple[int, int], list[float]] = {}
-    for column, row, state, count, latitude, longitude in rows:
-        # A terminal exactly on the eastern or southern edge falls in the last cell.
-        key = (min(int(column), columns - 1), min(int(row), grid_rows - 1))
+    for column, row, state, count in rows:
+        key = (min(max(int(column), 0), columns - 1), min(max(int(row), 0), grid_rows - 1))
         by_state = counts.setdefault(key, {})
         by_state[state] = by_state.get(state, 0) + int(count)
-        total = sums.setdefault(key, [0.0, 0.0, 0.0])
-        total[0] += float(latitude) * int(count)
-        total[1] += float(longitude) * int(count)
-        total[2] += int(count)
-    return [
-        Cell(key[0], key[1], by_state, sums[key][0] / sums[key][2], sums[key][1] / sums[key][2])
-        for key, by_state in sorted(counts.items())
-    ]
+    return [Cell(key[0], key[1], by_state) for key, by_state in sorted(counts.items())]
 
 
 def cluster_radius(count: int) -> float:
-    """From 7 units for one terminal to the half cell for thousands (log scale)."""
-    return round(min(7 + 3.5 * math.log10(max(count, 1)), CELL_UNITS / 2 - 1), 1)
+    """From 7 units for one terminal to about the half cell for thousands (log scale)."""
+    return round(min(7 + 3 * math.log10(max(count, 1)), 16), 1)
 
 
 def render_cluster_plan(
@@ -377,15 +372,16 @@ def render_cluster_plan(
     each opening the table filtered to that cell. Bounded by the grid, not by the fleet."""
     parts = _frame(title, description, interactive=True)
     for cell in cells:
-        x, y = project(cell.latitude, cell.longitude)
+        # Whole units: a cluster is at least 14 units wide, and a few hundred of them are
+        # a good part of the page's bytes.
+        x, y = (round(value) for value in project(*cell_centre(cell.column, cell.row)))
         worst = cell.worst
-        radius = cluster_radius(cell.count)
         parts.append(
             f'<a class="plan-cell" href={quoteattr(cell_link(cell))} data-state="{worst}"'
             f' data-count="{cell.count}"><title>{escape(cell_label(cell))}</title>'
-            f'<circle class="state-{worst}" cx="{x}" cy="{y}" r="{radius}"'
+            f'<circle cx="{x}" cy="{y}" r="{cluster_radius(cell.count):g}"'
             f' fill="{STATE_COLOURS.get(worst, STATE_COLOURS["unknown"])}"/>'
-            f'<text x="{x}" y="{round(y + 4, 1)}">{escape(count_text(cell.count))}</text></a>'
+            f'<text x="{x}" y="{y + 4}">{escape(count_text(cell.count))}</text></a>'
         )
     parts.append("</svg>")
     return "\n".join(parts)

@@ -23,12 +23,24 @@ class ActiveWindows:
         return self.everyone or terminal_id in self.terminal_ids
 
 
-def unresolved_alerts(session: Session, terminal_id: str | None = None) -> Sequence[Alert]:
-    """Open and acknowledged alerts, oldest first."""
+def unresolved_alerts(
+    session: Session,
+    terminal_id: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Sequence[Alert]:
+    """Open and acknowledged alerts, oldest first; ``limit`` of them from ``offset``."""
     query = select(Alert).where(Alert.state != "resolved").order_by(Alert.opened_at, Alert.id)
     if terminal_id is not None:
         query = query.where(Alert.terminal_id == terminal_id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return session.scalars(query).all()
+
+
+def count_unresolved(session: Session) -> int:
+    """Open and acknowledged alerts (the alerts page's total)."""
+    return int(session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0)
 
 
 def count_open(session: Session) -> int:

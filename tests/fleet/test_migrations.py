@@ -17,6 +17,13 @@ def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
+    # The plan's grid index is on expressions, per database (migration r0010): not in the
+    # models, which autogenerate cannot compare; PostgreSQL reflects it, SQLite skips it.
+    differences = [
+        difference
+        for difference in differences
+        if not (difference[0] == "remove_index" and difference[1].name == "ix_terminals_plan_cell")
+    ]
 
     assert differences == []
     tables = set(inspect(migrated_engine).get_table_names())
@@ -42,7 +49,7 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     upgrade_database(migrated_engine)
 
     with migrated_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0009"
+        assert MigrationContext.configure(connection).get_current_revision() == "r0010_mapscale"
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:

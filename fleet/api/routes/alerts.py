@@ -43,11 +43,25 @@ def check_operator_form(request: Request, user: User, language: Language, token:
         )
 
 
+#: Alerts per page of the alerts page: at 100,000 terminals thousands can be open at once.
+ALERTS_PAGE_SIZE: Final = 100
+
+
 @router.get("/alerts", response_model=None)
 def alerts_page(page: PageDep, session: SessionDep) -> Response:
     _ = page.language.gettext
+    total = store.count_unresolved(session)
+    pages = max((total + ALERTS_PAGE_SIZE - 1) // ALERTS_PAGE_SIZE, 1)
+    asked = page.request.query_params.get("page", "1")
+    number = min(int(asked) if asked.isdigit() and len(asked) < 7 else 1, pages) or 1
     context: dict[str, Any] = {
-        "alerts": store.unresolved_alerts(session),
+        "alerts": store.unresolved_alerts(
+            session, limit=ALERTS_PAGE_SIZE, offset=(number - 1) * ALERTS_PAGE_SIZE
+        ),
+        "alerts_total": total,
+        "alerts_page": number,
+        "alerts_pages": pages,
+        "alerts_first": (number - 1) * ALERTS_PAGE_SIZE + 1,
         "may_acknowledge": may_send_commands(page.user),
         "kind_label": lambda kind: alert_kind_label(kind, _),
         "alert_state_label": lambda state: alert_state_label(state, _),

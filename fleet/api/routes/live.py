@@ -13,7 +13,15 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from babel.numbers import format_compact_decimal, format_decimal
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from fleet import crud, plan, presence
@@ -137,19 +145,38 @@ def degraded_condition(limits: presence.PresenceLimits) -> ColumnElement[bool]:
     )
 
 
-def cell_condition(column: int, row: int) -> ColumnElement[bool]:
-    """Terminals in one cell of the plan's grid (the last column and row take their edge)."""
-    south, north, west, east = plan.cell_bounds(column, row)
+def grid_columns(dialect: str) -> tuple[Any, Any]:
+    """The plan's grid (column, row) of a terminal, in SQL: the very expressions of the index
+    ``ix_terminals_plan_cell`` (migration r0010), so that counting clusters reads the index
+    alone. CAST truncates on SQLite and rounds on PostgreSQL, hence FLOOR there."""
+    column = f"(longitude - ({plan.WEST!r})) * {plan.CELLS_PER_DEGREE_LON}"
+    row = f"({plan.NORTH!r} - latitude) * {plan.CELLS_PER_DEGREE_LAT}"
+    if dialect == "postgresql":
+        column, row = f"floor({column})", f"floor({row})"
+    return literal_column(f"CAST({column} AS INTEGER)"), literal_column(f"CAST({row} AS INTEGER)")
+
+
+def _grid_match(expression: Any, index: int, size: int) -> ColumnElement[bool]:
+    """The edge cells take what lies beyond the box, as the plan draws it."""
+    if index == 0:
+        condition: ColumnElement[bool] = expression <= 0
+    elif index == size - 1:
+        condition = expression >= index
+    else:
+        condition = expression == index
+    return condition
+
+
+def cell_condition(column: int, row: int, dialect: str) -> ColumnElement[bool]:
+    """Terminals in one cell of the plan's grid, with the grid's own SQL (and its index)."""
+    column_sql, row_sql = grid_columns(dialect)
     columns, rows = plan.grid_size()
-    return and_(
-        Terminal.latitude <= north,
-        Terminal.latitude >= south if row == rows - 1 else Terminal.latitude > south,
-        Terminal.longitude >= west,
-        Terminal.longitude <= east if column == columns - 1 else Terminal.longitude < east,
-    )
+    return and_(_grid_match(column_sql, column, columns), _grid_match(row_sql, row, rows))
 
 
-def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> list[Any]:
+def filter_conditions(
+    query: TableQuery, limits: presence.PresenceLimits, dialect: str = "sqlite"
+) -> list[Any]:
     conditions: list[Any] = []
     if query.state == DEGRADED:
         conditions.append(degraded_condition(limits))
@@ -157,7 +184,7 @@ def filter_conditions(query: TableQuery, limits: presence.PresenceLimits) -> lis
         conditions.append(Terminal.state == query.state)
     where = plan.parse_cell(query.cell)
     if where is not None:
-        conditions.append(cell_condition(*where))
+        conditions.append(cell_condition(*where, dialect))
     if query.text:
         needle = query.text.lower()
         conditions.append(
@@ -207,8 +234,10 @@ class TablePage:
 
 def select_page(session: Session, query: TableQuery, limits: presence.PresenceLimits) -> TablePage:
     """The terminals the table shows: filtered, sorted and cut in SQL."""
-    conditions = filter_conditions(query, limits)
-    matching = int(session.scalar(select(func.count(Terminal.id)).where(*conditions)) or 0)
+    conditions = filter_conditions(query, limits, session.get_bind().dialect.name)
+    matching = int(
+        session.scalar(select(func.count()).select_from(Terminal).where(*conditions)) or 0
+    )
     pages = max((matching + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(query.page, pages)
     rows = list(
@@ -250,47 +279,16 @@ def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.Plac
     ]
 
 
-IN_BOX: Final = and_(
-    Terminal.latitude.between(plan.SOUTH, plan.NORTH),
-    Terminal.longitude.between(plan.WEST, plan.EAST),
-)
-
-
-def _grid_index(expression: Any, dialect: str) -> Any:
-    """The whole part of a non-negative number, in SQL: CAST truncates on SQLite, rounds on
-    PostgreSQL (hence FLOOR there)."""
-    if dialect == "postgresql":
-        return cast(func.floor(expression), Integer)
-    return cast(expression, Integer)
-
-
 def cluster_cells(session: Session, conditions: list[Any]) -> list[plan.Cell]:
-    """The plan's clusters, counted by the database: one GROUP BY over (column, row, state)
-    of the grid, at most cells × states rows back, whatever the size of the fleet."""
-    lat_step, lon_step = plan.cell_degrees()
-    dialect = session.get_bind().dialect.name
-    inner = (
-        select(
-            _grid_index((Terminal.longitude - plan.WEST) / lon_step, dialect).label("col"),
-            _grid_index((plan.NORTH - Terminal.latitude) / lat_step, dialect).label("row"),
-            Terminal.state.label("state"),
-            Terminal.latitude.label("lat"),
-            Terminal.longitude.label("lon"),
-        )
-        .where(*conditions, PLACED, IN_BOX)
-        .subquery()
-    )
+    """The plan's clusters, counted by the database: one GROUP BY (column, row, state) of
+    the grid over its index, at most cells × states rows back, whatever the fleet's size."""
+    column, row = grid_columns(session.get_bind().dialect.name)
     rows = session.execute(
-        select(
-            inner.c.col,
-            inner.c.row,
-            inner.c.state,
-            func.count(),
-            func.avg(inner.c.lat),
-            func.avg(inner.c.lon),
-        ).group_by(inner.c.col, inner.c.row, inner.c.state)
+        select(column, row, Terminal.state, func.count())
+        .where(*conditions, column.is_not(None), row.is_not(None))
+        .group_by(column, row, Terminal.state)
     )
-    return plan.merge_cells(tuple(row) for row in rows)
+    return plan.merge_cells((int(c), int(r), str(state), int(n)) for c, r, state, n in rows)
 
 
 def cluster_label(cell: plan.Cell, language: Language) -> str:
@@ -302,6 +300,8 @@ def cluster_label(cell: plan.Cell, language: Language) -> str:
         for state in plan.SEVERITY
         if cell.by_state.get(state)
     )
+    if cell.count == 1:
+        return _("1 terminal: %(state)s") % {"state": formatting.state_label(cell.worst, _)}
     total = format_decimal(cell.count, locale=language.code)
     return _("%(count)s terminals: %(states)s") % {"count": total, "states": parts}
 
@@ -320,13 +320,9 @@ def plan_context(
     # The plan shows the filter's terminals, not only the clicked cell: the cell narrows the
     # table, and the plan stays the map to click another one.
     conditions = filter_conditions(replace(query, cell=""), limits)
-    placed, lost, outside = session.execute(
-        select(
-            func.count(Terminal.id),
-            func.count(Terminal.id).filter(Terminal.state == "lost"),
-            func.count(Terminal.id).filter(~IN_BOX),
-        ).where(*conditions, PLACED)
-    ).one()
+    cells = cluster_cells(session, conditions)
+    placed = sum(cell.count for cell in cells)
+    lost = sum(cell.by_state.get("lost", 0) for cell in cells)
     title = _("Plan of Bordeaux Métropole")
     description = _("%(placed)d terminals placed, %(lost)d of them lost.") % {
         "placed": placed,
@@ -340,7 +336,7 @@ def plan_context(
         svg = plan.render_plan(shown, title, description)
     else:
         svg = plan.render_cluster_plan(
-            cluster_cells(session, conditions),
+            cells,
             title,
             description,
             cell_label=lambda cell: cluster_label(cell, language),
@@ -364,7 +360,6 @@ def plan_context(
     return {
         "plan_svg": svg,
         "plan_clustered": clustered,
-        "plan_outside": int(outside),
         "not_placed": not_placed,
         "not_placed_more": max(not_placed_total - len(not_placed), 0),
     }
@@ -375,7 +370,7 @@ def count_by_state(session: Session) -> dict[str, int]:
     counts = {
         state: count
         for state, count in session.execute(
-            select(Terminal.state, func.count(Terminal.id)).group_by(Terminal.state)
+            select(Terminal.state, func.count()).group_by(Terminal.state)
         )
     }
     return {state: int(counts.get(state, 0)) for state in TERMINAL_STATES}
