@@ -356,7 +356,9 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
             "terminal_7d": "/terminals/bdx-00042?period=7d",
             "alerts": "/alerts",
         }
-        results["html_bytes"] = {name: len(client.get(path).content) for name, path in sizes.items()}
+        results["html_bytes"] = {
+            name: len(client.get(path).content) for name, path in sizes.items()
+        }
         results["overview_bytes"] = results["html_bytes"]["overview"]
         pages = {
             "overview": "/",

@@ -191,7 +191,7 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
     """CAST rounds on PostgreSQL and truncates on SQLite: the grid must agree with floor()."""
     now = crud.utc_now()
     rng = random.Random(3)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for index in range(400):
         # Half of them near a cell's edge, where rounding would move them.
         lat_step, lon_step = plan.cell_degrees()
@@ -218,17 +218,15 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
 
     cells = cluster_cells(db_session, [])
     expected: dict[str, int] = {}
-    for row in rows:
-        key = python_cell(row["latitude"], row["longitude"])
+    for terminal in rows:
+        key = python_cell(terminal["latitude"], terminal["longitude"])
         expected[key] = expected.get(key, 0) + 1
     assert {cell.key: cell.count for cell in cells} == expected
     # The table's filter of a cell selects the same terminals as the grid.
+    dialect = db_session.get_bind().dialect.name
     for cell in cells:
-        column, row = cell.column, cell.row
         found = db_session.scalar(
-            select(func.count(Terminal.id)).where(
-                cell_condition(column, row, db_session.get_bind().dialect.name)
-            )
+            select(func.count(Terminal.id)).where(cell_condition(cell.column, cell.row, dialect))
         )
         assert found == cell.count
 
