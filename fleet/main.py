@@ -30,6 +30,7 @@ from fleet.api.routes import enrolment as enrolment_route
 from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
 from fleet.api.routes import metrics as metrics_route
+from fleet.api.routes import placement as placement_route
 from fleet.api.routes import rollouts as rollouts_route
 from fleet.api.routes import sso as sso_route
 from fleet.api.routes import tokens as tokens_route
@@ -83,6 +84,7 @@ ROUTERS: Final = tuple(
         rollouts_route,
         enrolment_route,
         sso_route,
+        placement_route,
     )
 )
 SESSION_COOKIE: Final = "fleet_session"

@@ -443,3 +443,31 @@ def _outlines_svg() -> tuple[str, ...]:
             f"{escape(commune.name)}</text>"
         )
     return tuple(parts)
+
+
+def render_picker(
+    latitude: float | None, longitude: float | None, title: str, description: str
+) -> str:
+    """The plan to click on to place a terminal (fleet/static/placement.js reads the box from
+    its data attributes to turn a click into coordinates), with the terminal's current place."""
+    parts = _frame(title, description)
+    box = (
+        f' id="place-svg" data-south="{SOUTH}" data-north="{NORTH}" data-west="{WEST}"'
+        f' data-east="{EAST}" data-margin="{MARGIN}" data-width="{WIDTH}"'
+        f' data-height="{round(height(), 3)}"'
+    )
+    parts[0] = parts[0].replace(' id="plan-svg"', box, 1)
+    parts[0] = parts[0].replace(
+        'aria-labelledby="plan-title plan-desc"', 'aria-labelledby="place-title place-desc"'
+    )
+    parts[1] = parts[1].replace('id="plan-title"', 'id="place-title"')
+    parts[2] = parts[2].replace('id="plan-desc"', 'id="place-desc"')
+    hidden = "" if latitude is not None and longitude is not None else ' visibility="hidden"'
+    x, y = (
+        project(latitude, longitude) if latitude is not None and longitude is not None else (0, 0)
+    )
+    parts.append(
+        f'<circle id="place-marker" class="place-marker" cx="{x}" cy="{y}" r="9"{hidden}/>'
+    )
+    parts.append("</svg>")
+    return "\n".join(parts)

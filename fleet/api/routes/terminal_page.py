@@ -25,6 +25,7 @@ from fleet.api.deps import (
     SessionDep,
     may_send_commands,
 )
+from fleet.api.routes import placement
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange
@@ -303,6 +304,7 @@ def terminal_page(
         "milliseconds": formatting.milliseconds,
         "count": formatting.count,
         "clock_error": lambda seconds: formatting.clock_error(seconds, _),
+        **placement.placement_context(page.request, terminal, page.language),
     }
     return page.render("terminal.html", context)
 
