@@ -369,7 +369,7 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
             "terminal_7d": "/terminals/bdx-00042?period=7d",
             "terminal_90d": "/terminals/bdx-00042?period=90d",
             "alerts": "/alerts",
-            "overview_cluster": "/?cell=9-10",
+            "overview_cluster": "/?cell=7-8",
         }
         for name, path in pages.items():
             results[name] = timed(get_page(client, path), args.requests)

@@ -272,11 +272,11 @@ def render_plan(
 # --- Clusters: a grid at the map's scale, counted in the database --------------------------
 
 #: The cluster grid, in whole fractions of a degree so that the database's expression (and
-#: its index) is exact and readable: 1/50° of longitude (1.6 km here) by 1/80° of latitude
-#: (1.4 km): 20 × 24 cells over the metropole's box, so the plan of any fleet, 50 terminals or
-#: 100,000, has at most 480 clusters.
-CELLS_PER_DEGREE_LON: Final = 50
-CELLS_PER_DEGREE_LAT: Final = 80
+#: its index) is exact and readable: 1/40° of longitude (2.0 km here) by 1/60° of latitude
+#: (1.9 km): 16 × 18 cells over the metropole's box, so the plan of any fleet, 50 terminals or
+#: 100,000, has at most 288 clusters (a few tens of kilobytes of SVG).
+CELLS_PER_DEGREE_LON: Final = 40
+CELLS_PER_DEGREE_LAT: Final = 60
 #: States from the worst: a cluster takes the colour of the worst state among its terminals.
 SEVERITY: Final = ("lost", "offline", "unknown", "online")
 

@@ -23,16 +23,16 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-#: The grid as of this revision (1/50 degree of longitude from -0.8, 1/80 of latitude from
+#: The grid as of this revision (1/40 degree of longitude from -0.8, 1/60 of latitude from
 #: 45.0): a test checks that the dashboard's queries read this index.
 GRID_SQL: Final = {
     "sqlite": (
-        "CAST((longitude - (-0.8)) * 50 AS INTEGER)",
-        "CAST((45.0 - latitude) * 80 AS INTEGER)",
+        "CAST((longitude - (-0.8)) * 40 AS INTEGER)",
+        "CAST((45.0 - latitude) * 60 AS INTEGER)",
     ),
     "postgresql": (
-        "CAST(floor((longitude - (-0.8)) * 50) AS INTEGER)",
-        "CAST(floor((45.0 - latitude) * 80) AS INTEGER)",
+        "CAST(floor((longitude - (-0.8)) * 40) AS INTEGER)",
+        "CAST(floor((45.0 - latitude) * 60) AS INTEGER)",
     ),
 }
 
