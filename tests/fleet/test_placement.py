@@ -208,3 +208,41 @@ def test_a_configured_geocoder_places_by_address_and_its_failure_is_said(
             assert "ne répond pas : placez plutôt la borne sur le plan" in page
         else:
             assert stored(settings)[:2] == expected
+
+
+def test_a_click_on_the_plan_fills_the_form_in_chromium(
+    settings: FleetSettings, client: TestClient
+) -> None:
+    """The real browser: fleet/static/placement.js under the page's CSP, click → lat/lon."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, launch_chromium, served
+
+    add_terminal(settings)
+    with served(create_app(settings, start_ingest=False)) as base, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(base + "/login")
+        page.fill("input[name=username]", ADMIN_USERNAME)
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(base + PAGE)
+        picker = page.locator("#place-svg")
+        picker.scroll_into_view_if_needed()
+        box = picker.bounding_box()
+        assert box is not None
+        # 55 % across and 45 % down the drawing (its frame is 20 units of 800 inside).
+        page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
+        latitude, longitude = page.input_value("#place-lat"), page.input_value("#place-lon")
+        assert float(longitude) == pytest.approx(plan.WEST + 420 / 760 * 0.4, abs=2e-4)
+        assert plan.SOUTH < float(latitude) < plan.NORTH
+        assert page.get_attribute("#place-marker", "visibility") is None
+        page.click("#place-form button")
+        page.wait_for_selector("#placement-flash")
+        assert "Borne placée" in page.inner_text("#placement-flash")
+        browser.close()
+    assert errors == []
+    assert stored(settings)[:2] == (float(latitude), float(longitude))
