@@ -363,8 +363,15 @@ def plan_context(
             count_text=lambda count: _compact(count, language.code),
             cell_link=lambda cell: link.replace("CELL", cell.key),
         )
+    # Counted on the grid's index: its column is NULL exactly when a coordinate is missing.
+    column, row = grid_columns(session.get_bind().dialect.name)
     not_placed_total = int(
-        session.scalar(select(func.count(Terminal.id)).where(*conditions, ~PLACED)) or 0
+        session.scalar(
+            select(func.count())
+            .select_from(Terminal)
+            .where(*conditions, or_(column.is_(None), row.is_(None)))
+        )
+        or 0
     )
     not_placed = _placed_terminals(
         session.execute(
