@@ -427,7 +427,7 @@ def load_outlines(path: Path = GEODATA) -> tuple[CommuneOutline, ...]:
 @cache
 def _outlines_svg() -> tuple[str, ...]:
     parts: list[str] = []
-    for commune in load_outlines():
+    for commune in load_outlines(GEODATA):
         path = "".join(
             "M" + "L".join(f"{x},{y}" for x, y in (project(lat, lon) for lon, lat in ring)) + "Z"
             for ring in commune.rings
