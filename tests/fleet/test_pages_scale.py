@@ -24,7 +24,7 @@ from fleet.api.routes.live import (
 )
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
-from fleet.models import Terminal
+from fleet.models import Alert, Terminal
 from tests.helpers import log_in
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -248,3 +248,33 @@ def test_the_clusters_and_counts_read_indexes(db_session: Session) -> None:
         plan_rows = db_session.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
         detail = " ".join(str(part[-1]) for part in plan_rows)
         assert "COVERING INDEX ix_terminals_" in detail, detail
+
+
+def test_the_alerts_page_is_cut_in_pages(client: TestClient, settings: FleetSettings) -> None:
+    rows = fill(settings, 250)
+    now = crud.utc_now()
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Alert),
+            [
+                {
+                    "terminal_id": row["id"],
+                    "kind": "lost",
+                    "state": "open",
+                    "active_key": f"{row['id']}:lost",
+                    "opened_at": now - timedelta(minutes=index),
+                    "summary": "lost",
+                }
+                for index, row in enumerate(rows)
+            ],
+        )
+    engine.dispose()
+    log_in(client)
+    first = client.get("/alerts").text
+    assert first.count('<tr id="alert-') == 100
+    assert "Alertes 1–100 sur 250" in first
+    assert 'href="/alerts?page=2"' in first
+    last = client.get("/alerts?page=3").text
+    assert last.count('<tr id="alert-') == 50
+    assert client.get("/alerts?page=99").text.count('<tr id="alert-') == 50
