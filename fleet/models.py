@@ -515,6 +515,16 @@ class EnrolmentCode(Base):
     terminal_id: Mapped[str | None] = mapped_column(String(40))
 
 
-# mapscale: the summary's counts by state read an index (the plan's grid index, on
-# expressions, is made by migration r0010 only: autogenerate cannot compare expressions).
+# mapscale: the summary's counts by state and of degraded terminals read an index (the plan's
+# grid index, on expressions, is made by migration r0010 only: autogenerate cannot compare it).
 Index("ix_terminals_state", Terminal.state)
+Index(
+    "ix_terminals_health",
+    Terminal.state,
+    Terminal.ui_alive,
+    Terminal.disk_percent,
+    Terminal.enclosure_temperature_c,
+    Terminal.temperature_c,
+    Terminal.clock_synced,
+    Terminal.clock_error_s,
+)

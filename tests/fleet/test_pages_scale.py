@@ -231,6 +231,10 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
         assert found == cell.count
 
 
+def make_settings_for_limits() -> FleetSettings:
+    return FleetSettings.model_validate({"secret_key": "x" * 32, "broker_password": "x"})
+
+
 def test_the_clusters_and_counts_read_indexes(db_session: Session) -> None:
     """At 100,000 terminals a table scan per request is what made the overview slow."""
     dialect = db_session.get_bind().dialect.name
@@ -243,6 +247,11 @@ def test_the_clusters_and_counts_read_indexes(db_session: Session) -> None:
         .group_by(column, row, Terminal.state),
         select(func.count()).select_from(Terminal).where(cell_condition(3, 4, dialect)),
         select(Terminal.state, func.count()).group_by(Terminal.state),
+        select(func.count())
+        .select_from(Terminal)
+        .where(
+            degraded_condition(presence.PresenceLimits.from_settings(make_settings_for_limits()))
+        ),
     ):
         sql = str(statement.compile(db_session.get_bind(), compile_kwargs={"literal_binds": True}))
         plan_rows = db_session.execute(text("EXPLAIN QUERY PLAN " + sql)).all()

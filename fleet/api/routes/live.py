@@ -204,6 +204,9 @@ def order_by(query: TableQuery) -> list[Any]:
 
     The one place where the table's ORDER BY is made (page, partial and live updates): a
     severity order (worst first) plugs in here, as the default sort key."""
+    if query.sort == "id":
+        # Never missing (the key): the primary key's index serves the page, no sort at all.
+        return [Terminal.id.desc() if query.descending else Terminal.id.asc()]
     column = SORT_COLUMNS[query.sort]
     then = SORT_THEN.get(query.sort)
     keys: list[Any] = [case((column.is_(None), 1), else_=0)]

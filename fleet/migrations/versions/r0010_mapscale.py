@@ -4,7 +4,8 @@
 state, the very expressions of ``fleet.api.routes.live.grid_columns``, then the coordinates
 (without which SQLite does not see that the index covers the expressions): the clusters are
 then counted from the index alone, without reading the table. ``ix_terminals_state`` serves the
-counts by state of the summary. Both are plain indexes: nothing to migrate in the data.
+counts by state of the summary, ``ix_terminals_health`` its "degraded" count (the columns
+``degraded_condition`` reads). Plain indexes: nothing to migrate in the data.
 
 Revision ID: r0010_mapscale
 Revises: 0009
@@ -37,6 +38,19 @@ GRID_SQL: Final = {
 }
 
 
+#: What the summary's "degraded" count reads (``live.degraded_condition``): covered by one
+#: index, the count scans its online entries instead of the whole table's rows.
+HEALTH_COLUMNS: Final = (
+    "state",
+    "ui_alive",
+    "disk_percent",
+    "enclosure_temperature_c",
+    "temperature_c",
+    "clock_synced",
+    "clock_error_s",
+)
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     column, row = GRID_SQL["postgresql" if dialect == "postgresql" else "sqlite"]
@@ -45,8 +59,10 @@ def upgrade() -> None:
         f" ON terminals (({column}), ({row}), state, latitude, longitude)"
     )
     op.execute("CREATE INDEX IF NOT EXISTS ix_terminals_state ON terminals (state)")
+    op.create_index("ix_terminals_health", "terminals", list(HEALTH_COLUMNS))
 
 
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_terminals_plan_cell")
     op.execute("DROP INDEX IF EXISTS ix_terminals_state")
+    op.drop_index("ix_terminals_health", "terminals")
