@@ -1,4 +1,4 @@
-"""Server time of the dashboard's pages with 10,000 terminals and a week of history.
+"""Server time and HTML size of the dashboard's pages with 10,000 terminals (or ``--sizes``).
 
 Builds a throwaway database (SQLite file by default, PostgreSQL with ``--pg URL``: a database
 ``fleet_bench_<random>`` is created on that server and dropped afterwards), migrated to head, with:
@@ -47,7 +47,7 @@ from fleet.api.routes.live import fingerprint
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
-from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
+from fleet.models import Alert, EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.plan import COMMUNES, EAST, NORTH, SOUTH, WEST
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -144,9 +144,25 @@ def populate(engine: Engine, terminals: int, history: int, now: datetime) -> dic
         "health_hourly": 0,
     }
     hourly: list[dict[str, Any]] = []
+    # Every lost terminal has its open "lost" alert, as the alert keeper would have opened.
+    alerts = [
+        {
+            "terminal_id": row["id"],
+            "kind": "lost",
+            "state": "open",
+            "active_key": f"{row['id']}:lost",
+            "opened_at": row["state_since"],
+            "summary": "lost (connection lost)",
+        }
+        for row in rows
+        if row["state"] == "lost"
+    ]
+    count["alerts"] = len(alerts)
     with engine.begin() as connection:
         for chunk in chunks(rows):
             connection.execute(insert(Terminal), chunk)
+        for chunk in chunks(alerts):
+            connection.execute(insert(Alert), chunk)
     steps = int(HISTORY / SAMPLE_EVERY)
     for index in range(history):
         terminal_id = f"bdx-{index:05d}"
@@ -335,8 +351,15 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         )
         if signed_in.status_code != 303:
             raise SystemExit(f"the benchmark's login failed: {signed_in.status_code}")
-        overview = client.get("/")
-        results["overview_bytes"] = len(overview.content)
+        sizes = {
+            "overview": "/",
+            "terminal_7d": "/terminals/bdx-00042?period=7d",
+            "alerts": "/alerts",
+        }
+        results["html_bytes"] = {
+            name: len(client.get(path).content) for name, path in sizes.items()
+        }
+        results["overview_bytes"] = results["html_bytes"]["overview"]
         pages = {
             "overview": "/",
             "overview_filtered_sorted": "/?state=online&q=bordeaux&sort=cpu&order=desc",
@@ -345,6 +368,8 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
             "terminal_24h": "/terminals/bdx-00042",
             "terminal_7d": "/terminals/bdx-00042?period=7d",
             "terminal_90d": "/terminals/bdx-00042?period=90d",
+            "alerts": "/alerts",
+            "overview_cluster": "/?cell=7-8",
         }
         for name, path in pages.items():
             results[name] = timed(get_page(client, path), args.requests)
@@ -389,7 +414,8 @@ def run(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "history": "7 days, one health sample every 5 min, 20 sessions/day, and 90 days of "
         "hourly roll-ups, per history terminal",
         "build_s": round(build_s, 1),
-        "targets_ms_p95": {"overview": 200, "terminal": 150},
+        "targets_ms_p95": {"overview": 200, "terminal": 150, "alerts": 200},
+        "targets_html_bytes": 200_000,
         "python": sys.version.split()[0],
         **results,
     }
@@ -399,16 +425,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--pg", help="PostgreSQL server URL (a throwaway database is made)")
     parser.add_argument("--terminals", type=int, default=10_000)
+    parser.add_argument(
+        "--sizes",
+        help="comma-separated fleet sizes, each on its own database (e.g. 1000,10000,100000);"
+        " overrides --terminals",
+    )
     parser.add_argument("--history", type=int, default=100)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
-    if args.pg:
-        with throwaway_pg(args.pg) as url:
-            result = run(url, args)
-    else:
-        with tempfile.TemporaryDirectory() as directory:
-            result = run(f"sqlite:///{Path(directory) / 'fleet.db'}", args)
-    emit({"benchmark": "fleet_pages", **result}, indent=2)
+    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.terminals]
+    for size in sizes:
+        args.terminals = size
+        if args.pg:
+            with throwaway_pg(args.pg) as url:
+                result = run(url, args)
+        else:
+            with tempfile.TemporaryDirectory() as directory:
+                result = run(f"sqlite:///{Path(directory) / 'fleet.db'}", args)
+        emit({"benchmark": "fleet_pages", **result}, indent=2)
 
 
 if __name__ == "__main__":

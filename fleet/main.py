@@ -35,6 +35,7 @@ from fleet.api.routes import events as live_events
 from fleet.api.routes import export as observatory_export
 from fleet.api.routes import metrics as metrics_route
 from fleet.api.routes import notifications as notifications_route
+from fleet.api.routes import placement as placement_route
 from fleet.api.routes import rollouts as rollouts_route
 from fleet.api.routes import sso as sso_route
 from fleet.api.routes import tokens as tokens_route
@@ -95,6 +96,7 @@ ROUTERS: Final = tuple(
         sso_route,
         notifications_route,
         availability_route,
+        placement_route,
     )
 )
 SESSION_COOKIE: Final = "fleet_session"

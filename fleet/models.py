@@ -632,3 +632,18 @@ class AvailabilityFleetDay(Base):
 
 #: The fleet's recent outages are read newest first across terminals (fleet.availability).
 Index("ix_state_changes_at", StateChange.at)
+
+
+# mapscale: the summary's counts by state and of degraded terminals read an index (the plan's
+# grid index, on expressions, is made by migration 0016 only: autogenerate cannot compare it).
+Index("ix_terminals_state", Terminal.state)
+Index(
+    "ix_terminals_health",
+    Terminal.state,
+    Terminal.ui_alive,
+    Terminal.disk_percent,
+    Terminal.enclosure_temperature_c,
+    Terminal.temperature_c,
+    Terminal.clock_synced,
+    Terminal.clock_error_s,
+)

@@ -6,11 +6,13 @@ corrected by the cosine of the latitude so that a kilometre east reads as long a
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 from xml.sax.saxutils import escape, quoteattr
 
 #: The metropole's bounding box (degrees); terminals outside are drawn on the edge.
@@ -25,7 +27,7 @@ GRATICULE_STEP_DEG: Final = 0.05
 #: Above this many placed terminals, the plan draws each state as one compact SVG path of dots
 #: (a few hundred kilobytes fewer than a link per terminal, and fast to draw); only the lost
 #: terminals, up to ``LINKED_LOST_MAX``, stay individual links on top.
-DETAIL_MAX: Final = 500
+DETAIL_MAX: Final = 200
 LINKED_LOST_MAX: Final = 200
 COMPACT_DOT_RADIUS: Final = 2.5
 
@@ -200,20 +202,24 @@ def compact_dots(dots: Iterable[Dot]) -> Iterable[str]:
         )
 
 
-def _frame(title: str, description: str) -> list[str]:
+def _frame(title: str, description: str, interactive: bool = False) -> list[str]:
+    """The drawing's frame, graticule and communes. ``interactive``: it holds links, so it is
+    a group, not an image (an image's content is presentational: links in it are the "nested
+    interactive" that axe reports)."""
     view_height = round(height(), 1)
-    # A group, not an image: its terminals are links, and an image's content is not read out.
+    role = "group" if interactive else "img"
+    outlines = _outlines_svg()
+    background = [*outlines] if outlines else [_river(), *_communes()]
     return [
         f'<svg class="plan" id="plan-svg" viewBox="0 0 {WIDTH:.0f} {view_height}"'
-        ' role="group" aria-labelledby="plan-title plan-desc" xmlns="http://www.w3.org/2000/svg"'
-        ' preserveAspectRatio="xMidYMid meet">',
+        f' role="{role}" aria-labelledby="plan-title plan-desc"'
+        ' xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">',
         f'<title id="plan-title">{escape(title)}</title>',
         f'<desc id="plan-desc">{escape(description)}</desc>',
         f'<rect class="plan-frame" x="{MARGIN}" y="{MARGIN}" width="{WIDTH - 2 * MARGIN}"'
         f' height="{round(view_height - 2 * MARGIN, 1)}"/>',
         *_graticule(),
-        _river(),
-        *_communes(),
+        *background,
     ]
 
 
@@ -225,7 +231,7 @@ def render_compact_plan(
 ) -> str:
     """The plan of a large fleet: every dot in one path per state, ``linked`` terminals (the
     lost ones, a bounded number) as titled links on top."""
-    parts = _frame(title, description)
+    parts = _frame(title, description, interactive=True)
     parts.extend(compact_dots(dots))
     parts.extend(_terminal_dot(terminal) for terminal in linked if terminal.placed)
     parts.append("</svg>")
@@ -243,7 +249,7 @@ def render_plan(
     Up to ``detail_max`` placed terminals, each is a titled link to its page; beyond, the dots
     are drawn as one path per state and only the lost terminals stay links.
     """
-    parts = _frame(title, description)
+    parts = _frame(title, description, interactive=True)
     # Lost terminals last, so that they are drawn on top of their neighbours.
     placed = [terminal for terminal in terminals if terminal.placed]
     placed.sort(key=lambda terminal: (terminal.state == "lost", terminal.terminal_id))
@@ -259,5 +265,209 @@ def render_plan(
         )
         lost = [terminal for terminal in placed if terminal.state == "lost"]
         parts.extend(_terminal_dot(terminal) for terminal in lost[:LINKED_LOST_MAX])
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# --- Clusters: a grid at the map's scale, counted in the database --------------------------
+
+#: The cluster grid, in whole fractions of a degree so that the database's expression (and
+#: its index) is exact and readable: 1/40° of longitude (2.0 km here) by 1/60° of latitude
+#: (1.9 km): 16 × 18 cells over the metropole's box, so the plan of any fleet, 50 terminals or
+#: 100,000, has at most 288 clusters (a few tens of kilobytes of SVG).
+CELLS_PER_DEGREE_LON: Final = 40
+CELLS_PER_DEGREE_LAT: Final = 60
+#: States from the worst: a cluster takes the colour of the worst state among its terminals.
+SEVERITY: Final = ("lost", "offline", "unknown", "online")
+
+
+def cell_degrees() -> tuple[float, float]:
+    """(latitude, longitude) span of one cell, in degrees."""
+    return 1 / CELLS_PER_DEGREE_LAT, 1 / CELLS_PER_DEGREE_LON
+
+
+def grid_size() -> tuple[int, int]:
+    """(columns, rows) of the cluster grid."""
+    return (
+        round((EAST - WEST) * CELLS_PER_DEGREE_LON),
+        round((NORTH - SOUTH) * CELLS_PER_DEGREE_LAT),
+    )
+
+
+def cell_of(latitude: float, longitude: float) -> tuple[int, int]:
+    """The cell of a point, as the database computes it, clamped: a terminal outside the
+    box counts in the edge cell, where the plan has always drawn it."""
+    columns, rows = grid_size()
+    column = math.floor((longitude - WEST) * CELLS_PER_DEGREE_LON)
+    row = math.floor((NORTH - latitude) * CELLS_PER_DEGREE_LAT)
+    return min(max(column, 0), columns - 1), min(max(row, 0), rows - 1)
+
+
+def cell_centre(column: int, row: int) -> tuple[float, float]:
+    """(latitude, longitude) of a cell's centre."""
+    lat_step, lon_step = cell_degrees()
+    return NORTH - (row + 0.5) * lat_step, WEST + (column + 0.5) * lon_step
+
+
+def parse_cell(text: str) -> tuple[int, int] | None:
+    """``"column-row"`` of a cell of the grid, or None for anything else."""
+    parts = text.split("-")
+    if len(parts) != 2 or not all(part.isdigit() and len(part) <= 3 for part in parts):
+        return None
+    column, row = int(parts[0]), int(parts[1])
+    columns, rows = grid_size()
+    if column >= columns or row >= rows:
+        return None
+    return column, row
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cluster: how many terminals of each state stand in a cell, and where on average."""
+
+    column: int
+    row: int
+    by_state: Mapping[str, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def worst(self) -> str:
+        return next((state for state in SEVERITY if self.by_state.get(state)), "unknown")
+
+    @property
+    def key(self) -> str:
+        return f"{self.column}-{self.row}"
+
+
+def merge_cells(rows: Iterable[tuple[int, int, str, int]]) -> list[Cell]:
+    """Cells from the database's GROUP BY (column, row, state) → count: at most cells ×
+    states rows, whatever the fleet's size. Cells outside the box are clamped to its edge."""
+    columns, grid_rows = grid_size()
+    counts: dict[tuple[int, int], dict[str, int]] = {}
+    for column, row, state, count in rows:
+        key = (min(max(int(column), 0), columns - 1), min(max(int(row), 0), grid_rows - 1))
+        by_state = counts.setdefault(key, {})
+        by_state[state] = by_state.get(state, 0) + int(count)
+    return [Cell(key[0], key[1], by_state) for key, by_state in sorted(counts.items())]
+
+
+def cluster_radius(count: int) -> float:
+    """From 7 units for one terminal to about the half cell for thousands (log scale)."""
+    return round(min(7 + 3 * math.log10(max(count, 1)), 16), 1)
+
+
+def render_cluster_plan(
+    cells: Iterable[Cell],
+    title: str,
+    description: str,
+    cell_label: Callable[[Cell], str],
+    count_text: Callable[[int], str],
+    cell_link: Callable[[Cell], str],
+) -> str:
+    """The plan of a large fleet: one titled link per non-empty cell of the grid (a circle
+    whose size grows with the count, coloured by the worst state, the count written in it),
+    each opening the table filtered to that cell. Bounded by the grid, not by the fleet."""
+    parts = _frame(title, description, interactive=True)
+    for cell in cells:
+        # Whole units: a cluster is at least 14 units wide, and a few hundred of them are
+        # a good part of the page's bytes.
+        x, y = (round(value) for value in project(*cell_centre(cell.column, cell.row)))
+        worst = cell.worst
+        parts.append(
+            f'<a class="plan-cell" href={quoteattr(cell_link(cell))} data-state="{worst}"'
+            f' data-count="{cell.count}"><title>{escape(cell_label(cell))}</title>'
+            f'<circle cx="{x}" cy="{y}" r="{cluster_radius(cell.count):g}"'
+            f' fill="{STATE_COLOURS.get(worst, STATE_COLOURS["unknown"])}"/>'
+            f'<text x="{x}" y="{y + 4}">{escape(count_text(cell.count))}</text></a>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# --- Commune outlines, from open boundary data shipped with the fleet ----------------------
+
+#: The 28 communes' outlines (see fleet/geodata/README.md for the source and the licence).
+GEODATA: Final = Path(__file__).resolve().parent / "geodata" / "communes-bordeaux-metropole.geojson"
+
+
+@dataclass(frozen=True)
+class CommuneOutline:
+    code: str
+    name: str
+    rings: tuple[tuple[tuple[float, float], ...], ...] = field(repr=False)
+
+
+def _rings(geometry: Mapping[str, Any]) -> Iterable[tuple[tuple[float, float], ...]]:
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
+    for polygon in polygons:
+        for ring in polygon:
+            yield tuple((float(lon), float(lat)) for lon, lat, *_rest in ring)
+
+
+def load_outlines(path: Path = GEODATA) -> tuple[CommuneOutline, ...]:
+    """The communes in the shipped GeoJSON file; none when the file is not there."""
+    if not path.is_file():
+        return ()
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(
+        CommuneOutline(
+            str(feature["properties"]["code"]),
+            str(feature["properties"]["nom"]),
+            tuple(_rings(feature["geometry"])),
+        )
+        for feature in collection["features"]
+    )
+
+
+@cache
+def _outlines_svg() -> tuple[str, ...]:
+    parts: list[str] = []
+    for commune in load_outlines(GEODATA):
+        path = "".join(
+            "M" + "L".join(f"{x},{y}" for x, y in (project(lat, lon) for lon, lat in ring)) + "Z"
+            for ring in commune.rings
+        )
+        parts.append(f'<path class="commune-outline" data-insee="{commune.code}" d="{path}"/>')
+        # The label at the mean of the outer ring's points: inside for these compact shapes.
+        outer = commune.rings[0]
+        lon = sum(point[0] for point in outer) / len(outer)
+        lat = sum(point[1] for point in outer) / len(outer)
+        x, y = project(lat, lon)
+        parts.append(
+            f'<text class="commune-name" x="{x}" y="{y}" text-anchor="middle">'
+            f"{escape(commune.name)}</text>"
+        )
+    return tuple(parts)
+
+
+def render_picker(
+    latitude: float | None, longitude: float | None, title: str, description: str
+) -> str:
+    """The plan to click on to place a terminal (fleet/static/placement.js reads the box from
+    its data attributes to turn a click into coordinates), with the terminal's current place."""
+    parts = _frame(title, description)
+    box = (
+        f' id="place-svg" data-south="{SOUTH}" data-north="{NORTH}" data-west="{WEST}"'
+        f' data-east="{EAST}" data-margin="{MARGIN}" data-width="{WIDTH}"'
+        f' data-height="{round(height(), 3)}"'
+    )
+    parts[0] = parts[0].replace(' id="plan-svg"', box, 1)
+    parts[0] = parts[0].replace(
+        'aria-labelledby="plan-title plan-desc"', 'aria-labelledby="place-title place-desc"'
+    )
+    parts[1] = parts[1].replace('id="plan-title"', 'id="place-title"')
+    parts[2] = parts[2].replace('id="plan-desc"', 'id="place-desc"')
+    hidden = "" if latitude is not None and longitude is not None else ' visibility="hidden"'
+    x, y = (
+        project(latitude, longitude) if latitude is not None and longitude is not None else (0, 0)
+    )
+    parts.append(
+        f'<circle id="place-marker" class="place-marker" cx="{x}" cy="{y}" r="9"{hidden}/>'
+    )
     parts.append("</svg>")
     return "\n".join(parts)

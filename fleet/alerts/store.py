@@ -31,9 +31,12 @@ def unresolved_alerts(
     terminal_id: str | None = None,
     limits: PresenceLimits | None = None,
     now: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Sequence[Alert]:
     """Open and acknowledged alerts, worst first: by their terminal's severity
-    (:mod:`fleet.severity`), then the worse kind, then the newest first."""
+    (:mod:`fleet.severity`), then the worse kind, then the newest first; ``limit`` of them
+    from ``offset``."""
     rank = severity.severity_rank(limits or PresenceLimits(), now or utc_now())
     query = (
         select(Alert)
@@ -48,7 +51,14 @@ def unresolved_alerts(
     )
     if terminal_id is not None:
         query = query.where(Alert.terminal_id == terminal_id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return session.scalars(query).all()
+
+
+def count_unresolved(session: Session) -> int:
+    """Open and acknowledged alerts (the alerts page's total)."""
+    return int(session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0)
 
 
 def count_open(session: Session) -> int:

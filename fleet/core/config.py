@@ -72,6 +72,9 @@ class FleetSettings(BaseSettings):
     oidc_button_label: str = ""
     default_language: str = "fr"
     display_timezone: str = "Europe/Paris"
+    #: Placing terminals by address: the BAN API's base URL (its /search/ interface), e.g. the
+    #: public service or a copy of it. Empty: a small offline table (the town halls).
+    geocoder_url: str = ""
     # Presence: how long a terminal may be offline or lost before it is alerted as down, and
     # how many state changes within the window make it "flapping" (one alert, not one each).
     down_grace_s: float = Field(default=120.0, ge=0)

@@ -18,6 +18,13 @@ def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
+    # The plan's grid index is on expressions, per database (migration 0016): not in the
+    # models, which autogenerate cannot compare; PostgreSQL reflects it, SQLite skips it.
+    differences = [
+        difference
+        for difference in differences
+        if not (difference[0] == "remove_index" and difference[1].name == "ix_terminals_plan_cell")
+    ]
 
     assert differences == []
     tables = set(inspect(migrated_engine).get_table_names())
@@ -45,8 +52,8 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     # The last revision, and the only head (streams of work made in parallel are chained).
-    assert current == "0015"
-    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0015"]
+    assert current == "0016"
+    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0016"]
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:

@@ -7,14 +7,24 @@ from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
 
 from fleet import crud, plan, presence
-from fleet.api.routes.live import PAGE_SIZE, TableQuery, degraded_condition, select_page
+from fleet.api.routes.live import (
+    PAGE_SIZE,
+    TableQuery,
+    cell_condition,
+    cluster_cells,
+    degraded_condition,
+    grid_columns,
+    select_page,
+)
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
-from fleet.models import Terminal
+from fleet.models import Alert, Terminal
 from tests.helpers import log_in
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -117,22 +127,167 @@ def test_the_degraded_filter_in_sql_agrees_with_presence(settings: FleetSettings
     assert page.matching == len(expected)
 
 
-def test_a_large_fleet_is_drawn_as_one_path_per_state(
+def plan_svg(page: str) -> ElementTree.Element:
+    return ElementTree.fromstring(page.split('<div class="plan-wrap">', 1)[1].split("</div>", 1)[0])
+
+
+def python_cell(latitude: float, longitude: float) -> str:
+    column, row = plan.cell_of(latitude, longitude)
+    return f"{column}-{row}"
+
+
+def test_a_large_fleet_is_drawn_as_clusters_counted_in_sql(
     client: TestClient, settings: FleetSettings
 ) -> None:
-    fill(settings, 900, placed=False)
+    rows = fill(settings, 900, placed=False)
     log_in(client)
 
     page = client.get("/").text
-    svg = page.split('<div class="plan-wrap">', 1)[1].split("</div>", 1)[0]
-    root = ElementTree.fromstring(svg)
-    paths = {path.get("data-state"): path for path in root.iter(f"{SVG}path")}
-    assert set(paths) == set(STATES)
-    placed = sum(int(path.get("data-count") or 0) for path in paths.values())
-    assert placed == 600 > plan.DETAIL_MAX
-    # Lost terminals stay links, on top of the dots.
-    links = root.findall(f"{SVG}a")
-    assert links
-    assert {link.get("data-state") for link in links} == {"lost"}
+    root = plan_svg(page)
+    # Links in the drawing: a group, not an image (axe: nested interactive element).
+    assert root.get("role") == "group"
+    cells = root.findall(f"{SVG}a")
+    assert all(cell.get("class") == "plan-cell" for cell in cells)
+    placed = [row for row in rows if row["latitude"] is not None]
+    assert len(placed) == 600 > plan.DETAIL_MAX
+    assert sum(int(cell.get("data-count") or 0) for cell in cells) == 600
+    # Python over every row, here only to check what the database counted.
+    expected: dict[str, list[str]] = {}
+    for row in placed:
+        expected.setdefault(python_cell(row["latitude"], row["longitude"]), []).append(row["id"])
+    assert len(cells) == len(expected) <= plan.grid_size()[0] * plan.grid_size()[1]
+    severity = {state: index for index, state in enumerate(plan.SEVERITY)}
+    by_id = {row["id"]: row for row in rows}
+    for cell in cells:
+        key = (cell.get("href") or "").split("cell=", 1)[1]
+        ids = expected[key]
+        assert int(cell.get("data-count") or 0) == len(ids)
+        worst = min((by_id[i]["state"] for i in ids), key=severity.__getitem__)
+        assert cell.get("data-state") == worst
+        title = cell.find(f"{SVG}title")
+        assert title is not None
+        noun = "borne :" if len(ids) == 1 else "bornes :"
+        assert (title.text or "").startswith(f"{len(ids)} {noun}")
+    # A click on a cluster lists exactly its terminals, and the plan still shows them all.
+    busiest = max(expected, key=lambda key: len(expected[key]))
+    listed = client.get(f"/?cell={busiest}").text
+    assert sorted(row_ids(client, f"/?cell={busiest}")) == sorted(expected[busiest])
+    assert 'id="cell-filter"' in listed
+    assert len(plan_svg(listed).findall(f"{SVG}a")) == len(cells)
+    # Nonsense cells are ignored.
+    assert len(row_ids(client, "/?cell=999-1")) == PAGE_SIZE
     # The terminals without coordinates: a bounded list and how many more.
     assert 'id="not-placed-more"' in page
+
+
+def test_a_small_fleet_keeps_a_link_per_terminal(
+    client: TestClient, settings: FleetSettings
+) -> None:
+    fill(settings, 40)
+    log_in(client)
+    root = plan_svg(client.get("/").text)
+    links = root.findall(f"{SVG}a")
+    assert len(links) == 40
+    assert {link.get("class") for link in links} == {"plan-terminal"}
+
+
+def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Session) -> None:
+    """CAST rounds on PostgreSQL and truncates on SQLite: the grid must agree with floor()."""
+    now = crud.utc_now()
+    rng = random.Random(3)
+    rows: list[dict[str, Any]] = []
+    for index in range(400):
+        # Half of them near a cell's edge, where rounding would move them.
+        lat_step, lon_step = plan.cell_degrees()
+        if index % 2:
+            lat = plan.NORTH - lat_step * rng.randint(1, 20) + rng.choice((-1e-6, 1e-6))
+            lon = plan.WEST + lon_step * rng.randint(1, 18) + rng.choice((-1e-6, 1e-6))
+        else:
+            lat, lon = rng.uniform(plan.SOUTH, plan.NORTH), rng.uniform(plan.WEST, plan.EAST)
+        rows.append(
+            {
+                "id": f"bdx-g-{index:04d}",
+                "state": STATES[index % 4],
+                "state_since": now,
+                "versions": {},
+                "latitude": lat,
+                "longitude": lon,
+                "created_at": now,
+            }
+        )
+    rows.append({**rows[0], "id": "bdx-g-corner", "latitude": plan.SOUTH, "longitude": plan.EAST})
+    rows.append({**rows[0], "id": "bdx-g-away", "latitude": 48.85, "longitude": 2.35})
+    db_session.execute(insert(Terminal), rows)
+    db_session.commit()
+
+    cells = cluster_cells(db_session, [])
+    expected: dict[str, int] = {}
+    for terminal in rows:
+        key = python_cell(terminal["latitude"], terminal["longitude"])
+        expected[key] = expected.get(key, 0) + 1
+    assert {cell.key: cell.count for cell in cells} == expected
+    # The table's filter of a cell selects the same terminals as the grid.
+    dialect = db_session.get_bind().dialect.name
+    for cell in cells:
+        found = db_session.scalar(
+            select(func.count(Terminal.id)).where(cell_condition(cell.column, cell.row, dialect))
+        )
+        assert found == cell.count
+
+
+def make_settings_for_limits() -> FleetSettings:
+    return FleetSettings.model_validate({"secret_key": "x" * 32, "broker_password": "x"})
+
+
+def test_the_clusters_and_counts_read_indexes(db_session: Session) -> None:
+    """At 100,000 terminals a table scan per request is what made the overview slow."""
+    dialect = db_session.get_bind().dialect.name
+    if dialect != "sqlite":
+        pytest.skip("PostgreSQL's planner scans a small table whatever its indexes")
+    column, row = grid_columns(dialect)
+    for statement in (
+        select(column, row, Terminal.state, func.count())
+        .where(column.is_not(None), row.is_not(None))
+        .group_by(column, row, Terminal.state),
+        select(func.count()).select_from(Terminal).where(cell_condition(3, 4, dialect)),
+        select(Terminal.state, func.count()).group_by(Terminal.state),
+        select(func.count())
+        .select_from(Terminal)
+        .where(
+            degraded_condition(presence.PresenceLimits.from_settings(make_settings_for_limits()))
+        ),
+    ):
+        sql = str(statement.compile(db_session.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan_rows = db_session.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
+        detail = " ".join(str(part[-1]) for part in plan_rows)
+        assert "COVERING INDEX ix_terminals_" in detail, detail
+
+
+def test_the_alerts_page_is_cut_in_pages(client: TestClient, settings: FleetSettings) -> None:
+    rows = fill(settings, 250)
+    now = crud.utc_now()
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Alert),
+            [
+                {
+                    "terminal_id": row["id"],
+                    "kind": "lost",
+                    "state": "open",
+                    "active_key": f"{row['id']}:lost",
+                    "opened_at": now - timedelta(minutes=index),
+                    "summary": "lost",
+                }
+                for index, row in enumerate(rows)
+            ],
+        )
+    engine.dispose()
+    log_in(client)
+    first = client.get("/alerts").text
+    assert first.count('<tr id="alert-') == 100
+    assert "Alertes 1–100 sur 250" in first
+    assert 'href="/alerts?page=2"' in first
+    last = client.get("/alerts?page=3").text
+    assert last.count('<tr id="alert-') == 50
+    assert client.get("/alerts?page=99").text.count('<tr id="alert-') == 50

@@ -57,12 +57,30 @@ def alert_words(language: str) -> dict[str, Any]:
     }
 
 
+#: Alerts per page of the alerts page: at 100,000 terminals thousands can be open at once.
+ALERTS_PAGE_SIZE: Final = 100
+
+
 @router.get("/alerts", response_model=None)
 def alerts_page(page: PageDep, session: SessionDep) -> Response:
     _ = page.language.gettext
     limits = PresenceLimits.from_settings(page.settings)
+    total = store.count_unresolved(session)
+    pages = max((total + ALERTS_PAGE_SIZE - 1) // ALERTS_PAGE_SIZE, 1)
+    asked = page.request.query_params.get("page", "1")
+    number = min(int(asked) if asked.isdigit() and len(asked) < 7 else 1, pages) or 1
     context: dict[str, Any] = {
-        "alerts": store.unresolved_alerts(session, limits=limits, now=page.now),
+        "alerts": store.unresolved_alerts(
+            session,
+            limits=limits,
+            now=page.now,
+            limit=ALERTS_PAGE_SIZE,
+            offset=(number - 1) * ALERTS_PAGE_SIZE,
+        ),
+        "alerts_total": total,
+        "alerts_page": number,
+        "alerts_pages": pages,
+        "alerts_first": (number - 1) * ALERTS_PAGE_SIZE + 1,
         "may_acknowledge": may_send_commands(page.user),
         **alert_words(page.language.code),
     }

@@ -25,6 +25,7 @@ from fleet.api.deps import (
     may_send_commands,
 )
 from fleet.api.routes import availability as availability_route
+from fleet.api.routes import placement
 from fleet.api.routes.alerts import alert_words
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
@@ -345,6 +346,7 @@ def terminal_page(
         "clock_error": lambda seconds: formatting.clock_error(seconds, _),
         # See the terminal (its logs, a picture of its idle screen): _see_terminal.html.
         **see_terminal.context(session, terminal_id),
+        **placement.placement_context(page.request, terminal, page.language),
     }
     return page.render("terminal.html", context)
 

@@ -1,0 +1,1 @@
+"""Open boundary data shipped with the fleet, for the dashboard's plan (see README.md)."""

@@ -1,0 +1,83 @@
+"""The communes' outlines: extraction of the 28 from a public GeoJSON, and drawing them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from fleet import plan
+from fleet.geodata import extract
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def square(lon: float, lat: float, jagged: bool = False) -> list[list[float]]:
+    """A small square ring (test geometry only), optionally with collinear noise points."""
+    ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat + 0.01]]
+    if jagged:
+        ring = [[lon + 0.001 * i, lat + (1e-6 if i % 2 else 0)] for i in range(10)] + ring[1:]
+    return [*ring, ring[0]]
+
+
+def source(codes: list[str]) -> dict[str, Any]:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [square(-0.7 + i * 0.01, 44.8, i == 0)]},
+            "properties": {"code": code, "nom": "x"},
+        }
+        for i, code in enumerate(codes)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def test_the_28_communes_are_kept_by_insee_code_and_simplified() -> None:
+    assert len(extract.COMMUNES) == 28
+    collection = extract.extract(source([*extract.COMMUNES, "33200X", "33001"]))
+    codes = [feature["properties"]["code"] for feature in collection["features"]]
+    assert codes == sorted(extract.COMMUNES)
+    # Names from the list, not from the input; the jagged edge lost its noise.
+    first = collection["features"][0]
+    assert first["properties"]["nom"] == extract.COMMUNES[codes[0]]
+    ring = first["geometry"]["coordinates"][0][0]
+    assert len(ring) == 5
+
+
+def test_an_input_missing_a_commune_is_refused() -> None:
+    with pytest.raises(ValueError, match="33550 Villenave-d'Ornon"):
+        extract.extract(source([code for code in extract.COMMUNES if code != "33550"]))
+
+
+def test_the_plan_draws_shipped_outlines_and_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "communes.geojson"
+    data.write_text(json.dumps(extract.extract(source(list(extract.COMMUNES)))), "utf-8")
+    monkeypatch.setattr(plan, "GEODATA", data)
+    plan._outlines_svg.cache_clear()
+    try:
+        root = ElementTree.fromstring(plan.render_plan([], "t", "d"))
+    finally:
+        plan._outlines_svg.cache_clear()
+    outlines = [path for path in root.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
+    assert sorted(path.get("data-insee") for path in outlines) == sorted(extract.COMMUNES)
+    names = {text.text for text in root.iter(f"{SVG}text") if text.get("class") == "commune-name"}
+    assert names == set(extract.COMMUNES.values())
+    # With outlines, no schematic river.
+    assert root.find(f"{SVG}polyline") is None
+
+
+def test_without_the_data_file_no_outline_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "GEODATA", tmp_path / "absent.geojson")
+    plan._outlines_svg.cache_clear()
+    try:
+        svg = plan.render_plan([], "t", "d")
+    finally:
+        plan._outlines_svg.cache_clear()
+    assert "commune-outline" not in svg
