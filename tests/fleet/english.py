@@ -307,11 +307,25 @@ class Leftovers:
         return bool(self.words or self.messages)
 
 
-def english_in(text: str, allowed: Iterable[str] = ()) -> Leftovers:
-    """The English words and catalog messages found in ``text`` (``allowed``: names the page
-    shows as they are, such as terminal ids, taken out first)."""
+#: What a page shows as it is, in no language: settings' environment variables
+#: (FLEET_SMTP_HOST), addresses (https://..., someone@example.org).
+IDENTIFIERS: Final = re.compile(
+    r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\bhttps?://\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\b"
+)
+
+
+def without_names(text: str, allowed: Iterable[str] = ()) -> str:
+    """``text`` without the ``allowed`` names and the :data:`IDENTIFIERS`."""
     for name in sorted(allowed, key=len, reverse=True):
         text = text.replace(name, " ")
+    return IDENTIFIERS.sub(" ", text)
+
+
+def english_in(text: str, allowed: Iterable[str] = ()) -> Leftovers:
+    """The English words and catalog messages found in ``text`` (``allowed``: names the page
+    shows as they are, such as terminal ids or command lines, taken out first, and then the
+    identifiers of :data:`IDENTIFIERS`)."""
+    text = without_names(text, allowed)
     found = Leftovers()
     found.words = sorted({word for word in WORD.findall(text) if word.lower() in ENGLISH_WORDS})
     found.messages = [run for run in catalog_runs() if run in text]

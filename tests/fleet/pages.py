@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.routing import APIRoute
 
@@ -11,6 +11,7 @@ from fleet import rollouts
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.main import ROUTERS
+from fleet.models import CommandOutputRecord, CommandRecord
 from kiosk.contract import Channel, topic_for
 
 from .conftest import status_payload
@@ -22,12 +23,21 @@ OBSERVATORY_PERIOD = "2027-02"
 STREAMS = frozenset({"/events/terminals"})
 
 
+#: The picture of the terminal's screen that ``fill`` stores (a real 1×1 PNG).
+SCREEN_COMMAND = "0123456789abcdef0123456789abcdef"
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108000000003a7e9b55"
+    "0000000a49444154789c636000000002000148afa4710000000049454e44ae426082"
+)
+
+
 @dataclass(frozen=True)
 class Fleet:
-    """A fleet with something on every page: a terminal and a rollout."""
+    """A fleet with something on every page: a terminal, a rollout, a picture of a screen."""
 
     terminal_id: str
     rollout_id: int
+    screen_command_id: str = SCREEN_COMMAND
 
 
 def fill(settings: FleetSettings) -> Fleet:
@@ -38,6 +48,32 @@ def fill(settings: FleetSettings) -> Fleet:
             session, rollouts.Plan(version="v2", canary_terminals=(TERMINAL,)), "admin"
         )
         rollout_id = rollout.id
+        now = datetime.now(UTC)
+        session.add(
+            CommandRecord(
+                id=SCREEN_COMMAND,
+                terminal_id=TERMINAL,
+                name="screenshot",
+                args={},
+                issued_at=now,
+                expires_at=now + timedelta(minutes=15),
+                issued_by="admin",
+                state="done",
+                updated_at=now,
+            )
+        )
+        session.flush()
+        session.add(
+            CommandOutputRecord(
+                command_id=SCREEN_COMMAND,
+                terminal_id=TERMINAL,
+                kind="screenshot",
+                received_at=now,
+                lines=None,
+                png=ONE_PIXEL_PNG,
+            )
+        )
+        session.commit()
     engine.dispose()
     return Fleet(TERMINAL, rollout_id)
 
@@ -47,6 +83,7 @@ def get_paths(fleet: Fleet) -> list[str]:
     values = {
         "terminal_id": fleet.terminal_id,
         "rollout_id": str(fleet.rollout_id),
+        "command_id": fleet.screen_command_id,
         # The observatory's published files (a period, one of its files, one of its charts).
         "periode": OBSERVATORY_PERIOD,
         "fichier": "sessions.csv",

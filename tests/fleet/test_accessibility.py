@@ -62,6 +62,11 @@ NOT_PAGES: Final = {
     r"/metrics": "Prometheus text for a scraper",
     r"/partials/terminals": "the overview's rows, swapped into the overview (checked there)",
     r"/login/sso(/callback)?": "redirects to the identity provider (none configured: 404)",
+    r"/availability\.csv": "a CSV download of daily availability",
+    r"/terminals/[^/]+/screen/[^/]+\.png": "a terminal's screen (PNG), shown inside its page",
+    r"/observatoire/donnees/.+": "the observatory's published files (CSV, datapackage.json)",
+    r"/observatoire/graphiques/.+": "SVG charts, drawn inside /observatoire (checked there)",
+    r"/opendata/observatoire(/.+)?": "the open data: their index (JSON) and files (CSV, JSON)",
 }
 #: Pages another browser test draws in a richer state (``make screenshots`` runs it too).
 DRAWN_ELSEWHERE: Final = {

@@ -39,7 +39,10 @@ def test_pages_keep_their_policy_and_refuse_framing(settings: FleetSettings, sho
     html_pages = [
         path
         for path in get_paths(fleet)
-        if not path.startswith(("/api/", "/metrics", "/healthz", "/partials/", "/terminals/"))
+        if (
+            not path.startswith(("/api/", "/metrics", "/healthz", "/partials/", "/terminals/"))
+            and not path.partition("?")[0].endswith((".csv", ".json", ".png", ".svg"))
+        )
         or path == f"/terminals/{fleet.terminal_id}"
     ]
     with (

@@ -89,7 +89,7 @@ def test_terminal_page_shows_charts_sessions_and_state_history(
         assert f'id="{chart_id}"' in page
     assert "Processeur, dernières 24 heures : min 10 %, max 50 %, dernière valeur 10 %." in page
     assert 'id="chart-sessions"' in page
-    assert "0 sessions sur les 14 derniers jours." in page
+    assert "0 session ces 14 derniers jours." in page  # French: 0 takes the singular
     history = page.split('id="state-history"', 1)[1].split("</ol>", 1)[0]
     assert 'data-state="online"' in history
     assert "7 derniers jours" in week
