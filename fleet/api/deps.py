@@ -161,7 +161,9 @@ def signed_in(
 
 
 #: What the role ``observatoire`` may reach: the observatory's pages, and logging out.
-OBSERVATORY_PATHS: Final = ("/observatoire",)
+#: Their own account too: its password, its sessions, its second factor (which the fleet may
+#: require before anything else).
+OBSERVATORY_PATHS: Final = ("/observatoire", "/account")
 OBSERVATORY_ALSO: Final = frozenset({"/logout"})
 
 
