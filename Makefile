@@ -124,6 +124,12 @@ typecheck: setup
 # write bytecode: rewriting them all again costs some 5 s before the first test.
 # The PostgreSQL probe is a TCP connection to the server (no pg_isready needed, and instant);
 # when nothing answers, the tests that need it are skipped and this says so in one line.
+# The tests run in parallel, one worker a core (pytest-xdist): most of their time is spent
+# waiting on brokers, browsers and timeouts: on two cores, two workers run them in 10 min
+# instead of some 25.
+# PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= auto
+
 pytest: setup oidc-provider axe-core
 	@if [ -z "$${KIOSK_TEST_PG_URL:-}" ]; then \
 		if timeout 3 bash -c 'exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)' 2>/dev/null; then \
@@ -131,7 +137,7 @@ pytest: setup oidc-provider axe-core
 		else echo "PostgreSQL does not answer on $(PG_HOST):$(PG_PORT): its tests are skipped (install and start Debian's postgresql, or set PG_URL)"; fi; \
 	fi; \
 	QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu" \
-		env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest $(PYTEST_ARGS)
+		env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
