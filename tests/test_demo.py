@@ -110,7 +110,8 @@ def test_the_demo_is_healthy_with_data_and_its_kiosk_is_touchable_in_a_browser(
         result = check_demo(stack)
         return not result.problems(tuple(stack.uis))
 
-    wait_until(healthy, timeout_s=45, what="every terminal online, placed, with sessions")
+    # 90 s: beside the other tests (pytest-xdist), the simulated residents need longer.
+    wait_until(healthy, timeout_s=90, what="every terminal online, placed, with sessions")
     result = check_demo(stack)
     # The kiosk's terminal: a live UI (online, not "UI not responding"), no session yet.
     assert result.states[stack.kiosk_terminal] == "online"
