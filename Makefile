@@ -127,7 +127,8 @@ typecheck: setup
 # The tests run in parallel, one worker a core (pytest-xdist): most of their time is spent
 # waiting on brokers, browsers and timeouts: on two cores, two workers run them in 10 min
 # instead of some 25.
-# PYTEST_WORKERS=0 runs them in this one process.
+# PYTEST_WORKERS=0 runs them in this one process. Those marked serial run after, alone (none
+# there, as when PYTEST_ARGS names other tests, is fine; none in the parallel run is not).
 PYTEST_WORKERS ?= auto
 
 pytest: setup oidc-provider axe-core
@@ -136,8 +137,12 @@ pytest: setup oidc-provider axe-core
 			export KIOSK_TEST_PG_URL="$(PG_URL)"; \
 		else echo "PostgreSQL does not answer on $(PG_HOST):$(PG_PORT): its tests are skipped (install and start Debian's postgresql, or set PG_URL)"; fi; \
 	fi; \
-	QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu" \
-		env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu"; \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) \
+		-m "not slow and not serial" $(PYTEST_ARGS); parallel=$$?; \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -m "serial and not slow" $(PYTEST_ARGS); \
+	alone=$$?; if [ $$alone -eq 5 ]; then alone=0; fi; \
+	if [ $$parallel -ne 0 ]; then exit $$parallel; fi; exit $$alone
 
 test: lint typecheck pytest
 
