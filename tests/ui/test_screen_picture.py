@@ -110,6 +110,9 @@ def test_during_a_session_the_kiosk_refuses(kiosk: Kiosk, qtbot: QtBot, standin:
     assert isinstance(answers[0], bytes)
 
 
+# Alone, after the parallel run: on a bare Debian beside another worker, the typed text did not
+# settle in the field within 10 s (QtWebEngine starved of the second core).
+@pytest.mark.serial
 def test_nothing_typed_or_visited_reaches_the_kiosk_logs(
     kiosk: Kiosk, qtbot: QtBot, standin: Standin, caplog: pytest.LogCaptureFixture
 ) -> None:
