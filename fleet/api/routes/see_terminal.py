@@ -20,10 +20,8 @@ from fleet.api.deps import (
     PageUser,
     PublisherDep,
     SessionDep,
-    may_send_commands,
 )
-from fleet.api.routes.terminal_page import FLASH_SESSION_KEY
-from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
+from fleet.api.routes.terminal_page import FLASH_SESSION_KEY, check_command_form
 from fleet.models import CommandOutputRecord
 from fleet.see_terminal import SEE_COMMANDS
 from kiosk.contract import LOG_LINES_DEFAULT
@@ -48,15 +46,7 @@ def ask_terminal(
 ) -> Response:
     """A button of the "See the terminal" panel; back to the page, which says what came of it."""
     _ = language.gettext
-    if not may_send_commands(user):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may send commands.")
-        )
-    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            _("This form has expired or was not sent by this page. Reload the page and try again."),
-        )
+    check_command_form(request, user, language, csrf_token)
     if name not in SEE_COMMANDS:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _("Unknown command."))
     args = {"lines": LOG_LINES_DEFAULT} if name == "logs" else {}

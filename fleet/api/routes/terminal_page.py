@@ -17,6 +17,7 @@ from fleet.api import formatting
 from fleet.api.deps import (
     BrokerDep,
     FormText,
+    Language,
     LanguageDep,
     PageDep,
     PageUser,
@@ -29,7 +30,7 @@ from fleet.api.routes import placement
 from fleet.api.routes.alerts import alert_words
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
-from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
+from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal, User
 from fleet.presence import PresenceLimits
 
 #: HTML pages: out of the API's OpenAPI document.
@@ -351,6 +352,21 @@ def terminal_page(
     return page.render("terminal.html", context)
 
 
+def check_command_form(request: Request, user: User, language: Language, token: str) -> None:
+    """Refuse a command form from a viewer (403) or without this session's CSRF token (400):
+    the terminal page's command buttons and its "See the terminal" panel."""
+    _ = language.gettext
+    if not may_send_commands(user):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may send commands.")
+        )
+    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), token):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            _("This form has expired or was not sent by this page. Reload the page and try again."),
+        )
+
+
 @router.post("/terminals/{terminal_id}/commands", response_model=None)
 def send_command_form(
     terminal_id: str,
@@ -364,15 +380,7 @@ def send_command_form(
 ) -> Response:
     """A button of the terminal page; back to the page, which says what became of it."""
     _ = language.gettext
-    if not may_send_commands(user):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may send commands.")
-        )
-    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), csrf_token):
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            _("This form has expired or was not sent by this page. Reload the page and try again."),
-        )
+    check_command_form(request, user, language, csrf_token)
     if name not in BUTTON_COMMANDS:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _("Unknown command."))
     try:
