@@ -61,27 +61,34 @@ class EnrolmentSettings(BaseSettings):
     Separate from :class:`FleetSettings` for now (environment only); see docs/provisioning.md.
     """
 
-    model_config = SettingsConfigDict(env_prefix="FLEET_ENROLMENT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FLEET_ENROLMENT_", extra="ignore", use_attribute_docstrings=True
+    )
 
-    #: The password file the broker is configured with (``password_file``); None: the fleet
-    #: cannot create MQTT users, and enrolment is refused.
     broker_password_file: Path | None = None
-    #: The broker's pid file (SIGHUP), or a command such as ``systemctl reload mosquitto``.
+    """The password file the broker is configured with (``password_file``); unset: the fleet
+    cannot create MQTT users, and enrolment is refused."""
     broker_pid_file: Path | None = None
+    """The broker's pid file: a new or removed user reloads it with SIGHUP."""
     broker_reload_command: str | None = None
-    #: The broker's ACL file (``acl_file``); default: ``acl`` beside the password file. Read
-    #: by ``fleet serve --ingests`` to check that every ingest's user has the fleet's rights.
+    """Or a command that reloads the broker, such as ``systemctl reload mosquitto``."""
     broker_acl_file: Path | None = None
-    #: The broker address terminals use (defaults: the fleet's own broker_host/broker_port).
+    """The broker's ACL file (``acl_file``); default: ``acl`` beside the password file. Read by
+    ``fleet serve --ingests`` to check that every ingest's user has the fleet's rights."""
     broker_public_host: str | None = None
+    """The broker address terminals use (default: the fleet's own ``broker_host``)."""
     broker_public_port: int | None = None
-    #: The fleet's address as terminals see it (for content.base_url); default: the request's.
+    """The broker port terminals use (default: the fleet's own ``broker_port``)."""
     public_url: str | None = None
+    """The fleet's address as terminals see it (for ``content.base_url``); default: the
+    enrolment request's."""
     code_ttl_h: float = Field(default=DEFAULT_TTL_H, gt=0, le=24 * 30)
-    #: Failed enrolment attempts per client address within the window before each further
-    #: one waits (a growing delay, as for passwords: fleet.throttle).
+    """How long an enrolment code stays valid, in hours."""
     max_failures: int = Field(default=10, ge=1)
+    """Failed enrolment attempts per client address within the window before each further one
+    waits (a growing delay, as for passwords: fleet.throttle)."""
     failure_window_s: float = Field(default=900.0, gt=0)
+    """The window over which failed enrolment attempts are counted."""
 
     @field_validator(
         "broker_password_file",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Final
@@ -16,6 +17,8 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from kiosk.settings_doc import settings_table
+
 #: Where state lives when the database is not a local SQLite file.
 DEFAULT_STATE_DIR: Final = Path("/var/lib/fleet")
 DEFAULT_DATABASE_URL: Final = f"sqlite:///{DEFAULT_STATE_DIR}/fleet.db"
@@ -24,136 +27,183 @@ DEFAULT_DATABASE_URL: Final = f"sqlite:///{DEFAULT_STATE_DIR}/fleet.db"
 class FleetSettings(BaseSettings):
     """Everything the fleet needs to know to run; see ``docs`` for each key."""
 
-    model_config = SettingsConfigDict(env_prefix="FLEET_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="FLEET_", extra="forbid", use_attribute_docstrings=True
+    )
+
+    # Each field's docstring is its description in docs/fleet-settings.md (generated:
+    # ``python -m fleet.core.config > docs/fleet-settings.md``; tests/fleet/test_settings_doc.py).
 
     database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL of the database: ``sqlite:///FILE`` or ``postgresql+psycopg://...``."""
     broker_host: str = "127.0.0.1"
+    """The MQTT broker the ingest reads from and commands are sent through."""
     broker_port: int = 1883
+    """The broker's port."""
     broker_username: str = "fleet"
+    """The fleet's broker user (also the ingest's client id unless ``ingest_client_id``)."""
     broker_password: SecretStr | None = None
+    """The fleet's broker password (prefer ``broker_password_file``)."""
     broker_password_file: Path | None = None
+    """A file whose first line is the fleet's broker password."""
     broker_ca_file: Path | None = None
+    """CA bundle for the broker's TLS certificate; set: the connection uses verified TLS."""
     broker_keepalive_s: int = 30
+    """MQTT keep-alive of the fleet's connections, in seconds."""
     http_host: str = "127.0.0.1"
+    """Address the dashboard and API listen on."""
     http_port: int = 8080
+    """Port the dashboard and API listen on."""
     secret_key: SecretStr | None = None
+    """Key signing the session cookies (prefer ``secret_key_file``); unset: one is generated and
+    kept in the state folder."""
     secret_key_file: Path | None = None
-    #: The session cookie is sent over HTTPS only. False is accepted only with ``http_host`` on
-    #: loopback (the demo, a developer's machine): anywhere else the fleet is behind TLS.
+    """A file holding the session key."""
     cookie_secure: bool = True
-    #: Proxies (addresses or CIDR networks, commas between) whose ``X-Forwarded-For`` and
-    #: ``X-Forwarded-Proto`` are believed; empty: none, the peer's address is the client's.
+    """The session cookie is sent over HTTPS only. False is accepted only with ``http_host`` on
+    loopback (the demo, a developer's machine): anywhere else the fleet is behind TLS."""
     trusted_proxies: str = ""
-    #: ``Strict-Transport-Security`` max-age, sent on answers over HTTPS (0: not sent).
+    """Proxies (addresses or CIDR networks, commas between) whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; empty: none, the peer's address is the client's."""
     hsts_max_age_s: int = Field(default=365 * 24 * 3600, ge=0)
-    # Sessions, kept in the database: ended after this long without a request, and this long
-    # after the login whatever happens.
+    """``Strict-Transport-Security`` max-age, sent on answers over HTTPS (0: not sent)."""
     session_idle_timeout_s: float = Field(default=3600.0, ge=60)
+    """A dashboard session (kept in the database) ends after this long without a request."""
     session_max_age_s: float = Field(default=12 * 3600.0, ge=300)
-    #: Operators and administrators who log in with a password must use a second factor
-    #: (TOTP); they are asked to set it up at their next login.
+    """A dashboard session ends this long after the login, whatever happens."""
     second_factor_required: bool = False
-    # Single sign-on with OpenID Connect (the metropole's directory); off while oidc_issuer is
-    # empty. Roles come from the groups claim: the highest role whose groups the user is in.
+    """Operators and administrators who log in with a password must use a second factor
+    (TOTP); they are asked to set it up at their next login."""
     oidc_issuer: str = ""
+    """Single sign-on with OpenID Connect (the metropole's directory): the provider's issuer
+    URL; empty: off. Roles come from the groups claim: the highest role whose groups the user
+    is in."""
     oidc_client_id: str = ""
+    """The fleet's client id at the provider."""
     oidc_client_secret: SecretStr | None = None
+    """The fleet's client secret at the provider (prefer ``oidc_client_secret_file``)."""
     oidc_client_secret_file: Path | None = None
-    #: A CA bundle for the provider's HTTPS certificate (an internal CA); default: the system's.
+    """A file holding the client secret."""
     oidc_ca_file: Path | None = None
+    """A CA bundle for the provider's HTTPS certificate (an internal CA); default: the
+    system's."""
     oidc_scopes: str = "openid profile"
+    """Scopes asked of the provider, spaces between."""
     oidc_username_claim: str = "preferred_username"
+    """The claim that names the user."""
     oidc_groups_claim: str = "groups"
-    #: Groups (commas between) that give each role.
+    """The claim that lists the user's groups."""
     oidc_admin_groups: str = ""
+    """Groups (commas between) whose members are administrators."""
     oidc_operator_groups: str = ""
+    """Groups (commas between) whose members are operators."""
     oidc_viewer_groups: str = ""
-    #: The login button's words (default: "Log in with single sign-on", translated).
+    """Groups (commas between) whose members are viewers."""
     oidc_button_label: str = ""
+    """The login button's words (default: "Log in with single sign-on", translated)."""
     default_language: str = "fr"
+    """Language of the dashboard before a user chooses one."""
     display_timezone: str = "Europe/Paris"
-    #: Placing terminals by address: the BAN API's base URL (its /search/ interface), e.g. the
-    #: public service or a copy of it. Empty: a small offline table (the town halls).
+    """Time zone in which the dashboard shows dates and times."""
     geocoder_url: str = ""
-    # Presence: how long a terminal may be offline or lost before it is alerted as down, and
-    # how many state changes within the window make it "flapping" (one alert, not one each).
+    """Placing terminals by address: the BAN API's base URL (its /search/ interface), e.g. the
+    public service or a copy of it. Empty: a small offline table (the town halls)."""
     down_grace_s: float = Field(default=120.0, ge=0)
+    """How long a terminal may be offline or lost before it is alerted as down."""
     flapping_changes: int = Field(default=4, ge=1)
+    """This many state changes within ``flapping_window_s`` make a terminal "flapping" (one
+    alert, not one each)."""
     flapping_window_s: float = Field(default=900.0, gt=0)
-    # Alert thresholds.
+    """The window over which state changes are counted for flapping."""
     disk_full_percent: float = Field(default=90.0, gt=0, le=100)
+    """Alert threshold: disk use, in per cent."""
     temperature_max_c: float = 70.0
+    """Alert threshold: highest enclosure temperature, °C."""
     temperature_min_c: float = -10.0
+    """Alert threshold: lowest enclosure temperature, °C."""
     ui_crash_count: int = Field(default=3, ge=1)
+    """Alert when the kiosk UI crashed this many times within ``ui_crash_window_s``."""
     ui_crash_window_s: float = Field(default=600.0, gt=0)
-    # Ingest: the MQTT thread queues, one writer stores batches of up to ingest_batch_size
-    # messages (or what came within ingest_batch_wait_s) in one transaction each.
+    """The window over which UI crashes are counted."""
     ingest_batch_size: int = Field(default=500, ge=1)
+    """The MQTT thread queues what it receives; one writer stores batches of up to this many
+    messages in one transaction each."""
     ingest_batch_wait_s: float = Field(default=0.2, gt=0)
-    #: Messages waiting for the database before reading from the broker pauses.
+    """A batch is stored once it is full or this long after its first message came."""
     ingest_queue_size: int = Field(default=20_000, ge=1)
-    #: MQTT v5 shared subscription group: ingest processes in the same group split the load.
-    #: Empty (the default): a plain subscription, which Mosquitto 2.0 keeps across a broker
-    #: restart; it forgets shared ones until the ingest subscribes again (docs/fleet-ingest.md).
+    """Messages waiting for the database before reading from the broker pauses."""
     ingest_share_group: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,40}$")
-    #: Run the ingest inside the web process (``fleet serve``); false: run ``fleet ingest``.
+    """MQTT v5 shared subscription group: ingest processes in the same group split the load.
+    Empty (the default): a plain subscription, which Mosquitto 2.0 keeps across a broker
+    restart; it forgets shared ones until the ingest subscribes again (docs/fleet-ingest.md)."""
     ingest_in_web: bool = True
-    #: The ingest's MQTT client id, stable across restarts so that the broker keeps its session
-    #: (and the messages that arrive meanwhile); unique per process. Empty: the broker user
-    #: name, which the project's broker imposes anyway (use_username_as_clientid), so several
-    #: ingest processes need one broker user each (``fleet``, ``fleet-2``...).
+    """Run the ingest inside the web process (``fleet serve``); false: run ``fleet ingest``."""
     ingest_client_id: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
-    #: How long the broker keeps the ingest's session (and queues for it) while it is away.
+    """The ingest's MQTT client id, stable across restarts so that the broker keeps its session
+    (and the messages that arrive meanwhile); unique per process. Empty: the broker user name,
+    which the project's broker imposes anyway (use_username_as_clientid), so several ingest
+    processes need one broker user each (``fleet``, ``fleet-2``...)."""
     ingest_session_expiry_s: int = Field(default=7 * 86400, ge=60, le=2**32 - 2)
-    #: Unacknowledged messages the broker may send the ingest (MQTT v5 Receive Maximum): a
-    #: message is acknowledged once committed, so this is what may wait for the database.
-    #: Large (many batches): what the broker has delivered survives a kill -9 of the broker,
-    #: what it still queues survives only if it was saved (docs/fleet-ingest.md).
+    """How long the broker keeps the ingest's session (and queues for it) while it is away."""
     ingest_receive_maximum: int = Field(default=10_000, ge=1, le=65535)
-    #: A report's sent_at is believed up to this far ahead of the fleet's clock, and up to
-    #: ingest_max_report_age_s + this behind; otherwise it is filed at the fleet's time and
-    #: the terminal's clock problem is shown.
+    """Unacknowledged messages the broker may send the ingest (MQTT v5 Receive Maximum): a
+    message is acknowledged once committed, so this is what may wait for the database. Large
+    (many batches): what the broker has delivered survives a kill -9 of the broker, what it
+    still queues survives only if it was saved (docs/fleet-ingest.md)."""
     ingest_clock_skew_s: float = Field(default=300.0, gt=0)
-    #: How old a report may be when it arrives (the agent's queue keeps them 7 days).
+    """A report's sent_at is believed up to this far ahead of the fleet's clock, and up to
+    ingest_max_report_age_s + this behind; otherwise it is filed at the fleet's time and the
+    terminal's clock problem is shown."""
     ingest_max_report_age_s: float = Field(default=8 * 86400.0, gt=0)
-    # Retention: raw health reports, then hourly roll-ups of them (13 months by default).
+    """How old a report may be when it arrives (the agent's queue keeps them 7 days)."""
     health_retention_days: float = Field(default=7.0, gt=0)
+    """Raw health reports are kept this many days."""
     rollup_retention_days: float = Field(default=395.0, gt=0)
+    """Hourly roll-ups of the health reports are kept this many days (13 months)."""
     retention_interval_s: float = Field(default=3600.0, gt=0)
-    #: How often the ingest process evaluates presence and alerts (and expires commands).
+    """How often old reports and roll-ups are deleted."""
     keeper_interval_s: float = Field(default=10.0, gt=0)
-    # Notifications: e-mail when smtp_host is set, a JSON POST when webhook_url is set.
+    """How often the ingest process evaluates presence and alerts (and expires commands)."""
     smtp_host: str | None = None
+    """Notifications by e-mail: the SMTP server (unset: no e-mail from the environment;
+    channels can also be set on the Notifications page)."""
     smtp_port: int = 25
+    """The SMTP server's port."""
     smtp_from: str = "fleet@localhost"
-    #: Recipients, separated by commas.
+    """Sender of the notification e-mails."""
     smtp_to: str = ""
+    """Recipients, separated by commas."""
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    """How long to wait for the SMTP server."""
     webhook_url: str | None = None
+    """Notifications as a JSON POST to this URL (unset: none from the environment)."""
     webhook_timeout_s: float = Field(default=10.0, gt=0)
-    # Login throttling, per client address and per account: after login_free_failures
-    # failures within the window, each further attempt waits login_delay_base_s, doubled at
-    # every failure up to login_delay_max_s. Never a lock: a right password from an address
-    # that has not failed on that account is always let in.
+    """How long to wait for the webhook."""
     login_free_failures: int = Field(default=5, ge=1)
+    """Login throttling, per client address and per account: after this many failures within
+    ``login_window_s``, each further attempt waits. Never a lock: a right password from an
+    address that has not failed on that account is always let in."""
     login_delay_base_s: float = Field(default=30.0, gt=0)
+    """The first wait after the free failures, doubled at every further failure."""
     login_delay_max_s: float = Field(default=900.0, gt=0)
+    """The longest wait."""
     login_window_s: float = Field(default=900.0, gt=0)
-    #: Client addresses or networks (CIDR, commas between) that may read /metrics without a
-    #: token; empty: an API token (any role) is required.
+    """The window over which login failures are counted."""
     metrics_allowed_addresses: str = ""
-    #: Observatory (export, pages, open data): counts of fewer sessions than this are hidden.
-    #: 11 is the rule INSEE applies to household data; never below 5 (docs/observatory.md).
+    """Client addresses or networks (CIDR, commas between) that may read /metrics without a
+    token; empty: an API token (any role) is required."""
     observatory_min_sessions: int = Field(default=11, ge=5, le=1000)
-    #: Where ``fleet observatory publish`` writes the open data (one folder per week and
-    #: month), served read-only under /opendata/observatoire; None: not published.
+    """Observatory (export, pages, open data): counts of fewer sessions than this are hidden.
+    11 is the rule INSEE applies to household data; never below 5 (docs/observatory.md)."""
     observatory_open_data_dir: Path | None = None
-    # The published TUF content repository (``fleet content publish``), served read-only under
-    # /content for the terminals; None: this fleet serves no content.
+    """Where ``fleet observatory publish`` writes the open data (one folder per week and
+    month), served read-only under /opendata/observatoire; unset: not published."""
     content_repo: Path | None = None
-    #: An API token's last-used time is written at most this often (one write per request
-    #: would turn every read into a write).
+    """The published TUF content repository (``fleet content publish``), served read-only
+    under /content for the terminals; unset: this fleet serves no content."""
     token_last_used_resolution_s: float = Field(default=60.0, ge=0)
+    """An API token's last-used time is written at most this often (one write per request
+    would turn every read into a write)."""
 
     @field_validator("trusted_proxies", "metrics_allowed_addresses")
     @classmethod
@@ -255,3 +305,44 @@ def load_settings(config_file: Path | None = None) -> FleetSettings:
     if not os.access(config_file, os.R_OK):
         raise FileNotFoundError(config_file)
     return FleetSettings.model_validate(FileBackedSettings().model_dump())
+
+
+def settings_markdown() -> str:
+    """``docs/fleet-settings.md``, generated from :class:`FleetSettings` and the enrolment's."""
+    from fleet.enrolment import EnrolmentSettings  # here: fleet.enrolment imports this module
+
+    lines = [
+        "# Fleet settings",
+        "",
+        "<!-- Generated by `python -m fleet.core.config > docs/fleet-settings.md` from",
+        "     fleet/core/config.py and fleet/enrolment.py; do not edit by hand",
+        "     (tests/fleet/test_settings_doc.py checks it). -->",
+        "",
+        "The fleet reads its settings from the environment (`FLEET_` and the key in capitals),",
+        "then from the TOML file given with `fleet --config FILE` (the key as written below),",
+        "then the defaults. An unknown key in the file or a value out of bounds stops the fleet",
+        "with a message naming it.",
+        "",
+        *settings_table(
+            FleetSettings,
+            key_header="environment variable (TOML key)",
+            key_text=lambda key: f"`FLEET_{key.upper()}` (`{key}`)",
+        ),
+        "",
+        "## Enrolment",
+        "",
+        "How the fleet creates and removes the terminals' broker users when they enrol or are",
+        "decommissioned (docs/provisioning.md). These are read from the environment only.",
+        "",
+        *settings_table(
+            EnrolmentSettings,
+            key_header="environment variable",
+            key_text=lambda key: f"`FLEET_ENROLMENT_{key.upper()}`",
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_markdown())
