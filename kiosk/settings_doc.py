@@ -98,9 +98,7 @@ def _default(value: Any) -> str:
     return f"`{value}`"
 
 
-def _rows(
-    model: type[BaseModel], prefix: str, defaults: dict[str, str]
-) -> Iterator[SettingRow]:
+def _rows(model: type[BaseModel], prefix: str, defaults: dict[str, str]) -> Iterator[SettingRow]:
     schema = model.model_json_schema()
     properties, definitions = schema["properties"], schema.get("$defs", {})
     for name, field in model.model_fields.items():
