@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape, quoteattr
@@ -431,7 +432,7 @@ def _label_point(ring: tuple[tuple[float, float], ...]) -> tuple[float, float]:
     """Where a commune's name goes: its outer ring's centroid (by area, not the mean of its
     vertices, which the long river banks pull aside); inside for these compact shapes."""
     area = lon_sum = lat_sum = 0.0
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in pairwise(ring):
         cross = x1 * y2 - x2 * y1
         area += cross
         lon_sum += (x1 + x2) * cross

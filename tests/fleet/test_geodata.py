@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -95,7 +96,7 @@ def _shipped() -> list[dict[str, Any]]:
 def _inside(lon: float, lat: float, ring: list[list[float]]) -> bool:
     """Even-odd rule: a horizontal ray from the point crosses the ring an odd number of times."""
     crossings = 0
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in pairwise(ring):
         if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
             crossings += 1
     return crossings % 2 == 1
@@ -103,16 +104,16 @@ def _inside(lon: float, lat: float, ring: list[list[float]]) -> bool:
 
 def test_the_shipped_file_holds_the_28_communes_inside_the_plan() -> None:
     features = _shipped()
-    assert {f["properties"]["code"]: f["properties"]["nom"] for f in features} == (
-        extract.COMMUNES
-    )
+    assert {f["properties"]["code"]: f["properties"]["nom"] for f in features} == (extract.COMMUNES)
     assert plan.GEODATA.stat().st_size < 150_000
     for feature in features:
         for polygon in feature["geometry"]["coordinates"]:
             for ring in polygon:
-                assert len(ring) >= 4 and ring[0] == ring[-1], feature["properties"]["nom"]
+                assert len(ring) >= 4, feature["properties"]["nom"]
+                assert ring[0] == ring[-1], feature["properties"]["nom"]
                 for lon, lat in ring:
-                    assert plan.WEST < lon < plan.EAST and plan.SOUTH < lat < plan.NORTH
+                    assert plan.WEST < lon < plan.EAST
+                    assert plan.SOUTH < lat < plan.NORTH
 
 
 def test_each_town_hall_on_the_plan_lies_in_its_own_commune() -> None:
