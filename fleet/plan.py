@@ -11,15 +11,18 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape, quoteattr
 
-#: The metropole's bounding box (degrees); terminals outside are drawn on the edge.
-SOUTH: Final = 44.70
-NORTH: Final = 45.00
-WEST: Final = -0.80
-EAST: Final = -0.40
+#: The metropole's bounding box (degrees), holding its 28 communes' outlines (fleet/geodata:
+#: -0.884 to -0.455 east, 44.741 to 45.040 north) with room for their names; terminals outside are
+#: drawn on the edge.
+SOUTH: Final = 44.73
+NORTH: Final = 45.05
+WEST: Final = -0.90
+EAST: Final = -0.42
 #: The drawing's width in SVG units; the height follows from the box's true proportions.
 WIDTH: Final = 800.0
 MARGIN: Final = 20.0
@@ -208,8 +211,8 @@ def _frame(title: str, description: str, interactive: bool = False) -> list[str]
     interactive" that axe reports)."""
     view_height = round(height(), 1)
     role = "group" if interactive else "img"
-    outlines = _outlines_svg()
-    background = [*outlines] if outlines else [_river(), *_communes()]
+    outlines, names = _outlines_svg()
+    background, foreground = (outlines, names) if outlines else ((), (_river(), *_communes()))
     return [
         f'<svg class="plan" id="plan-svg" viewBox="0 0 {WIDTH:.0f} {view_height}"'
         f' role="{role}" aria-labelledby="plan-title plan-desc"'
@@ -218,8 +221,9 @@ def _frame(title: str, description: str, interactive: bool = False) -> list[str]
         f'<desc id="plan-desc">{escape(description)}</desc>',
         f'<rect class="plan-frame" x="{MARGIN}" y="{MARGIN}" width="{WIDTH - 2 * MARGIN}"'
         f' height="{round(view_height - 2 * MARGIN, 1)}"/>',
-        *_graticule(),
         *background,
+        *_graticule(),
+        *foreground,
     ]
 
 
@@ -424,25 +428,38 @@ def load_outlines(path: Path = GEODATA) -> tuple[CommuneOutline, ...]:
     )
 
 
+def _label_point(ring: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    """Where a commune's name goes: its outer ring's centroid (by area, not the mean of its
+    vertices, which the long river banks pull aside); inside for these compact shapes."""
+    area = lon_sum = lat_sum = 0.0
+    for (x1, y1), (x2, y2) in pairwise(ring):
+        cross = x1 * y2 - x2 * y1
+        area += cross
+        lon_sum += (x1 + x2) * cross
+        lat_sum += (y1 + y2) * cross
+    if area == 0:
+        return ring[0]
+    return lon_sum / (3 * area), lat_sum / (3 * area)
+
+
 @cache
-def _outlines_svg() -> tuple[str, ...]:
-    parts: list[str] = []
+def _outlines_svg() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The communes' outlines, and their names (drawn last, above the graticule's labels)."""
+    outlines: list[str] = []
+    names: list[str] = []
     for commune in load_outlines(GEODATA):
         path = "".join(
             "M" + "L".join(f"{x},{y}" for x, y in (project(lat, lon) for lon, lat in ring)) + "Z"
             for ring in commune.rings
         )
-        parts.append(f'<path class="commune-outline" data-insee="{commune.code}" d="{path}"/>')
-        # The label at the mean of the outer ring's points: inside for these compact shapes.
-        outer = commune.rings[0]
-        lon = sum(point[0] for point in outer) / len(outer)
-        lat = sum(point[1] for point in outer) / len(outer)
+        outlines.append(f'<path class="commune-outline" data-insee="{commune.code}" d="{path}"/>')
+        lon, lat = _label_point(commune.rings[0])
         x, y = project(lat, lon)
-        parts.append(
+        names.append(
             f'<text class="commune-name" x="{x}" y="{y}" text-anchor="middle">'
             f"{escape(commune.name)}</text>"
         )
-    return tuple(parts)
+    return tuple(outlines), tuple(names)
 
 
 def render_picker(

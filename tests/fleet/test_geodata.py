@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -81,3 +82,68 @@ def test_without_the_data_file_no_outline_is_drawn(
     finally:
         plan._outlines_svg.cache_clear()
     assert "commune-outline" not in svg
+
+
+# --- The shipped file: the 28 real outlines -----------------------------------------------
+
+
+def _shipped() -> list[dict[str, Any]]:
+    assert plan.GEODATA.is_file(), "fleet/geodata/communes-bordeaux-metropole.geojson is missing"
+    features: list[dict[str, Any]] = json.loads(plan.GEODATA.read_text("utf-8"))["features"]
+    return features
+
+
+def _inside(lon: float, lat: float, ring: list[list[float]]) -> bool:
+    """Even-odd rule: a horizontal ray from the point crosses the ring an odd number of times."""
+    crossings = 0
+    for (x1, y1), (x2, y2) in pairwise(ring):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            crossings += 1
+    return crossings % 2 == 1
+
+
+def test_the_shipped_file_holds_the_28_communes_inside_the_plan() -> None:
+    features = _shipped()
+    assert {f["properties"]["code"]: f["properties"]["nom"] for f in features} == (extract.COMMUNES)
+    assert plan.GEODATA.stat().st_size < 150_000
+    for feature in features:
+        for polygon in feature["geometry"]["coordinates"]:
+            for ring in polygon:
+                assert len(ring) >= 4, feature["properties"]["nom"]
+                assert ring[0] == ring[-1], feature["properties"]["nom"]
+                for lon, lat in ring:
+                    assert plan.WEST < lon < plan.EAST
+                    assert plan.SOUTH < lat < plan.NORTH
+
+
+def test_each_town_hall_on_the_plan_lies_in_its_own_commune() -> None:
+    """A check of the data against independent facts: a commune's outline holds its town hall
+    (fleet.plan.COMMUNES) and no other commune's does."""
+    outer = {f["properties"]["nom"]: f["geometry"]["coordinates"][0][0] for f in _shipped()}
+    for name, lat, lon in plan.COMMUNES:
+        assert [n for n, ring in outer.items() if _inside(lon, lat, ring)] == [name]
+
+
+def test_neighbours_share_their_borders_exactly() -> None:
+    """Transcribed or simplified on their own, neighbouring outlines would leave gaps: each
+    commune shares vertices with at least one other, Bordeaux with its ten neighbours."""
+    owners: dict[tuple[float, float], set[str]] = {}
+    for feature in _shipped():
+        for polygon in feature["geometry"]["coordinates"]:
+            for lon, lat in polygon[0]:
+                owners.setdefault((lon, lat), set()).add(feature["properties"]["nom"])
+    neighbours: dict[str, set[str]] = {name: set() for name in extract.COMMUNES.values()}
+    for names in owners.values():
+        for name in names:
+            neighbours[name] |= names - {name}
+    assert all(neighbours.values()), [n for n, near in neighbours.items() if not near]
+    assert {"Mérignac", "Pessac", "Talence", "Bègles", "Le Bouscat", "Lormont", "Cenon"} <= (
+        neighbours["Bordeaux"]
+    )
+
+
+def test_the_overview_draws_the_shipped_outlines_with_their_source() -> None:
+    plan._outlines_svg.cache_clear()
+    root = ElementTree.fromstring(plan.render_plan([], "t", "d"))
+    drawn = [path for path in root.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
+    assert len(drawn) == 28
