@@ -180,7 +180,7 @@ screenshots: setup axe-core
 # with its default settings, one after the other, each beside its floor measured in the same run;
 # each one's JSON and the summary (project, floor, ratio, load average) go to bench/results/.
 bench: setup
-	$(QT_ENV) $(BIN)/python bench/run_all.py $(BENCH_ARGS)
+	$(QT_ENV) $(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 protocol: setup
 	$(BIN)/python -m kiosk.contract > docs/protocol.md

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent_common import (
+from bench.agent_common import (
     TERMINAL,
     ByteRelay,
     agent_config,
@@ -38,8 +38,7 @@ from agent_common import (
     fleet_listener,
     running_agent_process,
 )
-from floor import emit, figure
-
+from bench.floor import emit, figure
 from kiosk.contract import FLEET_USERNAME, Health, Status
 
 DAY_S = 86400

@@ -1,6 +1,6 @@
 """What the agent benchmarks share: a broker, a real agent process, a byte-counting relay.
 
-Run the benchmarks from the repository root (``.venv/bin/python bench/agent_X.py``); they reuse
+Run the benchmarks from the repository root (``.venv/bin/python -m bench.agent_X``); they reuse
 the fault tests' broker (persistence, TLS with a throwaway CA) and fleet listener.
 """
 
@@ -15,18 +15,16 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from kiosk.contract import FLEET_USERNAME  # noqa: E402
-from tests.agent.broker_control import (  # noqa: E402
+from kiosk.contract import FLEET_USERNAME
+from tests.agent.broker_control import (
     RestartableBroker,
     TlsFiles,
     make_tls_files,
     restartable_broker,
 )
-from tests.agent.fleet_listener import FleetListener, fleet_listener  # noqa: E402
+from tests.agent.fleet_listener import FleetListener, fleet_listener
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TERMINAL = "bdx-bench-001"
 #: A second terminal name, for a benchmark's bare client beside the agent (the broker ties

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from agent_common import (
+
+from bench.agent_common import (
     TERMINAL,
     agent_config,
     bench_broker,
     fleet_listener,
     running_agent_process,
 )
-from floor import emit, figure
-
+from bench.floor import emit, figure
 from kiosk.contract import FLEET_USERNAME, Channel, Status, topic_for
 
 FLOOR_SCRIPT = Path(__file__).resolve().parent / "floors" / "bare_agent.py"

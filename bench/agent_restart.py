@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from agent_common import (
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from bench.agent_common import (
     FLOOR_TERMINAL,
     TERMINAL,
     agent_config,
@@ -29,9 +31,7 @@ from agent_common import (
     fleet_listener,
     running_agent_process,
 )
-from floor import emit, figure
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-
+from bench.floor import emit, figure
 from kiosk.contract import FLEET_USERNAME, Status
 
 

@@ -12,7 +12,7 @@ update could send (the one-page change); a gzip'd tar of the whole bundle (the f
 (2) with ``--terminals``, N threads each fetching the same M MB file over plain HTTP from the
 same static server, right after the update (no TUF, no manifest, no hashing).
 
-Run: ``.venv/bin/python bench/content_bytes.py [--terminals 50 --size-mb 10]``.
+Run: ``.venv/bin/python -m bench.content_bytes [--terminals 50 --size-mb 10]``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import io
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
@@ -34,9 +33,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from floor import emit, figure
-
+from bench.floor import emit, figure
 from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
 from kiosk.agent.content.manifest import build_manifest

@@ -18,7 +18,7 @@ HTTP from the same static server code (no MQTT, no TUF, no hashing, no unpacking
 the desired version is published and again once the last terminal applied it (B/A/B); the
 floor is the mean of the two.
 
-Run: ``.venv/bin/python bench/content_fleet.py [--terminals 50] [--size-mb 10]``; prints one JSON
+Run: ``.venv/bin/python -m bench.content_fleet [--terminals 50] [--size-mb 10]``; prints one JSON
 object (figures written in ``docs/content.md``).
 """
 
@@ -48,20 +48,16 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
-import paho.mqtt.client as mqtt  # noqa: E402
-from floor import emit, figure  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
-
-from fleet.broker import start_broker  # noqa: E402
-from fleet.content.keys import new_signer  # noqa: E402
-from fleet.content.repository import ContentRepository  # noqa: E402
-from kiosk.agent.content.manifest import build_manifest  # noqa: E402
-from kiosk.catalog import default_bundle_dir  # noqa: E402
-from kiosk.contract import (  # noqa: E402
+from bench.floor import emit, figure
+from fleet.broker import start_broker
+from fleet.content.keys import new_signer
+from fleet.content.repository import ContentRepository
+from kiosk.agent.content.manifest import build_manifest
+from kiosk.catalog import default_bundle_dir
+from kiosk.contract import (
     FLEET_USERNAME,
     TOPIC_ROOT,
     Channel,
@@ -73,7 +69,9 @@ from kiosk.contract import (  # noqa: E402
     topic_for,
     utc_now,
 )
-from tests.agent.agent_process import write_config  # noqa: E402
+from tests.agent.agent_process import write_config
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BASE_VERSION = "2026.01.1"
 NEW_VERSION = "2026.01.2"

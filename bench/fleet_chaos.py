@@ -22,7 +22,7 @@ poison ratio). The JSON's ``floor`` says so, with the messages lost in all scena
 
 Run from the repository root (takes a few minutes):
 
-    .venv/bin/python bench/fleet_chaos.py [--pg postgresql+psycopg://postgres@127.0.0.1/test]
+    .venv/bin/python -m bench.fleet_chaos [--pg postgresql+psycopg://postgres@127.0.0.1/test]
 """
 
 from __future__ import annotations
@@ -40,23 +40,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bench.fleet_ingest import database, health_template, sent_at_now
+from bench.floor import emit, no_floor
+from fleet.core.db import make_engine
+from fleet.models import HealthSample, RejectedMessage
+from kiosk.agent.config import OutboxSettings
+from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for
+from tests.agent.broker_control import RestartableBroker
+from tests.fleet.chaos import IngestProcess, TcpProxy, fleet_credentials, ingest_env
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import paho.mqtt.client as mqtt  # noqa: E402
-from floor import emit, no_floor  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from bench.fleet_ingest import database, health_template, sent_at_now  # noqa: E402
-from fleet.core.db import make_engine  # noqa: E402
-from fleet.models import HealthSample, RejectedMessage  # noqa: E402
-from kiosk.agent.config import OutboxSettings  # noqa: E402
-from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for  # noqa: E402
-from tests.agent.broker_control import RestartableBroker  # noqa: E402
-from tests.fleet.chaos import IngestProcess, TcpProxy, fleet_credentials, ingest_env  # noqa: E402
 
 TERMINALS = [f"bdx-chaos-{i:03d}" for i in range(50)]
 POISONER = "bdx-chaos-poison"

@@ -19,7 +19,7 @@ messages and doing nothing with them, CPU per message received; (2) a bare multi
 same table, CPU per row. The floor per stored message is their sum. With PostgreSQL, the
 server's own CPU is in neither figure. Run from the repository root:
 
-    .venv/bin/python bench/fleet_ingest.py [--pg postgresql+psycopg://postgres@127.0.0.1/test]
+    .venv/bin/python -m bench.fleet_ingest [--pg postgresql+psycopg://postgres@127.0.0.1/test]
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import secrets
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -40,23 +39,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import make_url
+
+from bench.floor import emit, figure
+from fleet.broker import RunningBroker, start_broker
+from fleet.core.config import FleetSettings
+from fleet.core.db import make_engine, make_session_factory, upgrade_database
+from fleet.ingest.handler import Received
+from fleet.ingest.mqtt import Ingest
+from fleet.models import HealthSample
+from kiosk.contract import FLEET_USERNAME, Channel, Disk, Health, topic_for
+from tests.throwaway_pg import throwaway_database
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import paho.mqtt.client as mqtt  # noqa: E402
-from floor import emit, figure  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from fleet.broker import RunningBroker, start_broker  # noqa: E402
-from fleet.core.config import FleetSettings  # noqa: E402
-from fleet.core.db import make_engine, make_session_factory, upgrade_database  # noqa: E402
-from fleet.ingest.handler import Received  # noqa: E402
-from fleet.ingest.mqtt import Ingest  # noqa: E402
-from fleet.models import HealthSample  # noqa: E402
-from kiosk.contract import FLEET_USERNAME, Channel, Disk, Health, topic_for  # noqa: E402
 
 
 def terminal_ids(count: int) -> list[str]:
@@ -68,17 +66,8 @@ def database(pg_url: str | None, work: Path) -> Iterator[str]:
     if pg_url is None:
         yield f"sqlite:///{work / 'fleet.db'}"
         return
-    url = make_url(pg_url)
-    name = f"fleet_bench_{secrets.token_hex(6)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(pg_url, "fleet_bench") as url:
+        yield url
 
 
 def health_template() -> str:

@@ -33,15 +33,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, insert, select, text
 
+from bench.floor import emit, figure
 from fleet import crud
 from fleet.api.routes.live import fingerprint
 from fleet.core.config import FleetSettings
@@ -49,9 +48,7 @@ from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
 from fleet.models import Alert, EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.plan import COMMUNES, EAST, NORTH, SOUTH, WEST
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from floor import emit, figure
+from tests.throwaway_pg import throwaway_database
 
 USERNAME = "bench-admin"
 PASSWORD = "bench-password-long-enough"
@@ -61,21 +58,6 @@ HISTORY = timedelta(days=7)
 ROLLUP_HISTORY = timedelta(days=90)
 SESSIONS_PER_DAY = 20
 BATCH = 5000
-
-
-@contextmanager
-def throwaway_pg(base_url: str) -> Iterator[str]:
-    url = make_url(base_url)
-    name = f"fleet_bench_{secrets.token_hex(6)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def health_payload(rng: random.Random, seq: int, at: datetime) -> dict[str, Any]:
@@ -437,7 +419,7 @@ def main() -> None:
     for size in sizes:
         args.terminals = size
         if args.pg:
-            with throwaway_pg(args.pg) as url:
+            with throwaway_database(args.pg) as url:
                 result = run(url, args)
         else:
             with tempfile.TemporaryDirectory() as directory:

@@ -46,13 +46,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from bench.floor import emit, figure, ratio
 from fleet.broker import RunningBroker, start_broker
 from fleet.demo import ADMIN_USERNAME, DemoStack
 from kiosk.agent.config import DEFAULT_WILL_DELAY_S
 from kiosk.contract import FLEET_USERNAME, Channel, topic_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from floor import emit, figure, ratio
 
 TERMINALS = ("bdx-pres-001", "bdx-pres-002")
 FLOOR_TERMINALS = ("bdx-floor-001", "bdx-floor-002")

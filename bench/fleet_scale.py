@@ -22,7 +22,7 @@ rows into the same table, CPU per row, beside the ingest's CPU per stored messag
 half of the floor is ``fleet_ingest``'s, which publishes at the rate the broker can relay).
 Run from the repository root (raise the open-files limit for 10,000: ``ulimit -n 25000``):
 
-    .venv/bin/python bench/fleet_scale.py [--terminals 10000 --duration 600]
+    .venv/bin/python -m bench.fleet_scale [--terminals 10000 --duration 600]
 """
 
 from __future__ import annotations
@@ -44,23 +44,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+import psutil
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from bench.fleet_ingest import database, health_template, insert_floor, sent_at_now
+from bench.floor import emit, figure
+from fleet.broker import RunningBroker, start_broker
+from fleet.core.db import make_engine, make_session_factory
+from fleet.models import BrokerCounter, HealthSample
+from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import paho.mqtt.client as mqtt  # noqa: E402
-import psutil  # noqa: E402
-from fleet_ingest import database, health_template, insert_floor, sent_at_now  # noqa: E402
-from floor import emit, figure  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from fleet.broker import RunningBroker, start_broker  # noqa: E402
-from fleet.core.db import make_engine, make_session_factory  # noqa: E402
-from fleet.models import BrokerCounter, HealthSample  # noqa: E402
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for  # noqa: E402
 
 #: Terminal counts the database's growth per day is given for.
 FLEET_SIZES = (50, 10_000, 100_000)

@@ -3,7 +3,7 @@
 Run the benchmarks from the repository root, offscreen::
 
     QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS="--no-sandbox --disable-gpu" \\
-        .venv/bin/python bench/kiosk_X.py
+        .venv/bin/python -m bench.kiosk_X
 
 They browse the tests' stand-in site (``tests/ui/standin.py``, HTTPS on loopback, mapped to
 allow-listed test host names), never the real internet.
@@ -23,17 +23,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import psutil
 
-import psutil  # noqa: E402
-
-from kiosk.catalog import default_bundle_dir, load_catalog  # noqa: E402
-from kiosk.ui.browser import prepare_web_engine  # noqa: E402
-from kiosk.ui.home import HomeScreen  # noqa: E402
-from kiosk.ui.main import make_singletons_immortal  # noqa: E402
-from kiosk.ui.qt import (  # noqa: E402
+from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.ui.browser import prepare_web_engine
+from kiosk.ui.home import HomeScreen
+from kiosk.ui.main import make_singletons_immortal
+from kiosk.ui.qt import (
     QEventLoop,
     QGuiApplication,
     QMetaObject,
@@ -43,8 +39,8 @@ from kiosk.ui.qt import (  # noqa: E402
     QTimer,
     QUrl,
 )
-from kiosk.ui.session import SessionTimeouts  # noqa: E402
-from tests.ui.standin import (  # noqa: E402
+from kiosk.ui.session import SessionTimeouts
+from tests.ui.standin import (
     ALLOWED_HOST,
     BAD_CERT_HOST,
     HOST_RESOLVER_RULES,
@@ -54,6 +50,8 @@ from tests.ui.standin import (  # noqa: E402
     make_certificate,
     running_standin,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 STANDIN_TILE = "standin"
 #: Long enough that no idle or maximum-length end interferes with a benchmark.

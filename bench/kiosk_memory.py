@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 
-from floor import emit, figure
-from kiosk_common import (
+from bench.floor import emit, figure
+from bench.kiosk_common import (
     ROOT,
     bench_kiosk,
     finish_and_time,

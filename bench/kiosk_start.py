@@ -20,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from floor import emit, figure, interleave
-from kiosk_common import ROOT, summary_ms
-
+from bench.floor import emit, figure, interleave
+from bench.kiosk_common import ROOT, summary_ms
 from kiosk.ui.main import READY_LINE
 
 TARGET_MEDIAN_MS = 1500.0

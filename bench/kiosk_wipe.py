@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 
-from floor import emit, figure, ratio
-from kiosk_common import (
+from bench.floor import emit, figure, ratio
+from bench.kiosk_common import (
     BareWeb,
     bench_kiosk,
     finish_and_time,

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from floor import load_avg
+from bench.floor import load_avg
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -76,7 +76,7 @@ def parse_json(stdout: str) -> dict[str, Any]:
 
 def run_one(name: str, args: list[str], results: Path, timeout_s: float) -> dict[str, Any]:
     started = time.monotonic()
-    command = [sys.executable, str(BENCH / f"{name}.py"), *args]
+    command = [sys.executable, "-m", f"bench.{name}", *args]
     print(f"bench: {name} {' '.join(args)}", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(

@@ -2,7 +2,7 @@
 project figure, its floor measured in the same run and their ratio (``make bench`` runs them in
 full; this only checks that each still runs and says what ``docs/performance.md`` reads).
 
-About 40 s: ``bench/run_all.py --quick --jobs 2`` (the presence benchmark, which mostly waits
+About 40 s: ``python -m bench.run_all --quick --jobs 2`` (the presence benchmark, which mostly waits
 for a keepalive to run out, overlaps the others).
 """
 
@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
+from bench.floor import ratio
+from bench.run_all import BENCHMARKS
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 #: Where docs/performance.md says no floor makes sense, and why (the JSON says so too).
 WITHOUT_FLOOR = {"fleet_chaos"}
 
-sys.path.insert(0, str(BENCH))
-from floor import ratio  # noqa: E402
-from run_all import BENCHMARKS  # noqa: E402
 
 pytestmark = [pytest.mark.qt, pytest.mark.broker, pytest.mark.e2e]
 
@@ -33,7 +33,7 @@ def test_the_summary_lists_every_benchmark_under_bench() -> None:
     scripts = {
         path.stem
         for path in BENCH.glob("*.py")
-        if path.stem not in {"agent_common", "kiosk_common", "floor", "run_all"}
+        if path.stem not in {"__init__", "agent_common", "kiosk_common", "floor", "run_all"}
     }
     assert scripts == set(BENCHMARKS)
 
@@ -48,7 +48,7 @@ def test_a_ratio_is_none_without_a_floor_to_divide_by() -> None:
 def test_each_benchmark_prints_its_figure_beside_its_floor(tmp_path: Path) -> None:
     out = tmp_path / "summary.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH / "run_all.py"), "--quick", "--jobs", "2", "--out", str(out)],
+        [sys.executable, "-m", "bench.run_all", "--quick", "--jobs", "2", "--out", str(out)],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fleet import crud
@@ -22,6 +21,7 @@ from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
 from kiosk.contract import Disk, Health, Status
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.throwaway_pg import throwaway_database
 
 PG_ENV = "KIOSK_TEST_PG_URL"
 
@@ -35,17 +35,8 @@ def throwaway_pg_database() -> Iterator[str]:
             f"{PG_ENV} not set: `make test` sets it when PostgreSQL answers on 127.0.0.1:5432 "
             "(install and start Debian's postgresql, or point PG_URL at a server)"
         )
-    url = make_url(base_url)
-    name = f"fleet_test_{secrets.token_hex(6)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(base_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

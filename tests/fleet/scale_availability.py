@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import secrets
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -26,19 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert
+
+from fleet import availability
+from fleet.api.formatting import display_zone
+from fleet.core.db import make_engine, make_session_factory
+from fleet.main import create_app
+from fleet.models import StateChange, Terminal
+from tests.fleet.conftest import make_settings, prepare_database
+from tests.helpers import log_in
+from tests.throwaway_pg import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from fleet import availability  # noqa: E402
-from fleet.api.formatting import display_zone  # noqa: E402
-from fleet.core.db import make_engine, make_session_factory  # noqa: E402
-from fleet.main import create_app  # noqa: E402
-from fleet.models import StateChange, Terminal  # noqa: E402
-from tests.fleet.conftest import make_settings, prepare_database  # noqa: E402
-from tests.helpers import log_in  # noqa: E402
 
 NOW = datetime(2025, 11, 26, 10, 0, tzinfo=UTC)
 DAY = date(2025, 11, 25)
@@ -141,22 +138,12 @@ def main() -> None:
                 json.dumps({"database": "sqlite", **run(url, args.terminals, args.requests, tmp)})
             )
             return
-        base = make_url(args.pg)
-        name = f"fleet_bench_{secrets.token_hex(6)}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = base.set(database=name).render_as_string(hide_password=False)
+        with throwaway_database(args.pg, "fleet_bench") as url:
             print(
                 json.dumps(
                     {"database": "postgresql", **run(url, args.terminals, args.requests, tmp)}
                 )
             )
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":
