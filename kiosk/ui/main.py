@@ -9,11 +9,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
 from kiosk.i18n import DEFAULT_LANGUAGE
-from kiosk.ui.agent_bridge import AgentBridge
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen
 from kiosk.ui.i18n import gettext_for, ui_languages
@@ -27,6 +27,9 @@ from kiosk.ui.qt import (
 )
 from kiosk.ui.session import SessionTimeouts
 from kiosk.ui.settings import DEFAULT_CONFIG_PATH, KioskSettings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from kiosk.ui.agent_bridge import AgentBridge
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     home.attract.brightness.set_schedule(settings.brightness_schedule)
     bridge: AgentBridge | None = None
     if settings.agent_socket is not None and args.screenshot is None:
+        from kiosk.ui.agent_bridge import AgentBridge
+
         bridge = AgentBridge(
             home.browser,
             settings,

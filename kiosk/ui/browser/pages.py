@@ -14,15 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl
 
 from kiosk.agent.content.manifest import path_problem
 from kiosk.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
-from kiosk.places import PlacesFile
-from kiosk.ui.browser.guide import GuideRenderer
-from kiosk.ui.browser.nearby import Filters
 from kiosk.ui.browser.numbers import T_NUMBERS, numbers_html
 from kiosk.ui.browser.pagestyle import (
     ICON_HELP,
@@ -44,6 +41,9 @@ from kiosk.ui.qt import (
     QWebEngineUrlSchemeHandler,
     Signal,
 )
+
+if TYPE_CHECKING:
+    from kiosk.places import PlacesFile
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,10 @@ def render_page(host: str, path: str, query: dict[str, str], context: PageContex
             show=query.get("show", ""),
         )
     if host == "guide":
+        # Imported with the first guide page drawn (QR codes, opening hours): not at start-up.
+        from kiosk.ui.browser.guide import GuideRenderer
+        from kiosk.ui.browser.nearby import Filters
+
         renderer = GuideRenderer(
             context.translate, context.language, direction, high_contrast=context.high_contrast
         )
