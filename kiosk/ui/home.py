@@ -106,6 +106,7 @@ class HomeScreen:
         # The guide is read once the home is on screen (or when a session starts before).
         self._bundle_dir = bundle_dir
         self._started = False
+        self._after_start: list[Callable[[], None]] = []
         self.browser.pages.set_content(bundle_dir, None)
         self.browser.pages.set_position(position)
         self.backend = HomeBackend(self.browser)
@@ -160,12 +161,23 @@ class HomeScreen:
 
     def finish_start(self) -> None:
         """What the first frame does not need, done once it is on screen (or when a session
-        starts first): the help-places guide, and the first session's web profile."""
+        starts first): the help-places guide, what :meth:`after_start` was given (the agent's link),
+        and the first session's web profile."""
         if self._started:
             return
         self._started = True
         self.browser.pages.set_content(self._bundle_dir, guide_of(self._bundle_dir))
+        for callback in self._after_start:
+            callback()
+        self._after_start.clear()
         self.browser.prepare_profile()
+
+    def after_start(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the home is on screen (at once if it already is)."""
+        if self._started:
+            callback()
+        else:
+            self._after_start.append(callback)
 
     def _switch_language(self, language: str) -> None:
         """Swap the translator, then redraw every ``qsTr()`` and relabel the tiles."""
