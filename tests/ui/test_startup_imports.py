@@ -1,7 +1,8 @@
 """The kiosk's start-up stays lean: what the home's first frame does not need stays lazy.
 
 The cold start is measured against a bare QtWebEngine app (bench/kiosk_start.py, target 1.2×):
-pydantic and the models built with it cost it some 120 ms, the QR codes of the guide some 12 ms.
+pydantic and the models built with it cost it some 120 ms, Babel some 30 ms, the QR codes of
+the guide some 12 ms.
 They come after the first frame (the agent's link, the full settings check) or with the first
 page that needs them (the guide).
 """
@@ -24,6 +25,7 @@ from tests.ui.conftest import close_home
 LAZY = (
     "pydantic",
     "pydantic_core",
+    "babel",
     "segno",
     "kiosk.catalog_model",
     "kiosk.contract",
