@@ -2,8 +2,12 @@
 
 Spawns ``python -m kiosk.ui --windowed --exit-when-ready`` ``--runs`` times; each run prints
 ``kiosk-ready`` once a frame shows the home's cards laid out (the window then takes touches), and
-the time from spawning to that line is measured. Prints one JSON object (target: median under
-1.5 s). Run offscreen, with ``QT_QPA_PLATFORM=offscreen``.
+the time from spawning to that line is measured. Prints one JSON object (targets: median under
+1.5 s, and at most 1.2 times the floor's median). Run offscreen, with ``QT_QPA_PLATFORM=offscreen``.
+
+What the kiosk does before that frame is only what the frame needs: the first session's web
+profile, the help-places guide, the agent's link, the full settings check and the on-screen
+keyboard come after it (``kiosk.ui.main``, ``HomeScreen.finish_start``).
 
 Floor: a bare QtWebEngineQuick app showing a local page (``bench/floors/bare_web.py``: one
 window, one WebEngineView, ready at the first frame after the page loaded), spawned the same
@@ -25,6 +29,8 @@ from bench.kiosk_common import ROOT, summary_ms
 from kiosk.ui.main import READY_LINE
 
 TARGET_MEDIAN_MS = 1500.0
+#: The kiosk's median start at most this many times the bare web app's (issue 16).
+TARGET_RATIO = 1.2
 
 
 FLOOR_SCRIPT = ROOT / "bench" / "floors" / "bare_web.py"
@@ -90,6 +96,8 @@ def main() -> None:
             ),
             "target_median_ms": TARGET_MEDIAN_MS,
             "meets_target": result["median_ms"] < TARGET_MEDIAN_MS,
+            "target_ratio": TARGET_RATIO,
+            "meets_target_ratio": result["median_ms"] <= TARGET_RATIO * floor["median_ms"],
         }
     )
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from kiosk.contract import Scalar
+if TYPE_CHECKING:
+    # Annotations only: the contract's models are not needed to read a schedule (the kiosk's
+    # start reads one).
+    from kiosk.contract import Scalar
 
 
 class InvalidSettings(ValueError):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from kiosk.catalog import Catalog, CatalogError, load_catalog
-from kiosk.places import PlacesError, PlacesFile, load_places
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
@@ -20,6 +19,7 @@ from kiosk.ui.qt import (
     QObject,
     QQmlApplicationEngine,
     QQuickWindow,
+    Qt,
     QUrl,
     Signal,
     Slot,
@@ -27,6 +27,9 @@ from kiosk.ui.qt import (
 from kiosk.ui.session import SessionTimeouts
 from kiosk.ui.speech import DEFAULT_ENGINE, Speaker
 from kiosk.ui.translator import GettextTranslator
+
+if TYPE_CHECKING:
+    from kiosk.places import PlacesFile
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ WINDOWED_SIZE: Final = (1280, 800)
 
 def guide_of(bundle_dir: Path) -> PlacesFile | None:
     """The bundle's help-places guide; an unreadable one is logged and shown as empty."""
+    from kiosk.places import PlacesError, load_places
+
     try:
         return load_places(bundle_dir)
     except PlacesError as exc:
@@ -98,7 +103,11 @@ class HomeScreen:
             retry_interval_s=retry_interval_s,
             language=language,
         )
-        self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
+        # The guide is read once the home is on screen (or when a session starts before).
+        self._bundle_dir = bundle_dir
+        self._started = False
+        self._after_start: list[Callable[[], None]] = []
+        self.browser.pages.set_content(bundle_dir, None)
         self.browser.pages.set_position(position)
         self.backend = HomeBackend(self.browser)
         self.prefs = ResidentPreferences(language)
@@ -140,6 +149,35 @@ class HomeScreen:
         )
         # The next resident starts in French, normal colours and text, in silence.
         self.browser.sessionEnded.connect(self._on_session_ended)
+        self.browser.sessionStarted.connect(lambda _session, _tile: self.finish_start())
+        self._home_grid = self.window.findChild(QObject, "homeGrid")
+
+    def _on_frame(self) -> None:
+        """A frame was shown: once it shows the home's cards, finish the start."""
+        if self._home_grid is not None and not self._home_grid.property("laidOut"):
+            return
+        self.window.frameSwapped.disconnect(self._on_frame)
+        self.finish_start()
+
+    def finish_start(self) -> None:
+        """What the first frame does not need, done once it is on screen (or when a session
+        starts first): the help-places guide, what :meth:`after_start` was given (the agent's link),
+        and the first session's web profile."""
+        if self._started:
+            return
+        self._started = True
+        self.browser.pages.set_content(self._bundle_dir, guide_of(self._bundle_dir))
+        for callback in self._after_start:
+            callback()
+        self._after_start.clear()
+        self.browser.prepare_profile()
+
+    def after_start(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the home is on screen (at once if it already is)."""
+        if self._started:
+            callback()
+        else:
+            self._after_start.append(callback)
 
     def _switch_language(self, language: str) -> None:
         """Swap the translator, then redraw every ``qsTr()`` and relabel the tiles."""
@@ -183,6 +221,7 @@ class HomeScreen:
         return True
 
     def _show_content(self, catalog: Catalog, bundle_dir: Path) -> None:
+        self._bundle_dir = bundle_dir
         self.menu.set_catalog(catalog, bundle_dir, self._language)
         self.browser.set_catalog(catalog)
         self.browser.pages.set_content(bundle_dir, guide_of(bundle_dir))
@@ -197,6 +236,9 @@ class HomeScreen:
     def show(self, *, windowed: bool) -> None:
         """Show full screen (the terminal) or in a 1280×800 window (development, screenshots)."""
         self.window.setProperty("closable", windowed)
+        if not self._started:
+            # Queued: frameSwapped may come from the render thread.
+            self.window.frameSwapped.connect(self._on_frame, Qt.ConnectionType.QueuedConnection)
         if windowed:
             self.window.resize(*WINDOWED_SIZE)
             self.window.show()

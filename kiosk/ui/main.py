@@ -9,11 +9,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
 from kiosk.i18n import DEFAULT_LANGUAGE
-from kiosk.ui.agent_bridge import AgentBridge
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen
 from kiosk.ui.i18n import gettext_for, ui_languages
@@ -26,7 +26,11 @@ from kiosk.ui.qt import (
     prepare_virtual_keyboard,
 )
 from kiosk.ui.session import SessionTimeouts
-from kiosk.ui.settings import DEFAULT_CONFIG_PATH, KioskSettings, SettingsError, load_settings
+from kiosk.ui.startsettings import DEFAULT_CONFIG_PATH, StartSettings, read_start_settings
+
+if TYPE_CHECKING:
+    from kiosk.ui.agent_bridge import AgentBridge
+    from kiosk.ui.settings import KioskSettings
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def session_timeouts(settings: KioskSettings) -> SessionTimeouts:
+def session_timeouts(settings: KioskSettings | StartSettings) -> SessionTimeouts:
     """The session clock's durations from the settings."""
     return SessionTimeouts(
         idle_timeout_s=float(settings.idle_timeout_s),
@@ -191,24 +195,79 @@ def exit_when_ready(app: QGuiApplication, window: QQuickWindow) -> None:
     window.frameSwapped.connect(check, Qt.ConnectionType.QueuedConnection)
 
 
+def checked_settings(path: Path | None, start: StartSettings | None = None) -> KioskSettings | None:
+    """Every setting, checked by the model (the values ``start`` was read from, if given);
+    None after printing why they are refused."""
+    from kiosk.ui.settings import KioskSettings, SettingsError, load_settings, settings_from_mapping
+
+    try:
+        if start is None:
+            return load_settings(path)
+        if start.source is None:
+            return KioskSettings()
+        return settings_from_mapping(start.values, start.source)
+    except SettingsError as exc:
+        print(_("kiosk: {error}").format(error=exc), file=sys.stderr)
+        return None
+
+
+def start_bridge(
+    home: HomeScreen, settings: KioskSettings, socket: Path, configured_dir: Path
+) -> AgentBridge:
+    """Connect the home screen to the agent's local socket, and start reporting."""
+    from kiosk.ui.agent_bridge import AgentBridge
+
+    bridge = AgentBridge(
+        home.browser,
+        settings,
+        socket,
+        ui_version=__version__,
+        window=home.window,
+        is_home=home.showing_home,
+    )
+    # The fleet's brightness schedule (through the agent) drives the attract screen's dimming.
+    bridge.brightnessScheduleChanged.connect(home.attract.brightness.set_schedule)
+    # The agent has applied a content update: <content dir>/current now points at it.
+    bridge.contentSwitchRequested.connect(
+        lambda _version: home.switch_content(configured_dir.resolve())
+    )
+    bridge.start()
+    report_crashes_to(bridge)
+    return bridge
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the home screen until the window closes; return the process exit code."""
     args = build_parser().parse_args(argv)
     make_singletons_immortal()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = load_settings(args.config)
-    except SettingsError as exc:
-        print(_("kiosk: {error}").format(error=exc), file=sys.stderr)
-        return EXIT_BAD_SETTINGS
+    # The settings the first frame needs, read without pydantic when the file is a usual one;
+    # else (or to word a refusal) the model decides now.
+    start = read_start_settings(args.config)
+    settings: KioskSettings | None = None
+    if start is None:
+        settings = checked_settings(args.config)
+        if settings is None:
+            return EXIT_BAD_SETTINGS
+        start = StartSettings(
+            values={},
+            source=None,
+            idle_timeout_s=settings.idle_timeout_s,
+            countdown_s=settings.countdown_s,
+            max_session_s=settings.max_session_s,
+            max_session_warning_s=settings.max_session_warning_s,
+            default_language=settings.default_language,
+            catalog_dir=settings.catalog_dir,
+            position=settings.position,
+        )
     # On a terminal this is <content dir>/current, a link the agent switches atomically: resolve
     # it once per load so that every file comes from the same version. Before the first
     # content update there is no link yet, and the bundle shipped with the kiosk is shown.
-    configured_dir: Path = args.catalog or settings.catalog_dir
+    configured_dir: Path = args.catalog or start.catalog_dir
     catalog_dir = configured_dir.resolve() if configured_dir.exists() else default_bundle_dir()
     if catalog_dir == default_bundle_dir() and configured_dir != catalog_dir:
         log.warning("no content at the configured place yet; showing the built-in content")
-    language: str = args.lang or settings.default_language
+    language: str = args.lang or start.default_language
     try:
         catalog = load_catalog(catalog_dir)
     except CatalogError as exc:
@@ -226,38 +285,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             catalog,
             catalog_dir,
             language,
-            session_timeouts(settings),
-            position=settings.position,
+            session_timeouts(start),
+            position=start.position,
         )
     except HomeLoadError as exc:
         log.error("%s", exc)
         return EXIT_BAD_CONTENT
-    home.attract.brightness.set_schedule(settings.brightness_schedule)
-    bridge: AgentBridge | None = None
-    if settings.agent_socket is not None and args.screenshot is None:
-        bridge = AgentBridge(
-            home.browser,
-            settings,
-            settings.agent_socket,
-            ui_version=__version__,
-            window=home.window,
-            is_home=home.showing_home,
-        )
-        # The fleet's brightness schedule (through the agent) drives the attract screen's dimming.
-        bridge.brightnessScheduleChanged.connect(home.attract.brightness.set_schedule)
-        # The agent has applied a content update: <content dir>/current now points at it.
-        bridge.contentSwitchRequested.connect(
-            lambda _version: home.switch_content(configured_dir.resolve())
-        )
-        bridge.start()
-        report_crashes_to(bridge)
+    bridges: list[AgentBridge] = []
+
+    def connect_agent() -> None:
+        """Once the home is shown: every setting checked, the backlight, the agent's link."""
+        full = settings or checked_settings(args.config, start)
+        if full is None:
+            app.exit(EXIT_BAD_SETTINGS)
+            return
+        home.attract.brightness.set_schedule(full.brightness_schedule)
+        if full.agent_socket is not None and args.screenshot is None:
+            bridges.append(start_bridge(home, full, full.agent_socket, configured_dir))
+
+    home.after_start(connect_agent)
     if args.screenshot is not None:
         save_first_frame(app, home.window, args.screenshot)
     elif args.exit_when_ready:
         exit_when_ready(app, home.window)
     home.show(windowed=args.windowed)
     code = app.exec()
-    if bridge is not None:
+    for bridge in bridges:
         bridge.stop()
     home.close()
     # The loop has stopped: run the deletions close() queued (the window and its view, then

@@ -31,17 +31,30 @@ from kiosk.agentlink import DEFAULT_SOCKET_PATH
 from kiosk.catalog import default_bundle_dir
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.i18n import gettext_for
+from kiosk.ui.startsettings import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_LANGUAGES,
+    LANGUAGE_PATTERN,
+    POSITION_RANGE,
+    SESSION_SECONDS,
+)
 
-#: Where a terminal keeps the kiosk's settings; a missing file there means the defaults.
-DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/kiosk.toml")
-#: The languages offered on the terminal unless the settings say otherwise.
-DEFAULT_LANGUAGES: Final = ("fr", "en", "es", "pt", "ar", "uk")
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_LANGUAGES",
+    "KioskSettings",
+    "SettingsError",
+    "load_settings",
+    "settings_from_mapping",
+    "settings_markdown",
+]
+
 DEFAULT_BRIGHTNESS_SCHEDULE: Final = "07:00-22:00=100,22:00-07:00=30"
 
 # Settings errors are read by technicians before any language is chosen: French.
 _ = gettext_for(DEFAULT_LANGUAGE)
 
-LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+LanguageCode = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN)]
 
 
 class SettingsError(ValueError):
@@ -54,30 +67,30 @@ class KioskSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     idle_timeout_s: int = Field(
-        default=120,
-        ge=30,
-        le=1800,
+        default=SESSION_SECONDS["idle_timeout_s"][0],
+        ge=SESSION_SECONDS["idle_timeout_s"][1],
+        le=SESSION_SECONDS["idle_timeout_s"][2],
         description="Seconds without a touch before the « Êtes-vous toujours là ? » countdown "
         "starts. The fleet may change it live (`set_settings`).",
     )
     countdown_s: int = Field(
-        default=30,
-        ge=5,
-        le=300,
+        default=SESSION_SECONDS["countdown_s"][0],
+        ge=SESSION_SECONDS["countdown_s"][1],
+        le=SESSION_SECONDS["countdown_s"][2],
         description="Seconds the idle countdown waits for « Je suis là » before ending and "
         "wiping the session.",
     )
     max_session_s: int = Field(
-        default=1800,
-        ge=120,
-        le=4 * 3600,
+        default=SESSION_SECONDS["max_session_s"][0],
+        ge=SESSION_SECONDS["max_session_s"][1],
+        le=SESSION_SECONDS["max_session_s"][2],
         description="The longest a resident session may last, whatever the resident does; "
         "then it ends and is wiped.",
     )
     max_session_warning_s: int = Field(
-        default=60,
-        ge=10,
-        le=900,
+        default=SESSION_SECONDS["max_session_warning_s"][0],
+        ge=SESSION_SECONDS["max_session_warning_s"][1],
+        le=SESSION_SECONDS["max_session_warning_s"][2],
         description="How long before `max_session_s` the resident is warned that the session "
         "will end. Must be shorter than `max_session_s`.",
     )
@@ -111,16 +124,16 @@ class KioskSettings(BaseModel):
     )
     latitude: float | None = Field(
         default=None,
-        ge=-90,
-        le=90,
+        ge=POSITION_RANGE["latitude"][0],
+        le=POSITION_RANGE["latitude"][1],
         description="The terminal's own position (WGS84 degrees, e.g. 44.8378): the help-places "
         "guide lists the nearest places first. Set with `longitude`; unset, places are listed "
         "by name.",
     )
     longitude: float | None = Field(
         default=None,
-        ge=-180,
-        le=180,
+        ge=POSITION_RANGE["longitude"][0],
+        le=POSITION_RANGE["longitude"][1],
         description="The terminal's longitude (WGS84 degrees, e.g. -0.5792); see `latitude`.",
     )
     catalog_dir: Path = Field(

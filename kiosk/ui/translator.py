@@ -7,8 +7,7 @@ can switch languages live.
 
 from __future__ import annotations
 
-from kiosk.i18n import translations
-from kiosk.ui.i18n import DOMAIN, LOCALE_DIR
+from kiosk.ui.i18n import ui_translations
 from kiosk.ui.qt import QObject, QTranslator
 
 
@@ -22,7 +21,7 @@ class GettextTranslator(QTranslator):
     def __init__(self, language: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._language = language
-        self._catalog = translations(LOCALE_DIR, DOMAIN, language)
+        self._catalog = ui_translations(language)
 
     def language(self) -> str:
         return self._language

@@ -98,6 +98,8 @@ def main() -> int:
         view = view_of(home)
         assert view is not None
         settle(home)
+        # The keyboard loads in the background after the home's first frame.
+        wait_for(lambda: home.window.findChild(QQuickItem, "inputPanel") is not None)
         origin = view.mapToScene(view.boundingRect().topLeft())  # type: ignore[attr-defined]
         # The field is at the top left of the page: touch it like a resident.
         click(home, origin.x() + 200, origin.y() + 140)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from kiosk.ui.settings import (
     load_settings,
     settings_markdown,
 )
+from kiosk.ui.startsettings import SESSION_SECONDS, read_start_settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "kiosk-settings.md"
 
@@ -119,3 +121,55 @@ def test_settings_are_frozen_and_updates_are_checked() -> None:
     assert settings.updated({"idle_timeout_s": 60}).idle_timeout_s == 60
     with pytest.raises(ValueError, match="idle_timeout_s"):
         settings.updated({"idle_timeout_s": 1})
+
+
+# ----- the first frame's plain read: never accepts what the model refuses, same values -------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        'agent_socket = ""',
+        'agent_socket = "/run/other.sock"\nidle_timeout_s = 90\ncountdown_s = 5',
+        "idle_timeout_s = 30\nmax_session_s = 120\nmax_session_warning_s = 10",
+        "latitude = 44.8378\nlongitude = -0.5792",
+        "latitude = 44\nlongitude = -1",
+        'default_language = "ar"\ncatalog_dir = "/srv/content/current"',
+        # Each of these, the plain read leaves to the model (which accepts or refuses it).
+        "idle_timeout_s = 5",
+        "idle_timeout_s = 90.0",
+        "idle_timeout_s = true",
+        'idle_timeout_s = "90"',
+        "max_session_warning_s = 900\nmax_session_s = 600",
+        'default_language = "de"',
+        'languages = ["fr", "ar"]\ndefault_language = "ar"',
+        'brightness_schedule = "07:00-22:00=100,22:00-07:00=30"',
+        "latitude = 44.8",
+        "latitude = 100.0\nlongitude = 0.0",
+        "latitude = nan\nlongitude = 0.0",
+        'catalog_dir = ""',
+        "agent_socket = 3",
+        "colour = 3",
+    ],
+)
+def test_the_first_frames_plain_read_agrees_with_the_model(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    start = read_start_settings(path)
+    if start is None:
+        return  # the model decides (the tests above check how)
+    settings = load_settings(path)
+    assert start.values == tomllib.loads(text)
+    assert start.source == path
+    for name in SESSION_SECONDS:
+        assert getattr(start, name) == getattr(settings, name), name
+    assert start.default_language == settings.default_language
+    assert start.catalog_dir == settings.catalog_dir
+    assert start.position == settings.position
+
+
+def test_the_usual_files_need_no_model(tmp_path: Path) -> None:
+    assert (
+        read_start_settings(write(tmp_path, 'agent_socket = ""\nidle_timeout_s = 90')) is not None
+    )
+    assert read_start_settings(tmp_path / "absent.toml") is None  # the model words the error

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from kiosk.catalog import Catalog, Tile
-from kiosk.contract import HelpUsage, SessionAssist
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.keys import KioskEventFilter
 from kiosk.ui.browser.pages import KioskPages
@@ -53,6 +52,10 @@ from kiosk.ui.qt import (
     Slot,
 )
 from kiosk.ui.session import EndReason, SessionClock, SessionTimeouts
+
+if TYPE_CHECKING:
+    # Imported when a session first needs them: their models are not needed for the home.
+    from kiosk.contract import HelpUsage, SessionAssist
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +131,12 @@ class BrowserController(QObject):
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
-        self._help_usage = HelpUsage()
+        self._help_usage: HelpUsage | None = None
         # The settings in force (for a session's start) and what the session used of them.
         self._language_now: str | None = None
         self._high_contrast_now = False
         self._large_text_now = False
-        self._assist = SessionAssist()
+        self._assist: SessionAssist | None = None
         self._last_help_page = ""
         self._last_help_kind: str | None = None
         self._browsing = False
@@ -158,8 +161,18 @@ class BrowserController(QObject):
         self.clock.countdownTick.connect(self._on_tick)
         self.clock.countdownCancelled.connect(self._on_countdown_cancelled)
         self.clock.maxLengthWarning.connect(self._on_max_length_warning)
-        self._profile = self._new_profile()
+        # The first session's profile is made once the home screen is on screen
+        # (:meth:`prepare_profile`), or when first needed: making one starts Chromium's side of
+        # the web engine, which the home screen does not need.
         self._previous_destroyed = True
+        self._shut_down = False
+
+    def prepare_profile(self) -> None:
+        """Make the first session's fresh profile now, if none is made yet (no-op during a
+        wipe: the wipe makes the next one once the old one is gone, and after shutdown)."""
+        if self._profile is None and self._ending is None and not self._shut_down:
+            self._profile = self._new_profile()
+            self.profileChanged.emit()
 
     def _new_profile(self) -> SessionProfile:
         made = self._profiles.create()
@@ -229,6 +242,9 @@ class BrowserController(QObject):
 
     @property
     def current_profile(self) -> QQuickWebEngineProfile | None:
+        """The profile the next (or running) session uses; ``None`` only while a wipe
+        finishes (made here if the home screen has not made it yet)."""
+        self.prepare_profile()
         return self._profile.profile if self._profile is not None else None
 
     def set_language(self, language: str) -> None:
@@ -241,7 +257,7 @@ class BrowserController(QObject):
         """The interface language in force from now on (counted for the observatory)."""
         self._language_now = language
         if self.clock.active:
-            self._assist = self._assist.model_copy(update={"language": language})
+            self._assist = self.assist.model_copy(update={"language": language})
 
     def _reload_kiosk_page(self) -> None:
         if self._view is not None:
@@ -258,28 +274,36 @@ class BrowserController(QObject):
         self.pages.set_high_contrast(high_contrast)
         self._high_contrast_now = high_contrast
         if high_contrast and self.clock.active:
-            self._assist = self._assist.model_copy(update={"high_contrast": True})
+            self._assist = self.assist.model_copy(update={"high_contrast": True})
         self._reload_kiosk_page()
 
     def note_large_text(self, large_text: bool) -> None:
         """The resident switched large text (counted for the observatory: on or not)."""
         self._large_text_now = large_text
         if large_text and self.clock.active:
-            self._assist = self._assist.model_copy(update={"large_text": True})
+            self._assist = self.assist.model_copy(update={"large_text": True})
 
     def note_read_aloud(self) -> None:
         """Read-aloud spoke in this session (counted for the observatory: used or not)."""
-        if self.clock.active and not self._assist.read_aloud:
-            self._assist = self._assist.model_copy(update={"read_aloud": True})
+        if self.clock.active and not self.assist.read_aloud:
+            self._assist = self.assist.model_copy(update={"read_aloud": True})
 
     @property
     def assist(self) -> SessionAssist:
         """What the session running (or just ended) used of the kiosk's settings."""
+        if self._assist is None:
+            from kiosk.contract import SessionAssist
+
+            self._assist = SessionAssist()
         return self._assist
 
     @property
     def help_usage(self) -> HelpUsage:
         """How the help pages were used in the session running (or just ended)."""
+        if self._help_usage is None:
+            from kiosk.contract import HelpUsage
+
+            self._help_usage = HelpUsage()
         return self._help_usage
 
     def report_refusal(self, vector: Vector) -> None:
@@ -296,12 +320,15 @@ class BrowserController(QObject):
         if tile is None or self._ending is not None:
             log.warning("tile %s is not in the catalog; nothing opened", tile_id)
             return
+        self.prepare_profile()  # a resident quicker than the home screen's first frame
         was_active = self.clock.active
         if not was_active:
             # A resident is quicker than the probe: what it finds from now on could be theirs.
             self._probe.interrupt()
         session_id = self.clock.start()
         if not was_active:
+            from kiosk.contract import HelpUsage, SessionAssist
+
             self._help_usage = HelpUsage()
             # Chosen on the home screen before the first tile: this session's choice.
             self._assist = SessionAssist(
@@ -356,6 +383,7 @@ class BrowserController(QObject):
         self._probe.interrupt()
         self._session_origins = []
         self.clock.end(EndReason.WIPE_NOW)
+        self._shut_down = True
         if self._profile is not None:
             self._profile.owner.deleteLater()
             self._profile = None
@@ -471,7 +499,7 @@ class BrowserController(QObject):
         # A reload (a language or contrast switch) asks for the same page again: counted once.
         if url != self._last_help_page:
             kind = help_page_kind(url)
-            self._help_usage = self._help_usage.counted(kind, self._last_help_kind)
+            self._help_usage = self.help_usage.counted(kind, self._last_help_kind)
             self._last_help_page, self._last_help_kind = url, kind
 
     @Slot(QObject)
@@ -489,6 +517,7 @@ class BrowserController(QObject):
 
     def check_now(self) -> SelfCheck:
         """The checks made in Python on the current profile (without the probe)."""
+        self.prepare_profile()
         if self._profile is None:
             return SelfCheck(ok=False, checks_failed=("no-profile",))
         views = (

@@ -14,15 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl
 
-from kiosk.agent.content.manifest import path_problem
 from kiosk.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
-from kiosk.places import PlacesFile
-from kiosk.ui.browser.guide import GuideRenderer
-from kiosk.ui.browser.nearby import Filters
 from kiosk.ui.browser.numbers import T_NUMBERS, numbers_html
 from kiosk.ui.browser.pagestyle import (
     ICON_HELP,
@@ -44,6 +40,9 @@ from kiosk.ui.qt import (
     QWebEngineUrlSchemeHandler,
     Signal,
 )
+
+if TYPE_CHECKING:
+    from kiosk.places import PlacesFile
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +196,10 @@ def render_page(host: str, path: str, query: dict[str, str], context: PageContex
             show=query.get("show", ""),
         )
     if host == "guide":
+        # Imported with the first guide page drawn (QR codes, opening hours): not at start-up.
+        from kiosk.ui.browser.guide import GuideRenderer
+        from kiosk.ui.browser.nearby import Filters
+
         renderer = GuideRenderer(
             context.translate, context.language, direction, high_contrast=context.high_contrast
         )
@@ -213,6 +216,10 @@ def render_page(host: str, path: str, query: dict[str, str], context: PageContex
 
 def bundle_file(bundle_dir: Path | None, path: str) -> tuple[bytes, str] | None:
     """A file of the bundle a local page may load (``None``: absent, odd name or odd type)."""
+    # The agent's rule for a bundle's paths (its module holds the manifest's models: imported
+    # with the first bundle file a page loads, not at start-up).
+    from kiosk.agent.content.manifest import path_problem
+
     relative = path.lstrip("/")
     content_type = CONTENT_TYPES.get(Path(relative).suffix.lower())
     if bundle_dir is None or content_type is None or path_problem(relative):

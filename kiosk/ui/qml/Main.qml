@@ -266,12 +266,14 @@ Window {
     }
 
     // The on-screen keyboard, at the bottom of the window; the page above shrinks to make room,
-    // so the field being typed into is never under it.
+    // so the field being typed into is never under it. Loaded in the background: the home's
+    // first frame does not wait for Qt Virtual Keyboard (nothing is typed on the home screen).
     Loader {
         id: keyboard
         objectName: "keyboardLoader"
         anchors { left: parent.left; right: parent.right; bottom: parent.bottom }
         active: root.prefs.virtualKeyboard
+        asynchronous: true
         Component.onCompleted: if (active) setSource("KeyboardPanel.qml", { language: Qt.binding(function () { return root.prefs.language }) })
     }
     readonly property real keyboardHeight: keyboard.item ? keyboard.item.shownHeight : 0
