@@ -1,0 +1,390 @@
+"""One command-line style for the four programs: ``fleet``, ``kiosk-provision``, ``kiosk-agent``
+and ``kiosk``.
+
+Every program, whatever parses its arguments, speaks the same way:
+
+- help laid out by :func:`render_help` (``Utilisation : ...``, sections ``Arguments``,
+  ``Options``, ``Commandes``), every word of it in the program's language, French by default;
+- a refusal goes through :func:`die`: ``Erreur : <what went wrong>``, then ``Que faire : <what
+  to do>``, then the exit code (:data:`EXIT_REFUSED`, :data:`EXIT_USAGE` or the program's own);
+- an unexpected exception goes through :func:`unexpected_errors`: one line that says where the
+  details were written (never a traceback on the technician's screen unless ``--debug``), exit
+  code :data:`EXIT_BUG`.
+
+The words no program writes itself ("Utilisation", "Options", "[obligatoire]", a usage error)
+are this package's ``cli`` catalog (``kiosk/locale/<lang>/LC_MESSAGES/cli.po``). No library's
+private name is touched: the two daemons parse with :class:`Parser` (argparse, whose public
+``format_help``, ``format_usage`` and ``error`` it overrides), the two tools with
+:mod:`kiosk.cli.typer_app` (Typer's public ``cls=`` classes and ``main``).
+
+This module imports nothing heavy: the agent (months of uptime) and the UI (start-up time) use
+it. Typer's part is :mod:`kiosk.cli.typer_app`, imported by the tools alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import textwrap
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, NoReturn
+
+from kiosk.i18n import DEFAULT_LANGUAGE, translator
+
+LOCALE_DIR: Final = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN: Final = "cli"
+
+#: Exit codes, the same in the four programs (each documents its own beside these).
+EXIT_OK: Final = 0
+#: The program refused (a code already used, a user who exists): nothing was changed.
+EXIT_REFUSED: Final = 1
+#: The command line or the configuration must be fixed.
+EXIT_USAGE: Final = 2
+#: An unexpected error, a bug: the details are in the file the message names (sysexits'
+#: EX_SOFTWARE).
+EXIT_BUG: Final = 70
+#: Interrupted with Ctrl-C (128 + SIGINT, as a shell says).
+EXIT_INTERRUPTED: Final = 130
+
+DEBUG_OPTION: Final = "--debug"
+#: The help is wrapped to the terminal, at most this wide.
+MAX_WIDTH: Final = 100
+NAMES_COLUMN: Final = 28
+
+
+def _identity(message: str) -> str:
+    return message
+
+
+@dataclass
+class _Speaking:
+    language: str = DEFAULT_LANGUAGE
+    gettext: Callable[[str], str] = _identity
+
+
+_speaking = _Speaking()
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog; it is translated where it is shown."""
+    return message
+
+
+def speak(language: str) -> None:
+    """Say the shared words (:func:`die`'s, the help's) in ``language`` from now on.
+
+    Process-wide, like the program's own language: each program calls it once it knows which
+    language it speaks, before it parses its arguments.
+    """
+    _speaking.language = language
+    _speaking.gettext = translator(LOCALE_DIR, DOMAIN, language)
+
+
+def _(message: str) -> str:
+    """``message`` (one of this package's) in the language given to :func:`speak`."""
+    return _speaking.gettext(message)
+
+
+#: The shared words, for the adapters (:mod:`kiosk.cli.typer_app`).
+words = _
+
+
+def language() -> str:
+    return _speaking.language
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def die(message: str, hint: str | None = None, code: int = EXIT_REFUSED) -> NoReturn:
+    """Refuse: say what went wrong (``message``, in the program's language) and what to do
+    (``hint``), on standard error, then exit with ``code``.
+
+    The exit is a :class:`SystemExit`, so that ``with`` blocks close on the way out and a test
+    runner sees the code.
+    """
+    say(_("Error: {message}").format(message=message))
+    if hint:
+        say(_("What to do: {hint}").format(hint=hint))
+    raise SystemExit(code)
+
+
+def wants_debug(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for tracebacks (read before parsing, like ``--lang``)."""
+    return DEBUG_OPTION in argv
+
+
+def write_details(program: str, error: BaseException) -> Path | None:
+    """Write ``error``'s traceback to a file of its own (readable by its owner alone); its path,
+    or None if no file could be written."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    text = "".join(traceback.format_exception(error))
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{program}-{stamp}-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as details:
+            details.write(text)
+    except OSError:
+        return None
+    return Path(name)
+
+
+def report_unexpected(program: str, error: BaseException, debug: bool) -> NoReturn:
+    """One line for the technician, the details in a file (or here, with ``--debug``)."""
+    kind = type(error).__name__
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+        say(
+            _("{program}: unexpected error ({kind}), shown above.").format(
+                program=program, kind=kind
+            )
+        )
+        raise SystemExit(EXIT_BUG)
+    path = write_details(program, error)
+    if path is None:
+        say(
+            _(
+                "{program}: unexpected error ({kind}). Run the command again with --debug to "
+                "see its details."
+            ).format(program=program, kind=kind)
+        )
+    else:
+        say(
+            _(
+                "{program}: unexpected error ({kind}). Its details are in {path}: send that "
+                "file with your report (or run the command again with --debug)."
+            ).format(program=program, kind=kind, path=path)
+        )
+    raise SystemExit(EXIT_BUG)
+
+
+@contextlib.contextmanager
+def unexpected_errors(program: str, debug: bool = False) -> Iterator[None]:
+    """The top-level handler: an exception nobody expected becomes one line and
+    :data:`EXIT_BUG`; Ctrl-C becomes one word and :data:`EXIT_INTERRUPTED`."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        say(_("Interrupted."))
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as error:  # noqa: BLE001 (the top-level handler: whatever it is, said)
+        report_unexpected(program, error, debug)
+
+
+# -- Help --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a help section: what to type (``-c, --config FICHIER``) and what it does."""
+
+    names: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class HelpPage:
+    """A program's (or a sub-command's) help, in its language, before it is laid out."""
+
+    usage: str
+    description: str = ""
+    #: (title, entries): "Arguments", "Options", "Commands"; empty sections are left out.
+    sections: Sequence[tuple[str, Sequence[Entry]]] = ()
+    #: Printed after the sections as it is written (an example file keeps its lines).
+    epilog: str = ""
+    #: The epilog is prose to wrap (rather than text to keep as written).
+    epilog_is_prose: bool = False
+
+
+def help_width() -> int:
+    return max(40, min(MAX_WIDTH, shutil.get_terminal_size().columns - 2))
+
+
+def _paragraphs(text: str, width: int, indent: str = "  ") -> list[str]:
+    out = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        out.append(
+            textwrap.fill(
+                " ".join(paragraph.split()),
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+            )
+        )
+    return out
+
+
+def usage_line(usage: str) -> str:
+    return _("Usage: ") + usage
+
+
+def render_help(page: HelpPage, width: int | None = None) -> str:
+    """The help as the four programs print it."""
+    width = width or help_width()
+    blocks = [usage_line(page.usage)]
+    if page.description:
+        blocks.append("\n\n".join(_paragraphs(page.description, width)))
+    for title, entries in page.sections:
+        if not entries:
+            continue
+        column = min(NAMES_COLUMN, max(len(entry.names) for entry in entries))
+        lines = [_("{title}:").format(title=title)]
+        for entry in entries:
+            indent = " " * (2 + column + 2)
+            text = textwrap.fill(
+                " ".join(entry.help.split()),
+                max(20, width - len(indent)),
+                subsequent_indent=indent,
+            )
+            if len(entry.names) <= column:
+                lines.append(f"  {entry.names.ljust(column)}  {text}".rstrip())
+            else:
+                lines.append(f"  {entry.names}")
+                if text:
+                    lines.append(indent + text)
+        blocks.append("\n".join(lines))
+    if page.epilog:
+        if page.epilog_is_prose:
+            blocks.append("\n\n".join(_paragraphs(page.epilog, width)))
+        else:
+            blocks.append(page.epilog.rstrip("\n"))
+    return "\n\n".join(blocks) + "\n"
+
+
+def default_note(value: object) -> str:
+    return _("[default: {value}]").format(value=value)
+
+
+def required_note() -> str:
+    return _("[required]")
+
+
+def envvar_note(name: str) -> str:
+    return _("[env var: {name}]").format(name=name)
+
+
+def help_hint(command: str) -> str:
+    return _("Run '{command} --help' to see what it takes.").format(command=command)
+
+
+# -- argparse, for the two daemons --------------------------------------------------------------
+
+#: argparse's own messages (Python 3.11 to 3.13), in the order they are tried; each group is
+#: kept as typed (an option's name, a value).
+ARGPARSE_MESSAGES: Final = (
+    (
+        re.compile(r"the following arguments are required: (?P<names>.+)"),
+        N_("the following arguments are required: {names}"),
+    ),
+    (re.compile(r"unrecognized arguments: (?P<names>.+)"), N_("unknown arguments: {names}")),
+    (re.compile(r"argument (?P<name>\S+): expected one argument"), N_("{name} needs a value.")),
+    (
+        re.compile(
+            r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from "
+            r"(?P<choices>.+)\)"
+        ),
+        N_("{name} cannot be {value}: choose among {choices}."),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): invalid (?P<type>\S+) value: (?P<value>.+)"),
+        N_("{name} cannot be {value}."),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): ignored explicit argument (?P<value>.+)"),
+        N_("{name} takes no value (not {value})."),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): not allowed with argument (?P<other>.+)"),
+        N_("{name} cannot be given with {other}."),
+    ),
+    (
+        re.compile(r"ambiguous option: (?P<name>\S+) could match (?P<names>.+)"),
+        N_("{name} could be {names}: type it in full."),
+    ),
+)
+
+
+def translate_argparse(message: str) -> str:
+    """argparse's refusal ``message`` in the shared words (as written if it is a new one)."""
+    for pattern, text in ARGPARSE_MESSAGES:
+        found = pattern.fullmatch(message)
+        if found:
+            return words(text).format(**found.groupdict())
+    return message
+
+
+@dataclass
+class _Declared:
+    actions: list[argparse.Action] = field(default_factory=list)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser that speaks like the other programs: help by :func:`render_help`,
+    refusals by :func:`die` (:data:`EXIT_USAGE`), ``-h, --help`` and ``--debug`` declared.
+
+    Declare options with :meth:`add_argument` on the parser itself (not in groups): the help
+    lists them in that order.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        description: str,
+        epilog: str = "",
+        *,
+        epilog_is_prose: bool = False,
+        usage: str | None = None,
+    ) -> None:
+        super().__init__(prog=prog, description=description, add_help=False, allow_abbrev=False)
+        self._declared = _Declared()
+        self._epilog_text = epilog
+        self._epilog_is_prose = epilog_is_prose
+        self._usage_text = usage or f"{prog} [OPTIONS]"
+        self.add_argument("-h", "--help", action="help", help=_("Show this help and exit."))
+        self.add_argument(
+            DEBUG_OPTION,
+            action="store_true",
+            help=_("Show an unexpected error's details here (for a developer)."),
+        )
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self._declared.actions.append(action)
+        return action
+
+    def _entry(self, action: argparse.Action) -> Entry | None:
+        if action.help == argparse.SUPPRESS:
+            return None
+        names = ", ".join(action.option_strings) or str(action.metavar or action.dest)
+        if action.option_strings and action.nargs != 0:
+            names += f" {action.metavar or action.dest.upper()}"
+        return Entry(names, action.help or "")
+
+    def help_page(self) -> HelpPage:
+        entries = [entry for a in self._declared.actions if (entry := self._entry(a))]
+        return HelpPage(
+            usage=self._usage_text,
+            description=self.description or "",
+            sections=[(_("Options"), entries)],
+            epilog=self._epilog_text,
+            epilog_is_prose=self._epilog_is_prose,
+        )
+
+    def format_usage(self) -> str:
+        return usage_line(self._usage_text) + "\n"
+
+    def format_help(self) -> str:
+        return render_help(self.help_page())
+
+    def error(self, message: str) -> NoReturn:
+        say(self.format_usage().rstrip("\n"))
+        die(translate_argparse(message), help_hint(self.prog), code=EXIT_USAGE)
