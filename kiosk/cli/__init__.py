@@ -25,18 +25,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import re
 import shutil
 import sys
-import tempfile
-import textwrap
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, ParamSpec, TypeVar
 
 from kiosk.i18n import DEFAULT_LANGUAGE, translator
 
@@ -106,16 +103,21 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def explain(message: str, hint: str | None = None) -> None:
+    """Say what went wrong (``message``, in the program's language) and what to do (``hint``)
+    on standard error, as :func:`die` does, for a caller that returns its exit code itself."""
+    say(_("Error: {message}").format(message=message))
+    if hint:
+        say(_("What to do: {hint}").format(hint=hint))
+
+
 def die(message: str, hint: str | None = None, code: int = EXIT_REFUSED) -> NoReturn:
-    """Refuse: say what went wrong (``message``, in the program's language) and what to do
-    (``hint``), on standard error, then exit with ``code``.
+    """Refuse: :func:`explain` what went wrong and what to do, then exit with ``code``.
 
     The exit is a :class:`SystemExit`, so that ``with`` blocks close on the way out and a test
     runner sees the code.
     """
-    say(_("Error: {message}").format(message=message))
-    if hint:
-        say(_("What to do: {hint}").format(hint=hint))
+    explain(message, hint)
     raise SystemExit(code)
 
 
@@ -127,6 +129,10 @@ def wants_debug(argv: Sequence[str]) -> bool:
 def write_details(program: str, error: BaseException) -> Path | None:
     """Write ``error``'s traceback to a file of its own (readable by its owner alone); its path,
     or None if no file could be written."""
+    import tempfile  # only when something went wrong: the daemons start without it
+    import traceback
+    from datetime import UTC, datetime
+
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     text = "".join(traceback.format_exception(error))
     try:
@@ -142,6 +148,8 @@ def report_unexpected(program: str, error: BaseException, debug: bool) -> NoRetu
     """One line for the technician, the details in a file (or here, with ``--debug``)."""
     kind = type(error).__name__
     if debug:
+        import traceback
+
         traceback.print_exception(error, file=sys.stderr)
         say(
             _("{program}: unexpected error ({kind}), shown above.").format(
@@ -167,17 +175,45 @@ def report_unexpected(program: str, error: BaseException, debug: bool) -> NoRetu
     raise SystemExit(EXIT_BUG)
 
 
-@contextlib.contextmanager
-def unexpected_errors(program: str, debug: bool = False) -> Iterator[None]:
-    """The top-level handler: an exception nobody expected becomes one line and
-    :data:`EXIT_BUG`; Ctrl-C becomes one word and :data:`EXIT_INTERRUPTED`."""
-    try:
-        yield
-    except KeyboardInterrupt:
+def handle_unexpected(program: str, error: BaseException, debug: bool) -> NoReturn:
+    """Ctrl-C becomes one word and :data:`EXIT_INTERRUPTED`; anything else nobody expected one
+    line (:func:`report_unexpected`) and :data:`EXIT_BUG`."""
+    if isinstance(error, KeyboardInterrupt):
         say(_("Interrupted."))
         raise SystemExit(EXIT_INTERRUPTED) from None
-    except Exception as error:  # noqa: BLE001 (the top-level handler: whatever it is, said)
-        report_unexpected(program, error, debug)
+    report_unexpected(program, error, debug)
+
+
+@contextlib.contextmanager
+def unexpected_errors(program: str, debug: bool = False) -> Iterator[None]:
+    """The top-level handler, around a block (see :func:`handle_unexpected`)."""
+    try:
+        yield
+    except (KeyboardInterrupt, Exception) as error:  # noqa: BLE001 (the top-level handler)
+        handle_unexpected(program, error, debug)
+
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def guarded(program: str) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
+    """Run a program's ``main(argv=None)`` under :func:`unexpected_errors` (``--debug`` read
+    from ``argv``, else from the process's command line)."""
+
+    def decorate(main: Callable[Params, Result]) -> Callable[Params, Result]:
+        @functools.wraps(main)
+        def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+            given = args[0] if args else kwargs.get("argv")
+            argv = list(given) if isinstance(given, list | tuple) else sys.argv[1:]
+            try:
+                return main(*args, **kwargs)
+            except (KeyboardInterrupt, Exception) as error:  # noqa: BLE001 (top-level handler)
+                handle_unexpected(program, error, wants_debug(argv))
+
+        return run
+
+    return decorate
 
 
 # -- Help --------------------------------------------------------------------------------------
@@ -210,6 +246,8 @@ def help_width() -> int:
 
 
 def _paragraphs(text: str, width: int, indent: str = "  ") -> list[str]:
+    import textwrap
+
     out = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
         out.append(
@@ -229,6 +267,8 @@ def usage_line(usage: str) -> str:
 
 def render_help(page: HelpPage, width: int | None = None) -> str:
     """The help as the four programs print it."""
+    import textwrap
+
     width = width or help_width()
     blocks = [usage_line(page.usage)]
     if page.description:
@@ -240,11 +280,8 @@ def render_help(page: HelpPage, width: int | None = None) -> str:
         lines = [_("{title}:").format(title=title)]
         for entry in entries:
             indent = " " * (2 + column + 2)
-            text = textwrap.fill(
-                " ".join(entry.help.split()),
-                max(20, width - len(indent)),
-                subsequent_indent=indent,
-            )
+            wrapped = textwrap.wrap(" ".join(entry.help.split()), max(20, width - len(indent)))
+            text = ("\n" + indent).join(wrapped)
             if len(entry.names) <= column:
                 lines.append(f"  {entry.names.ljust(column)}  {text}".rstrip())
             else:
@@ -349,12 +386,14 @@ class Parser(argparse.ArgumentParser):
         self._epilog_text = epilog
         self._epilog_is_prose = epilog_is_prose
         self._usage_text = usage or f"{prog} [OPTIONS]"
-        self.add_argument("-h", "--help", action="help", help=_("Show this help and exit."))
-        self.add_argument(
-            DEBUG_OPTION,
-            action="store_true",
-            help=_("Show an unexpected error's details here (for a developer)."),
-        )
+        self._own = [
+            self.add_argument("-h", "--help", action="help", help=_("Show this help and exit.")),
+            self.add_argument(
+                DEBUG_OPTION,
+                action="store_true",
+                help=_("Show an unexpected error's details here (for a developer)."),
+            ),
+        ]
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         action = super().add_argument(*args, **kwargs)
@@ -370,7 +409,9 @@ class Parser(argparse.ArgumentParser):
         return Entry(names, action.help or "")
 
     def help_page(self) -> HelpPage:
-        entries = [entry for a in self._declared.actions if (entry := self._entry(a))]
+        # The program's options first, then --help and --debug, as the Typer tools list them.
+        actions = [a for a in self._declared.actions if a not in self._own] + self._own
+        entries = [entry for a in actions if (entry := self._entry(a))]
         return HelpPage(
             usage=self._usage_text,
             description=self.description or "",
