@@ -228,7 +228,7 @@ def usage_message(error: Any) -> str:
         if param.param_type_name == "option":
             name = " / ".join(repr(opt) for opt in param.opts)
         else:
-            name = repr(param.metavar or param.name)
+            name = repr(param.metavar or (param.name or "").upper())
         if kind == "MissingParameter":
             if param.param_type_name == "option":
                 return _("Missing option {name}.").format(name=name)
@@ -263,7 +263,7 @@ def show_click_error(error: Exception) -> NoReturn:
         print(error.format_message())  # type: ignore[attr-defined]
         raise SystemExit(code)
     if ctx is None:
-        die(str(error.format_message()), code=code)  # type: ignore[attr-defined]
+        die(usage_message(error), code=code)
     say(ctx.get_usage())
     die(usage_message(error), help_hint(ctx.command_path), code=code)
 
