@@ -20,7 +20,8 @@ from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
 from kiosk import cli
-from kiosk.cli import EXIT_BUG, EXIT_USAGE, Parser
+from kiosk.cli import EXIT_BUG, EXIT_USAGE
+from kiosk.cli.argparse_app import Parser
 from kiosk.cli.typer_app import App
 from tests.fleet.english import ENGLISH_WORDS, WORD, without_names
 
@@ -299,7 +300,7 @@ def test_the_daemons_handler_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_the_shared_part_loads_nothing_heavy() -> None:
     """The agent and the UI import kiosk.cli: Typer, click and rich stay out of them."""
-    probe = "import kiosk.cli, json, sys; print(json.dumps(sorted(sys.modules)))"
+    probe = "import kiosk.cli.argparse_app, json, sys; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )

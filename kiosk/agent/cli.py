@@ -29,7 +29,8 @@ from kiosk.agent.runtime import AgentRuntime
 from kiosk.agent.sensors import PsutilSensors, SensorBackend, SimulatedSensors
 from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter, read_boot_id
-from kiosk.cli import Parser, explain, guarded, speak
+from kiosk.cli import explain, guarded, speak
+from kiosk.cli.argparse_app import Parser
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 log = logging.getLogger("kiosk.agent")

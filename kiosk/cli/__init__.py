@@ -13,8 +13,8 @@ Every program, whatever parses its arguments, speaks the same way:
 
 The words no program writes itself ("Utilisation", "Options", "[obligatoire]", a usage error)
 are this package's ``cli`` catalog (``kiosk/locale/<lang>/LC_MESSAGES/cli.po``). No library's
-private name is touched: the two daemons parse with :class:`Parser` (argparse, whose public
-``format_help``, ``format_usage`` and ``error`` it overrides), the two tools with
+private name is touched: the two daemons parse with :mod:`kiosk.cli.argparse_app` (argparse,
+whose public ``format_help``, ``format_usage`` and ``error`` it overrides), the two tools with
 :mod:`kiosk.cli.typer_app` (Typer's public ``cls=`` classes and ``main``).
 
 This module imports nothing heavy: the agent (months of uptime) and the UI (start-up time) use
@@ -23,7 +23,6 @@ it. Typer's part is :mod:`kiosk.cli.typer_app`, imported by the tools alone.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import os
@@ -31,9 +30,9 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, NoReturn, ParamSpec, TypeVar
+from typing import Final, NoReturn, ParamSpec, TypeVar
 
 from kiosk.i18n import DEFAULT_LANGUAGE, translator
 
@@ -311,121 +310,3 @@ def envvar_note(name: str) -> str:
 
 def help_hint(command: str) -> str:
     return _("Run '{command} --help' to see what it takes.").format(command=command)
-
-
-# -- argparse, for the two daemons --------------------------------------------------------------
-
-#: argparse's own messages (Python 3.11 to 3.13), in the order they are tried; each group is
-#: kept as typed (an option's name, a value).
-ARGPARSE_MESSAGES: Final = (
-    (
-        re.compile(r"the following arguments are required: (?P<names>.+)"),
-        N_("the following arguments are required: {names}"),
-    ),
-    (re.compile(r"unrecognized arguments: (?P<names>.+)"), N_("unknown arguments: {names}")),
-    (re.compile(r"argument (?P<name>\S+): expected one argument"), N_("{name} needs a value.")),
-    (
-        re.compile(
-            r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \(choose from "
-            r"(?P<choices>.+)\)"
-        ),
-        N_("{name} cannot be {value}: choose among {choices}."),
-    ),
-    (
-        re.compile(r"argument (?P<name>\S+): invalid (?P<type>\S+) value: (?P<value>.+)"),
-        N_("{name} cannot be {value}."),
-    ),
-    (
-        re.compile(r"argument (?P<name>\S+): ignored explicit argument (?P<value>.+)"),
-        N_("{name} takes no value (not {value})."),
-    ),
-    (
-        re.compile(r"argument (?P<name>\S+): not allowed with argument (?P<other>.+)"),
-        N_("{name} cannot be given with {other}."),
-    ),
-    (
-        re.compile(r"ambiguous option: (?P<name>\S+) could match (?P<names>.+)"),
-        N_("{name} could be {names}: type it in full."),
-    ),
-)
-
-
-def translate_argparse(message: str) -> str:
-    """argparse's refusal ``message`` in the shared words (as written if it is a new one)."""
-    for pattern, text in ARGPARSE_MESSAGES:
-        found = pattern.fullmatch(message)
-        if found:
-            return words(text).format(**found.groupdict())
-    return message
-
-
-@dataclass
-class _Declared:
-    actions: list[argparse.Action] = field(default_factory=list)
-
-
-class Parser(argparse.ArgumentParser):
-    """An argparse parser that speaks like the other programs: help by :func:`render_help`,
-    refusals by :func:`die` (:data:`EXIT_USAGE`), ``-h, --help`` and ``--debug`` declared.
-
-    Declare options with :meth:`add_argument` on the parser itself (not in groups): the help
-    lists them in that order.
-    """
-
-    def __init__(
-        self,
-        prog: str,
-        description: str,
-        epilog: str = "",
-        *,
-        epilog_is_prose: bool = False,
-        usage: str | None = None,
-    ) -> None:
-        super().__init__(prog=prog, description=description, add_help=False, allow_abbrev=False)
-        self._declared = _Declared()
-        self._epilog_text = epilog
-        self._epilog_is_prose = epilog_is_prose
-        self._usage_text = usage or f"{prog} [OPTIONS]"
-        self._own = [
-            self.add_argument("-h", "--help", action="help", help=_("Show this help and exit.")),
-            self.add_argument(
-                DEBUG_OPTION,
-                action="store_true",
-                help=_("Show an unexpected error's details here (for a developer)."),
-            ),
-        ]
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
-        action = super().add_argument(*args, **kwargs)
-        self._declared.actions.append(action)
-        return action
-
-    def _entry(self, action: argparse.Action) -> Entry | None:
-        if action.help == argparse.SUPPRESS:
-            return None
-        names = ", ".join(action.option_strings) or str(action.metavar or action.dest)
-        if action.option_strings and action.nargs != 0:
-            names += f" {action.metavar or action.dest.upper()}"
-        return Entry(names, action.help or "")
-
-    def help_page(self) -> HelpPage:
-        # The program's options first, then --help and --debug, as the Typer tools list them.
-        actions = [a for a in self._declared.actions if a not in self._own] + self._own
-        entries = [entry for a in actions if (entry := self._entry(a))]
-        return HelpPage(
-            usage=self._usage_text,
-            description=self.description or "",
-            sections=[(_("Options"), entries)],
-            epilog=self._epilog_text,
-            epilog_is_prose=self._epilog_is_prose,
-        )
-
-    def format_usage(self) -> str:
-        return usage_line(self._usage_text) + "\n"
-
-    def format_help(self) -> str:
-        return render_help(self.help_page())
-
-    def error(self, message: str) -> NoReturn:
-        say(self.format_usage().rstrip("\n"))
-        die(translate_argparse(message), help_hint(self.prog), code=EXIT_USAGE)

@@ -12,7 +12,8 @@ from types import TracebackType
 
 from kiosk import __version__
 from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
-from kiosk.cli import Parser, guarded, speak
+from kiosk.cli import guarded, speak
+from kiosk.cli.argparse_app import Parser
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.agent_bridge import AgentBridge
 from kiosk.ui.browser import prepare_web_engine
