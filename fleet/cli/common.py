@@ -40,9 +40,9 @@ out = Console(highlight=False)
 __all__ = ["EXIT_REFUSED", "EXIT_UNKNOWN_TERMINAL", "EXIT_USAGE", "App", "die", "fleet_app"]
 
 
-def fleet_app(help: str, **kwargs: object) -> App:
+def fleet_app(help: str) -> App:
     """A ``fleet`` command group, in the fleet's language (its texts are translated already)."""
-    return App(language=LANGUAGE, help=help, no_args_is_help=True, **kwargs)  # type: ignore[arg-type]
+    return App(language=LANGUAGE, help=help, no_args_is_help=True)
 
 
 @dataclass(frozen=True)
