@@ -16,6 +16,7 @@ from typing import Annotated
 
 import pytest
 import typer
+import typer.main
 from babel.messages.pofile import read_po
 from typer.testing import CliRunner
 
@@ -38,7 +39,9 @@ CATALOGS = (
 PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdfr]|%%|\{[^{}]*\}")
 #: What a help shows as it is typed: options, paths, file names, quoted commands, and the
 #: values the agent's log level takes.
-TYPED = re.compile(r"--?[\w-]+|/[\w./<>-]+|\b[\w-]+\.(?:toml|json|png|pem)\b|«[^»]*»")
+TYPED = re.compile(
+    r"--?[\w-]+|/[\w./<>-]+|\b[\w-]+\.(?:toml|json|png|pem)\b|«[^»]*»|\b[a-z0-9]+(?:_[a-z0-9]+)+\b"
+)
 VALUES = ("debug", "info", "warning", "error", "fr", "en", "https")
 
 
@@ -64,7 +67,7 @@ def catalog_runs() -> tuple[str, ...]:
 def english_left(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
     text = " ".join(text.split())
     found = [run for run in catalog_runs() if run in text]
-    text = TYPED.sub(" ", without_names(text, allowed))
+    text = without_names(TYPED.sub(" ", text), allowed)
     found += sorted(
         {w for w in WORD.findall(text) if w.lower() in ENGLISH_WORDS and w not in VALUES}
     )
@@ -121,6 +124,29 @@ def test_every_help_is_french_through_and_through(argv: tuple[str, ...]) -> None
     read = shown.partition("Exemple de fichier de configuration")[0]
     typed = (*argv, *commands_of(shown), "FLEET_")
     assert english_left(read, typed) == [], shown
+
+
+def _sub_commands(group: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in sorted((getattr(group, "commands", None) or {}).items()):
+        found += _sub_commands(command, (*path, name))
+    return found
+
+
+@pytest.mark.parametrize("program", ["fleet", "kiosk-provision"])
+def test_and_so_is_every_sub_command_s(program: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleet.cli import app as fleet
+    from provisioning.cli import build_app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    app = fleet if program == "fleet" else build_app("fr")
+    paths = _sub_commands(typer.main.get_command(app))
+    assert len(paths) > 5
+    for path in paths:
+        shown = CliRunner().invoke(app, [*path, "--help"], prog_name=program).output
+        assert shown.startswith(f"Utilisation : {program}"), shown
+        typed = (program, *path, *commands_of(shown), "FLEET_")
+        assert english_left(shown, typed) == [], shown
 
 
 def test_and_english_when_asked() -> None:

@@ -210,7 +210,9 @@ def _read_password(from_stdin: bool) -> str:
 @app.command("create-admin", help=_("Create an administrator account for the dashboard."))
 def create_admin(
     ctx: typer.Context,
-    username: Annotated[str, typer.Argument(help=_("The new administrator's username."))],
+    username: Annotated[
+        str, typer.Argument(metavar=_("USERNAME"), help=_("The new administrator's username."))
+    ],
     password_stdin: Annotated[
         bool,
         typer.Option("--password-stdin", help=_("Read the password from the first line of stdin.")),
