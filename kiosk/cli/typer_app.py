@@ -276,8 +276,8 @@ class Speech:
     translate: Translate = _identity
 
 
-class Command(TyperCommand):
-    """A sub-command laid out in the shared style."""
+class _SharedHelp:
+    """Click's public ``format_usage`` and ``format_help``, in the shared layout."""
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         formatter.write(usage_line(help_page(self, ctx).usage) + "\n")
@@ -286,19 +286,17 @@ class Command(TyperCommand):
         formatter.write(render_help(help_page(self, ctx)))
 
 
-class Group(TyperGroup):
+class Command(_SharedHelp, TyperCommand):
+    """A sub-command laid out in the shared style."""
+
+
+class Group(_SharedHelp, TyperGroup):
     """A tool (or one of its command groups), with the top-level handler in :meth:`main`.
 
-    :class:`App` makes a subclass per tool that sets the class variables.
+    :class:`App` makes a subclass per tool that sets :attr:`speech`.
     """
 
     speech: ClassVar[Speech] = Speech()
-
-    def format_usage(self, ctx: Any, formatter: Any) -> None:
-        formatter.write(usage_line(help_page(self, ctx).usage) + "\n")
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        formatter.write(render_help(help_page(self, ctx)))
 
     def main(
         self,
