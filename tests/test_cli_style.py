@@ -295,6 +295,7 @@ def test_an_unexpected_error_is_one_line_naming_its_details(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     result = CliRunner().invoke(_toy(), ["crash"], prog_name="toy")
     assert result.exit_code == EXIT_BUG
     assert "Traceback" not in result.output
@@ -311,7 +312,9 @@ def test_an_unexpected_error_is_one_line_naming_its_details(
 
 
 def test_the_daemons_handler_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    """Under systemd, in the state directory it names (their /tmp is private)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
     cli.speak("fr")
 
     @cli.guarded("toy")

@@ -134,8 +134,12 @@ def write_details(program: str, error: BaseException) -> Path | None:
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     text = "".join(traceback.format_exception(error))
+    # Under systemd the daemons' /tmp is private (PrivateTmp=yes): their state directory, which
+    # systemd names in $STATE_DIRECTORY, is where a technician can find the file.
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    folder = state if state and Path(state).is_dir() else None
     try:
-        handle, name = tempfile.mkstemp(prefix=f"{program}-{stamp}-", suffix=".txt")
+        handle, name = tempfile.mkstemp(prefix=f"{program}-{stamp}-", suffix=".txt", dir=folder)
         with os.fdopen(handle, "w", encoding="utf-8") as details:
             details.write(text)
     except OSError:
