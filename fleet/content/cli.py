@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Final, NoReturn
+from typing import Annotated, Final
 
 import typer
 from rich.console import Console
@@ -30,6 +30,8 @@ from fleet.content.repository import ContentRepository, RepositoryError
 from kiosk.agent.content.manifest import UnsafeFile, build_manifest
 from kiosk.agent.content.tufapi import CryptoSigner
 from kiosk.catalog import CATALOG_FILE
+from kiosk.cli import EXIT_REFUSED, die
+from kiosk.cli.typer_app import App
 from kiosk.places import PlacesFile
 
 LANGUAGE: Final = os.environ.get("FLEET_DEFAULT_LANGUAGE", "fr")
@@ -37,30 +39,23 @@ _ = gettext_for(LANGUAGE)
 
 ROOT_PASSPHRASE_ENV: Final = "FLEET_CONTENT_ROOT_PASSPHRASE"
 TARGETS_PASSPHRASE_ENV: Final = "FLEET_CONTENT_TARGETS_PASSPHRASE"
-EXIT_REFUSED: Final = 1
+__all__ = ["EXIT_REFUSED", "app", "die"]
 
-app = typer.Typer(
+app = App(
+    language=LANGUAGE,
     help=_("Content bundles: check them, sign them and publish them to the terminals."),
     no_args_is_help=True,
-    add_completion=False,
 )
-keys_app = typer.Typer(help=_("Manage the signing keys of the content repository."))
+keys_app = App(language=LANGUAGE, help=_("Manage the signing keys of the content repository."))
 app.add_typer(keys_app, name="keys")
-places_app = typer.Typer(
+places_app = App(
+    language=LANGUAGE,
     help=_("The help-places guide: import places in the national format into a bundle."),
     no_args_is_help=True,
 )
 app.add_typer(places_app, name="places")
 
-err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
-
-
-def die(message: str, hint: str | None = None) -> NoReturn:
-    err.print(Text(_("Error: %(message)s") % {"message": message}, style="bold red"))
-    if hint:
-        err.print(Text(hint))
-    raise typer.Exit(EXIT_REFUSED)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """``kiosk-agent``: run the device agent with a configuration file.
 
-Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 2 when the configuration is unusable.
+Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 2 when the configuration (or the command
+line) is unusable, 70 after an unexpected error (the one line printed names the file with its
+details). The command line speaks like the other programs' (:mod:`kiosk.cli`).
 """
 
 from __future__ import annotations
@@ -9,16 +11,15 @@ import argparse
 import ctypes
 import gc
 import logging
-import shutil
 import signal
 import ssl
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from textwrap import indent
-from typing import Any, Final, NoReturn
+from typing import Final
 
 from kiosk.agent.config import DEFAULT_CONFIG_PATH, AgentSettings, ConfigError, load_settings
 from kiosk.agent.i18n import Translate, gettext_for, languages
@@ -28,6 +29,8 @@ from kiosk.agent.runtime import AgentRuntime
 from kiosk.agent.sensors import PsutilSensors, SensorBackend, SimulatedSensors
 from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter, read_boot_id
+from kiosk.cli import explain, guarded, speak
+from kiosk.cli.argparse_app import Parser
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 log = logging.getLogger("kiosk.agent")
@@ -36,8 +39,6 @@ EXIT_CONFIG: Final = 2
 #: A command line that cannot be parsed (as the configuration, it must be fixed).
 EXIT_USAGE: Final = 2
 PROG: Final = "kiosk-agent"
-#: The help is wrapped to the terminal, at most this wide.
-HELP_WIDTH: Final = 100
 STOP_SIGNALS: Final = frozenset({signal.SIGTERM, signal.SIGINT})
 
 EXAMPLE_CONFIG: Final = """\
@@ -165,53 +166,6 @@ def build_session(settings: AgentSettings, _: Translate) -> AgentSession:
         ) from exc
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """Help laid out as before with Typer: ``Usage:``, ``-c, --config FILE``, wide columns."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=24, width=min(HELP_WIDTH, _terminal_width()))
-
-    def add_usage(
-        self,
-        usage: str | None,
-        actions: Iterable[argparse.Action],
-        groups: Iterable[argparse._MutuallyExclusiveGroup],
-        prefix: str | None = None,
-    ) -> None:
-        super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        # The description, indented under "Usage:" like the options.
-        return super()._fill_text(text, width, indent + "  ")
-
-    def _format_action_invocation(self, action: argparse.Action) -> str:
-        names = ", ".join(action.option_strings)
-        if action.nargs == 0:
-            return names
-        return f"{names} {self._metavar_formatter(action, action.dest)(1)[0]}"
-
-
-def _terminal_width() -> int:
-    return shutil.get_terminal_size().columns - 2
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as before: ``Usage: ...``, then ``Error: ...`` (translated), exit 2."""
-
-    def __init__(self, _: Translate, epilog_text: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._ = _
-        self._epilog_text = epilog_text
-
-    def format_help(self) -> str:
-        # The example is printed as written (argparse would re-flow an epilog into one paragraph).
-        return f"{super().format_help()}\n{self._epilog_text}"
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, "\n" + self._("Error: {message}").format(message=message) + "\n")
-
-
 def build_parser(_: Translate) -> argparse.ArgumentParser:
     """The command line, with every text in the language of ``_``.
 
@@ -219,22 +173,16 @@ def build_parser(_: Translate) -> argparse.ArgumentParser:
     loaded all that time (about 1 MB resident) only to read three options at start-up.
     """
     example = "\n\n".join(indent(block, "  ") for block in EXAMPLE_CONFIG.split("\n\n"))
-    parser = _Parser(
-        _,
-        f"  {_('Example of a configuration file:')}\n\n{example}",
-        prog=PROG,
-        usage=f"{PROG} [OPTIONS]",
-        description=_(
+    parser = Parser(
+        PROG,
+        _(
             "Run the device agent of a street terminal: it connects to the fleet's MQTT "
             "broker, says that the terminal is online, publishes its health at regular "
             "intervals and receives the fleet's commands. It stops cleanly on SIGTERM or "
             "Ctrl-C. Exit code 2 means the configuration file must be fixed."
         ),
-        formatter_class=_HelpFormatter,
-        add_help=False,
-        allow_abbrev=False,
+        f"  {_('Example of a configuration file:')}\n\n{example}",
     )
-    parser._optionals.title = "Options"
     parser.add_argument(
         "-c",
         "--config",
@@ -262,7 +210,6 @@ def build_parser(_: Translate) -> argparse.ArgumentParser:
             languages=", ".join(languages()), default=DEFAULT_LANGUAGE
         ),
     )
-    parser.add_argument("-h", "--help", action="help", help=_("Show this help and exit."))
     return parser
 
 
@@ -273,7 +220,7 @@ def run(config: Path, log_level: str, _: Translate) -> int:
         settings = load_settings(config, _)
         session = build_session(settings, _)
     except ConfigError as exc:
-        print(_("Error: {message}").format(message=exc), file=sys.stderr)
+        explain(str(exc), _("Fix the configuration file, then start the agent again."))
         return EXIT_CONFIG
     # Under systemd, every journal entry now carries TERMINAL_ID.
     configure_logging(log_level.upper(), settings.terminal_id)
@@ -284,9 +231,12 @@ def run(config: Path, log_level: str, _: Translate) -> int:
     return 0
 
 
+@guarded(PROG)
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``kiosk-agent`` and ``python -m kiosk.agent``."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    _ = gettext_for(language_from_argv(arguments))
+    language = language_from_argv(arguments)
+    speak(language)
+    _ = gettext_for(language)
     options = build_parser(_).parse_args(arguments)
     sys.exit(run(options.config, options.log_level, _))

@@ -6,13 +6,15 @@ import argparse
 import ctypes
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
 from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
+from kiosk.cli import guarded, speak
+from kiosk.cli.argparse_app import Parser
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen
@@ -66,37 +68,23 @@ def make_singletons_immortal() -> None:
         ctypes.c_ssize_t.from_address(id(value)).value += _SPARE_REFERENCES
 
 
-class _FrenchHelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter with its "usage:" heading translated."""
-
-    def add_usage(
-        self,
-        usage: str | None,
-        actions: Iterable[argparse.Action],
-        groups: Iterable[argparse._MutuallyExclusiveGroup],
-        prefix: str | None = None,
-    ) -> None:
-        super().add_usage(usage, actions, groups, prefix or _("Usage: "))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, with every text in the UI catalog (French by default)."""
-    parser = argparse.ArgumentParser(
-        prog="kiosk",
-        description=_(
+    """The command line, with every text in the UI catalog (French by default), laid out and
+    refused like the other programs' (:mod:`kiosk.cli`)."""
+    speak(DEFAULT_LANGUAGE)
+    options = Parser(
+        "kiosk",
+        _(
             "Shows the terminal's home screen: large tiles of public services "
             "(health, family benefits, taxes, work, identity papers, pensions)."
         ),
-        epilog=_(
+        _(
             "Touching a service opens it in a private session that is erased at the end of "
             "each visit. Language, contrast, text size, read-aloud and the on-screen keyboard "
             "are available on every screen."
         ),
-        formatter_class=_FrenchHelpFormatter,
-        add_help=False,
+        epilog_is_prose=True,
     )
-    options = parser.add_argument_group(_("Options"))
-    options.add_argument("-h", "--help", action="help", help=_("Show this help and exit."))
     options.add_argument(
         "--version", action="version", version=f"kiosk {__version__}", help=_("Show the version.")
     )
@@ -132,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # For the start-up benchmark: print READY_LINE once the tiles are on screen, then quit.
     options.add_argument("--exit-when-ready", action="store_true", help=argparse.SUPPRESS)
-    return parser
+    return options
 
 
 def session_timeouts(settings: KioskSettings | StartSettings) -> SessionTimeouts:
@@ -236,6 +224,7 @@ def start_bridge(
     return bridge
 
 
+@guarded("kiosk")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the home screen until the window closes; return the process exit code."""
     args = build_parser().parse_args(argv)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from fleet.cli import CliContext
-from fleet.cli_terminals import EXIT_UNKNOWN_TERMINAL
-from fleet.cli_terminals import app as terminals_app
+from fleet.cli.terminals import EXIT_UNKNOWN_TERMINAL
+from fleet.cli.terminals import app as terminals_app
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message

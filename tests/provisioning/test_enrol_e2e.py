@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fleet import crud
-from fleet.cli_enrolment import app as enrolment_app
+from fleet.cli.enrolment import app as enrolment_app
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.models import Terminal

@@ -276,7 +276,7 @@ def test_the_fleet_cli_lists_codes_and_decommissions(
 ) -> None:
     from typer.testing import CliRunner
 
-    from fleet.cli_enrolment import app as enrolment_app
+    from fleet.cli.enrolment import app as enrolment_app
 
     with TestClient(fleet_app(fleet_settings, broker)) as client:
         body = client.post("/api/v1/enrol", json={"code": new_code(fleet_settings)}).json()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from fleet.broker import free_port
 from fleet.core.config import FleetSettings
-from provisioning import cli, files
+from provisioning import files, unit
 from provisioning.cli import build_app
 from tests.conftest import TestBroker
 from tests.helpers import served
@@ -165,7 +165,7 @@ def test_the_serial_is_the_firmware_s_own_and_never_the_machine_id(tmp_path: Pat
             dmi + "board_serial": "BX2245-0193",
         },
     )
-    facts = cli.hardware_facts(placeholder)
+    facts = unit.hardware_facts(placeholder)
     assert (facts["product"], facts["serial"]) == ("OptiPlex 3000", "BX2245-0193")
     # No firmware serial: the wired card's address (a virtual one, without a device, is not).
     wired = _sysfs(
@@ -176,6 +176,6 @@ def test_the_serial_is_the_firmware_s_own_and_never_the_machine_id(tmp_path: Pat
             "class/net/veth0/address": "aa:bb:cc:dd:ee:ff",
         },
     )
-    assert cli.unit_serial(wired) == "mac:52:54:00:12:34:56"
-    assert cli.unit_serial(tmp_path / "empty") is None
-    assert "serial" not in cli.hardware_facts(tmp_path / "empty")
+    assert unit.unit_serial(wired) == "mac:52:54:00:12:34:56"
+    assert unit.unit_serial(tmp_path / "empty") is None
+    assert "serial" not in unit.hardware_facts(tmp_path / "empty")

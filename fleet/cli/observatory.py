@@ -16,15 +16,23 @@ from rich.text import Text
 
 from fleet import audit, opendata
 from fleet.api import formatting
-from fleet.cli_common import EXIT_USAGE, CliContext, _, database, die, out
+from fleet.cli.common import (
+    EXIT_UNKNOWN_TERMINAL,
+    EXIT_USAGE,
+    CliContext,
+    _,
+    database,
+    die,
+    fleet_app,
+    out,
+)
 from fleet.core.db import make_session_factory
 from fleet.models import Terminal
 
-EXIT_UNKNOWN_TERMINAL: Final = 3
 #: A QPV code as the ANCT writes them (e.g. QN03301M, QP033010).
 QPV_PATTERN: Final = re.compile(r"Q[A-Z0-9]{6,10}")
 
-app = typer.Typer(help=_("The observatory of digital inclusion."), no_args_is_help=True)
+app = fleet_app(_("The observatory of digital inclusion."))
 
 
 @app.callback()

@@ -1,4 +1,10 @@
-"""The ``fleet`` command: serve the dashboard and ingest, migrate the database, create users."""
+"""The ``fleet`` command: serve the dashboard and ingest, migrate the database, create users.
+
+Its groups are the modules beside this one (``terminals``, ``enrolment``, ``observatory``; the
+content bundles' in :mod:`fleet.content.cli`), what they share in :mod:`fleet.cli.common`. Exit
+codes: 0 done, 1 refused (nothing changed), 2 fix the command line or the settings, 3 unknown
+terminal, 70 unexpected error (the one line printed names the file with its details).
+"""
 
 from __future__ import annotations
 
@@ -14,35 +20,32 @@ from rich.text import Text
 
 from fleet import audit, crud
 from fleet.broker import BrokerError
-from fleet.cli_common import (
+from fleet.cli.common import (
     EXIT_USAGE,
-    LANGUAGE,
     CliContext,
     _,
     database,
     die,
+    fleet_app,
     out,
 )
-from fleet.cli_enrolment import app as enrolment_app
-from fleet.cli_observatory import app as observatory_app
-from fleet.cli_terminals import app as terminals_app
+from fleet.cli.enrolment import app as enrolment_app
+from fleet.cli.observatory import app as observatory_app
+from fleet.cli.terminals import app as terminals_app
 from fleet.content.cli import app as content_app
 from fleet.core.db import make_session_factory
 from fleet.core.security import MIN_PASSWORD_LENGTH
 from fleet.ingest.supervisor import MAX_INGESTS, IngestSupervisor
-from kiosk import cli_words
 
 logger = logging.getLogger("fleet")
 
 USERNAME_PATTERN: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 SHUTDOWN_GRACE_S: Final = 5
 
-app = typer.Typer(
-    help=_("Fleet service of the street terminals: dashboard, API and MQTT ingest."),
-    no_args_is_help=True,
-    add_completion=False,
-)
-db_app = typer.Typer(help=_("Manage the fleet database."), no_args_is_help=True)
+__all__ = ["CliContext", "app", "main"]
+
+app = fleet_app(_("Fleet service of the street terminals: dashboard, API and MQTT ingest."))
+db_app = fleet_app(_("Manage the fleet database."))
 app.add_typer(db_app, name="db")
 
 
@@ -207,7 +210,9 @@ def _read_password(from_stdin: bool) -> str:
 @app.command("create-admin", help=_("Create an administrator account for the dashboard."))
 def create_admin(
     ctx: typer.Context,
-    username: Annotated[str, typer.Argument(help=_("The new administrator's username."))],
+    username: Annotated[
+        str, typer.Argument(metavar=_("USERNAME"), help=_("The new administrator's username."))
+    ],
     password_stdin: Annotated[
         bool,
         typer.Option("--password-stdin", help=_("Read the password from the first line of stdin.")),
@@ -240,15 +245,10 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    cli_words.speak(LANGUAGE)  # Click's and Typer's own words ("Usage:", errors) too
-    app()
+    app(prog_name="fleet")
 
 
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(content_app, name="content")
 app.add_typer(enrolment_app, name="enrolment")
 app.add_typer(observatory_app, name="observatory")
-
-
-if __name__ == "__main__":
-    main()

@@ -12,16 +12,23 @@ import typer
 from rich.text import Text
 
 from fleet import audit, crud
-from fleet.cli_common import EXIT_USAGE, CliContext, _, database, die, out
+from fleet.cli.common import (
+    EXIT_UNKNOWN_TERMINAL,
+    EXIT_USAGE,
+    CliContext,
+    _,
+    database,
+    die,
+    fleet_app,
+    out,
+)
 from fleet.core.db import make_session_factory
 from fleet.plan import EAST, NORTH, SOUTH, WEST, in_box
 
-#: Exit code when the terminal is unknown (nothing was changed).
-EXIT_UNKNOWN_TERMINAL: Final = 3
 MAX_SITE_LENGTH: Final = 120
 MAX_COMMUNE_LENGTH: Final = 80
 
-app = typer.Typer(help=_("Manage the terminals of the fleet."), no_args_is_help=True)
+app = fleet_app(_("Manage the terminals of the fleet."))
 
 
 @app.callback()

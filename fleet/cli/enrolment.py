@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Annotated, Final
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -15,16 +15,19 @@ from rich.text import Text
 
 from fleet import crud, enrolment
 from fleet.broker import BrokerError
-from fleet.cli_common import EXIT_USAGE, CliContext, _, database, die, out
+from fleet.cli.common import (
+    EXIT_UNKNOWN_TERMINAL,
+    EXIT_USAGE,
+    CliContext,
+    _,
+    database,
+    die,
+    fleet_app,
+    out,
+)
 from fleet.core.db import make_session_factory
 
-#: Exit code when the terminal is unknown (nothing was changed).
-EXIT_UNKNOWN_TERMINAL: Final = 3
-
-app = typer.Typer(
-    help=_("Enrol new terminals with one-time codes, and take terminals out of service."),
-    no_args_is_help=True,
-)
+app = fleet_app(_("Enrol new terminals with one-time codes, and take terminals out of service."))
 
 
 def _context(ctx: typer.Context) -> CliContext:

@@ -1,7 +1,8 @@
-"""What every ``fleet`` sub-command shares: its language, exit codes, consoles, errors, database.
+"""What every ``fleet`` sub-command shares: its language, exit codes, console, database.
 
 Kept apart from :mod:`fleet.cli` so that the sub-command modules (``terminals``, ``enrolment``)
-build on it without importing the command that registers them.
+build on it without importing the command that registers them. Refusals go through
+:func:`kiosk.cli.die`, in the style the four programs share (:mod:`kiosk.cli`).
 """
 
 from __future__ import annotations
@@ -12,36 +13,36 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final
 
-import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from fleet.core.config import FleetSettings, load_settings
 from fleet.core.db import make_engine, upgrade_database
 from fleet.i18n import gettext_for, supported_or
+from kiosk.cli import EXIT_REFUSED, EXIT_USAGE, die
+from kiosk.cli.typer_app import App
 
 # The CLI speaks the fleet's default language; help texts are built when the module loads.
 LANGUAGE: Final = supported_or(os.environ.get("FLEET_DEFAULT_LANGUAGE"), "fr")
 _ = gettext_for(LANGUAGE)
 
-EXIT_REFUSED: Final = 1
-EXIT_USAGE: Final = 2
+#: Exit code when the terminal is unknown (nothing was changed); with kiosk.cli's EXIT_REFUSED
+#: (1: refused, nothing changed), EXIT_USAGE (2: fix the command line or the settings) and
+#: EXIT_BUG (70: unexpected error, details in the file named).
+EXIT_UNKNOWN_TERMINAL: Final = 3
 
-err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
+__all__ = ["EXIT_REFUSED", "EXIT_UNKNOWN_TERMINAL", "EXIT_USAGE", "App", "die", "fleet_app"]
 
-def die(message: str, hint: str | None = None, code: int = EXIT_REFUSED) -> NoReturn:
-    """Say what went wrong (and what to do), then exit with ``code``."""
-    err.print(Text(_("Error: %(message)s") % {"message": message}, style="bold red"))
-    if hint:
-        err.print(Text(hint))
-    raise typer.Exit(code)
+
+def fleet_app(help: str) -> App:
+    """A ``fleet`` command group, in the fleet's language (its texts are translated already)."""
+    return App(language=LANGUAGE, help=help, no_args_is_help=True)
 
 
 @dataclass(frozen=True)
