@@ -52,8 +52,8 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     # The last revision, and the only head (streams of work made in parallel are chained).
-    assert current == "0016"
-    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0016"]
+    assert current == "0017"
+    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0017"]
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:
