@@ -616,6 +616,9 @@ def live_context(
         "temperature": formatting.temperature,
         "clock_error": lambda seconds: formatting.clock_error(seconds, language.gettext),
         "row_alerts": lambda terminal: row_alerts(terminal, limits, clock),
+        "reading_age": lambda terminal: formatting.stale_reading_age(
+            terminal.state, terminal.health_at, clock
+        ),
     }
 
 
