@@ -24,6 +24,14 @@ def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
         difference
         for difference in differences
         if not (difference[0] == "remove_index" and difference[1].name == "ix_terminals_plan_cell")
+        # The text search's side table, kept by triggers (migration 0017): an FTS5 table and
+        # its shadow tables on SQLite, so not a model either.
+        and not (
+            difference[0] in ("remove_table", "remove_index")
+            and str(getattr(difference[1], "name", "")).startswith(
+                ("terminal_search", "ix_terminal_search")
+            )
+        )
     ]
 
     assert differences == []

@@ -24,6 +24,7 @@ from fleet.api.routes.live import (
     fingerprint,
     grid_columns,
     select_page,
+    text_condition,
 )
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
@@ -380,3 +381,78 @@ def test_the_overview_reads_a_page_of_rows_not_the_fleet(
         if re.search(r"SCAN (?!CONSTANT ROW|rejected_messages\b)", plan_text)
     ]
     assert scans == []
+
+
+def test_the_text_search_reads_a_trigram_index_and_matches_as_contains(
+    db_session: Session,
+) -> None:
+    """The overview's search ("contains", any case, in the id, the site or the commune) goes
+    through the trigram-indexed side table ``terminal_search`` kept by triggers (migration
+    0017): the same terminals as reading every row would give, without reading every row."""
+    now = crud.utc_now()
+    sites = ("Gare Saint-Jean", "Place de la Victoire", "Arrêt 00042", None, "Mairie 50%")
+    communes = ("Bordeaux", "Bègles", "Pessac", None)
+    rows = [
+        {
+            "id": f"bdx-t-{index:04d}",
+            "state": STATES[index % 4],
+            "state_since": now - timedelta(minutes=index),
+            "versions": {},
+            "site_name": sites[index % len(sites)],
+            "commune": communes[index % len(communes)],
+            "created_at": now,
+        }
+        for index in range(300)
+    ]
+    db_session.execute(insert(Terminal), rows)
+    db_session.commit()
+
+    def expected(needle: str) -> set[str]:
+        lowered = needle.lower()
+        return {
+            row["id"]
+            for row in rows
+            if any(lowered in (row[key] or "").lower() for key in ("id", "site_name", "commune"))
+        }
+
+    def found(needle: str) -> set[str]:
+        return set(db_session.scalars(select(Terminal.id).where(text_condition(needle))))
+
+    for needle in ("gare", "GARE", "bègles", "t-002", "00042", "saint-jean", "e s", "ab", "50%"):
+        assert found(needle) == expected(needle), needle
+    assert found("gare")
+    # Not across two fields: the id's end and the site's start are apart.
+    assert found("0000gare") == set()
+    # Kept by triggers: a site renamed, a terminal added, a terminal deleted.
+    terminal = db_session.get(Terminal, "bdx-t-0000")
+    assert terminal is not None
+    terminal.site_name = "Quai des Chartrons"
+    db_session.add(
+        Terminal(
+            id="bdx-t-new",
+            state="unknown",
+            state_since=now,
+            versions={},
+            created_at=now,
+            commune="Lormont",
+        )
+    )
+    db_session.commit()
+    assert found("chartrons") == {"bdx-t-0000"}
+    assert "bdx-t-0000" not in found("gare saint")
+    assert found("lormont") == {"bdx-t-new"}
+    db_session.delete(db_session.get(Terminal, "bdx-t-new"))
+    db_session.commit()
+    assert found("lormont") == set()
+    if db_session.get_bind().dialect.name == "sqlite":
+        sql = str(
+            select(func.count())
+            .select_from(Terminal)
+            .where(text_condition("gare"))
+            .compile(db_session.get_bind(), compile_kwargs={"literal_binds": True})
+        )
+        detail = " ".join(
+            str(row[-1]) for row in db_session.execute(text("EXPLAIN QUERY PLAN " + sql))
+        )
+        assert "VIRTUAL TABLE" in detail, detail
+        assert not re.search(r"SCAN terminals(?! USING COVERING INDEX)", detail), detail

@@ -23,6 +23,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from fleet import crud, plan, presence, severity
@@ -194,16 +196,36 @@ def filter_conditions(
     if where is not None:
         conditions.append(cell_condition(*where, dialect))
     if query.text:
-        needle = query.text.lower()
-        conditions.append(
-            or_(
-                *(
-                    func.lower(column).contains(needle, autoescape=True)
-                    for column in (Terminal.id, Terminal.site_name, Terminal.commune)
-                )
-            )
-        )
+        conditions.append(text_condition(query.text))
     return conditions
+
+
+#: The text search's side table (migration 0017): each terminal's id, site and commune in lower
+#: case, separated by a character nobody types (so that a search does not match across two of
+#: them), kept current by triggers on the terminals. Not a model: SQLite makes it an FTS5 table.
+SEARCH: Final = sql_table("terminal_search", sql_column("terminal_id"), sql_column("words"))
+#: Trigrams serve a search of at least this many characters.
+SEARCH_MIN_LENGTH: Final = 3
+#: What a LIKE pattern would read as a wildcard or an escape (on either database), and the
+#: separator: such a search takes the plain way.
+SEARCH_PLAIN: Final = frozenset("%_\\\x1f")
+
+
+def text_condition(text: str) -> ColumnElement[bool]:
+    """Terminals whose id, site or commune contains ``text``, whatever the case: through the
+    trigram index of ``terminal_search`` (the matching terminals only), or for a search too
+    short for trigrams (or holding a LIKE wildcard) by reading each terminal's columns."""
+    needle = text.lower()
+    if len(needle) >= SEARCH_MIN_LENGTH and not SEARCH_PLAIN.intersection(needle):
+        return Terminal.id.in_(
+            select(SEARCH.c.terminal_id).where(SEARCH.c.words.like(f"%{needle}%"))
+        )
+    return or_(
+        *(
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (Terminal.id, Terminal.site_name, Terminal.commune)
+        )
+    )
 
 
 def order_by(
