@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 from xml.sax.saxutils import escape
+
+from babel.dates import format_skeleton, format_time
 
 WIDTH: Final = 600.0
 HEIGHT: Final = 180.0
@@ -18,6 +20,26 @@ LEFT: Final = 48.0
 RIGHT: Final = 12.0
 TOP: Final = 14.0
 BOTTOM: Final = 28.0
+
+
+#: What an axis label says of its instant: the time of day (``15:05``; ``3:05 PM`` in English),
+#: the day and month (``03/12``; ``12/3`` in English), or the day of the month (``3``).
+AxisUnit = Literal["time", "day", "day_of_month"]
+#: Babel's skeletons: the fields wanted, the locale's CLDR data picks their order and signs.
+AXIS_SKELETONS: Final[dict[str, str]] = {"day": "dM", "day_of_month": "d"}
+
+
+def axis_label(moment: date | datetime, unit: AxisUnit, locale: str) -> str:
+    """An axis label of every chart (terminal page, fleet-wide, availability), written for the
+    reader's locale by Babel: the time in the locale's short time (its own 12 or 24 hours), a
+    day from a skeleton. An aware instant is written in its own time zone."""
+    if unit == "time":
+        if not isinstance(moment, datetime):
+            raise TypeError("a time of day needs an instant")
+        return format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale)
+    if isinstance(moment, datetime):
+        return format_skeleton(AXIS_SKELETONS[unit], moment, tzinfo=moment.tzinfo, locale=locale)
+    return format_skeleton(AXIS_SKELETONS[unit], moment, locale=locale)
 
 
 @dataclass(frozen=True)
@@ -73,21 +95,23 @@ def line_chart(
     description: str,
     unit: str,
     empty_text: str,
-    time_format: str = "%H:%M",
+    axis: AxisUnit = "time",
+    locale: str = "fr",
     floor: float | None = 0.0,
 ) -> str:
-    """A polyline of ``points`` between ``start`` and ``end``, with min and max labelled."""
+    """A polyline of ``points`` between ``start`` and ``end``, with min and max labelled; the
+    time axis's ends written by :func:`axis_label`."""
     parts = _frame(chart_id, title, description)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     span_s = max((end - start).total_seconds(), 1.0)
     parts.append(
-        f'<text class="tick" x="{LEFT}" y="{HEIGHT - 8}">{escape(start.strftime(time_format))}'
-        "</text>"
+        f'<text class="tick" x="{LEFT}" y="{HEIGHT - 8}">'
+        f"{escape(axis_label(start, axis, locale))}</text>"
     )
     parts.append(
         f'<text class="tick" x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" text-anchor="end">'
-        f"{escape(end.strftime(time_format))}</text>"
+        f"{escape(axis_label(end, axis, locale))}</text>"
     )
     inside = [point for point in points if start <= point.at <= end]
     if not inside:
@@ -140,7 +164,8 @@ def bar_chart(
     counts: Sequence[tuple[date, int]],
     title: str,
     description: str,
-    day_format: str = "%d/%m",
+    axis: AxisUnit = "day",
+    locale: str = "fr",
     show_values: bool = True,
 ) -> str:
     """One bar per day, its count above it (zero days drawn as a thin line).
@@ -163,7 +188,7 @@ def bar_chart(
         bar_h = max(round(count / highest * plot_h, 1), 1.0)
         x = round(LEFT + index * slot + (slot - bar_w) / 2, 1)
         y = round(HEIGHT - BOTTOM - bar_h, 1)
-        label = escape(day.strftime(day_format))
+        label = escape(axis_label(day, axis, locale))
         parts.append(
             f'<rect class="bar" x="{x}" y="{y}" width="{bar_w}" height="{bar_h}">'
             f"<title>{label}: {count}</title></rect>"

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    or_,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -634,16 +635,27 @@ class AvailabilityFleetDay(Base):
 Index("ix_state_changes_at", StateChange.at)
 
 
-# mapscale: the summary's counts by state and of degraded terminals read an index (the plan's
-# grid index, on expressions, is made by migration 0016 only: autogenerate cannot compare it).
+# mapscale: the summary's counts by state read an index (the plan's grid index, on
+# expressions, is made by migration 0016 only: autogenerate cannot compare it).
 Index("ix_terminals_state", Terminal.state)
+# The overview's severity order, one rank at a time in (state_since, id) order, and the
+# summary's "degraded" count (fleet.severity.rank_ranges; migration 0017).
 Index(
-    "ix_terminals_health",
+    "ix_terminals_severity",
     Terminal.state,
+    Terminal.state_since,
+    Terminal.id,
     Terminal.ui_alive,
     Terminal.disk_percent,
     Terminal.enclosure_temperature_c,
     Terminal.temperature_c,
     Terminal.clock_synced,
     Terminal.clock_error_s,
+)
+# The overview's list of the terminals not placed on the plan, in id order, and their count.
+Index(
+    "ix_terminals_not_placed",
+    Terminal.id,
+    sqlite_where=or_(Terminal.latitude.is_(None), Terminal.longitude.is_(None)),
+    postgresql_where=or_(Terminal.latitude.is_(None), Terminal.longitude.is_(None)),
 )

@@ -31,19 +31,52 @@ class Severity(IntEnum):
     HEALTHY = 4
 
 
+def health_problem(limits: PresenceLimits) -> ColumnElement[bool]:
+    """SQL for :func:`fleet.presence.health_problems` being non-empty: true when one of its
+    figures is out of bounds, NULL or false otherwise (an unreported figure is no problem)."""
+    return or_(
+        Terminal.ui_alive.is_(False),
+        Terminal.disk_percent > limits.disk_full_percent,
+        Terminal.enclosure_temperature_c < limits.temperature_min_c,
+        Terminal.enclosure_temperature_c > limits.temperature_max_c,
+        Terminal.temperature_c < limits.temperature_min_c,
+        Terminal.temperature_c > limits.temperature_max_c,
+        Terminal.clock_synced.is_(False),
+        Terminal.clock_error_s.is_not(None),
+    )
+
+
 def degraded_condition(limits: PresenceLimits) -> ColumnElement[bool]:
     """SQL for :func:`fleet.presence.presence_of` being ``degraded`` (kept in step with it)."""
-    return and_(
-        Terminal.state == "online",
-        or_(
-            Terminal.ui_alive.is_(False),
-            Terminal.disk_percent > limits.disk_full_percent,
-            Terminal.enclosure_temperature_c < limits.temperature_min_c,
-            Terminal.enclosure_temperature_c > limits.temperature_max_c,
-            Terminal.temperature_c < limits.temperature_min_c,
-            Terminal.temperature_c > limits.temperature_max_c,
-            Terminal.clock_synced.is_(False),
-            Terminal.clock_error_s.is_not(None),
+    return and_(Terminal.state == "online", health_problem(limits))
+
+
+def rank_ranges(
+    limits: PresenceLimits, now: datetime
+) -> tuple[tuple[Severity, tuple[ColumnElement[bool], ...]], ...]:
+    """Each :class:`Severity`, worst first, as the ranges of the index ``ix_terminals_severity``
+    (state, state_since, id, then the health figures: migration 0017) that hold it, each read
+    in (state_since, id) order: a page of the table reads one rank after the other, at most a
+    page of rows from each, instead of ranking every terminal to sort them. The same ranking
+    as :func:`severity_rank` (the tests hold them together)."""
+    grace_start = now - timedelta(seconds=limits.down_grace_s)
+    past_grace = Terminal.state_since <= grace_start
+    within_grace = Terminal.state_since > grace_start
+    return (
+        (Severity.LOST, (and_(Terminal.state == "lost", past_grace),)),
+        (Severity.OFFLINE, (and_(Terminal.state == "offline", past_grace),)),
+        (Severity.DEGRADED, (degraded_condition(limits),)),
+        (
+            Severity.WAITING,
+            (
+                and_(Terminal.state == "lost", within_grace),
+                and_(Terminal.state == "offline", within_grace),
+                Terminal.state == "unknown",
+            ),
+        ),
+        (
+            Severity.HEALTHY,
+            (and_(Terminal.state == "online", health_problem(limits).is_not(True)),),
         ),
     )
 

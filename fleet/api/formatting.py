@@ -290,3 +290,12 @@ class Clock:
 
     def uptime(self, seconds: float | None) -> str:
         return MISSING if seconds is None else duration(seconds, self.gettext)
+
+
+def stale_reading_age(state: str, health_at: datetime | None, clock: Clock) -> str | None:
+    """``read 12 min ago`` beside a terminal's figures when they are its last words (it is not
+    online, so it cannot report now, and it has reported before); None when they are current.
+    The one helper of the terminal page and of the overview's rows and phone cards."""
+    if state == "online" or health_at is None:
+        return None
+    return clock.gettext("read %(ago)s") % {"ago": clock.ago(health_at)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -61,6 +62,51 @@ def test_bar_chart_has_one_bar_per_day() -> None:
     bars = root.findall(f"{SVG}rect")
     assert len(bars) == 14
     assert bars[-1].findtext(f"{SVG}title") == "25/11: 3"
+    english = ElementTree.fromstring(
+        charts.bar_chart("c", [(day, 3) for day in days], "Sessions", "3", locale="en")
+    )
+    assert english.findall(f"{SVG}rect")[-1].findtext(f"{SVG}title") == "11/25: 3"
+
+
+def test_axis_labels_are_written_for_the_locale_by_babel() -> None:
+    """One helper for every chart's axis: the locale's own time (24 h in French, 12 h in
+    English), day and month in its order, in the instant's own time zone."""
+    paris = datetime(2026, 12, 3, 14, 5, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+    assert charts.axis_label(paris, "time", "fr") == "15:05"
+    assert re.fullmatch(r"3:05\sPM", charts.axis_label(paris, "time", "en"))
+    assert charts.axis_label(paris, "day", "fr") == "03/12"
+    assert charts.axis_label(paris, "day", "en") == "12/3"
+    assert charts.axis_label(date(2026, 12, 3), "day", "fr") == "03/12"
+    assert charts.axis_label(date(2026, 12, 3), "day_of_month", "en") == "3"
+    # Just after midnight in Paris is still the day before in UTC: the label is Paris's day.
+    late = datetime(2026, 12, 3, 23, 30, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+    assert charts.axis_label(late, "day", "fr") == "04/12"
+    assert charts.axis_label(late, "time", "fr") == "00:30"
+
+
+def ticks(svg: str) -> list[str]:
+    root = ElementTree.fromstring(svg)
+    return [text.text or "" for text in root.iter(f"{SVG}text") if text.get("class") == "tick"]
+
+
+def test_line_chart_axes_read_in_french_and_in_english() -> None:
+    start, end = START + timedelta(hours=13), START + timedelta(hours=37, minutes=5)
+    points = [charts.Point(start + timedelta(hours=1), 10.0)]
+    french = ticks(charts.line_chart("c", points, start, end, "t", "d", " %", "e", locale="fr"))
+    assert french[:2] == ["13:00", "13:05"]
+    english = ticks(charts.line_chart("c", points, start, end, "t", "d", " %", "e", locale="en"))
+    assert re.fullmatch(r"1:00\sPM", english[0])
+    assert re.fullmatch(r"1:05\sPM", english[1])
+    week = ticks(
+        charts.line_chart("c", points, start, end, "t", "d", " %", "e", axis="day", locale="en")
+    )
+    assert week[:2] == ["11/25", "11/26"]
+
+
+def chart_svg(page: str, chart_id: str) -> str:
+    """One chart's SVG, out of a page."""
+    start = page.index(f'<svg class="chart" id="{chart_id}"')
+    return page[start : page.index("</svg>", start) + len("</svg>")]
 
 
 def test_terminal_page_shows_charts_sessions_and_state_history(
@@ -93,6 +139,19 @@ def test_terminal_page_shows_charts_sessions_and_state_history(
     history = page.split('id="state-history"', 1)[1].split("</ol>", 1)[0]
     assert 'data-state="online"' in history
     assert "7 derniers jours" in week
+    # The axes in the reader's locale: 24 h and day/month in French, 12 h and month/day in
+    # English (Babel, charts.axis_label).
+    cpu_ticks = ticks(chart_svg(page, "chart-cpu"))
+    assert all(re.fullmatch(r"\d{2}:\d{2}", tick) for tick in cpu_ticks[:2]), cpu_ticks
+    english = client.get("/terminals/bdx-chart-001?lang=en").text
+    english_ticks = ticks(chart_svg(english, "chart-cpu"))
+    assert all(re.fullmatch(r"\d{1,2}:\d{2}\s[AP]M", tick) for tick in english_ticks[:2])
+    week_ticks = ticks(chart_svg(week, "chart-cpu"))
+    assert all(re.fullmatch(r"\d{2}/\d{2}", tick) for tick in week_ticks[:2]), week_ticks
+    english_week = ticks(
+        chart_svg(client.get("/terminals/bdx-chart-001?period=7d&lang=en").text, "chart-cpu")
+    )
+    assert all(re.fullmatch(r"\d{1,2}/\d{1,2}", tick) for tick in english_week[:2])
 
 
 def test_ninety_days_are_drawn_from_the_hourly_roll_ups(

@@ -24,6 +24,14 @@ def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
         difference
         for difference in differences
         if not (difference[0] == "remove_index" and difference[1].name == "ix_terminals_plan_cell")
+        # The text search's side table, kept by triggers (migration 0017): an FTS5 table and
+        # its shadow tables on SQLite, so not a model either.
+        and not (
+            difference[0] in ("remove_table", "remove_index")
+            and str(getattr(difference[1], "name", "")).startswith(
+                ("terminal_search", "ix_terminal_search")
+            )
+        )
     ]
 
     assert differences == []
@@ -52,8 +60,8 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     # The last revision, and the only head (streams of work made in parallel are chained).
-    assert current == "0016"
-    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0016"]
+    assert current == "0017"
+    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0017"]
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:

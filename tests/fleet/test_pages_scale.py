@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from fleet import crud, plan, presence
+from fleet import crud, plan, presence, severity
 from fleet.api.routes.live import (
     PAGE_SIZE,
     TableQuery,
     cell_condition,
     cluster_cells,
     degraded_condition,
+    fingerprint,
     grid_columns,
     select_page,
+    text_condition,
 )
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
@@ -291,3 +295,164 @@ def test_the_alerts_page_is_cut_in_pages(client: TestClient, settings: FleetSett
     last = client.get("/alerts?page=3").text
     assert last.count('<tr id="alert-') == 50
     assert client.get("/alerts?page=99").text.count('<tr id="alert-') == 50
+
+
+def explained_statements(engine: Engine, action: Callable[[], object]) -> list[tuple[str, str]]:
+    """Every statement ``action`` runs on ``engine``, with SQLite's plan for it (same values)."""
+    seen: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    explained = []
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for statement, parameters in seen:
+            rows = cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            explained.append((statement, " | ".join(str(row[-1]) for row in rows)))
+    return explained
+
+
+def full_reads(explained: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Statements that read every row of the terminals table or sort every matching row: a
+    table scan, or a temporary B-tree for an ORDER BY (what ranking the fleet costs). A scan
+    of a covering index (the counts by state) reads index entries only, not rows; the partial
+    index of the terminals not placed holds only those."""
+    return [
+        (statement, plan_text)
+        for statement, plan_text in explained
+        if re.search(
+            r"SCAN terminals(?! USING (COVERING INDEX|INDEX ix_terminals_not_placed\b))", plan_text
+        )
+        or ("terminals" in statement and "TEMP B-TREE FOR ORDER BY" in plan_text)
+    ]
+
+
+def test_the_overview_reads_a_page_of_rows_not_the_fleet(
+    client: TestClient, settings: FleetSettings
+) -> None:
+    """Severity first without ranking every terminal: each rank is a range of an index, read
+    in order and cut at a page (fleet.severity.rank_ranges); the live fingerprint reads only
+    indexes. Had the overview gone back to ORDER BY a CASE over every row (or the fingerprint
+    to sums over the table), its plan would say SCAN terminals or TEMP B-TREE FOR ORDER BY."""
+    rows = fill(settings, 1200, placed=False)
+    log_in(client)
+    engine: Engine = client.app.state.session_factory.kw["bind"]  # type: ignore[attr-defined]
+    # Unfiltered: a filter reads the terminals it matches (a state's range, or all for a text).
+    for path in ("/", "/?page=2", "/?page=9", "/?order=desc", "/partials/terminals"):
+        explained = explained_statements(engine, lambda path=path: client.get(path))
+        terminal_reads = [entry for entry in explained if "FROM terminals" in entry[0]]
+        assert terminal_reads, path
+        assert full_reads(explained) == [], path
+    # And the page holds what ranking every row in Python says, in that order.
+    limits = presence.PresenceLimits.from_settings(settings)
+    with make_session_factory(engine)() as session:
+        now = crud.utc_now()
+        ranked = sorted(
+            crud.list_terminals(session),
+            key=lambda t: (severity.rank_of(t, limits, now), t.state_since, t.id),
+        )
+        for page in (1, 2, 7, 12):
+            shown = select_page(session, TableQuery(page=page), limits, now)
+            start = (page - 1) * PAGE_SIZE
+            assert [t.id for t in shown.rows] == [t.id for t in ranked[start : start + PAGE_SIZE]]
+            backwards = select_page(session, TableQuery(page=page, descending=True), limits, now)
+            reverse = ranked[::-1][start : start + PAGE_SIZE]
+            assert [t.id for t in backwards.rows] == [t.id for t in reverse]
+    assert len(rows) == 1200
+
+    def live_fingerprint() -> object:
+        with make_session_factory(engine)() as session:
+            return fingerprint(session)
+
+    explained = explained_statements(engine, live_fingerprint)
+    assert any("FROM health_samples" in statement for statement, _plan in explained)
+    # Only the rejected messages' counters are summed (a row per terminal and reason that
+    # ever sent something unreadable: a handful); every other value is an index seek.
+    scans = [
+        (statement, plan_text)
+        for statement, plan_text in explained
+        if re.search(r"SCAN (?!CONSTANT ROW|rejected_messages\b)", plan_text)
+    ]
+    assert scans == []
+
+
+def test_the_text_search_reads_a_trigram_index_and_matches_as_contains(
+    db_session: Session,
+) -> None:
+    """The overview's search ("contains", any case, in the id, the site or the commune) goes
+    through the trigram-indexed side table ``terminal_search`` kept by triggers (migration
+    0017): the same terminals as reading every row would give, without reading every row."""
+    now = crud.utc_now()
+    sites = ("Gare Saint-Jean", "Place de la Victoire", "Arrêt 00042", None, "Mairie 50%")
+    communes = ("Bordeaux", "Bègles", "Pessac", None)
+    rows = [
+        {
+            "id": f"bdx-t-{index:04d}",
+            "state": STATES[index % 4],
+            "state_since": now - timedelta(minutes=index),
+            "versions": {},
+            "site_name": sites[index % len(sites)],
+            "commune": communes[index % len(communes)],
+            "created_at": now,
+        }
+        for index in range(300)
+    ]
+    db_session.execute(insert(Terminal), rows)
+    db_session.commit()
+
+    def expected(needle: str) -> set[str]:
+        lowered = needle.lower()
+        return {
+            row["id"]
+            for row in rows
+            if any(lowered in (row[key] or "").lower() for key in ("id", "site_name", "commune"))
+        }
+
+    def found(needle: str) -> set[str]:
+        return set(db_session.scalars(select(Terminal.id).where(text_condition(needle))))
+
+    for needle in ("gare", "GARE", "bègles", "t-002", "00042", "saint-jean", "e s", "ab", "50%"):
+        assert found(needle) == expected(needle), needle
+    assert found("gare")
+    # Not across two fields: the id's end and the site's start are apart.
+    assert found("0000gare") == set()
+    # Kept by triggers: a site renamed, a terminal added, a terminal deleted.
+    terminal = db_session.get(Terminal, "bdx-t-0000")
+    assert terminal is not None
+    terminal.site_name = "Quai des Chartrons"
+    db_session.add(
+        Terminal(
+            id="bdx-t-new",
+            state="unknown",
+            state_since=now,
+            versions={},
+            created_at=now,
+            commune="Lormont",
+        )
+    )
+    db_session.commit()
+    assert found("chartrons") == {"bdx-t-0000"}
+    assert "bdx-t-0000" not in found("gare saint")
+    assert found("lormont") == {"bdx-t-new"}
+    db_session.delete(db_session.get(Terminal, "bdx-t-new"))
+    db_session.commit()
+    assert found("lormont") == set()
+    if db_session.get_bind().dialect.name == "sqlite":
+        sql = str(
+            select(func.count())
+            .select_from(Terminal)
+            .where(text_condition("gare"))
+            .compile(db_session.get_bind(), compile_kwargs={"literal_binds": True})
+        )
+        detail = " ".join(
+            str(row[-1]) for row in db_session.execute(text("EXPLAIN QUERY PLAN " + sql))
+        )
+        assert "VIRTUAL TABLE" in detail, detail
+        assert not re.search(r"SCAN terminals(?! USING COVERING INDEX)", detail), detail

@@ -336,6 +336,44 @@ def test_a_lost_terminal_s_page_marks_its_readings_stale_and_says_commands_wait(
     assert "relevé il y a" not in healthy
 
 
+def row_cells(html: str, terminal_id: str) -> dict[str, str]:
+    """A row's cells by their phone-card label (data-label), as read."""
+    row = html.split(f'<tr id="terminal-{terminal_id}"', 1)[1].split("</tr>", 1)[0]
+    return {
+        label: visible(cell)
+        for label, cell in re.findall(r'data-label="([^"]+)">(.*?)</t[dh]>', row, re.DOTALL)
+    }
+
+
+@pytest.mark.usefixtures("fleet")
+def test_the_overview_marks_a_lost_terminal_s_readings_stale_with_their_age(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """The table and its phone cards (the same cells) say how old a lost or offline terminal's
+    figures are, with the terminal page's own helper (formatting.stale_reading_age)."""
+    with factory() as session:
+        terminal = session.get(Terminal, "y-lost")
+        assert terminal is not None
+        terminal.health_at = crud.utc_now() - timedelta(minutes=12)
+        session.commit()
+    for path in ("/", "/partials/terminals"):
+        page = web.get(path).text
+        cells = row_cells(page, "y-lost")
+        assert cells["Processeur"] == "95 % relevé il y a 12 min", cells
+        assert cells["Allumée depuis"] == "8 min relevé il y a 12 min", cells
+        assert cells["Mémoire"] == "— relevé il y a 12 min", cells
+        row = page.split('<tr id="terminal-y-lost"', 1)[1].split("</tr>", 1)[0]
+        assert row.count("<small>relevé il y a 12 min</small>") == 5
+        # An online terminal's figures are current: no age, no mark.
+        healthy = page.split('<tr id="terminal-c-healthy"', 1)[1].split("</tr>", 1)[0]
+        assert "<small>" not in healthy
+        assert "relevé" not in healthy
+    # The same words as on the terminal page, and in English for an English reader.
+    assert "relevé il y a 12 min" in web.get("/terminals/y-lost").text
+    english = row_cells(web.get("/?lang=en").text, "y-lost")
+    assert english["CPU"] == "95 % read 12 min ago", english
+
+
 @pytest.mark.usefixtures("fleet")
 def test_sessions_and_export_dates_read_in_french(web: TestClient) -> None:
     page = web.get("/terminals/c-healthy").text

@@ -177,7 +177,6 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
         "alerts": formats.number(sum(row.alerts for row in rows)),
         "month": month_name,
     }
-    day_format = "%d"
     context: dict[str, Any] = {
         "formats": formats,
         "month": month,
@@ -201,7 +200,8 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
             sessions_series,
             _("Sessions per day, %(month)s") % {"month": month_name},
             sessions_text,
-            day_format=day_format,
+            axis="day_of_month",
+            locale=formats.locale,
             show_values=False,
         ),
         "sessions_text": sessions_text,
@@ -210,7 +210,8 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
             outage_series,
             _("Outages per day, %(month)s") % {"month": month_name},
             problems_text,
-            day_format=day_format,
+            axis="day_of_month",
+            locale=formats.locale,
             show_values=False,
         ),
         "alerts_svg": charts.bar_chart(
@@ -218,7 +219,8 @@ def availability_page(page: PageDep, session: SessionDep) -> Response:
             alert_series,
             _("Alerts opened per day, %(month)s") % {"month": month_name},
             problems_text,
-            day_format=day_format,
+            axis="day_of_month",
+            locale=formats.locale,
             show_values=False,
         ),
         "problems_text": problems_text,

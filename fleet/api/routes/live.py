@@ -23,6 +23,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from fleet import crud, plan, presence, severity
@@ -31,7 +33,17 @@ from fleet.api import formatting
 from fleet.api.deps import BrokerState, Language
 from fleet.core.config import FleetSettings
 from fleet.ingest.broker_counters import dropped_total
-from fleet.models import TERMINAL_STATES, Alert, RejectedMessage, StateChange, Terminal
+from fleet.models import (
+    TERMINAL_STATES,
+    Alert,
+    AuditEntry,
+    CommandAckRecord,
+    EventRecord,
+    HealthSample,
+    RejectedMessage,
+    StateChange,
+    Terminal,
+)
 
 MAX_QUERY_LENGTH: Final = 80
 #: Rows per page of the table: the page is sorted, filtered and cut in SQL.
@@ -184,16 +196,36 @@ def filter_conditions(
     if where is not None:
         conditions.append(cell_condition(*where, dialect))
     if query.text:
-        needle = query.text.lower()
-        conditions.append(
-            or_(
-                *(
-                    func.lower(column).contains(needle, autoescape=True)
-                    for column in (Terminal.id, Terminal.site_name, Terminal.commune)
-                )
-            )
-        )
+        conditions.append(text_condition(query.text))
     return conditions
+
+
+#: The text search's side table (migration 0017): each terminal's id, site and commune in lower
+#: case, separated by a character nobody types (so that a search does not match across two of
+#: them), kept current by triggers on the terminals. Not a model: SQLite makes it an FTS5 table.
+SEARCH: Final = sql_table("terminal_search", sql_column("terminal_id"), sql_column("words"))
+#: Trigrams serve a search of at least this many characters.
+SEARCH_MIN_LENGTH: Final = 3
+#: What a LIKE pattern would read as a wildcard or an escape (on either database), and the
+#: separator: such a search takes the plain way.
+SEARCH_PLAIN: Final = frozenset("%_\\\x1f")
+
+
+def text_condition(text: str) -> ColumnElement[bool]:
+    """Terminals whose id, site or commune contains ``text``, whatever the case: through the
+    trigram index of ``terminal_search`` (the matching terminals only), or for a search too
+    short for trigrams (or holding a LIKE wildcard) by reading each terminal's columns."""
+    needle = text.lower()
+    if len(needle) >= SEARCH_MIN_LENGTH and not SEARCH_PLAIN.intersection(needle):
+        return Terminal.id.in_(
+            select(SEARCH.c.terminal_id).where(SEARCH.c.words.like(f"%{needle}%"))
+        )
+    return or_(
+        *(
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (Terminal.id, Terminal.site_name, Terminal.commune)
+        )
+    )
 
 
 def order_by(
@@ -243,24 +275,97 @@ def select_page(
     query: TableQuery,
     limits: presence.PresenceLimits,
     now: datetime | None = None,
+    total: int | None = None,
 ) -> TablePage:
-    """The terminals the table shows: filtered, sorted and cut in SQL."""
+    """The terminals the table shows: filtered, sorted and cut in SQL. ``total``: how many
+    terminals the fleet has, when the caller counted them already (the unfiltered count)."""
     conditions = filter_conditions(query, limits, session.get_bind().dialect.name)
-    matching = int(
-        session.scalar(select(func.count()).select_from(Terminal).where(*conditions)) or 0
-    )
+    if conditions or total is None:
+        matching = int(
+            session.scalar(select(func.count()).select_from(Terminal).where(*conditions)) or 0
+        )
+    else:
+        matching = total
     pages = max((matching + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(query.page, pages)
-    rows = list(
-        session.scalars(
-            select(Terminal)
-            .where(*conditions)
-            .order_by(*order_by(query, limits, now))
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
+    offset = (page - 1) * PAGE_SIZE
+    if query.sort == SEVERITY_SORT:
+        rows = severity_page(
+            session, conditions, limits, now or crud.utc_now(), offset, query.descending
         )
-    )
+    else:
+        rows = list(
+            session.scalars(
+                select(Terminal)
+                .where(*conditions)
+                .order_by(*order_by(query, limits, now))
+                .limit(PAGE_SIZE)
+                .offset(offset)
+            )
+        )
     return TablePage(rows, matching, page, pages)
+
+
+def severity_page(
+    session: Session,
+    conditions: list[Any],
+    limits: presence.PresenceLimits,
+    now: datetime,
+    offset: int,
+    descending: bool = False,
+    limit: int = PAGE_SIZE,
+) -> list[Terminal]:
+    """A page of terminals severity first, read one rank at a time (:func:`severity.rank_ranges`)
+    over the index ``ix_terminals_severity``: each rank's rows come in index order, so a page
+    reads about a page of rows, not the whole fleet to rank and sort it (the ORDER BY of
+    :func:`severity.order_by`, which no index can serve, read every row at 100,000 terminals).
+    A rank before the page is only counted, on the same index."""
+    ranges = severity.rank_ranges(limits, now)
+    keys: list[Any] = [Terminal.state_since, Terminal.id]
+    if descending:
+        ranges = ranges[::-1]
+        keys = [key.desc() for key in keys]
+    rows: list[Terminal] = []
+    skip = offset
+    for _rank, streams in ranges:
+        need = limit - len(rows)
+        if need <= 0:
+            break
+        if skip:
+            size = int(
+                session.scalar(
+                    select(func.count()).select_from(Terminal).where(*conditions, or_(*streams))
+                )
+                or 0
+            )
+            if size <= skip:
+                skip -= size
+                continue
+        if len(streams) == 1:
+            statement = select(Terminal).where(*conditions, streams[0]).order_by(*keys)
+            rows.extend(session.scalars(statement.limit(need).offset(skip)))
+        else:
+            # Several ranges of the index in one rank: the first skip + need of each, merged.
+            found: list[tuple[datetime, str]] = []
+            for stream in streams:
+                found.extend(
+                    (since, terminal_id)
+                    for since, terminal_id in session.execute(
+                        select(Terminal.state_since, Terminal.id)
+                        .where(*conditions, stream)
+                        .order_by(*keys)
+                        .limit(skip + need)
+                    )
+                )
+            found.sort(reverse=descending)
+            wanted = [terminal_id for _since, terminal_id in found[skip : skip + need]]
+            loaded = {
+                terminal.id: terminal
+                for terminal in session.scalars(select(Terminal).where(Terminal.id.in_(wanted)))
+            }
+            rows.extend(loaded[terminal_id] for terminal_id in wanted)
+        skip = 0
+    return rows
 
 
 TERMINAL_COLUMNS: Final = (
@@ -272,6 +377,9 @@ TERMINAL_COLUMNS: Final = (
     Terminal.longitude,
 )
 PLACED: Final = and_(Terminal.latitude.is_not(None), Terminal.longitude.is_not(None))
+#: The partial index ``ix_terminals_not_placed``'s condition, written as it is (a database uses
+#: a partial index only for a query whose WHERE visibly implies the index's own).
+NOT_PLACED: Final = or_(Terminal.latitude.is_(None), Terminal.longitude.is_(None))
 
 
 def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.PlacedTerminal]:
@@ -373,24 +481,23 @@ def plan_context(
             count_text=lambda count: _compact(count, language.code),
             cell_link=lambda cell: link.replace("CELL", cell.key),
         )
-    # Counted on the grid's index: its column is NULL exactly when a coordinate is missing.
-    column, row = grid_columns(session.get_bind().dialect.name)
+    # Counted and listed (in id order) on the partial index of the terminals not placed.
     not_placed_total = int(
-        session.scalar(
-            select(func.count())
-            .select_from(Terminal)
-            .where(*conditions, or_(column.is_(None), row.is_(None)))
-        )
+        session.scalar(select(func.count()).select_from(Terminal).where(*conditions, NOT_PLACED))
         or 0
     )
-    not_placed = _placed_terminals(
-        session.execute(
-            select(*TERMINAL_COLUMNS)
-            .where(*conditions, ~PLACED)
-            .order_by(Terminal.id)
-            .limit(NOT_PLACED_MAX)
-        ),
-        language,
+    not_placed = (
+        _placed_terminals(
+            session.execute(
+                select(*TERMINAL_COLUMNS)
+                .where(*conditions, NOT_PLACED)
+                .order_by(Terminal.id)
+                .limit(NOT_PLACED_MAX)
+            ),
+            language,
+        )
+        if not_placed_total
+        else []
     )
     return {
         "plan_svg": svg,
@@ -499,9 +606,9 @@ def live_context(
     limits = presence.PresenceLimits.from_settings(settings)
     zone = formatting.display_zone(settings.display_timezone)
     clock = formatting.Clock(crud.utc_now(), zone, language.gettext, language.code)
-    table = select_page(session, query, limits, clock.now)
     counts = count_by_state(session)
-    # count(*), not count(id): the covering index ix_terminals_health then suffices.
+    table = select_page(session, query, limits, clock.now, total=sum(counts.values()))
+    # count(*), not count(id): the covering index ix_terminals_severity then suffices.
     degraded = int(
         session.scalar(select(func.count()).select_from(Terminal).where(degraded_condition(limits)))
         or 0
@@ -531,50 +638,40 @@ def live_context(
         "temperature": formatting.temperature,
         "clock_error": lambda seconds: formatting.clock_error(seconds, language.gettext),
         "row_alerts": lambda terminal: row_alerts(terminal, limits, clock),
+        "reading_age": lambda terminal: formatting.stale_reading_age(
+            terminal.state, terminal.health_at, clock
+        ),
     }
 
 
 Fingerprint = tuple[object, ...]
 
 
+#: Every table whose newest row says the dashboard may read differently: a state change, a
+#: health report, an event, a command's answer, an operator's action (placing a terminal,
+#: enrolling one, acknowledging an alert: all audited), an alert opened.
+FINGERPRINT_TABLES: Final = (StateChange, HealthSample, EventRecord, CommandAckRecord, AuditEntry)
+
+
 def fingerprint(session: Session) -> Fingerprint:
     """A few aggregates that change whenever anything the dashboard shows changes.
 
-    Three small queries a second per open dashboard, instead of rendering the whole table.
+    Run every second per open dashboard, instead of rendering the whole table: each value is
+    read from an index in a few page reads whatever the fleet's size (the largest id of each
+    table that grows with what the terminals say and the operators do, the unresolved alerts
+    on their state index), not a scan of the terminals. What no new row tells (a terminal's
+    repeated "online" without a change, time passing the grace period) shows at the stream's
+    periodic refresh (``events.REFRESH_S``).
     """
-    terminals = session.execute(
-        select(
-            *(func.count(Terminal.id).filter(Terminal.state == state) for state in TERMINAL_STATES),
-            func.max(Terminal.state_since),
-            func.max(Terminal.last_seen_at),
-            func.max(Terminal.health_at),
-            func.sum(Terminal.latitude),
-            func.sum(Terminal.longitude),
-            func.sum(func.length(func.coalesce(Terminal.site_name, ""))),
-            func.sum(func.length(func.coalesce(Terminal.commune, ""))),
-        )
+    newest = [
+        select(func.max(table.__table__.c.id)).scalar_subquery() for table in FINGERPRINT_TABLES
+    ]
+    unresolved = [
+        select(func.count()).select_from(Alert).where(Alert.state == state).scalar_subquery()
+        for state in ("open", "acknowledged")
+    ]
+    values = session.execute(
+        select(*newest, select(func.max(Alert.id)).scalar_subquery(), *unresolved)
     ).one()
-    alerts = session.execute(
-        select(func.count(Alert.id), func.max(Alert.opened_at), func.max(Alert.resolved_at))
-    ).one()
-    alerts_acknowledged = session.scalar(select(func.max(Alert.acknowledged_at)))
-    last_change = session.scalar(select(func.max(StateChange.id)))
     rejected = session.scalar(select(func.coalesce(func.sum(RejectedMessage.count), 0)))
-    clock_errors = session.scalar(select(func.count(Terminal.clock_error_s)))
-    return (
-        *_plain(tuple(terminals)),
-        *_plain(tuple(alerts)),
-        _plain_one(alerts_acknowledged),
-        last_change,
-        rejected,
-        clock_errors,
-        dropped_total(session),
-    )
-
-
-def _plain_one(value: object) -> object:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _plain(values: tuple[object, ...]) -> tuple[object, ...]:
-    return tuple(_plain_one(value) for value in values)
+    return (*tuple(values), rejected, dropped_total(session))

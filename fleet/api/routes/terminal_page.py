@@ -190,8 +190,10 @@ def chart_context(
     zone: tzinfo,
     _: Callable[[str], str],
     ngettext: Callable[[str, str, int], str],
+    locale: str = "fr",
 ) -> dict[str, Any]:
-    """The SVG charts of the terminal page, each with its text summary."""
+    """The SVG charts of the terminal page, each with its text summary; their axes written
+    for ``locale``."""
     span = PERIODS[period]
     start = now - span
     titles = {
@@ -205,7 +207,7 @@ def chart_context(
         "7d": _("last 7 days"),
         "90d": _("last 90 days, hourly averages"),
     }[period]
-    time_format = "%H:%M" if period == "24h" else "%d/%m"
+    axis: charts.AxisUnit = "time" if period == "24h" else "day"
     if period in HOURLY_PERIODS:
         series = hourly_series(session, terminal_id, start, span)
     else:
@@ -240,7 +242,8 @@ def chart_context(
             text,
             unit,
             _("No health report in this period."),
-            time_format=time_format,
+            axis=axis,
+            locale=locale,
         )
         drawn.append({"key": key, "title": titles[key], "svg": svg, "summary": text})
     today = now.astimezone(zone).date()
@@ -258,7 +261,7 @@ def chart_context(
         "period": period,
         "charts": drawn,
         "sessions_svg": charts.bar_chart(
-            "chart-sessions", per_day, _("Sessions per day"), sessions_text
+            "chart-sessions", per_day, _("Sessions per day"), sessions_text, locale=locale
         ),
         "sessions_text": sessions_text,
         "state_history": state_history(session, terminal_id),
@@ -271,6 +274,7 @@ def reach_context(terminal: Terminal, clock: formatting.Clock) -> dict[str, Any]
     command waits for its return, at most until it expires."""
     _ = clock.gettext
     reachable = terminal.state == "online"
+    read_at = formatting.stale_reading_age(terminal.state, terminal.health_at, clock)
     since = clock.since(terminal.state_since)
     sentences = {
         "lost": _("The terminal is lost %(since)s (gone without a goodbye).") % {"since": since},
@@ -278,7 +282,8 @@ def reach_context(terminal: Terminal, clock: formatting.Clock) -> dict[str, Any]
     }
     return {
         "reachable": reachable,
-        "stale": not reachable and terminal.health_at is not None,
+        "stale": read_at is not None,
+        "read_at": read_at,
         "unreachable_sentence": sentences.get(
             terminal.state, _("The terminal has never said it is online.")
         ),
@@ -316,7 +321,9 @@ def terminal_page(
     limits = PresenceLimits.from_settings(page.settings)
     context: dict[str, Any] = {
         **reach_context(terminal, page.clock),
-        **chart_context(session, terminal_id, period, now, zone, _, page.language.ngettext),
+        **chart_context(
+            session, terminal_id, period, now, zone, _, page.language.ngettext, page.language.code
+        ),
         **availability_route.terminal_context(session, terminal, now, zone, page.language.code),
         **rollout_labels(page.language),
         "rollout": None if latest_rollout is None else latest_rollout[0],
