@@ -397,32 +397,53 @@ class Page:
         return response
 
 
-def get_page(
+@dataclass(frozen=True)
+class PageTools:
+    """All a :class:`Page` needs but its user."""
+
+    request: Request
+    settings: FleetSettings
+    language: Language
+    templates: Templates
+    csrf_token: str
+    now: datetime
+
+    def page_for(self, user: User) -> Page:
+        return Page(
+            self.request,
+            user,
+            self.settings,
+            self.language,
+            self.templates,
+            self.csrf_token,
+            self.now,
+        )
+
+
+def get_page_tools(
     request: Request,
-    user: PageUser,
     settings: SettingsDep,
     language: LanguageDep,
     templates: TemplatesDep,
     csrf_token: CsrfTokenDep,
     clock: ClockDep,
-) -> Page:
-    return Page(request, user, settings, language, templates, csrf_token, clock())
+) -> PageTools:
+    return PageTools(request, settings, language, templates, csrf_token, clock())
+
+
+PageToolsDep = Annotated[PageTools, Depends(get_page_tools)]
+
+
+def get_page(user: PageUser, tools: PageToolsDep) -> Page:
+    return tools.page_for(user)
 
 
 #: A page for any signed-in user.
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def get_signed_in_page(
-    request: Request,
-    user: SignedInUser,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-    clock: ClockDep,
-) -> Page:
-    return Page(request, user, settings, language, templates, csrf_token, clock())
+def get_signed_in_page(user: SignedInUser, tools: PageToolsDep) -> Page:
+    return tools.page_for(user)
 
 
 #: A page for a signed-in user who may still have to set up their second factor (their
