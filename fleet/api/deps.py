@@ -508,6 +508,32 @@ FormText = Annotated[str, Form()]
 CsrfForm = Annotated[str, Form(alias="csrf_token")]
 
 
+def get_signed_in_form(page: SignedInPage, form_csrf_token: CsrfForm = "") -> Page:
+    """The page a signed-in user's form was sent from, with this session's CSRF token."""
+    check_form_csrf(page.request, form_csrf_token)
+    return page
+
+
+def get_admin_form(page: AdminPage, form_csrf_token: CsrfForm = "") -> Page:
+    """An administrator's form (403 for the others), with this session's CSRF token."""
+    check_form_csrf(page.request, form_csrf_token)
+    return page
+
+
+def get_operator_form(page: OperatorPage, form_csrf_token: CsrfForm = "") -> Page:
+    """An operator's or administrator's form (403 for viewers), with the CSRF token."""
+    check_form_csrf(page.request, form_csrf_token)
+    return page
+
+
+#: A form sent by a signed-in user (who may still have to set up their second factor).
+SignedInForm = Annotated[Page, Depends(get_signed_in_form)]
+#: A form sent by an administrator.
+AdminForm = Annotated[Page, Depends(get_admin_form)]
+#: A form sent by an operator or an administrator.
+OperatorForm = Annotated[Page, Depends(get_operator_form)]
+
+
 #: A terminal id in an API path: refused (422) unless it can be one.
 TerminalIdPath = Annotated[
     str,
