@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: database session, settings, language, current user."""
+"""Dependencies shared by the routes: database session, settings, language, current user.
+
+Over 400 lines because it is the one list of what a route may ask for (the user by role, the
+page it renders, the form it checks): many short declarations, read one at a time.
+"""
 
 from __future__ import annotations
 
