@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: database session, settings, language, current user."""
+"""Dependencies shared by the routes: database session, settings, language, current user.
+
+Over 400 lines because it is the one list of what a route may ask for (the user by role, the
+page it renders, the form it checks): many short declarations, read one at a time.
+"""
 
 from __future__ import annotations
 
@@ -397,32 +401,53 @@ class Page:
         return response
 
 
-def get_page(
+@dataclass(frozen=True)
+class PageTools:
+    """All a :class:`Page` needs but its user."""
+
+    request: Request
+    settings: FleetSettings
+    language: Language
+    templates: Templates
+    csrf_token: str
+    now: datetime
+
+    def page_for(self, user: User) -> Page:
+        return Page(
+            self.request,
+            user,
+            self.settings,
+            self.language,
+            self.templates,
+            self.csrf_token,
+            self.now,
+        )
+
+
+def get_page_tools(
     request: Request,
-    user: PageUser,
     settings: SettingsDep,
     language: LanguageDep,
     templates: TemplatesDep,
     csrf_token: CsrfTokenDep,
     clock: ClockDep,
-) -> Page:
-    return Page(request, user, settings, language, templates, csrf_token, clock())
+) -> PageTools:
+    return PageTools(request, settings, language, templates, csrf_token, clock())
+
+
+PageToolsDep = Annotated[PageTools, Depends(get_page_tools)]
+
+
+def get_page(user: PageUser, tools: PageToolsDep) -> Page:
+    return tools.page_for(user)
 
 
 #: A page for any signed-in user.
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def get_signed_in_page(
-    request: Request,
-    user: SignedInUser,
-    settings: SettingsDep,
-    language: LanguageDep,
-    templates: TemplatesDep,
-    csrf_token: CsrfTokenDep,
-    clock: ClockDep,
-) -> Page:
-    return Page(request, user, settings, language, templates, csrf_token, clock())
+def get_signed_in_page(user: SignedInUser, tools: PageToolsDep) -> Page:
+    return tools.page_for(user)
 
 
 #: A page for a signed-in user who may still have to set up their second factor (their
@@ -485,6 +510,32 @@ def check_form_csrf(request: Request, submitted: str) -> None:
 FormText = Annotated[str, Form()]
 #: The CSRF token a page's form sends back (checked with :func:`check_form_csrf`).
 CsrfForm = Annotated[str, Form(alias="csrf_token")]
+
+
+def get_signed_in_form(page: SignedInPage, form_csrf_token: CsrfForm = "") -> Page:
+    """The page a signed-in user's form was sent from, with this session's CSRF token."""
+    check_form_csrf(page.request, form_csrf_token)
+    return page
+
+
+def get_admin_form(page: AdminPage, form_csrf_token: CsrfForm = "") -> Page:
+    """An administrator's form (403 for the others), with this session's CSRF token."""
+    check_form_csrf(page.request, form_csrf_token)
+    return page
+
+
+def get_operator_form(page: OperatorPage, form_csrf_token: CsrfForm = "") -> Page:
+    """An operator's or administrator's form (403 for viewers), with the CSRF token."""
+    check_form_csrf(page.request, form_csrf_token)
+    return page
+
+
+#: A form sent by a signed-in user (who may still have to set up their second factor).
+SignedInForm = Annotated[Page, Depends(get_signed_in_form)]
+#: A form sent by an administrator.
+AdminForm = Annotated[Page, Depends(get_admin_form)]
+#: A form sent by an operator or an administrator.
+OperatorForm = Annotated[Page, Depends(get_operator_form)]
 
 
 #: A terminal id in an API path: refused (422) unless it can be one.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from fleet import crud
 from fleet.broker import free_port
@@ -95,6 +95,22 @@ def prepare_database(settings: FleetSettings) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path, any_database_url: str) -> FleetSettings:
+    """Settings on a prepared database (the admin user in it): SQLite, then PostgreSQL."""
+    settings = make_settings(tmp_path, database_url=any_database_url)
+    prepare_database(settings)
+    return settings
+
+
+@pytest.fixture
+def factory(web_settings: FleetSettings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database of ``web_settings``."""
+    engine = make_engine(web_settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

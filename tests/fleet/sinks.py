@@ -87,9 +87,8 @@ class Sink:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[Sink]:
-    """An SMTP server on a free local port; ``received()`` gives the parsed messages."""
-    server = _SmtpServer(("127.0.0.1", 0), _SmtpHandler)
+def _serving(server: _SmtpServer | _WebhookServer) -> Iterator[Sink]:
+    """``server`` answering in a thread, with an empty inbox, until the block ends."""
     server.inbox = Inbox()
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -98,6 +97,13 @@ def smtp_sink() -> Iterator[Sink]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def smtp_sink() -> Iterator[Sink]:
+    """An SMTP server on a free local port; ``received()`` gives the parsed messages."""
+    with _serving(_SmtpServer(("127.0.0.1", 0), _SmtpHandler)) as sink:
+        yield sink
 
 
 class _WebhookHandler(BaseHTTPRequestHandler):
@@ -121,15 +127,8 @@ class _WebhookServer(ThreadingHTTPServer):
 @contextmanager
 def webhook_sink() -> Iterator[Sink]:
     """An HTTP server on a free local port that keeps every JSON body POSTed to it."""
-    server = _WebhookServer(("127.0.0.1", 0), _WebhookHandler)
-    server.inbox = Inbox()
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield Sink(server.server_address[1], server.inbox)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(_WebhookServer(("127.0.0.1", 0), _WebhookHandler)) as sink:
+        yield sink
 
 
 def subjects(messages: list[Message]) -> list[str]:

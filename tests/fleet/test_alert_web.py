@@ -4,7 +4,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,30 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from fleet import crud
 from fleet.alerts.rules import AlertLimits
 from fleet.core.config import FleetSettings
-from fleet.core.db import make_engine, make_session_factory
 from fleet.main import create_app
 from fleet.models import Alert, AuditEntry, MaintenanceWindow
 from kiosk.contract import Channel
 from tests.helpers import ADMIN_USERNAME, csrf_token_of, log_in
 
 from .alerting import TERMINAL, health, make_engine_for, send, status
-from .conftest import make_settings, prepare_database
 
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def web_settings(tmp_path: Path, any_database_url: str) -> FleetSettings:
-    settings = make_settings(tmp_path, database_url=any_database_url)
-    prepare_database(settings)
-    return settings
-
-
-@pytest.fixture
-def factory(web_settings: FleetSettings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(web_settings.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,14 +26,11 @@ from fleet.alerts.notifiers import EmailNotifier, Notification
 from fleet.alerts.rules import ALERT_KINDS
 from fleet.api import formatting
 from fleet.core.config import FleetSettings
-from fleet.core.db import make_engine, make_session_factory
 from fleet.i18n import Words
 from fleet.main import create_app
 from fleet.models import Alert, CommandRecord, Terminal
 from fleet.presence import PresenceLimits
 from tests.helpers import log_in
-
-from .conftest import make_settings, prepare_database
 
 #: A sample of every kind's facts, as the rules store them.
 SAMPLE_DETAILS: dict[str, dict[str, Any]] = {
@@ -48,20 +44,6 @@ SAMPLE_DETAILS: dict[str, dict[str, Any]] = {
     "door_open": {},
     "content_failed": {"at": "2026-12-03T14:00:00+00:00"},
 }
-
-
-@pytest.fixture
-def web_settings(tmp_path: Path, any_database_url: str) -> FleetSettings:
-    settings = make_settings(tmp_path, database_url=any_database_url)
-    prepare_database(settings)
-    return settings
-
-
-@pytest.fixture
-def factory(web_settings: FleetSettings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(web_settings.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

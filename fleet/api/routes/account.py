@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 from fleet import audit, crud, second_factor, throttle, web_sessions
 from fleet.api.deps import (
     SESSION_SECRET_KEY,
-    CsrfForm,
     FormText,
     Page,
     SessionDep,
+    SignedInForm,
     SignedInPage,
-    check_form_csrf,
     current_web_session_id,
     login_attempt,
 )
@@ -65,13 +64,11 @@ def account_page(page: SignedInPage, session: SessionDep) -> Response:
 
 @router.post("/account/sessions/{session_id}/end", response_model=None)
 def end_one_session(
-    page: SignedInPage,
+    page: SignedInForm,
     session: SessionDep,
     session_id: int = Path(ge=1, le=2**31 - 1),
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
     """End one of one's own sessions (another browser, a lost laptop)."""
-    check_form_csrf(page.request, form_csrf_token)
     row = web_sessions.get(session, session_id)
     if row is None or row.user_id != page.user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, page.language.gettext("No such session."))
@@ -84,10 +81,7 @@ def end_one_session(
 
 
 @router.post("/account/sessions/end-others", response_model=None)
-def end_other_sessions(
-    page: SignedInPage, session: SessionDep, form_csrf_token: CsrfForm = ""
-) -> Response:
-    check_form_csrf(page.request, form_csrf_token)
+def end_other_sessions(page: SignedInForm, session: SessionDep) -> Response:
     count = web_sessions.end_all(session, page.user.id, keep=current_web_session_id(page.request))
     audit.record(session, page.user.username, "sessions_ended", detail=f"{count} other sessions")
     session.commit()
@@ -106,15 +100,13 @@ def _keep_only_this_session(page: Page, session: Session) -> int:
 
 @router.post("/account/password", response_model=None)
 def change_password(
-    page: SignedInPage,
+    page: SignedInForm,
     session: SessionDep,
     current_password: FormText = "",
     new_password: FormText = "",
     new_password_again: FormText = "",
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
     """A new password; every other session of the user ends (they would still use the old)."""
-    check_form_csrf(page.request, form_csrf_token)
     _ = page.language.gettext
     user = page.user
     if user.uses_single_sign_on:
@@ -199,11 +191,8 @@ def second_factor_setup(page: SignedInPage) -> Response:
 
 
 @router.post(SETUP_PATH, response_model=None)
-def second_factor_confirm(
-    page: SignedInPage, session: SessionDep, code: FormText = "", form_csrf_token: CsrfForm = ""
-) -> Response:
+def second_factor_confirm(page: SignedInForm, session: SessionDep, code: FormText = "") -> Response:
     """The first code from the app proves it holds the secret; the recovery codes follow."""
-    check_form_csrf(page.request, form_csrf_token)
     _ = page.language.gettext
     if page.user.has_second_factor or page.user.uses_single_sign_on:
         return RedirectResponse("/account", status.HTTP_303_SEE_OTHER)
@@ -252,11 +241,8 @@ def _wrong_code(page: Page, session: Session) -> Response:
 
 
 @router.post("/account/second-factor/recovery-codes", response_model=None)
-def new_recovery_codes(
-    page: SignedInPage, session: SessionDep, code: FormText = "", form_csrf_token: CsrfForm = ""
-) -> Response:
+def new_recovery_codes(page: SignedInForm, session: SessionDep, code: FormText = "") -> Response:
     """Ten fresh recovery codes (the old ones stop working), shown once."""
-    check_form_csrf(page.request, form_csrf_token)
     _ = page.language.gettext
     if not page.user.has_second_factor:
         return RedirectResponse(SETUP_PATH, status.HTTP_303_SEE_OTHER)
@@ -269,10 +255,7 @@ def new_recovery_codes(
 
 
 @router.post("/account/second-factor/disable", response_model=None)
-def disable_second_factor(
-    page: SignedInPage, session: SessionDep, code: FormText = "", form_csrf_token: CsrfForm = ""
-) -> Response:
-    check_form_csrf(page.request, form_csrf_token)
+def disable_second_factor(page: SignedInForm, session: SessionDep, code: FormText = "") -> Response:
     _ = page.language.gettext
     if not page.user.has_second_factor:
         return RedirectResponse("/account", status.HTTP_303_SEE_OTHER)

@@ -31,12 +31,16 @@ MAX_WINDOW_MINUTES: Final = 7 * 24 * 60
 MAX_REASON_CHARS: Final = 200
 
 
-def check_operator_form(request: Request, user: User, language: Language, token: str) -> None:
-    """Refuse a form from a viewer (403) or without this session's CSRF token (400)."""
+def check_operator_form(
+    request: Request, user: User, language: Language, token: str, refusal: str | None = None
+) -> None:
+    """Refuse a form from a viewer (403, with ``refusal`` if given) or without this session's
+    CSRF token (400)."""
     _ = language.gettext
     if not may_send_commands(user):
         raise HTTPException(
-            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may do this.")
+            status.HTTP_403_FORBIDDEN,
+            refusal or _("Only operators and administrators may do this."),
         )
     if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), token):
         raise HTTPException(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Depends, Form, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -110,10 +111,34 @@ def _error_text(page: Page, exc: bulk.BulkError) -> str:
     return _("Nothing was done: %(reason)s.") % {"reason": _(exc.message) % params}
 
 
-@router.post(f"{PATH}/confirm", response_model=None)
-def confirm_bulk_action(
+@dataclass(frozen=True)
+class BulkForm:
+    """The bulk form as sent, checked: an operator's, with this session's CSRF token."""
+
+    page: Page
+    filter: bulk.Filter
+    selection: bulk.Selection
+    action: str
+    minutes: str
+    reason: str
+
+    def chosen(self) -> bulk.Action:
+        """The action asked for (:class:`bulk.BulkError` if it is not one)."""
+        return bulk.Action.parse(self.action, self.minutes, self.reason)
+
+    def refused(self, session: Session, exc: bulk.BulkError) -> Response:
+        """The page again, saying why nothing was done."""
+        return _render(
+            self.page,
+            session,
+            self.filter,
+            error=_error_text(self.page, exc),
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+
+def get_bulk_form(
     page: PageDep,
-    session: SessionDep,
     state: FormText = "",
     commune: FormText = "",
     q: FormText = "",
@@ -123,63 +148,53 @@ def confirm_bulk_action(
     minutes: FormText = "60",
     reason: FormText = "",
     csrf_token: FormText = "",
-) -> Response:
-    """The confirmation: how many terminals, what will be done; nothing is done yet."""
+) -> BulkForm:
     check_operator_form(page.request, page.user, page.language, csrf_token)
     flt = bulk.Filter.from_params({"state": state, "commune": commune, "q": q})
-    selection = _selection(flt, scope, ids)
+    return BulkForm(page, flt, _selection(flt, scope, ids), action, minutes, reason)
+
+
+BulkFormDep = Annotated[BulkForm, Depends(get_bulk_form)]
+
+
+@router.post(f"{PATH}/confirm", response_model=None)
+def confirm_bulk_action(form: BulkFormDep, session: SessionDep) -> Response:
+    """The confirmation: how many terminals, what will be done; nothing is done yet."""
+    selection = form.selection
     try:
         bulk.check_selection(selection)
-        chosen = bulk.Action.parse(action, minutes, reason)
+        chosen = form.chosen()
         count = bulk.count_targets(session, selection)
         if count == 0:
             raise bulk.BulkError(N_("no terminal matches: nothing to do"))
     except bulk.BulkError as exc:
-        return _render(
-            page,
-            session,
-            flt,
-            error=_error_text(page, exc),
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+        return form.refused(session, exc)
     confirm = {
         "count": count,
         "action": chosen,
         "scope": SCOPE_MATCHING if selection.everything_matching else SCOPE_TICKED,
         "ids": selection.ids,
     }
-    return _render(page, session, flt, confirm=confirm)
+    return _render(form.page, session, form.filter, confirm=confirm)
 
 
 @router.post(PATH, response_model=None)
 def do_bulk_action(
-    request: Request,
-    page: PageDep,
+    form: BulkFormDep,
     session: SessionDep,
     publisher: PublisherDep,
-    state: FormText = "",
-    commune: FormText = "",
-    q: FormText = "",
-    scope: FormText = SCOPE_TICKED,
-    ids: IdList = [],  # noqa: B006 (FastAPI copies the default)
-    action: FormText = "",
-    minutes: FormText = "60",
-    reason: FormText = "",
     confirmed_count: FormText = "",
-    csrf_token: FormText = "",
 ) -> Response:
     """Do the confirmed action, all of it or nothing, and say what was done."""
+    page = form.page
     _ = page.language.gettext
-    check_operator_form(request, page.user, page.language, csrf_token)
-    flt = bulk.Filter.from_params({"state": state, "commune": commune, "q": q})
-    selection = _selection(flt, scope, ids)
     try:
-        chosen = bulk.Action.parse(action, minutes, reason)
+        chosen = form.chosen()
         if not confirmed_count.isdigit():
             raise bulk.BulkError(N_("confirm first: the page says how many terminals"))
         outcome = bulk.perform(
             session,
-            selection,
+            form.selection,
             chosen,
             int(confirmed_count),
             page.user.username,
@@ -187,13 +202,7 @@ def do_bulk_action(
             publisher,
         )
     except bulk.BulkError as exc:
-        return _render(
-            page,
-            session,
-            flt,
-            error=_error_text(page, exc),
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+        return form.refused(session, exc)
     number = format_decimal(outcome.terminals, locale=page.language.code)
     if chosen.kind == "command":
         text = _("Command sent to %(count)s terminals.") % {"count": number}
@@ -215,6 +224,6 @@ def do_bulk_action(
             "alerts": format_decimal(outcome.affected, locale=page.language.code),
             "count": number,
         }
-    request.session[FLASH_SESSION_KEY] = text
-    query = _filter_query(flt)
+    page.request.session[FLASH_SESSION_KEY] = text
+    query = _filter_query(form.filter)
     return RedirectResponse(PATH + (f"?{query}" if query else ""), status.HTTP_303_SEE_OTHER)

@@ -22,16 +22,15 @@ from fleet.api import errors
 from fleet.api.deps import (
     ApiOperator,
     ClockDep,
-    CsrfForm,
     FormText,
     Language,
     LanguageDep,
+    OperatorForm,
     OperatorPage,
     Page,
     SessionDep,
     SettingsDep,
     TerminalIdPath,
-    check_form_csrf,
     client_address,
 )
 from fleet.broker import BrokerError
@@ -151,15 +150,13 @@ def _optional_float(text: str) -> float | None:
 
 @router.post("/enrolment", response_model=None, include_in_schema=False)
 def create_enrolment_code(
-    page: OperatorPage,
+    page: OperatorForm,
     session: SessionDep,
     site: FormText = "",
     commune: FormText = "",
     latitude: FormText = "",
     longitude: FormText = "",
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(page.request, form_csrf_token)
     _ = page.language.gettext
     ttl = timedelta(hours=enrolment_settings(page.request).code_ttl_h)
     try:

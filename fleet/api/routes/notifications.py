@@ -8,9 +8,10 @@ Every change is audited, with a webhook's URL reduced to its scheme, host and po
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Form, Path, Query, status
+from fastapi import APIRouter, Depends, Form, Path, Query, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -157,26 +158,44 @@ def _redirect(page: Page, flash: str) -> Response:
     return RedirectResponse(PATH, status.HTTP_303_SEE_OTHER)
 
 
+@dataclass(frozen=True)
+class ChannelForm:
+    """What the add and edit forms send."""
+
+    medium: str
+    target: str
+    kinds: list[str]
+    every_kind: str
+    enabled: str
+
+
+def channel_form(
+    medium: FormText = "",
+    target: FormText = "",
+    kinds: FormKinds = [],  # noqa: B006 - FastAPI copies a form default
+    every_kind: FormText = "",
+    enabled: FormText = "",
+) -> ChannelForm:
+    return ChannelForm(medium, target, kinds, every_kind, enabled)
+
+
+ChannelFormDep = Annotated[ChannelForm, Depends(channel_form)]
+
+
 def _save(
-    page: Page,
-    session: Session,
-    channel: NotificationChannel | None,
-    medium: str,
-    target: str,
-    kinds: list[str],
-    every_kind: str,
-    enabled: str,
+    page: Page, session: Session, channel: NotificationChannel | None, sent: ChannelForm
 ) -> Response:
     _ = page.language.gettext
+    every_kind, enabled = sent.every_kind == "1", sent.enabled == "1"
     try:
-        values = channels.check(medium, target, kinds, every_kind == "1", enabled == "1")
+        values = channels.check(sent.medium, sent.target, sent.kinds, every_kind, enabled)
     except channels.ChannelRefused as refused:
         form = {
-            "medium": medium,
-            "target": target,
-            "kinds": set(kinds),
-            "every_kind": every_kind == "1",
-            "enabled": enabled == "1",
+            "medium": sent.medium,
+            "target": sent.target,
+            "kinds": set(sent.kinds),
+            "every_kind": every_kind,
+            "enabled": enabled,
         }
         return _render(
             page,
@@ -199,26 +218,21 @@ def _save(
     return _redirect(page, flash)
 
 
-@router.post(PATH, response_model=None)
-def create_channel(
-    page: PageDep,
-    session: SessionDep,
-    medium: FormText = "",
-    target: FormText = "",
-    kinds: FormKinds = [],  # noqa: B006 - FastAPI copies a form default
-    every_kind: FormText = "",
-    enabled: FormText = "",
-    form_csrf_token: CsrfForm = "",
-) -> Response:
+def _admin_form(page: Page, form_csrf_token: str) -> Response | None:
+    """The refusal for anyone but an administrator; 400 for a form without the CSRF token."""
     if page.user.role != "admin":
         return _refused(page)
     check_form_csrf(page.request, form_csrf_token)
-    return _save(page, session, None, medium, target, kinds, every_kind, enabled)
+    return None
 
 
-def _channel_or_404(
-    page: Page, session: Session, channel_id: int
+def _channel_form(
+    page: Page, session: Session, channel_id: int, form_csrf_token: str
 ) -> NotificationChannel | Response:
+    """The channel an administrator's form is about, or the page that says why not."""
+    refused = _admin_form(page, form_csrf_token)
+    if refused is not None:
+        return refused
     channel = session.get(NotificationChannel, channel_id)
     if channel is None:
         _ = page.language.gettext
@@ -231,25 +245,26 @@ def _channel_or_404(
     return channel
 
 
+@router.post(PATH, response_model=None)
+def create_channel(
+    page: PageDep, session: SessionDep, sent: ChannelFormDep, form_csrf_token: CsrfForm = ""
+) -> Response:
+    refused = _admin_form(page, form_csrf_token)
+    return refused if refused is not None else _save(page, session, None, sent)
+
+
 @router.post(PATH + "/{channel_id}", response_model=None)
 def change_channel(
     channel_id: ChannelId,
     page: PageDep,
     session: SessionDep,
-    medium: FormText = "",
-    target: FormText = "",
-    kinds: FormKinds = [],  # noqa: B006 - FastAPI copies a form default
-    every_kind: FormText = "",
-    enabled: FormText = "",
+    sent: ChannelFormDep,
     form_csrf_token: CsrfForm = "",
 ) -> Response:
-    if page.user.role != "admin":
-        return _refused(page)
-    check_form_csrf(page.request, form_csrf_token)
-    found = _channel_or_404(page, session, channel_id)
+    found = _channel_form(page, session, channel_id, form_csrf_token)
     if isinstance(found, Response):
         return found
-    return _save(page, session, found, medium, target, kinds, every_kind, enabled)
+    return _save(page, session, found, sent)
 
 
 @router.post(PATH + "/{channel_id}/enabled", response_model=None)
@@ -261,10 +276,7 @@ def enable_channel(
     form_csrf_token: CsrfForm = "",
 ) -> Response:
     """``enabled=1`` enables the channel, ``enabled=0`` disables it."""
-    if page.user.role != "admin":
-        return _refused(page)
-    check_form_csrf(page.request, form_csrf_token)
-    found = _channel_or_404(page, session, channel_id)
+    found = _channel_form(page, session, channel_id, form_csrf_token)
     if isinstance(found, Response):
         return found
     found.enabled = enabled == "1"
@@ -280,15 +292,9 @@ def enable_channel(
 
 @router.post(PATH + "/{channel_id}/delete", response_model=None)
 def delete_channel(
-    channel_id: ChannelId,
-    page: PageDep,
-    session: SessionDep,
-    form_csrf_token: CsrfForm = "",
+    channel_id: ChannelId, page: PageDep, session: SessionDep, form_csrf_token: CsrfForm = ""
 ) -> Response:
-    if page.user.role != "admin":
-        return _refused(page)
-    check_form_csrf(page.request, form_csrf_token)
-    found = _channel_or_404(page, session, channel_id)
+    found = _channel_form(page, session, channel_id, form_csrf_token)
     if isinstance(found, Response):
         return found
     audit.record(
@@ -305,16 +311,10 @@ def delete_channel(
 
 @router.post(PATH + "/{channel_id}/test", response_model=None)
 def send_test(
-    channel_id: ChannelId,
-    page: PageDep,
-    session: SessionDep,
-    form_csrf_token: CsrfForm = "",
+    channel_id: ChannelId, page: PageDep, session: SessionDep, form_csrf_token: CsrfForm = ""
 ) -> Response:
     """Send a test notification through the channel's own notifier, and show what happened."""
-    if page.user.role != "admin":
-        return _refused(page)
-    check_form_csrf(page.request, form_csrf_token)
-    found = _channel_or_404(page, session, channel_id)
+    found = _channel_form(page, session, channel_id, form_csrf_token)
     if isinstance(found, Response):
         return found
     _ = page.language.gettext

@@ -8,10 +8,12 @@ geocoder (:mod:`fleet.geocoder`, offline by default). Every placement is audited
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from fleet import audit, crud, plan
 from fleet.api.deps import FormText, Language, LanguageDep, PageUser, SessionDep, SettingsDep
@@ -36,66 +38,73 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _flash(request: Request, ok: bool, text: str) -> None:
-    request.session[PLACEMENT_FLASH_KEY] = {"ok": ok, "text": text}
+@dataclass(frozen=True)
+class Placing:
+    """An operator's placement form for a terminal, checked (role, CSRF token, terminal)."""
+
+    request: Request
+    username: str
+    session: Session
+    language: Language
+    terminal: Terminal
+
+    def back(self, ok: bool, text: str) -> Response:
+        """Back to the terminal's placement section, which says ``text`` once."""
+        self.request.session[PLACEMENT_FLASH_KEY] = {"ok": ok, "text": text}
+        url = f"/terminals/{self.terminal.id}#placement"
+        return RedirectResponse(url, status.HTTP_303_SEE_OTHER)
+
+    def place(self, latitude: float, longitude: float, how: str, text: str) -> Response:
+        """Put the terminal there, audited and committed, and say ``text``."""
+        self.terminal.latitude = latitude
+        self.terminal.longitude = longitude
+        audit.record(
+            self.session,
+            self.username,
+            "terminal_located",
+            self.terminal.id,
+            f"{latitude:.5f}, {longitude:.5f} ({how})",
+            at=crud.utc_now(),
+        )
+        self.session.commit()
+        return self.back(True, text)
 
 
-def _back(terminal_id: str) -> Response:
-    return RedirectResponse(f"/terminals/{terminal_id}#placement", status.HTTP_303_SEE_OTHER)
-
-
-def _terminal(session: Any, terminal_id: str, language: Language) -> Terminal:
-    terminal = crud.get_terminal(session, terminal_id)
-    if terminal is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, language.gettext("No such terminal."))
-    return terminal
-
-
-def _place(
-    session: Any, terminal: Terminal, username: str, latitude: float, longitude: float, how: str
-) -> None:
-    terminal.latitude = latitude
-    terminal.longitude = longitude
-    audit.record(
-        session,
-        username,
-        "terminal_located",
-        terminal.id,
-        f"{latitude:.5f}, {longitude:.5f} ({how})",
-        at=crud.utc_now(),
-    )
-    session.commit()
-
-
-@router.post("/terminals/{terminal_id}/place", response_model=None)
-def place_terminal(
+def get_placing(
     terminal_id: str,
     request: Request,
     user: PageUser,
     session: SessionDep,
     language: LanguageDep,
-    latitude: FormText = "",
-    longitude: FormText = "",
     csrf_token: FormText = "",
+) -> Placing:
+    check_operator_form(request, user, language, csrf_token)
+    terminal = crud.get_terminal(session, terminal_id)
+    if terminal is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, language.gettext("No such terminal."))
+    return Placing(request, user.username, session, language, terminal)
+
+
+PlacingDep = Annotated[Placing, Depends(get_placing)]
+
+
+@router.post("/terminals/{terminal_id}/place", response_model=None)
+def place_terminal(
+    placing: PlacingDep, latitude: FormText = "", longitude: FormText = ""
 ) -> Response:
     """Coordinates from the form (clicked on the plan or typed)."""
-    _ = language.gettext
-    check_operator_form(request, user, language, csrf_token)
-    terminal = _terminal(session, terminal_id, language)
+    _ = placing.language.gettext
     lat, lon = _number(latitude), _number(longitude)
     if lat is None or lon is None:
-        _flash(
-            request,
+        return placing.back(
             False,
             _(
                 "Latitude and longitude must be decimal numbers of degrees, "
                 "for instance 44.8378 and -0.5792."
             ),
         )
-        return _back(terminal_id)
     if not plan.in_box(lat, lon):
-        _flash(
-            request,
+        return placing.back(
             False,
             _(
                 "%(lat)s, %(lon)s is outside Bordeaux Métropole: the plan covers latitudes "
@@ -110,44 +119,27 @@ def place_terminal(
                 "east": plan.EAST,
             },
         )
-        return _back(terminal_id)
-    _place(session, terminal, user.username, lat, lon, "plan")
-    _flash(request, True, _("Terminal placed at %(lat).5f, %(lon).5f.") % {"lat": lat, "lon": lon})
-    return _back(terminal_id)
+    text = _("Terminal placed at %(lat).5f, %(lon).5f.") % {"lat": lat, "lon": lon}
+    return placing.place(lat, lon, "plan", text)
 
 
 @router.post("/terminals/{terminal_id}/place-address", response_model=None)
 def place_terminal_by_address(
-    terminal_id: str,
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    language: LanguageDep,
-    settings: SettingsDep,
-    address: FormText = "",
-    csrf_token: FormText = "",
+    placing: PlacingDep, settings: SettingsDep, address: FormText = ""
 ) -> Response:
     """The best answer of the geocoder for a typed address, if it is sure enough of it."""
-    _ = language.gettext
-    check_operator_form(request, user, language, csrf_token)
-    terminal = _terminal(session, terminal_id, language)
+    _ = placing.language.gettext
     query = " ".join(address.split())
     if not 3 <= len(query) <= MAX_QUERY_LENGTH:
-        _flash(
-            request,
-            False,
-            _("Type an address of 3 to %(max)d characters.") % {"max": MAX_QUERY_LENGTH},
+        return placing.back(
+            False, _("Type an address of 3 to %(max)d characters.") % {"max": MAX_QUERY_LENGTH}
         )
-        return _back(terminal_id)
     try:
         found = geocoder_for(settings.geocoder_url).search(query, limit=5)
     except GeocoderError:
-        _flash(
-            request,
-            False,
-            _("The address service does not answer: place the terminal on the plan instead."),
+        return placing.back(
+            False, _("The address service does not answer: place the terminal on the plan instead.")
         )
-        return _back(terminal_id)
     best = next(
         (
             candidate
@@ -157,20 +149,15 @@ def place_terminal_by_address(
         None,
     )
     if best is None:
-        _flash(
-            request,
-            False,
-            _("No address in Bordeaux Métropole matches “%(address)s”.") % {"address": query},
+        return placing.back(
+            False, _("No address in Bordeaux Métropole matches “%(address)s”.") % {"address": query}
         )
-        return _back(terminal_id)
-    _place(session, terminal, user.username, best.latitude, best.longitude, best.label)
-    _flash(
-        request,
-        True,
-        _("Terminal placed at %(label)s (%(lat).5f, %(lon).5f).")
-        % {"label": best.label, "lat": best.latitude, "lon": best.longitude},
-    )
-    return _back(terminal_id)
+    text = _("Terminal placed at %(label)s (%(lat).5f, %(lon).5f).") % {
+        "label": best.label,
+        "lat": best.latitude,
+        "lon": best.longitude,
+    }
+    return placing.place(best.latitude, best.longitude, best.label, text)
 
 
 def placement_context(request: Request, terminal: Terminal, language: Language) -> dict[str, Any]:

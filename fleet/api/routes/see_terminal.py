@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import RedirectResponse, Response
 
-from fleet import audit, commands
+from fleet.api.command_form import CommandFormDep
 from fleet.api.deps import (
     FormText,
     LanguageDep,
     PageUser,
-    PublisherDep,
     SessionDep,
 )
-from fleet.api.routes.terminal_page import FLASH_SESSION_KEY, check_command_form
+from fleet.api.routes.terminal_page import FLASH_SESSION_KEY
 from fleet.models import CommandOutputRecord
 from fleet.see_terminal import SEE_COMMANDS
 from kiosk.contract import LOG_LINES_DEFAULT
@@ -34,31 +33,11 @@ SEE_TTL_S: Final = 15 * 60
 
 
 @router.post("/terminals/{terminal_id}/see", response_model=None)
-def ask_terminal(
-    terminal_id: str,
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    language: LanguageDep,
-    publisher: PublisherDep,
-    name: FormText = "",
-    csrf_token: FormText = "",
-) -> Response:
+def ask_terminal(terminal_id: str, form: CommandFormDep, name: FormText = "") -> Response:
     """A button of the "See the terminal" panel; back to the page, which says what came of it."""
-    _ = language.gettext
-    check_command_form(request, user, language, csrf_token)
-    if name not in SEE_COMMANDS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _("Unknown command."))
     args = {"lines": LOG_LINES_DEFAULT} if name == "logs" else {}
-    try:
-        row = commands.send_command(
-            session, publisher, terminal_id, name, args, user.username, ttl_s=SEE_TTL_S
-        )
-    except commands.UnknownTerminal as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal.")) from exc
-    audit.record(session, user.username, "command_sent", terminal_id, f"{row.name} ({row.id})")
-    session.commit()
-    request.session[FLASH_SESSION_KEY] = {"name": row.name, "held": row.published_at is None}
+    row = form.send(terminal_id, name, SEE_COMMANDS, args, ttl_s=SEE_TTL_S)
+    form.request.session[FLASH_SESSION_KEY] = {"name": row.name, "held": row.published_at is None}
     return RedirectResponse(f"/terminals/{terminal_id}#see-terminal", status.HTTP_303_SEE_OTHER)
 
 

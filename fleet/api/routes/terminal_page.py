@@ -6,22 +6,19 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Final
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet import audit, charts, commands, crud, rollouts, see_terminal
+from fleet import charts, commands, crud, rollouts, see_terminal
 from fleet.alerts import store
 from fleet.api import formatting
+from fleet.api.command_form import CommandFormDep
 from fleet.api.deps import (
     BrokerDep,
     FormText,
-    Language,
-    LanguageDep,
     PageDep,
-    PageUser,
-    PublisherDep,
     SessionDep,
     may_send_commands,
 )
@@ -29,8 +26,7 @@ from fleet.api.routes import availability as availability_route
 from fleet.api.routes import placement
 from fleet.api.routes.alerts import alert_words
 from fleet.api.routes.rollouts import rollout_labels
-from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
-from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal, User
+from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.presence import PresenceLimits
 
 #: HTML pages: out of the API's OpenAPI document.
@@ -359,45 +355,12 @@ def terminal_page(
     return page.render("terminal.html", context)
 
 
-def check_command_form(request: Request, user: User, language: Language, token: str) -> None:
-    """Refuse a command form from a viewer (403) or without this session's CSRF token (400):
-    the terminal page's command buttons and its "See the terminal" panel."""
-    _ = language.gettext
-    if not may_send_commands(user):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, _("Only operators and administrators may send commands.")
-        )
-    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), token):
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            _("This form has expired or was not sent by this page. Reload the page and try again."),
-        )
-
-
 @router.post("/terminals/{terminal_id}/commands", response_model=None)
-def send_command_form(
-    terminal_id: str,
-    request: Request,
-    user: PageUser,
-    session: SessionDep,
-    language: LanguageDep,
-    publisher: PublisherDep,
-    name: FormText = "",
-    csrf_token: FormText = "",
-) -> Response:
+def send_command_form(terminal_id: str, form: CommandFormDep, name: FormText = "") -> Response:
     """A button of the terminal page; back to the page, which says what became of it."""
-    _ = language.gettext
-    check_command_form(request, user, language, csrf_token)
-    if name not in BUTTON_COMMANDS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _("Unknown command."))
-    try:
-        row = commands.send_command(session, publisher, terminal_id, name, {}, user.username)
-    except commands.UnknownTerminal as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal.")) from exc
-    audit.record(session, user.username, "command_sent", terminal_id, f"{row.name} ({row.id})")
-    session.commit()
-    terminal = crud.get_terminal(session, terminal_id)
-    request.session[FLASH_SESSION_KEY] = {
+    row = form.send(terminal_id, name, BUTTON_COMMANDS)
+    terminal = crud.get_terminal(form.session, terminal_id)
+    form.request.session[FLASH_SESSION_KEY] = {
         "name": row.name,
         "held": row.published_at is None,
         "unreachable": terminal is not None and terminal.state != "online",

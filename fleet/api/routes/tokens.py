@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from fleet import audit, crud
 from fleet.api.deps import (
+    AdminForm,
     AdminPage,
     AdminPageUser,
     ClockDep,
@@ -54,13 +55,11 @@ def _render(
 
 @router.post("/tokens", response_model=None)
 def create_token(
-    page: AdminPage,
+    page: AdminForm,
     session: SessionDep,
     name: FormText = "",
     role: FormText = "viewer",
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(page.request, form_csrf_token)
     _ = page.language.gettext
     label = name.strip()
     if not label or len(label) > TOKEN_NAME_MAX_CHARS or role not in USER_ROLES:

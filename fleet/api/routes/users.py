@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 from fleet import audit, crud, second_factor, web_sessions
 from fleet.api import formatting
 from fleet.api.deps import (
+    AdminForm,
     AdminPage,
-    CsrfForm,
     FormText,
     Page,
     SessionDep,
-    check_form_csrf,
 )
 from fleet.core.security import MIN_PASSWORD_LENGTH
 from fleet.models import USER_ROLES
@@ -67,14 +66,12 @@ def users_page(page: AdminPage, session: SessionDep) -> Response:
 
 @router.post("/users", response_model=None)
 def create_user(
-    page: AdminPage,
+    page: AdminForm,
     session: SessionDep,
     username: FormText = "",
     password: FormText = "",
     role: FormText = "viewer",
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(page.request, form_csrf_token)
     _ = page.language.gettext
     name = username.strip()
     error: str | None = None
@@ -134,37 +131,31 @@ def _change(
 @router.post("/users/{user_id}/role", response_model=None)
 def change_role(
     user_id: UserId,
-    page: AdminPage,
+    page: AdminForm,
     session: SessionDep,
     role: FormText = "",
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
-    check_form_csrf(page.request, form_csrf_token)
     return _change(page, session, user_id, role, None)
 
 
 @router.post("/users/{user_id}/disabled", response_model=None)
 def change_disabled(
     user_id: UserId,
-    page: AdminPage,
+    page: AdminForm,
     session: SessionDep,
     disabled: FormText = "",
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
     """``disabled=1`` disables the user, ``disabled=0`` enables them again."""
-    check_form_csrf(page.request, form_csrf_token)
     return _change(page, session, user_id, None, disabled == "1")
 
 
 @router.post("/users/{user_id}/sessions/end", response_model=None)
 def end_sessions(
     user_id: UserId,
-    page: AdminPage,
+    page: AdminForm,
     session: SessionDep,
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
     """End every session of the user (a lost laptop, someone leaving the team)."""
-    check_form_csrf(page.request, form_csrf_token)
     target = crud.get_user_by_id(session, user_id)
     if target is None:
         return _render(page, session, page.language.gettext("No such user."), 404)
@@ -179,13 +170,11 @@ def end_sessions(
 @router.post("/users/{user_id}/second-factor/reset", response_model=None)
 def reset_second_factor(
     user_id: UserId,
-    page: AdminPage,
+    page: AdminForm,
     session: SessionDep,
-    form_csrf_token: CsrfForm = "",
 ) -> Response:
     """For a user who lost their phone and their recovery codes: they set it up again at their
     next login (when the fleet requires one). Their sessions end."""
-    check_form_csrf(page.request, form_csrf_token)
     target = crud.get_user_by_id(session, user_id)
     if target is None:
         return _render(page, session, page.language.gettext("No such user."), 404)
