@@ -31,7 +31,8 @@ from fleet.api import formatting
 from fleet.api.deps import BrokerState, Language
 from fleet.core.config import FleetSettings
 from fleet.ingest.broker_counters import dropped_total
-from fleet.models import TERMINAL_STATES, Alert, RejectedMessage, StateChange, Terminal
+from fleet.models import Alert, RejectedMessage, StateChange, Terminal
+from fleet.states import TerminalState
 
 MAX_QUERY_LENGTH: Final = 80
 #: Rows per page of the table: the page is sorted, filtered and cut in SQL.
@@ -43,8 +44,8 @@ SORT_COLUMNS: Final[Mapping[str, Any]] = {
     "id": Terminal.id,
     "site": func.lower(func.coalesce(Terminal.commune, "")),
     "state": case(
-        *((Terminal.state == state, index) for index, state in enumerate(TERMINAL_STATES)),
-        else_=len(TERMINAL_STATES),
+        *((Terminal.state == state, index) for index, state in enumerate(TerminalState)),
+        else_=len(TerminalState),
     ),
     "since": Terminal.state_since,
     "last_seen": Terminal.last_seen_at,
@@ -80,7 +81,7 @@ class TableQuery:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> TableQuery:
         state = params.get("state", "")
-        if state not in (*TERMINAL_STATES, DEGRADED):
+        if state not in (*TerminalState, DEGRADED):
             state = ""
         sort = params.get("sort", SEVERITY_SORT)
         if sort not in SORT_KEYS:
@@ -275,7 +276,7 @@ PLACED: Final = and_(Terminal.latitude.is_not(None), Terminal.longitude.is_not(N
 
 
 def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.PlacedTerminal]:
-    labels = {state: formatting.state_label(state, language.gettext) for state in TERMINAL_STATES}
+    labels = {state: formatting.state_label(state, language.gettext) for state in TerminalState}
     return [
         plan.PlacedTerminal(
             terminal_id=terminal_id,
@@ -351,7 +352,7 @@ def plan_context(
     conditions = filter_conditions(replace(query, cell=""), limits)
     cells = cluster_cells(session, conditions)
     placed = sum(cell.count for cell in cells)
-    lost = sum(cell.by_state.get("lost", 0) for cell in cells)
+    lost = sum(cell.by_state.get(TerminalState.LOST, 0) for cell in cells)
     title = _("Plan of Bordeaux Métropole")
     description = _("%(placed)d terminals placed, %(lost)d of them lost.") % {
         "placed": placed,
@@ -408,7 +409,7 @@ def count_by_state(session: Session) -> dict[str, int]:
             select(Terminal.state, func.count()).group_by(Terminal.state)
         )
     }
-    return {state: int(counts.get(state, 0)) for state in TERMINAL_STATES}
+    return {state: int(counts.get(state, 0)) for state in TerminalState}
 
 
 @dataclass(frozen=True)
@@ -434,23 +435,23 @@ def row_alerts(
         found.append(RowAlert("lost", _("Lost for %(duration)s") % {"duration": elapsed}))
     elif rank == severity.Severity.OFFLINE:
         found.append(RowAlert("offline", _("Offline for %(duration)s") % {"duration": elapsed}))
-    elif terminal.state == "lost":
+    elif terminal.state == TerminalState.LOST:
         found.append(
             RowAlert(
                 "waiting",
                 _("Connection lost %(duration)s ago, reconnection awaited") % {"duration": elapsed},
             )
         )
-    elif terminal.state == "offline":
+    elif terminal.state == TerminalState.OFFLINE:
         found.append(
             RowAlert(
                 "waiting",
                 _("Stopped %(duration)s ago, restart awaited") % {"duration": elapsed},
             )
         )
-    elif terminal.state == "unknown":
+    elif terminal.state == TerminalState.UNKNOWN:
         found.append(RowAlert("waiting", _("Never heard from")))
-    online = terminal.state == "online"
+    online = terminal.state == TerminalState.ONLINE
     if online:
         if terminal.ui_alive is False:
             found.append(RowAlert("degraded", _("UI not responding")))
@@ -544,7 +545,7 @@ def fingerprint(session: Session) -> Fingerprint:
     """
     terminals = session.execute(
         select(
-            *(func.count(Terminal.id).filter(Terminal.state == state) for state in TERMINAL_STATES),
+            *(func.count(Terminal.id).filter(Terminal.state == state) for state in TerminalState),
             func.max(Terminal.state_since),
             func.max(Terminal.last_seen_at),
             func.max(Terminal.health_at),
