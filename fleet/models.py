@@ -92,6 +92,7 @@ class StateType(TypeDecorator[StrEnum]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
         if value is None:
             return None
+        # A value outside the enum (which the CHECK makes impossible) raises ValueError.
         return self._members.get(value) or self.kind(value)
 
 
