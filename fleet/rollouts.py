@@ -591,11 +591,16 @@ REFUSED_MOVES: Final[dict[RolloutState, str]] = {
 }
 
 
-def _move(rollout: Rollout, to: RolloutState, at: datetime) -> None:
-    """Move ``rollout`` to ``to`` if :data:`fleet.states.ROLLOUT_MOVES` allows it, else raise
-    the :class:`RolloutError` of :data:`REFUSED_MOVES`."""
+def _may_move(rollout: Rollout, to: RolloutState) -> None:
+    """Raise the :class:`RolloutError` of :data:`REFUSED_MOVES` unless
+    :data:`fleet.states.ROLLOUT_MOVES` lets ``rollout`` go to ``to``."""
     if not ROLLOUT_MOVES.allows(rollout.state, to):
         raise RolloutError(REFUSED_MOVES[to], id=rollout.id, state=rollout.state)
+
+
+def _move(rollout: Rollout, to: RolloutState, at: datetime) -> None:
+    """Move ``rollout`` to ``to``, or raise as :func:`_may_move`."""
+    _may_move(rollout, to)
     rollout.state = to
     rollout.updated_at = at
 
@@ -631,8 +636,7 @@ def abort(
     wish was not published yet keep wanting what they run."""
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
-    if not ROLLOUT_MOVES.allows(rollout.state, RolloutState.ABORTED):
-        raise RolloutError(REFUSED_MOVES[RolloutState.ABORTED], id=rollout_id, state=rollout.state)
+    _may_move(rollout, RolloutState.ABORTED)
     for target in _targets(session, rollout.id):
         if target.state == TargetState.WAITING and target.wave <= rollout.current_wave:
             terminal = session.get(Terminal, target.terminal_id)
@@ -659,8 +663,7 @@ def rollback(
     (committed), publishing at once when the broker answers, else at the next pass."""
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
-    if not ROLLOUT_MOVES.allows(rollout.state, RolloutState.ROLLED_BACK):
-        raise RolloutError(REFUSED_MOVES[RolloutState.ROLLED_BACK], id=rollout_id)
+    _may_move(rollout, RolloutState.ROLLED_BACK)
     if rollout.previous_version is None:
         raise RolloutError(
             N_(
