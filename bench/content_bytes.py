@@ -37,12 +37,9 @@ from bench.floor import emit, figure
 from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
 from kiosk.agent.content.manifest import build_manifest
-from kiosk.agent.content.updater import (
-    ContentUpdater,
-    ContentUpdaterSettings,
-    UpdateState,
-)
+from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings
 from kiosk.catalog import default_bundle_dir
+from kiosk.contract import ContentUpdateState
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -105,7 +102,10 @@ def main() -> None:
     first = terminal.update_to("2025.12.1")
     publish("2025.12.2", "<html><p>Aide, version 2</p></html>")
     second = terminal.update_to("2025.12.2")
-    if UpdateState.APPLIED is not first.state or UpdateState.APPLIED is not second.state:
+    if (
+        ContentUpdateState.APPLIED is not first.state
+        or ContentUpdateState.APPLIED is not second.state
+    ):
         raise SystemExit(f"update failed: {first} {second}")
     old = {f.path: f for f in build_manifest(work / "b-2025.12.1", "x").files}
     new = build_manifest(work / "b-2025.12.2", "x").files
@@ -153,7 +153,7 @@ def main() -> None:
         figures["fleet_update"] = {
             "terminals": args.terminals,
             "size_mb": args.size_mb,
-            "applied": sum(r.state is UpdateState.APPLIED for r in results),
+            "applied": sum(r.state is ContentUpdateState.APPLIED for r in results),
             "seconds_from_publish_to_all_applied": round(elapsed, 2),
             "floor": figure(
                 "seconds from publish to all applied",

@@ -46,11 +46,12 @@ from fleet.models import (
     StateChange,
     Terminal,
 )
+from fleet.states import TerminalState
 
 logger = logging.getLogger(__name__)
 
-UP_STATES: Final = frozenset({"online"})
-DOWN_STATES: Final = frozenset({"offline", "lost"})
+UP_STATES: Final = frozenset({TerminalState.ONLINE})
+DOWN_STATES: Final = frozenset({TerminalState.OFFLINE, TerminalState.LOST})
 OBSERVED_STATES: Final = UP_STATES | DOWN_STATES
 SESSION_EVENT: Final = "session_ended"
 #: Terminals per batch of a roll-up pass.

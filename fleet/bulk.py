@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from fleet import audit, commands
 from fleet.i18n import N_
 from fleet.models import Alert, CommandRecord, MaintenanceWindow, Terminal
+from fleet.states import ALERT_MOVES, AlertState, CommandState, TerminalState
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,12 @@ MAINTENANCE: Final = "maintenance"
 ACKNOWLEDGE: Final = "acknowledge"
 ACTIONS: Final = (*(f"command:{name}" for name in BULK_COMMANDS), MAINTENANCE, ACKNOWLEDGE)
 #: States the filter offers (stored states of a terminal).
-FILTER_STATES: Final = ("online", "offline", "lost", "unknown")
+FILTER_STATES: Final = (
+    TerminalState.ONLINE,
+    TerminalState.OFFLINE,
+    TerminalState.LOST,
+    TerminalState.UNKNOWN,
+)
 MAX_TEXT: Final = 80
 #: At most this many ticked terminals; beyond it, the filter says it better.
 MAX_TICKED: Final = 1000
@@ -290,7 +296,7 @@ def _store_commands(
             "issued_at": now,
             "expires_at": expires,
             "issued_by": username,
-            "state": "pending",
+            "state": CommandState.PENDING,
             "reason": None,
             "published_at": None,
             "updated_at": now,
@@ -331,8 +337,11 @@ def _open_windows(
 def _acknowledge(session: Session, selection: Selection, username: str, now: datetime) -> int:
     result = session.execute(
         update(Alert)
-        .where(Alert.state == "open", Alert.terminal_id.in_(selection.targets_subquery()))
-        .values(state="acknowledged", acknowledged_at=now, acknowledged_by=username[:64])
+        .where(
+            Alert.state.in_(ALERT_MOVES.sources(AlertState.ACKNOWLEDGED)),
+            Alert.terminal_id.in_(selection.targets_subquery()),
+        )
+        .values(state=AlertState.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=username[:64])
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fleet.crud import utc_now
-from fleet.models import FINAL_COMMAND_STATES, CommandRecord, Terminal
+from fleet.models import CommandRecord, Terminal
+from fleet.states import COMMAND_MOVES, CommandState
 from kiosk.contract import COMMAND_MAX_VALIDITY_S, Channel, Command, CommandAck, topic_for
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,6 @@ MIN_TTL_S: Final = 10
 MAX_TTL_S: Final = COMMAND_MAX_VALIDITY_S
 #: How many commands the API and the terminal page list.
 RECENT_COMMANDS: Final = 50
-#: Which states an ack may move a command to, from each non-final state.
-_ACK_MOVES: Final[dict[str, frozenset[str]]] = {
-    "pending": frozenset({"accepted", "done", "failed", "refused"}),
-    "accepted": frozenset({"done", "failed", "refused"}),
-}
 
 
 class BrokerUnavailable(RuntimeError):
@@ -123,7 +119,7 @@ def send_command(
         issued_at=message.issued_at,
         expires_at=message.expires_at,
         issued_by=issued_by,
-        state="pending",
+        state=CommandState.PENDING,
         reason=None,
         published_at=None,
         updated_at=issued_at,
@@ -171,7 +167,7 @@ def publish_waiting(session: Session, publisher: Publisher, now: datetime | None
     waiting = session.scalars(
         select(CommandRecord)
         .where(
-            CommandRecord.state == "pending",
+            CommandRecord.state == CommandState.PENDING,
             CommandRecord.published_at.is_(None),
             CommandRecord.expires_at > at,
         )
@@ -202,7 +198,7 @@ def resend_on_birth(session: Session, terminal_id: str, now: datetime | None = N
         update(CommandRecord)
         .where(
             CommandRecord.terminal_id == terminal_id,
-            CommandRecord.state == "pending",
+            CommandRecord.state == CommandState.PENDING,
             CommandRecord.published_at.is_not(None),
             CommandRecord.expires_at > at,
         )
@@ -222,8 +218,11 @@ def expire_overdue(session: Session, now: datetime | None = None) -> int:
     at = now or utc_now()
     result = session.execute(
         update(CommandRecord)
-        .where(CommandRecord.state.in_(("pending", "accepted")), CommandRecord.expires_at <= at)
-        .values(state="expired", updated_at=at)
+        .where(
+            CommandRecord.state.in_(COMMAND_MOVES.sources(CommandState.EXPIRED)),
+            CommandRecord.expires_at <= at,
+        )
+        .values(state=CommandState.EXPIRED, updated_at=at)
         .execution_options(synchronize_session=False)
     )
     count = int(getattr(result, "rowcount", 0) or 0)
@@ -240,20 +239,21 @@ def apply_ack(session: Session, terminal_id: str, ack: CommandAck, at: datetime)
     row = session.get(CommandRecord, ack.id)
     if row is None or row.terminal_id != terminal_id:
         return False
-    if row.state in FINAL_COMMAND_STATES or ack.result not in _ACK_MOVES.get(row.state, ()):
-        if row.state != ack.result:
+    result = CommandState(ack.result)
+    if not COMMAND_MOVES.allows(row.state, result):
+        if row.state != result:
             logger.info(
                 "Ignored a %r ack from terminal %s for command %s, already %s.",
-                ack.result,
+                ack.result.value,
                 terminal_id,
                 ack.id,
                 row.state,
             )
         return True
-    row.state = ack.result
+    row.state = result
     row.reason = ack.reason
     row.updated_at = at
-    if ack.result in ("failed", "refused"):
+    if result in (CommandState.FAILED, CommandState.REFUSED):
         logger.warning(
             "Terminal %s %s command %s (%s): %s.",
             terminal_id,

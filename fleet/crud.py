@@ -17,13 +17,13 @@ from fleet.core.security import (
     verify_password,
 )
 from fleet.models import (
-    TERMINAL_STATES,
     USER_ROLES,
     ApiToken,
     RejectedMessage,
     Terminal,
     User,
 )
+from fleet.states import TerminalState
 
 
 def utc_now() -> datetime:
@@ -50,7 +50,7 @@ def insert_terminal_unless_present(session: Session, terminal_id: str, at: datet
     """``INSERT ... ON CONFLICT (id) DO NOTHING`` of a new terminal, in the session's dialect."""
     values = {
         "id": terminal_id,
-        "state": "unknown",
+        "state": TerminalState.UNKNOWN,
         "state_since": at,
         "created_at": at,
         "versions": {},
@@ -75,7 +75,7 @@ def list_terminals(session: Session) -> list[Terminal]:
 def count_by_state(terminals: list[Terminal]) -> dict[str, int]:
     """How many terminals are in each state, every state present (zero included)."""
     counts = Counter(terminal.state for terminal in terminals)
-    return {state: counts.get(state, 0) for state in TERMINAL_STATES}
+    return {state: counts.get(state, 0) for state in TerminalState}
 
 
 def rejected_total(session: Session) -> int:

@@ -30,6 +30,7 @@ from fleet.broker import BrokerCredentials, BrokerError
 from fleet.core.config import FleetSettings
 from fleet.core.security import session_secret_key
 from fleet.models import EnrolmentCode, Terminal
+from fleet.states import TerminalState
 from kiosk.contract import ContractError, validate_terminal_id
 
 #: Unambiguous on a keyboard and on paper: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6.
@@ -297,7 +298,7 @@ def enrol(
         session.rollback()
         raise EnrolmentError("used")
     terminal = existing or Terminal(
-        id=terminal_id, state="unknown", state_since=now, created_at=now, versions={}
+        id=terminal_id, state=TerminalState.UNKNOWN, state_since=now, created_at=now, versions={}
     )
     terminal.site_name = code.site_name
     terminal.commune = code.commune

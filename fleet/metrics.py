@@ -19,9 +19,6 @@ from sqlalchemy.orm import Session
 
 from fleet.ingest.broker_counters import dropped_total
 from fleet.models import (
-    ALERT_STATES,
-    COMMAND_STATES,
-    TERMINAL_STATES,
     Alert,
     CommandRecord,
     EventRecord,
@@ -29,6 +26,7 @@ from fleet.models import (
     RejectedMessage,
     Terminal,
 )
+from fleet.states import AlertState, CommandState, TerminalState
 from kiosk.contract import ContractError, parse_topic
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -129,13 +127,13 @@ def collect(session: Session, now: datetime, counters: IngestCounters | None) ->
             )
         )
     }
-    open_states = [state for state in ALERT_STATES if state != "resolved"]
+    open_states = [state for state in AlertState if state != AlertState.RESOLVED]
     families = [
         Family(
             "fleet_terminals",
             "Terminals by presence state.",
             "gauge",
-            _by_label("state", _grouped(session, Terminal.state, Terminal), TERMINAL_STATES),
+            _by_label("state", _grouped(session, Terminal.state, Terminal), TerminalState),
         ),
         Family(
             "fleet_alerts_open",
@@ -150,7 +148,7 @@ def collect(session: Session, now: datetime, counters: IngestCounters | None) ->
             _by_label(
                 "state",
                 _grouped(session, CommandRecord.state, CommandRecord),
-                COMMAND_STATES,
+                CommandState,
             ),
         ),
         Family(

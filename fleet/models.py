@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
@@ -26,27 +27,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-TERMINAL_STATES: Final = ("unknown", "online", "offline", "lost")
+from fleet.states import (
+    AlertState,
+    CommandState,
+    RolloutState,
+    TargetState,
+    TerminalState,
+    check_sql,
+)
+
 USER_ROLES: Final = ("viewer", "operator", "admin", "observatoire")
 #: The role of the observatory's people: the observatory's pages and nothing else.
 OBSERVATORY_ROLE: Final = "observatoire"
-#: A command's life: ``pending`` until the terminal answers, then one of the others.
-COMMAND_STATES: Final = ("pending", "accepted", "done", "failed", "refused", "expired")
-#: States a command never leaves, whatever arrives later.
-FINAL_COMMAND_STATES: Final = frozenset({"done", "failed", "refused", "expired"})
-#: A rollout's life, and each terminal's progress in it (the agent's content_update states).
-ROLLOUT_STATES: Final = ("running", "paused", "halted", "aborted", "completed", "rolled_back")
-ROLLOUT_TARGET_STATES: Final = (
-    "waiting",
-    "pending",
-    "downloading",
-    "verified",
-    "staged",
-    "applied",
-    "failed",
-)
-#: An alert's life: ``open``, perhaps ``acknowledged`` by a person, then ``resolved``.
-ALERT_STATES: Final = ("open", "acknowledged", "resolved")
 
 # Stable constraint names, so that migrations can refer to them on every database.
 NAMING_CONVENTION: Final = {
@@ -82,6 +74,34 @@ class UTCDateTime(TypeDecorator[datetime]):
 BigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class StateType(TypeDecorator[StrEnum]):
+    """A column holding one of the states of ``kind`` (:mod:`fleet.states`): stored as its
+    text, read back as the enum's member. The table's ``CHECK`` (:func:`state_check`) keeps
+    anything else out."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, kind: type[StrEnum]) -> None:
+        super().__init__()
+        self.kind = kind
+        self._members: dict[str, StrEnum] = {state.value: state for state in kind}
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
+        if value is None:
+            return None
+        # A value outside the enum (which the CHECK makes impossible) raises ValueError.
+        return self._members.get(value) or self.kind(value)
+
+
+def state_check(kind: type[StrEnum], column: str = "state") -> CheckConstraint:
+    """The ``state_known`` constraint of a table whose ``column`` holds states of ``kind``."""
+    return CheckConstraint(check_sql(column, kind), name=f"{column}_known")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
@@ -91,12 +111,12 @@ class Terminal(Base):
     """One terminal as last reported: presence and the latest health figures."""
 
     __tablename__ = "terminals"
-    __table_args__ = (
-        CheckConstraint("state IN ('unknown', 'online', 'offline', 'lost')", name="state_known"),
-    )
+    __table_args__ = (state_check(TerminalState),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    state: Mapped[TerminalState] = mapped_column(
+        StateType(TerminalState), default=TerminalState.UNKNOWN
+    )
     state_since: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     boot_id: Mapped[str | None] = mapped_column(String(200))
@@ -236,10 +256,7 @@ class CommandRecord(Base):
 
     __tablename__ = "commands"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('pending', 'accepted', 'done', 'failed', 'refused', 'expired')",
-            name="state_known",
-        ),
+        state_check(CommandState),
         Index("ix_commands_terminal_id_issued_at", "terminal_id", "issued_at"),
         Index("ix_commands_state_expires_at", "state", "expires_at"),
     )
@@ -251,7 +268,9 @@ class CommandRecord(Base):
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     issued_by: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[CommandState] = mapped_column(
+        StateType(CommandState), default=CommandState.PENDING
+    )
     reason: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
@@ -344,7 +363,7 @@ class Alert(Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state_known"),
+        state_check(AlertState),
         Index("ix_alerts_state_opened_at", "state", "opened_at"),
         Index("ix_alerts_terminal_id_opened_at", "terminal_id", "opened_at"),
     )
@@ -352,7 +371,7 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[AlertState] = mapped_column(StateType(AlertState), default=AlertState.OPEN)
     active_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     opened_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
@@ -479,12 +498,15 @@ class Rollout(Base):
     """Pushing one content version to the fleet: a canary group first, then waves."""
 
     __tablename__ = "rollouts"
+    __table_args__ = (state_check(RolloutState),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[str] = mapped_column(String(64))
     # The version terminals go back to if the rollout is rolled back (None: the built-in one).
     previous_version: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="running")
+    state: Mapped[RolloutState] = mapped_column(
+        StateType(RolloutState), default=RolloutState.RUNNING
+    )
     # Share of a wave that must be applied before the next wave starts, and share failed that
     # halts the rollout (percent).
     success_threshold_percent: Mapped[int] = mapped_column(Integer, default=90)
@@ -501,13 +523,13 @@ class RolloutTarget(Base):
     """One terminal in a rollout: its wave (0 is the canary group) and its progress."""
 
     __tablename__ = "rollout_targets"
-    __table_args__ = (UniqueConstraint("rollout_id", "terminal_id"),)
+    __table_args__ = (UniqueConstraint("rollout_id", "terminal_id"), state_check(TargetState))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rollout_id: Mapped[int] = mapped_column(ForeignKey("rollouts.id", ondelete="CASCADE"))
     terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id", ondelete="CASCADE"))
     wave: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    state: Mapped[TargetState] = mapped_column(StateType(TargetState), default=TargetState.WAITING)
     reason: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from fleet import disclosure
 from fleet.models import EventRecord, StateChange, Terminal
+from fleet.states import TerminalState
 from kiosk.catalog import default_bundle_dir, load_catalog
 
 SESSION_ENDED: Final = "session_ended"
@@ -328,12 +329,12 @@ def availability(
             if state is not None:
                 span = (at - since).total_seconds()
                 known += span
-                online += span if state == "online" else 0.0
+                online += span if state == TerminalState.ONLINE else 0.0
             state, since = new_state, at
         if state is not None:
             span = (end - since).total_seconds()
             known += span
-            online += span if state == "online" else 0.0
+            online += span if state == TerminalState.ONLINE else 0.0
     return online / known if known > 0 else None
 
 

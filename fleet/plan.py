@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape, quoteattr
 
+from fleet.states import TerminalState
+
 #: The metropole's bounding box (degrees), holding its 28 communes' outlines (fleet/geodata:
 #: -0.884 to -0.455 east, 44.741 to 45.040 north) with room for their names; terminals outside are
 #: drawn on the edge.
@@ -67,11 +69,11 @@ GARONNE: Final = (
     (45.000, -0.590),
 )
 
-STATE_COLOURS: Final = {
-    "online": "#0f6b2f",
-    "offline": "#4a5563",
-    "lost": "#a3120b",
-    "unknown": "#b07d00",
+STATE_COLOURS: Final[Mapping[str, str]] = {
+    TerminalState.ONLINE: "#0f6b2f",
+    TerminalState.OFFLINE: "#4a5563",
+    TerminalState.LOST: "#a3120b",
+    TerminalState.UNKNOWN: "#b07d00",
 }
 
 
@@ -160,7 +162,7 @@ def _terminal_dot(terminal: PlacedTerminal) -> str:
     if terminal.latitude is None or terminal.longitude is None:
         raise ValueError(f"{terminal.terminal_id} has no coordinates")
     x, y = project(terminal.latitude, terminal.longitude)
-    colour = STATE_COLOURS.get(terminal.state, STATE_COLOURS["unknown"])
+    colour = STATE_COLOURS.get(terminal.state, STATE_COLOURS[TerminalState.UNKNOWN])
     label = terminal_label(terminal)
     return (
         f'<a class="plan-terminal" id="plan-{escape(terminal.terminal_id)}"'
@@ -194,9 +196,9 @@ def compact_dots(dots: Iterable[Dot]) -> Iterable[str]:
         x = round(MARGIN + (min(max(longitude, WEST), EAST) - WEST) * x_step)
         y = round(MARGIN + (NORTH - min(max(latitude, SOUTH), NORTH)) * y_step)
         by_state.setdefault(state, set()).add((x, y))
-    order = sorted(by_state, key=lambda state: (state == "lost", state))
+    order = sorted(by_state, key=lambda state: (state == TerminalState.LOST, state))
     for state in order:
-        colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
+        colour = STATE_COLOURS.get(state, STATE_COLOURS[TerminalState.UNKNOWN])
         yield (
             f'<path class="plan-dots state-{escape(state)}" data-state={quoteattr(state)}'
             f' data-count="{counts[state]}" stroke="{colour}"'
@@ -256,7 +258,7 @@ def render_plan(
     parts = _frame(title, description, interactive=True)
     # Lost terminals last, so that they are drawn on top of their neighbours.
     placed = [terminal for terminal in terminals if terminal.placed]
-    placed.sort(key=lambda terminal: (terminal.state == "lost", terminal.terminal_id))
+    placed.sort(key=lambda terminal: (terminal.state == TerminalState.LOST, terminal.terminal_id))
     if len(placed) <= detail_max:
         parts.extend(_terminal_dot(terminal) for terminal in placed)
     else:
@@ -267,7 +269,7 @@ def render_plan(
                 if terminal.latitude is not None and terminal.longitude is not None
             )
         )
-        lost = [terminal for terminal in placed if terminal.state == "lost"]
+        lost = [terminal for terminal in placed if terminal.state == TerminalState.LOST]
         parts.extend(_terminal_dot(terminal) for terminal in lost[:LINKED_LOST_MAX])
     parts.append("</svg>")
     return "\n".join(parts)
@@ -282,7 +284,12 @@ def render_plan(
 CELLS_PER_DEGREE_LON: Final = 40
 CELLS_PER_DEGREE_LAT: Final = 60
 #: States from the worst: a cluster takes the colour of the worst state among its terminals.
-SEVERITY: Final = ("lost", "offline", "unknown", "online")
+SEVERITY: Final[tuple[str, ...]] = (
+    TerminalState.LOST,
+    TerminalState.OFFLINE,
+    TerminalState.UNKNOWN,
+    TerminalState.ONLINE,
+)
 
 
 def cell_degrees() -> tuple[float, float]:
@@ -339,7 +346,9 @@ class Cell:
 
     @property
     def worst(self) -> str:
-        return next((state for state in SEVERITY if self.by_state.get(state)), "unknown")
+        return next(
+            (state for state in SEVERITY if self.by_state.get(state)), TerminalState.UNKNOWN
+        )
 
     @property
     def key(self) -> str:
@@ -384,7 +393,7 @@ def render_cluster_plan(
             f'<a class="plan-cell" href={quoteattr(cell_link(cell))} data-state="{worst}"'
             f' data-count="{cell.count}"><title>{escape(cell_label(cell))}</title>'
             f'<circle cx="{x}" cy="{y}" r="{cluster_radius(cell.count):g}"'
-            f' fill="{STATE_COLOURS.get(worst, STATE_COLOURS["unknown"])}"/>'
+            f' fill="{STATE_COLOURS.get(worst, STATE_COLOURS[TerminalState.UNKNOWN])}"/>'
             f'<text x="{x}" y="{y + 4}">{escape(count_text(cell.count))}</text></a>'
         )
     parts.append("</svg>")

@@ -37,17 +37,21 @@ from fleet import audit
 from fleet.commands import BrokerUnavailable
 from fleet.crud import utc_now
 from fleet.i18n import N_
-from fleet.models import ROLLOUT_TARGET_STATES, EventRecord, Rollout, RolloutTarget, Terminal
+from fleet.models import EventRecord, Rollout, RolloutTarget, Terminal
+from fleet.states import (
+    ACTIVE_ROLLOUT_STATES,
+    AGENT_TARGET_STATES,
+    ROLLOUT_MOVES,
+    TARGET_MOVES,
+    RolloutState,
+    TargetState,
+)
 from kiosk.contract import Channel, Desired, Event, topic_for
 
 logger = logging.getLogger(__name__)
 
 DESIRED_QOS: Final = 1
 EVENT_KIND: Final = "content_update"
-#: Rollouts that are not over: only one at a time.
-ACTIVE_STATES: Final = frozenset({"running", "paused", "halted"})
-#: The states an agent reports (``waiting`` is the fleet's own: not sent yet).
-AGENT_STATES: Final = frozenset(ROLLOUT_TARGET_STATES) - {"waiting"}
 #: Who the engine's own decisions (halt, completion) are recorded as in the audit log.
 ENGINE_USER: Final = "rollout-engine"
 #: Reason of a target whose rollback (previous version) is not published yet.
@@ -208,7 +212,7 @@ def _check_plan(plan: Plan) -> None:
 def active_rollout(session: Session) -> Rollout | None:
     """The rollout in progress (running, paused or halted), if any."""
     return session.scalar(
-        select(Rollout).where(Rollout.state.in_(ACTIVE_STATES)).order_by(Rollout.id.desc())
+        select(Rollout).where(Rollout.state.in_(ACTIVE_ROLLOUT_STATES)).order_by(Rollout.id.desc())
     )
 
 
@@ -261,7 +265,7 @@ def create_rollout(
     rollout = Rollout(
         version=version,
         previous_version=previous,
-        state="running",
+        state=RolloutState.RUNNING,
         success_threshold_percent=plan.success_threshold_percent,
         error_threshold_percent=plan.error_threshold_percent,
         wave_size=plan.wave_size,
@@ -283,7 +287,7 @@ def create_rollout(
                     rollout_id=rollout.id,
                     terminal_id=terminal_id,
                     wave=wave,
-                    state="waiting",
+                    state=TargetState.WAITING,
                     reason=None,
                     updated_at=at,
                 )
@@ -345,16 +349,16 @@ def _lock(session: Session, rollout_id: int) -> Rollout | None:
 def evaluate(session: Session, now: datetime | None = None) -> None:
     """Move the running rollout on (next wave, halted, completed); the caller commits."""
     at = now or utc_now()
-    current = session.scalar(select(Rollout.id).where(Rollout.state == "running"))
+    current = session.scalar(select(Rollout.id).where(Rollout.state == RolloutState.RUNNING))
     if current is None:
         return
     rollout = _lock(session, current)
-    if rollout is None or rollout.state != "running":
+    if rollout is None or rollout.state != RolloutState.RUNNING:
         return
     while True:
         states = Counter(t.state for t in _targets(session, rollout.id, rollout.current_wave))
         total = sum(states.values())
-        failed, applied = states["failed"], states["applied"]
+        failed, applied = states[TargetState.FAILED], states[TargetState.APPLIED]
         if total and failed * 100 >= rollout.error_threshold_percent * total:
             _halt(session, rollout, failed, total, at)
             return
@@ -369,7 +373,7 @@ def evaluate(session: Session, now: datetime | None = None) -> None:
             .limit(1)
         )
         if following is None:
-            rollout.state = "completed"
+            rollout.state = ROLLOUT_MOVES.check(rollout.state, RolloutState.COMPLETED)
             rollout.updated_at = at
             audit.record(session, ENGINE_USER, "rollout_completed", f"rollout {rollout.id}", at=at)
             logger.info("Rollout %d of content %s completed.", rollout.id, rollout.version)
@@ -388,7 +392,7 @@ def evaluate(session: Session, now: datetime | None = None) -> None:
 
 def _halt(session: Session, rollout: Rollout, failed: int, total: int, at: datetime) -> None:
     template = HALTED_CANARY if rollout.current_wave == 0 else HALTED_WAVE
-    rollout.state = "halted"
+    rollout.state = ROLLOUT_MOVES.check(rollout.state, RolloutState.HALTED)
     rollout.reason = (
         template
         % {
@@ -420,17 +424,23 @@ def publish_waiting(
         select(RolloutTarget, Rollout)
         .join(Rollout, RolloutTarget.rollout_id == Rollout.id)
         .where(
-            RolloutTarget.state == "waiting",
+            RolloutTarget.state == TargetState.WAITING,
             or_(
-                and_(Rollout.state == "running", RolloutTarget.wave <= Rollout.current_wave),
-                and_(Rollout.state == "rolled_back", RolloutTarget.reason == ROLLBACK_WAITING),
+                and_(
+                    Rollout.state == RolloutState.RUNNING,
+                    RolloutTarget.wave <= Rollout.current_wave,
+                ),
+                and_(
+                    Rollout.state == RolloutState.ROLLED_BACK,
+                    RolloutTarget.reason == ROLLBACK_WAITING,
+                ),
             ),
         )
         .order_by(Rollout.id, RolloutTarget.wave, RolloutTarget.terminal_id)
     ).all()
     sent = 0
     for target, rollout in rows:
-        back = rollout.state == "rolled_back"
+        back = rollout.state == RolloutState.ROLLED_BACK
         version = rollout.previous_version if back else rollout.version
         message = Desired(content_version=version, sent_at=at)
         publisher.publish_retained(
@@ -441,7 +451,9 @@ def publish_waiting(
             terminal.desired_content_version = version
         # The agent says nothing about a version it already runs: that one is done.
         already = terminal is not None and terminal.content_version == version
-        target.state = "applied" if already else "pending"
+        target.state = TARGET_MOVES.check(
+            target.state, TargetState.APPLIED if already else TargetState.PENDING
+        )
         target.reason = ROLLBACK_SENT if back and not already else None
         target.updated_at = at
         session.commit()
@@ -491,10 +503,15 @@ def apply_content_event(session: Session, terminal: Terminal, event: Event, at: 
     The caller stores the event and commits. Unknown states or versions are ignored.
     """
     version = event.data.get("version")
-    state = event.data.get("state")
-    if not isinstance(version, str) or state not in AGENT_STATES:
+    reported = event.data.get("state")
+    if not isinstance(version, str) or not isinstance(reported, str):
         return
-    if state == "applied" and not _newer_applied_exists(session, terminal.id, event.sent_at):
+    if reported not in AGENT_TARGET_STATES:
+        return
+    state = TargetState(reported)
+    if state == TargetState.APPLIED and not _newer_applied_exists(
+        session, terminal.id, event.sent_at
+    ):
         terminal.content_version = version
     row = session.execute(
         select(RolloutTarget, Rollout)
@@ -502,8 +519,11 @@ def apply_content_event(session: Session, terminal: Terminal, event: Event, at: 
         .where(
             RolloutTarget.terminal_id == terminal.id,
             or_(
-                and_(Rollout.state != "rolled_back", Rollout.version == version),
-                and_(Rollout.state == "rolled_back", Rollout.previous_version == version),
+                and_(Rollout.state != RolloutState.ROLLED_BACK, Rollout.version == version),
+                and_(
+                    Rollout.state == RolloutState.ROLLED_BACK,
+                    Rollout.previous_version == version,
+                ),
             ),
         )
         .order_by(Rollout.id.desc())
@@ -512,20 +532,20 @@ def apply_content_event(session: Session, terminal: Terminal, event: Event, at: 
     if row is None:
         return
     target, rollout = row
-    if target.state == "waiting" and rollout.state == "rolled_back":
+    if target.state == TargetState.WAITING and rollout.state == RolloutState.ROLLED_BACK:
         return  # not sent back yet: an event about the old version says nothing new
-    if target.state == "applied" and state != "failed":
-        return  # a late report of an earlier step
-    target.state = str(state)
+    if not TARGET_MOVES.allows(target.state, state):
+        return  # an applied target only fails: a late report of an earlier step
+    target.state = state
     reason = event.data.get("reason")
     target.reason = (
         (str(reason) if reason is not None else NO_REASON)[:MAX_REASON_CHARS]
-        if state == "failed"
+        if state == TargetState.FAILED
         else None
     )
     target.updated_at = at
     session.flush()
-    if rollout.state == "running":
+    if rollout.state == RolloutState.RUNNING:
         evaluate(session, at)
 
 
@@ -538,7 +558,9 @@ def _newer_applied_exists(session: Session, terminal_id: str, sent_at: datetime)
             EventRecord.sent_at > sent_at,
         )
     ).all()
-    return any(isinstance(data, dict) and data.get("state") == "applied" for data in later)
+    return any(
+        isinstance(data, dict) and data.get("state") == TargetState.APPLIED for data in later
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,36 +581,52 @@ def _locked(session: Session, rollout_id: int) -> Rollout:
     return rollout
 
 
-def pause(session: Session, rollout_id: int, username: str, now: datetime | None = None) -> Rollout:
-    """No new wish is published and no wave starts until resumed (committed)."""
+#: Why an operator's action cannot move a rollout to the state it leads to (stored in English,
+#: shown translated with the rollout's state in the reader's words).
+REFUSED_MOVES: Final[dict[RolloutState, str]] = {
+    RolloutState.PAUSED: N_("rollout %(id)d is %(state)s, not running"),
+    RolloutState.RUNNING: N_("rollout %(id)d is %(state)s, not paused"),
+    RolloutState.ABORTED: N_("rollout %(id)d is %(state)s: nothing to abort"),
+    RolloutState.ROLLED_BACK: N_("rollout %(id)d is already rolled back"),
+}
+
+
+def _may_move(rollout: Rollout, to: RolloutState) -> None:
+    """Raise the :class:`RolloutError` of :data:`REFUSED_MOVES` unless
+    :data:`fleet.states.ROLLOUT_MOVES` lets ``rollout`` go to ``to``."""
+    if not ROLLOUT_MOVES.allows(rollout.state, to):
+        raise RolloutError(REFUSED_MOVES[to], id=rollout.id, state=rollout.state)
+
+
+def _move(rollout: Rollout, to: RolloutState, at: datetime) -> None:
+    """Move ``rollout`` to ``to``, or raise as :func:`_may_move`."""
+    _may_move(rollout, to)
+    rollout.state = to
+    rollout.updated_at = at
+
+
+def set_paused(
+    session: Session, rollout_id: int, paused: bool, username: str, now: datetime | None = None
+) -> Rollout:
+    """Pause (no new wish is published and no wave starts) or resume a paused rollout where it
+    stopped (committed)."""
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
-    if rollout.state != "running":
-        raise RolloutError(
-            N_("rollout %(id)d is %(state)s, not running"), id=rollout_id, state=rollout.state
-        )
-    rollout.state = "paused"
-    rollout.updated_at = at
-    audit.record(session, username, "rollout_paused", f"rollout {rollout.id}", at=at)
+    _move(rollout, RolloutState.PAUSED if paused else RolloutState.RUNNING, at)
+    action = "rollout_paused" if paused else "rollout_resumed"
+    audit.record(session, username, action, f"rollout {rollout.id}", at=at)
     session.commit()
     return rollout
+
+
+def pause(session: Session, rollout_id: int, username: str, now: datetime | None = None) -> Rollout:
+    return set_paused(session, rollout_id, True, username, now)
 
 
 def resume(
     session: Session, rollout_id: int, username: str, now: datetime | None = None
 ) -> Rollout:
-    """A paused rollout goes on where it stopped (committed)."""
-    at = now or utc_now()
-    rollout = _locked(session, rollout_id)
-    if rollout.state != "paused":
-        raise RolloutError(
-            N_("rollout %(id)d is %(state)s, not paused"), id=rollout_id, state=rollout.state
-        )
-    rollout.state = "running"
-    rollout.updated_at = at
-    audit.record(session, username, "rollout_resumed", f"rollout {rollout.id}", at=at)
-    session.commit()
-    return rollout
+    return set_paused(session, rollout_id, False, username, now)
 
 
 def abort(
@@ -598,18 +636,14 @@ def abort(
     wish was not published yet keep wanting what they run."""
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
-    if rollout.state not in ACTIVE_STATES:
-        raise RolloutError(
-            N_("rollout %(id)d is %(state)s: nothing to abort"), id=rollout_id, state=rollout.state
-        )
+    _may_move(rollout, RolloutState.ABORTED)
     for target in _targets(session, rollout.id):
-        if target.state == "waiting" and target.wave <= rollout.current_wave:
+        if target.state == TargetState.WAITING and target.wave <= rollout.current_wave:
             terminal = session.get(Terminal, target.terminal_id)
             if terminal is not None and terminal.desired_content_version == rollout.version:
                 terminal.desired_content_version = terminal.content_version
-    rollout.state = "aborted"
+    _move(rollout, RolloutState.ABORTED, at)
     rollout.reason = reason.strip()[:MAX_REASON_CHARS] or None
-    rollout.updated_at = at
     audit.record(
         session, username, "rollout_aborted", f"rollout {rollout.id}", rollout.reason, at=at
     )
@@ -629,8 +663,7 @@ def rollback(
     (committed), publishing at once when the broker answers, else at the next pass."""
     at = now or utc_now()
     rollout = _locked(session, rollout_id)
-    if rollout.state == "rolled_back":
-        raise RolloutError(N_("rollout %(id)d is already rolled back"), id=rollout_id)
+    _may_move(rollout, RolloutState.ROLLED_BACK)
     if rollout.previous_version is None:
         raise RolloutError(
             N_(
@@ -644,20 +677,19 @@ def rollback(
     back = 0
     for target in _targets(session, rollout.id):
         terminal = session.get(Terminal, target.terminal_id)
-        if target.state == "waiting":
+        if target.state == TargetState.WAITING:
             # Never sent: its retained wish is still the old one.
             if terminal is not None and terminal.desired_content_version == rollout.version:
                 terminal.desired_content_version = terminal.content_version
             continue
-        target.state = "waiting"
+        target.state = TARGET_MOVES.check(target.state, TargetState.WAITING)
         target.reason = ROLLBACK_WAITING
         target.updated_at = at
         if terminal is not None:
             terminal.desired_content_version = rollout.previous_version
         back += 1
-    rollout.state = "rolled_back"
+    _move(rollout, RolloutState.ROLLED_BACK, at)
     rollout.reason = reason.strip()[:MAX_REASON_CHARS] or None
-    rollout.updated_at = at
     audit.record(
         session,
         username,
@@ -708,13 +740,13 @@ class Progress:
 
 
 def progress_of(targets: Iterable[RolloutTarget]) -> Progress:
-    progress = Progress(states=dict.fromkeys(ROLLOUT_TARGET_STATES, 0))
+    progress = Progress(states=dict.fromkeys(TargetState, 0))
     waves: dict[int, WaveProgress] = {}
     for target in targets:
         progress.total += 1
         progress.states[target.state] = progress.states.get(target.state, 0) + 1
         wave = waves.setdefault(
-            target.wave, WaveProgress(target.wave, states=dict.fromkeys(ROLLOUT_TARGET_STATES, 0))
+            target.wave, WaveProgress(target.wave, states=dict.fromkeys(TargetState, 0))
         )
         wave.total += 1
         wave.states[target.state] = wave.states.get(target.state, 0) + 1

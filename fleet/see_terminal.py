@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fleet.models import CommandOutputRecord, CommandRecord
+from fleet.states import CommandState
 from kiosk.contract import CommandOutput, LogLine, Reason
 
 #: The commands of this feature, and what each brings back.
@@ -88,11 +89,14 @@ class Seen:
     @property
     def in_use(self) -> bool:
         """Refused because a resident is using the terminal."""
-        return self.command.state == "refused" and (self.command.reason or "") in IN_USE_REASONS
+        return (
+            self.command.state == CommandState.REFUSED
+            and (self.command.reason or "") in IN_USE_REASONS
+        )
 
     @property
     def waiting(self) -> bool:
-        return self.command.state in ("pending", "accepted")
+        return self.command.state in (CommandState.PENDING, CommandState.ACCEPTED)
 
 
 def latest(session: Session, terminal_id: str, kind: str) -> Seen | None:

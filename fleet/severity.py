@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, or_
 
 from fleet.models import Terminal
 from fleet.presence import PresenceLimits, health_problems, is_down_past_grace
+from fleet.states import TerminalState
 
 
 class Severity(IntEnum):
@@ -48,7 +49,7 @@ def health_problem(limits: PresenceLimits) -> ColumnElement[bool]:
 
 def degraded_condition(limits: PresenceLimits) -> ColumnElement[bool]:
     """SQL for :func:`fleet.presence.presence_of` being ``degraded`` (kept in step with it)."""
-    return and_(Terminal.state == "online", health_problem(limits))
+    return and_(Terminal.state == TerminalState.ONLINE, health_problem(limits))
 
 
 def rank_ranges(
@@ -63,20 +64,20 @@ def rank_ranges(
     past_grace = Terminal.state_since <= grace_start
     within_grace = Terminal.state_since > grace_start
     return (
-        (Severity.LOST, (and_(Terminal.state == "lost", past_grace),)),
-        (Severity.OFFLINE, (and_(Terminal.state == "offline", past_grace),)),
+        (Severity.LOST, (and_(Terminal.state == TerminalState.LOST, past_grace),)),
+        (Severity.OFFLINE, (and_(Terminal.state == TerminalState.OFFLINE, past_grace),)),
         (Severity.DEGRADED, (degraded_condition(limits),)),
         (
             Severity.WAITING,
             (
-                and_(Terminal.state == "lost", within_grace),
-                and_(Terminal.state == "offline", within_grace),
-                Terminal.state == "unknown",
+                and_(Terminal.state == TerminalState.LOST, within_grace),
+                and_(Terminal.state == TerminalState.OFFLINE, within_grace),
+                Terminal.state == TerminalState.UNKNOWN,
             ),
         ),
         (
             Severity.HEALTHY,
-            (and_(Terminal.state == "online", health_problem(limits).is_not(True)),),
+            (and_(Terminal.state == TerminalState.ONLINE, health_problem(limits).is_not(True)),),
         ),
     )
 
@@ -86,10 +87,10 @@ def severity_rank(limits: PresenceLimits, now: datetime) -> ColumnElement[int]:
     grace_start = now - timedelta(seconds=limits.down_grace_s)
     past_grace = Terminal.state_since <= grace_start
     return case(
-        (and_(Terminal.state == "lost", past_grace), int(Severity.LOST)),
-        (and_(Terminal.state == "offline", past_grace), int(Severity.OFFLINE)),
+        (and_(Terminal.state == TerminalState.LOST, past_grace), int(Severity.LOST)),
+        (and_(Terminal.state == TerminalState.OFFLINE, past_grace), int(Severity.OFFLINE)),
         (degraded_condition(limits), int(Severity.DEGRADED)),
-        (Terminal.state == "online", int(Severity.HEALTHY)),
+        (Terminal.state == TerminalState.ONLINE, int(Severity.HEALTHY)),
         else_=int(Severity.WAITING),
     )
 
@@ -106,8 +107,8 @@ def order_by(limits: PresenceLimits, now: datetime, descending: bool = False) ->
 def rank_of(terminal: Terminal, limits: PresenceLimits, now: datetime) -> Severity:
     """The same ranking as :func:`severity_rank`, for one terminal in Python."""
     if is_down_past_grace(terminal, now, limits):
-        return Severity.LOST if terminal.state == "lost" else Severity.OFFLINE
-    if terminal.state == "online":
+        return Severity.LOST if terminal.state == TerminalState.LOST else Severity.OFFLINE
+    if terminal.state == TerminalState.ONLINE:
         return Severity.DEGRADED if health_problems(terminal, limits) else Severity.HEALTHY
     return Severity.WAITING
 

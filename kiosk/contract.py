@@ -240,10 +240,49 @@ class Message(BaseModel):
         return self.model_dump_json(exclude_none=True).encode()
 
 
+class Presence(StrEnum):
+    """What a terminal's retained ``status`` says: up, stopped cleanly, or lost (the broker's
+    will for it). The fleet's terminal states are these and ``unknown``."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+    LOST = "lost"
+
+
+class AckResult(StrEnum):
+    """What a terminal answers to a command on ``cmd/ack``. The fleet's command states are
+    these, ``pending`` before the answer and ``expired`` when none came in time."""
+
+    ACCEPTED = "accepted"
+    DONE = "done"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class ContentUpdateState(StrEnum):
+    """Where a content update stands on the terminal: the ``state`` of its ``content_update``
+    events. The fleet's rollout targets are in one of these, or ``waiting`` to be sent."""
+
+    PENDING = "pending"
+    DOWNLOADING = "downloading"
+    VERIFIED = "verified"
+    STAGED = "staged"
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+# The fields name every member (decode() is strict: a plain enum field would refuse the wire's
+# strings); tests/test_contract.py checks that these lists are the enums'.
+PresenceValue: TypeAlias = Literal[Presence.ONLINE, Presence.OFFLINE, Presence.LOST]
+AckResultValue: TypeAlias = Literal[
+    AckResult.ACCEPTED, AckResult.DONE, AckResult.FAILED, AckResult.REFUSED
+]
+
+
 class Status(Message):
     """Retained on ``status``: the birth, the clean stop, or the will the broker sends for us."""
 
-    state: Literal["online", "offline", "lost"]
+    state: PresenceValue
     boot_id: ShortText
     birth_seq: Seq = 0
     sent_at: Timestamp
@@ -550,7 +589,7 @@ class CommandAck(Message):
     fits, else a short technical detail."""
 
     id: CommandId
-    result: Literal["accepted", "done", "failed", "refused"]
+    result: AckResultValue
     reason: ShortText | None = None
     seq: Seq
     sent_at: Timestamp

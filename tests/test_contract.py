@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -192,3 +193,16 @@ def test_protocol_doc_is_up_to_date() -> None:
     assert doc.read_text() == contract.protocol_markdown(), (
         "docs/protocol.md is stale: run `make protocol`"
     )
+
+
+def test_the_state_fields_list_every_member_of_their_enum() -> None:
+    """``Status.state`` and ``CommandAck.result`` are literals of the enums' members (the strict
+    decoding takes the wire's strings for them), and name every member."""
+    assert get_args(contract.Status.model_fields["state"].annotation) == tuple(contract.Presence)
+    assert get_args(contract.CommandAck.model_fields["result"].annotation) == tuple(
+        contract.AckResult
+    )
+    raw = b'{"v": 1, "state": "lost", "boot_id": "b", "sent_at": "2026-12-04T09:00:00+00:00",'
+    status = contract.decode(Channel.STATUS, raw + b' "keepalive_s": 30}')
+    assert isinstance(status, contract.Status)
+    assert status.state is contract.Presence.LOST

@@ -38,6 +38,7 @@ from fleet.alerts.rules import ALERT_KINDS
 from fleet.core.config import FleetSettings
 from fleet.i18n import gettext_for, supported_or
 from fleet.models import ALL_ALERT_KINDS, CHANNEL_MEDIA, NotificationChannel
+from fleet.states import AlertState
 
 MAX_TARGET_CHARS: Final = 500
 #: An e-mail address as the page accepts it: one local part, one domain with a dot, no spaces
@@ -230,7 +231,7 @@ def trial_notification(now: datetime, summary: str) -> Notification:
         alert_id=0,
         terminal_id="test",
         kind="down",
-        state="open",
+        state=AlertState.OPEN,
         summary=summary,
         opened_at=now,
         at=now,

@@ -37,6 +37,7 @@ from fleet.alerts.notifiers import Notification, NotificationFailed, Notifier
 from fleet.alerts.store import active_windows
 from fleet.crud import list_terminals, utc_now
 from fleet.models import Alert, EventRecord, StateChange
+from fleet.states import ALERT_MOVES, AlertState
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class AlertEngine:
     ) -> list[tuple[rules.TerminalFacts, dict[str, Alert]]]:
         limits = self._limits
         unresolved: dict[str, dict[str, Alert]] = defaultdict(dict)
-        for alert in session.scalars(select(Alert).where(Alert.state != "resolved")):
+        for alert in session.scalars(select(Alert).where(Alert.state != AlertState.RESOLVED)):
             unresolved[alert.terminal_id][alert.kind] = alert
         changes: dict[str, list[datetime]] = defaultdict(list)
         since = now - timedelta(seconds=limits.presence.flapping_window_s)
@@ -184,7 +185,7 @@ class AlertEngine:
         alert = Alert(
             terminal_id=terminal_id,
             kind=kind,
-            state="open",
+            state=AlertState.OPEN,
             active_key=active_key(terminal_id, kind),
             opened_at=now,
             summary=summary,
@@ -204,8 +205,11 @@ class AlertEngine:
     def _resolve(session: Session, alert: Alert, now: datetime) -> int:
         result = session.execute(
             update(Alert)
-            .where(Alert.id == alert.id, Alert.state != "resolved")
-            .values(state="resolved", resolved_at=now, active_key=None)
+            .where(
+                Alert.id == alert.id,
+                Alert.state.in_(ALERT_MOVES.sources(AlertState.RESOLVED)),
+            )
+            .values(state=AlertState.RESOLVED, resolved_at=now, active_key=None)
             .execution_options(synchronize_session=False)
         )
         if getattr(result, "rowcount", 0) != 1:

@@ -9,8 +9,10 @@ from typing import Any, Final
 
 from babel.numbers import format_decimal
 
+from fleet import states
 from fleet.i18n import Words
 from fleet.models import Alert
+from fleet.states import AlertState, TerminalState
 
 Gettext = Callable[[str], str]
 
@@ -31,12 +33,7 @@ def alert_kind_label(kind: str, _: Gettext) -> str:
 
 
 def alert_state_label(state: str, _: Gettext) -> str:
-    labels = {
-        "open": _("open"),
-        "acknowledged": _("acknowledged"),
-        "resolved": _("resolved"),
-    }
-    return labels.get(state, state)
+    return states.label(AlertState, state, _)
 
 
 # -- details: the rule's facts, in the reader's words ----------------------------------------
@@ -66,23 +63,13 @@ def _moment(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _presence_word(state: object, _: Gettext) -> str:
-    labels = {
-        "online": _("online"),
-        "offline": _("offline"),
-        "lost": _("lost"),
-        "unknown": _("unknown"),
-    }
-    return labels.get(str(state), str(state))
-
-
 def alert_details(kind: str, details: Mapping[str, Any], words: Words) -> str:
     """What is wrong, one sentence in ``words``' language, with no duration (the line that
     shows it has one: :func:`alert_since`)."""
     _ = words.gettext
     ngettext = words.ngettext
     if kind == "down":
-        if details.get("state") == "offline":
+        if details.get("state") == TerminalState.OFFLINE:
             return _("offline: the agent said goodbye (clean stop)")
         return _("lost: the connection dropped without a goodbye (the broker's last will)")
     if kind == "flapping":
@@ -94,7 +81,7 @@ def alert_details(kind: str, details: Mapping[str, Any], words: Words) -> str:
         ) % {
             "count": changes,
             "minutes": _count(details.get("window_min")),
-            "state": _presence_word(details.get("state"), _),
+            "state": states.label(TerminalState, details.get("state"), _),
         }
     if kind == "disk_full":
         return _("disk %(used)s %% used (limit %(limit)s %%)") % {

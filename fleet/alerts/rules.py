@@ -28,6 +28,7 @@ from fleet.presence import (
     is_flapping,
     temperature_out_of_range,
 )
+from fleet.states import TerminalState
 
 ALERT_KINDS: Final = (
     "down",
@@ -112,12 +113,12 @@ def evaluate(facts: TerminalFacts, now: datetime, limits: AlertLimits) -> Findin
             active[kind] = details
 
     terminal = facts.terminal
-    if terminal.state == "unknown":
+    if terminal.state == TerminalState.UNKNOWN:
         return Findings(active, frozenset())
     flapping = _flapping(facts, now, limits)
     judge("flapping", flapping)
     judge("down", _down(facts, now, limits, flapping is not None))
-    online = terminal.state == "online"
+    online = terminal.state == TerminalState.ONLINE
     judge(
         "disk_full", _disk(terminal, limits), decided=online and terminal.disk_percent is not None
     )

@@ -13,6 +13,7 @@ from fleet import severity
 from fleet.crud import utc_now
 from fleet.models import Alert, MaintenanceWindow, Terminal
 from fleet.presence import PresenceLimits
+from fleet.states import ALERT_MOVES, AlertState
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ def unresolved_alerts(
     query = (
         select(Alert)
         .join(Terminal, Terminal.id == Alert.terminal_id)
-        .where(Alert.state != "resolved")
+        .where(Alert.state != AlertState.RESOLVED)
         .order_by(
             rank,
             severity.alert_kind_rank(Alert.kind),
@@ -58,20 +59,27 @@ def unresolved_alerts(
 
 def count_unresolved(session: Session) -> int:
     """Open and acknowledged alerts (the alerts page's total)."""
-    return int(session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0)
+    return int(
+        session.scalar(select(func.count(Alert.id)).where(Alert.state != AlertState.RESOLVED)) or 0
+    )
 
 
 def count_open(session: Session) -> int:
     """Alerts nobody has acknowledged yet."""
-    return int(session.scalar(select(func.count(Alert.id)).where(Alert.state == "open")) or 0)
+    return int(
+        session.scalar(select(func.count(Alert.id)).where(Alert.state == AlertState.OPEN)) or 0
+    )
 
 
 def acknowledge(session: Session, alert_id: int, username: str, at: datetime) -> bool:
     """Mark an open alert acknowledged by ``username``; False when it was not open any more."""
     result = session.execute(
         update(Alert)
-        .where(Alert.id == alert_id, Alert.state == "open")
-        .values(state="acknowledged", acknowledged_at=at, acknowledged_by=username)
+        .where(
+            Alert.id == alert_id,
+            Alert.state.in_(ALERT_MOVES.sources(AlertState.ACKNOWLEDGED)),
+        )
+        .values(state=AlertState.ACKNOWLEDGED, acknowledged_at=at, acknowledged_by=username)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 

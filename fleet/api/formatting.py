@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_decimal
 
+from fleet import states
+from fleet.states import CommandState, TerminalState
 from kiosk.contract import Reason
 
 Gettext = Callable[[str], str]
@@ -28,13 +30,7 @@ def display_zone(name: str) -> ZoneInfo:
 
 
 def state_label(state: str, _: Gettext) -> str:
-    labels = {
-        "online": _("online"),
-        "offline": _("offline"),
-        "lost": _("lost"),
-        "unknown": _("unknown"),
-    }
-    return labels.get(state, state)
+    return states.label(TerminalState, state, _)
 
 
 def command_label(name: str, _: Gettext) -> str:
@@ -64,15 +60,7 @@ def event_kind_label(kind: str, _: Gettext) -> str | None:
 
 
 def command_state_label(state: str, _: Gettext) -> str:
-    labels = {
-        "pending": _("pending"),
-        "accepted": _("accepted"),
-        "done": _("done"),
-        "failed": _("failed"),
-        "refused": _("refused"),
-        "expired": _("expired"),
-    }
-    return labels.get(state, state)
+    return states.label(CommandState, state, _)
 
 
 def command_reason(reason: str | None, _: Gettext) -> str:

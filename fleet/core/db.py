@@ -53,8 +53,29 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (the latest by default)."""
+    """Bring the schema to ``revision`` (the latest by default).
+
+    On SQLite, foreign keys are off while the migrations run, as SQLite's own procedure to
+    change a table asks (https://sqlite.org/lang_altertable.html): batch mode rebuilds a table
+    by dropping the old one, and with foreign keys on that drop would delete every row that
+    refers to it (``ON DELETE CASCADE``). The keys are checked before the end, and on again.
+    """
     config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Outside a transaction: within one, SQLite ignores this pragma.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"a migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()

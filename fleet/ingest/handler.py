@@ -21,6 +21,7 @@ from fleet.models import (
     StateChange,
     Terminal,
 )
+from fleet.states import TERMINAL_MOVES, CommandState, TerminalState
 from kiosk.contract import (
     TOPIC_ROOT,
     CommandAck,
@@ -293,7 +294,8 @@ def _apply_status(
 ) -> Outcome:
     """Presence: the newest birth wins, whatever order the broker delivers retained copies in."""
     # A retained status may be old, so only a clock ahead of the fleet's says something here.
-    if status.state == "online" and (status.sent_at - at).total_seconds() > clock.skew_s:
+    state = TerminalState(status.state)
+    if state == TerminalState.ONLINE and (status.sent_at - at).total_seconds() > clock.skew_s:
         _note_clock_error(terminal, status.sent_at, at)
     if (
         terminal.boot_id == status.boot_id
@@ -302,28 +304,28 @@ def _apply_status(
     ):
         logger.info(
             "Ignored a stale %r status from terminal %s (birth %d, already saw birth %d).",
-            status.state,
+            state.value,
             terminal.id,
             status.birth_seq,
             terminal.birth_seq,
         )
         return Outcome("stale", terminal.id)
-    if terminal.state != status.state:
-        terminal.state = status.state
+    if terminal.state != state:
+        terminal.state = TERMINAL_MOVES.check(terminal.state, state)
         terminal.state_since = at
         # The history the dashboard shows and the flapping rule counts. A new terminal's row
         # goes first: without a relationship, the unit of work does not order the two.
         if terminal in session.new:
             session.flush()
-        session.add(StateChange(terminal_id=terminal.id, at=at, state=status.state))
-    born = status.state == "online" and (terminal.boot_id, terminal.birth_seq) != (
+        session.add(StateChange(terminal_id=terminal.id, at=at, state=state.value))
+    born = state == TerminalState.ONLINE and (terminal.boot_id, terminal.birth_seq) != (
         status.boot_id,
         status.birth_seq,
     )
     terminal.boot_id = status.boot_id
     terminal.birth_seq = status.birth_seq
     terminal.keepalive_s = status.keepalive_s
-    if status.state != "lost":
+    if state != TerminalState.LOST:
         # "lost" is the will the broker sends on the terminal's behalf: it was not seen.
         terminal.last_seen_at = at
         terminal.versions = dict(status.versions)
@@ -415,7 +417,7 @@ def _store_ack(
         raise ContractError("unknown_command", f"no command {ack.id!r} for this terminal")
     if ack.output is not None:
         command = session.get(CommandRecord, ack.id)
-        if command is not None and command.state == "done":
+        if command is not None and command.state == CommandState.DONE:
             see_terminal.store_output(session, command, ack.output, at)
     filed = file_report(terminal, ack.sent_at, at, clock)
     session.add(

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
 from kiosk.agent.settings import InvalidSettings, validate_settings
@@ -31,6 +31,7 @@ from kiosk.contract import (
     COMMAND_MAX_VALIDITY_S,
     LOG_LINES_DEFAULT,
     LOG_LINES_MAX,
+    AckResult,
     Command,
     CommandOutput,
     Reason,
@@ -40,7 +41,6 @@ from kiosk.contract import (
 
 log = logging.getLogger(__name__)
 
-AckResult = Literal["accepted", "done", "failed", "refused"]
 #: ``ack(command_id, result, reason)``: the session publishes it on ``cmd/ack``.
 AckCallback = Callable[[str, AckResult, "str | None"], None]
 #: ``ack_output(command_id, output)``: the ``done`` ack of a command that brings something back.
@@ -127,7 +127,7 @@ class CommandStore:
                 CommandRecord(
                     id=str(entry["id"]),
                     name=str(entry["name"]),
-                    result=entry["result"],
+                    result=AckResult(entry["result"]),
                     reason=entry["reason"],
                     seen_at=datetime.fromisoformat(entry["seen_at"]),
                     expires_at=datetime.fromisoformat(entry["expires_at"]),
@@ -269,10 +269,10 @@ class CommandProcessor:
             try:
                 plan = self._plan(command)
             except (Refused, InvalidSettings) as refusal:
-                self._finish(command, "refused", str(refusal))
+                self._finish(command, AckResult.REFUSED, str(refusal))
                 return
             try:
-                self._store.put(self._record(command, "accepted", None))
+                self._store.put(self._record(command, AckResult.ACCEPTED, None))
             except OSError as exc:
                 # Without a record, a redelivery could run it twice: better not to run it.
                 log.error(
@@ -281,13 +281,13 @@ class CommandProcessor:
                     command.id,
                     exc,
                 )
-                self._ack(command.id, "refused", Reason.CANNOT_RECORD)
+                self._ack(command.id, AckResult.REFUSED, Reason.CANNOT_RECORD)
                 return
         log.info(
             "terminal %s: applying command %s (%s)", self._terminal_id, command.name, command.id
         )
         if plan.long:
-            self._ack(command.id, "accepted", None)
+            self._ack(command.id, AckResult.ACCEPTED, None)
             self._run_in_background(lambda: self._execute(command, plan))
         else:
             self._execute(command, plan)
@@ -295,13 +295,13 @@ class CommandProcessor:
     def finish_interrupted(self) -> None:
         """Settle commands left ``accepted`` by a previous run (call once, after start)."""
         for record in self._store.records():
-            if record.result != "accepted" or record.boot_id == self._boot_id:
+            if record.result != AckResult.ACCEPTED or record.boot_id == self._boot_id:
                 continue
             if record.name == "reboot":
-                result: AckResult = "done"
+                result: AckResult = AckResult.DONE
                 reason = Reason.REBOOTED
             else:
-                result, reason = "failed", Reason.INTERRUPTED
+                result, reason = AckResult.FAILED, Reason.INTERRUPTED
             self._settle(replace(record, result=result, reason=reason))
 
     # ---------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ class CommandProcessor:
         try:
             failure = plan.run()
         except ScreenRefused as exc:
-            self._finish(command, "refused", str(exc))
+            self._finish(command, AckResult.REFUSED, str(exc))
             return
         except ActionError as exc:
             failure = str(exc)[:200] or Reason.ACTION_FAILED
@@ -376,9 +376,9 @@ class CommandProcessor:
         if isinstance(failure, CommandOutput):
             output, failure = failure, None
         if failure is None:
-            self._finish(command, "done", None, output)
+            self._finish(command, AckResult.DONE, None, output)
         else:
-            self._finish(command, "failed", failure)
+            self._finish(command, AckResult.FAILED, failure)
 
     def _record(self, command: Command, result: AckResult, reason: str | None) -> CommandRecord:
         return CommandRecord(
@@ -414,7 +414,7 @@ class CommandProcessor:
                 record.id,
                 exc,
             )
-        level = logging.INFO if record.result == "done" else logging.WARNING
+        level = logging.INFO if record.result == AckResult.DONE else logging.WARNING
         log.log(
             level,
             "terminal %s: command %s (%s) %s%s",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.agent.actions import ActionError, SystemdActions, load_saved_settings, run_systemctl
-from kiosk.agent.commands import AckResult, CommandProcessor, CommandStore
+from kiosk.agent.commands import CommandProcessor, CommandStore
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.enclosure import (
     EnclosureBackend,
@@ -32,7 +32,7 @@ from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.contract import CommandOutput, Desired, Reason, Scalar
+from kiosk.contract import AckResult, CommandOutput, Desired, Reason, Scalar
 from kiosk.localproto import ContentSwitch
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ class AgentRuntime:
 
     def _ack_output(self, command_id: str, output: CommandOutput) -> None:
         try:
-            self.session.publish_ack(command_id, "done", None, output)
+            self.session.publish_ack(command_id, AckResult.DONE, None, output)
         except ValueError as exc:
             log.error(
                 "terminal %s: output of command %s not sent: %s",
@@ -232,7 +232,7 @@ class AgentRuntime:
                 command_id,
                 exc,
             )
-            self._ack(command_id, "failed", Reason.INTERNAL_ERROR)
+            self._ack(command_id, AckResult.FAILED, Reason.INTERNAL_ERROR)
 
     def _ack(self, command_id: str, result: AckResult, reason: str | None) -> None:
         try:

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import paho.mqtt
 import paho.mqtt.client as mqtt
@@ -45,6 +45,7 @@ from kiosk.agent.sensors import SensorBackend, read_clock_state
 from kiosk.agent.state import PersistentCounter
 from kiosk.contract import (
     COMMAND_ID_PATTERN,
+    AckResult,
     Channel,
     Command,
     CommandAck,
@@ -53,6 +54,7 @@ from kiosk.contract import (
     Desired,
     Event,
     Health,
+    Presence,
     Scalar,
     Status,
     decode_message,
@@ -76,7 +78,6 @@ LOOP_PERIOD_S: Final = 1.0
 CONNECT_TIMEOUT_S: Final = 10.0
 #: Acknowledged messages kept to be sent again after a drop (``outbox.resend_acked_s``), at most.
 RESEND_ACKED_MAX: Final = 1000
-ResultName = Literal["accepted", "done", "failed", "refused"]
 
 _KIND_OF_CHANNEL: Final = {
     Channel.HEALTH: Kind.HEALTH,
@@ -215,7 +216,7 @@ class AgentSession:
     def publish_ack(
         self,
         command_id: str,
-        result: ResultName,
+        result: AckResult,
         reason: str | None = None,
         output: CommandOutput | None = None,
     ) -> CommandAck:
@@ -336,7 +337,7 @@ class AgentSession:
         if link is not None:
             info = link.client.publish(
                 self._status_topic,
-                self._status("offline").to_bytes(),
+                self._status(Presence.OFFLINE).to_bytes(),
                 qos=QOS_AT_LEAST_ONCE,
                 retain=True,
             )
@@ -429,7 +430,7 @@ class AgentSession:
         will_properties.WillDelayInterval = will_delay
         link.client.will_set(
             self._status_topic,
-            self._status("lost").to_bytes(),
+            self._status(Presence.LOST).to_bytes(),
             qos=QOS_AT_LEAST_ONCE,
             retain=True,
             properties=will_properties,
@@ -479,7 +480,7 @@ class AgentSession:
         client.enable_logger(logging.getLogger("kiosk.agent.paho"))
         return client
 
-    def _status(self, state: Literal["online", "offline", "lost"]) -> Status:
+    def _status(self, state: Presence) -> Status:
         return Status(
             state=state,
             boot_id=self._boot_id,
@@ -643,7 +644,7 @@ class AgentSession:
             )
             client.publish(
                 self._status_topic,
-                self._status("online").to_bytes(),
+                self._status(Presence.ONLINE).to_bytes(),
                 qos=QOS_AT_LEAST_ONCE,
                 retain=True,
             )
@@ -689,7 +690,7 @@ class AgentSession:
         if command_id is None:
             return
         try:
-            self.publish_ack(command_id, "refused", f"malformed command: {error}"[:200])
+            self.publish_ack(command_id, AckResult.REFUSED, f"malformed command: {error}"[:200])
         except ValueError as exc:
             log.error("terminal %s: refusal of %s not sent: %s", self._terminal_id, command_id, exc)
 

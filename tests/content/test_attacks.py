@@ -13,8 +13,9 @@ from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
 from kiosk.agent.content.manifest import file_target, manifest_target
 from kiosk.agent.content.tufapi import Metadata, TargetFile, Targets
-from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings, UpdateState
+from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings
 from kiosk.catalog import load_catalog
+from kiosk.contract import ContentUpdateState
 from tests.content.helpers import Fleet, make_bundle
 
 GOOD = "2025.12.1"
@@ -25,13 +26,13 @@ NEXT = "2025.12.2"
 def on_good(fleet: Fleet, updater: ContentUpdater) -> ContentUpdater:
     """A terminal showing the good version."""
     fleet.publish(GOOD, page_text="good")
-    assert updater.update_to(GOOD).state is UpdateState.APPLIED
+    assert updater.update_to(GOOD).state is ContentUpdateState.APPLIED
     return updater
 
 
 def assert_refused(updater: ContentUpdater, version: str, *words: str) -> None:
     result = updater.update_to(version)
-    assert result.state is UpdateState.FAILED
+    assert result.state is ContentUpdateState.FAILED
     assert result.reason is not None
     for word in words:
         assert word in result.reason
@@ -83,9 +84,9 @@ def test_older_metadata_is_refused(fleet: Fleet, on_good: ContentUpdater) -> Non
     old_timestamp = (fleet.repo.metadata_dir / "timestamp.json").read_bytes()
     fleet.publish(NEXT, page_text="next")
     fleet.repo.refresh_online_roles(fleet.online_signer)
-    assert on_good.update_to(NEXT).state is UpdateState.APPLIED
+    assert on_good.update_to(NEXT).state is ContentUpdateState.APPLIED
     # Ask to go back (the operator may), while a mirror replays yesterday's timestamp.
-    assert on_good.roll_back().state is UpdateState.APPLIED
+    assert on_good.roll_back().state is ContentUpdateState.APPLIED
     (fleet.repo.metadata_dir / "timestamp.json").write_bytes(old_timestamp)
     on_good.store.prune()
     shutil.rmtree(on_good.store.version_dir(NEXT), ignore_errors=True)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from kiosk.agent.content.manifest import manifest_target, sha256_of
 from kiosk.agent.content.store import VersionStore
-from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings, UpdateState
+from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings
 from kiosk.catalog import load_catalog
+from kiosk.contract import ContentUpdateState
 from tests.content.helpers import Fleet
 
 ROOT = Path(__file__).parent.parent.parent
@@ -82,6 +83,6 @@ def test_kill_9_during_updates_never_leaves_a_broken_current(
     updater = ContentUpdater(settings)
     assert not list(updater.store.versions_dir.glob(".staging-*"))
     result = updater.update_to(VERSIONS[0])
-    assert result.state is UpdateState.APPLIED, result.reason
+    assert result.state is ContentUpdateState.APPLIED, result.reason
     assert assert_current_is_complete(fleet, settings.content_dir) == VERSIONS[0]
     del tmp_path

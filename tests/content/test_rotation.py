@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from fleet.content.keys import new_signer
 from fleet.content.serve import MOUNT_PATH, content_files
 from kiosk.agent.content.tufapi import Metadata, Root
-from kiosk.agent.content.updater import ContentUpdater, UpdateState
+from kiosk.agent.content.updater import ContentUpdater
+from kiosk.contract import ContentUpdateState
 from tests.content.helpers import Fleet
 
 
@@ -18,7 +19,7 @@ def test_terminal_follows_a_root_rotation_and_new_online_and_targets_keys(
     fleet: Fleet, updater: ContentUpdater
 ) -> None:
     fleet.publish("2025.12.1")
-    assert updater.update_to("2025.12.1").state is UpdateState.APPLIED
+    assert updater.update_to("2025.12.1").state is ContentUpdateState.APPLIED
     new_root, new_targets, new_online = new_signer(), new_signer(), new_signer()
     version = fleet.repo.rotate_keys([fleet.root_signer], [new_root], new_targets, new_online)
     assert version == 2
@@ -30,7 +31,7 @@ def test_terminal_follows_a_root_rotation_and_new_online_and_targets_keys(
     )
     fleet.publish("2025.12.2", page_text="after rotation")
     result = updater.update_to("2025.12.2")
-    assert result.state is UpdateState.APPLIED, result.reason
+    assert result.state is ContentUpdateState.APPLIED, result.reason
     trusted = Metadata[Root].from_file(str(updater.store.metadata_dir / "root.json"))
     assert trusted.signed.version == 2
     assert new_root.public_key.keyid in trusted.signed.roles["root"].keyids
@@ -40,12 +41,12 @@ def test_a_root_not_signed_by_the_old_keys_is_refused(
     fleet: Fleet, updater: ContentUpdater
 ) -> None:
     fleet.publish("2025.12.1")
-    assert updater.update_to("2025.12.1").state is UpdateState.APPLIED
+    assert updater.update_to("2025.12.1").state is ContentUpdateState.APPLIED
     # An attacker holding only a new key cannot make terminals trust it.
     fleet.repo.rotate_keys([], [new_signer()])
     fleet.publish("2025.12.2")
     result = updater.update_to("2025.12.2")
-    assert result.state is UpdateState.FAILED
+    assert result.state is ContentUpdateState.FAILED
     assert result.reason is not None
     assert "signature not trusted" in result.reason
     assert updater.current_version() == "2025.12.1"

@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 
 from fleet.main import create_app
-from kiosk.agent.content.updater import ContentUpdater, UpdateState
+from kiosk.agent.content.updater import ContentUpdater
+from kiosk.contract import ContentUpdateState
 from tests.content.conftest import terminal_settings
 from tests.content.helpers import Fleet, new_fleet
 from tests.fleet.conftest import make_settings
@@ -27,7 +28,7 @@ def test_the_fleet_serves_its_repository_publicly_and_a_terminal_applies_it(
         assert root.json()["signed"]["_type"] == "root"
         updater = ContentUpdater(terminal_settings(f"{url}/content", fleet, tmp_path / "terminal"))
         result = updater.update_to("2026.11.1")
-    assert result.state == UpdateState.APPLIED, result.reason
+    assert result.state == ContentUpdateState.APPLIED, result.reason
     assert updater.current_version() == "2026.11.1"
 
 

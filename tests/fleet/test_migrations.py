@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from fleet.core.db import alembic_config, make_engine, make_session_factory, upgrade_database
-from fleet.models import Base, HealthSample, Terminal
+from fleet.models import Base, HealthSample, StateType, Terminal
 from kiosk.contract import INT64_MAX
 
 
@@ -60,8 +63,8 @@ def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     # The last revision, and the only head (streams of work made in parallel are chained).
-    assert current == "0017"
-    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0017"]
+    assert current == "0018"
+    assert ScriptDirectory.from_config(alembic_config(migrated_engine)).get_heads() == ["0018"]
 
 
 def test_0009_widens_to_64_bits_and_forgets_what_no_page_can_show(any_database_url: str) -> None:
@@ -150,5 +153,84 @@ def test_r0010_keeps_old_alerts_and_gives_new_ones_their_details(any_database_ur
         columns = {column["name"] for column in inspect(engine).get_columns("alerts")}
         assert "details" not in columns
         assert "summary" in columns
+    finally:
+        engine.dispose()
+
+
+def _quoted_words(sql: str) -> set[str]:
+    """The quoted values of a reflected CHECK (SQLite gives the text as written, PostgreSQL
+    ``(state)::text = ANY (ARRAY['running'::character varying, ...])``)."""
+    return set(re.findall(r"'([^']*)'", sql))
+
+
+def test_every_state_column_is_checked_against_its_enum(migrated_engine: Engine) -> None:
+    """Each table whose model derives a ``state_known`` CHECK from an enum has it in the
+    migrated database, naming exactly the enum's states (migration 0018 adds the rollouts')."""
+    inspector = inspect(migrated_engine)
+    checked = {
+        table.name: column.type.kind
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+        if isinstance(column.type, StateType)
+    }
+    assert set(checked) == {"terminals", "commands", "alerts", "rollouts", "rollout_targets"}
+    for table, kind in checked.items():
+        found = {
+            check["name"]: _quoted_words(check["sqltext"])
+            for check in inspector.get_check_constraints(table)
+        }
+        assert found.get(f"ck_{table}_state_known") == {state.value for state in kind}, table
+
+
+def test_0018_refuses_an_unknown_rollout_state_and_downgrades(any_database_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(any_database_url)
+    at = datetime(2026, 12, 4, tzinfo=UTC)
+    insert = text(
+        "INSERT INTO rollouts (version, state, success_threshold_percent, "
+        "error_threshold_percent, wave_size, current_wave, created_by, created_at, updated_at) "
+        "VALUES ('2026.12.1', :state, 90, 10, 10, 0, 'ops', :at, :at)"
+    )
+    try:
+        upgrade_database(engine, "0017")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO terminals (id, state, state_since, versions, created_at) "
+                    "VALUES ('t1', 'online', :at, '{}', :at)"
+                ),
+                {"at": at},
+            )
+            connection.execute(insert, {"state": "paused", "at": at})
+            connection.execute(
+                text(
+                    "INSERT INTO rollout_targets (rollout_id, terminal_id, wave, state, "
+                    "updated_at) SELECT id, 't1', 0, 'staged', :at FROM rollouts"
+                ),
+                {"at": at},
+            )
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            # SQLite rebuilt both tables: the targets of a rollout survive its table's rebuild.
+            assert connection.execute(text("SELECT state FROM rollouts")).scalars().all() == [
+                "paused"
+            ]
+            assert connection.execute(
+                text("SELECT state FROM rollout_targets")
+            ).scalars().all() == ["staged"]
+            if engine.dialect.name == "sqlite":
+                # Off while the migrations ran, on again for whoever takes the connection next.
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert, {"state": "runing", "at": at})
+        config = alembic_config(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0017")
+        names = {check["name"] for check in inspect(engine).get_check_constraints("rollouts")}
+        assert "ck_rollouts_state_known" not in names
+        with engine.begin() as connection:
+            connection.execute(insert, {"state": "runing", "at": at})
     finally:
         engine.dispose()

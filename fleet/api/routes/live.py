@@ -34,7 +34,6 @@ from fleet.api.deps import BrokerState, Language
 from fleet.core.config import FleetSettings
 from fleet.ingest.broker_counters import dropped_total
 from fleet.models import (
-    TERMINAL_STATES,
     Alert,
     AuditEntry,
     CommandAckRecord,
@@ -44,6 +43,7 @@ from fleet.models import (
     StateChange,
     Terminal,
 )
+from fleet.states import AlertState, TerminalState
 
 MAX_QUERY_LENGTH: Final = 80
 #: Rows per page of the table: the page is sorted, filtered and cut in SQL.
@@ -55,8 +55,8 @@ SORT_COLUMNS: Final[Mapping[str, Any]] = {
     "id": Terminal.id,
     "site": func.lower(func.coalesce(Terminal.commune, "")),
     "state": case(
-        *((Terminal.state == state, index) for index, state in enumerate(TERMINAL_STATES)),
-        else_=len(TERMINAL_STATES),
+        *((Terminal.state == state, index) for index, state in enumerate(TerminalState)),
+        else_=len(TerminalState),
     ),
     "since": Terminal.state_since,
     "last_seen": Terminal.last_seen_at,
@@ -92,7 +92,7 @@ class TableQuery:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> TableQuery:
         state = params.get("state", "")
-        if state not in (*TERMINAL_STATES, DEGRADED):
+        if state not in (*TerminalState, DEGRADED):
             state = ""
         sort = params.get("sort", SEVERITY_SORT)
         if sort not in SORT_KEYS:
@@ -383,7 +383,7 @@ NOT_PLACED: Final = or_(Terminal.latitude.is_(None), Terminal.longitude.is_(None
 
 
 def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.PlacedTerminal]:
-    labels = {state: formatting.state_label(state, language.gettext) for state in TERMINAL_STATES}
+    labels = {state: formatting.state_label(state, language.gettext) for state in TerminalState}
     return [
         plan.PlacedTerminal(
             terminal_id=terminal_id,
@@ -459,7 +459,7 @@ def plan_context(
     conditions = filter_conditions(replace(query, cell=""), limits)
     cells = cluster_cells(session, conditions)
     placed = sum(cell.count for cell in cells)
-    lost = sum(cell.by_state.get("lost", 0) for cell in cells)
+    lost = sum(cell.by_state.get(TerminalState.LOST, 0) for cell in cells)
     title = _("Plan of Bordeaux Métropole")
     description = _("%(placed)d terminals placed, %(lost)d of them lost.") % {
         "placed": placed,
@@ -515,7 +515,7 @@ def count_by_state(session: Session) -> dict[str, int]:
             select(Terminal.state, func.count()).group_by(Terminal.state)
         )
     }
-    return {state: int(counts.get(state, 0)) for state in TERMINAL_STATES}
+    return {state: int(counts.get(state, 0)) for state in TerminalState}
 
 
 @dataclass(frozen=True)
@@ -541,23 +541,23 @@ def row_alerts(
         found.append(RowAlert("lost", _("Lost for %(duration)s") % {"duration": elapsed}))
     elif rank == severity.Severity.OFFLINE:
         found.append(RowAlert("offline", _("Offline for %(duration)s") % {"duration": elapsed}))
-    elif terminal.state == "lost":
+    elif terminal.state == TerminalState.LOST:
         found.append(
             RowAlert(
                 "waiting",
                 _("Connection lost %(duration)s ago, reconnection awaited") % {"duration": elapsed},
             )
         )
-    elif terminal.state == "offline":
+    elif terminal.state == TerminalState.OFFLINE:
         found.append(
             RowAlert(
                 "waiting",
                 _("Stopped %(duration)s ago, restart awaited") % {"duration": elapsed},
             )
         )
-    elif terminal.state == "unknown":
+    elif terminal.state == TerminalState.UNKNOWN:
         found.append(RowAlert("waiting", _("Never heard from")))
-    online = terminal.state == "online"
+    online = terminal.state == TerminalState.ONLINE
     if online:
         if terminal.ui_alive is False:
             found.append(RowAlert("degraded", _("UI not responding")))
@@ -668,7 +668,7 @@ def fingerprint(session: Session) -> Fingerprint:
     ]
     unresolved = [
         select(func.count()).select_from(Alert).where(Alert.state == state).scalar_subquery()
-        for state in ("open", "acknowledged")
+        for state in (AlertState.OPEN, AlertState.ACKNOWLEDGED)
     ]
     values = session.execute(
         select(*newest, select(func.max(Alert.id)).scalar_subquery(), *unresolved)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fleet import crud, rollouts
+from fleet import crud, rollouts, states
 from fleet.api import errors, formatting
 from fleet.api.deps import (
     ApiOperator,
@@ -28,7 +28,8 @@ from fleet.api.deps import (
     may_send_commands,
 )
 from fleet.api.routes.alerts import check_operator_form
-from fleet.models import ROLLOUT_TARGET_STATES, Rollout, RolloutTarget
+from fleet.models import Rollout, RolloutTarget
+from fleet.states import RolloutState, TargetState
 from kiosk.contract import TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["rollouts"])
@@ -38,28 +39,11 @@ ACTIONS: Final = ("pause", "resume", "abort", "rollback")
 
 
 def rollout_state_label(state: str, _: Callable[[str], str]) -> str:
-    labels = {
-        "running": _("running"),
-        "paused": _("paused"),
-        "halted": _("halted"),
-        "aborted": _("aborted"),
-        "completed": _("completed"),
-        "rolled_back": _("rolled back"),
-    }
-    return labels.get(state, state)
+    return states.label(RolloutState, state, _)
 
 
 def target_state_label(state: str, _: Callable[[str], str]) -> str:
-    labels = {
-        "waiting": _("waiting"),
-        "pending": _("pending"),
-        "downloading": _("downloading"),
-        "verified": _("verified"),
-        "staged": _("staged"),
-        "applied": _("applied"),
-        "failed": _("failed"),
-    }
-    return labels.get(state, state)
+    return states.label(TargetState, state, _)
 
 
 def rollout_labels(language: Language) -> dict[str, Any]:
@@ -68,7 +52,7 @@ def rollout_labels(language: Language) -> dict[str, Any]:
     return {
         "rollout_state_label": lambda state: rollout_state_label(state, _),
         "target_state_label": lambda state: target_state_label(state, _),
-        "target_states": ROLLOUT_TARGET_STATES,
+        "target_states": tuple(TargetState),
         "stored_reason": lambda text: formatting.stored_text(text, rollouts.STORED_REASONS, _),
     }
 

@@ -28,6 +28,7 @@ from fleet.api.routes.alerts import alert_words
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.presence import PresenceLimits
+from fleet.states import TerminalState
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -269,12 +270,13 @@ def reach_context(terminal: Terminal, clock: formatting.Clock) -> dict[str, Any]
     """Whether the terminal can hear now: if not, its figures are its last words (stale) and a
     command waits for its return, at most until it expires."""
     _ = clock.gettext
-    reachable = terminal.state == "online"
+    reachable = terminal.state == TerminalState.ONLINE
     read_at = formatting.stale_reading_age(terminal.state, terminal.health_at, clock)
     since = clock.since(terminal.state_since)
     sentences = {
-        "lost": _("The terminal is lost %(since)s (gone without a goodbye).") % {"since": since},
-        "offline": _("The terminal is offline %(since)s (stopped).") % {"since": since},
+        TerminalState.LOST: _("The terminal is lost %(since)s (gone without a goodbye).")
+        % {"since": since},
+        TerminalState.OFFLINE: _("The terminal is offline %(since)s (stopped).") % {"since": since},
     }
     return {
         "reachable": reachable,
@@ -363,7 +365,7 @@ def send_command_form(terminal_id: str, form: CommandFormDep, name: FormText = "
     form.request.session[FLASH_SESSION_KEY] = {
         "name": row.name,
         "held": row.published_at is None,
-        "unreachable": terminal is not None and terminal.state != "online",
+        "unreachable": terminal is not None and terminal.state != TerminalState.ONLINE,
         "expires_at": row.expires_at.isoformat(),
     }
     return RedirectResponse(f"/terminals/{terminal_id}", status.HTTP_303_SEE_OTHER)

@@ -15,13 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from kiosk.agent.content.render_check import full_health_check
-from kiosk.agent.content.updater import (
-    ContentUpdater,
-    ContentUpdaterSettings,
-    UpdateResult,
-    UpdateState,
-)
-from kiosk.contract import Scalar
+from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings, UpdateResult
+from kiosk.contract import ContentUpdateState, Scalar
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +72,9 @@ class ContentService:
         if wanted is None:
             raise ContentError("the fleet has not said which content version it wants")
         result = self._worker.submit(self._update, wanted).result()
-        if result.state == UpdateState.STAGED:
+        if result.state == ContentUpdateState.STAGED:
             return  # applied when the resident's session ends; the events say so
-        if result.state != UpdateState.APPLIED:
+        if result.state != ContentUpdateState.APPLIED:
             raise ContentError(result.reason or f"content update {result.state.value}")
 
     def session_ended(self) -> Future[UpdateResult | None]:
@@ -98,14 +93,14 @@ class ContentService:
 
     def _on_state(self, result: UpdateResult) -> None:
         with self._lock:
-            if result.state == UpdateState.STAGED:
+            if result.state == ContentUpdateState.STAGED:
                 self._staged = result.version
-            elif result.state == UpdateState.APPLIED and self._staged == result.version:
+            elif result.state == ContentUpdateState.APPLIED and self._staged == result.version:
                 self._staged = None
         try:
             self._publish_event(EVENT_KIND, dict(result.event_data()))
         except ValueError as exc:
             log.error("terminal %s: content event not sent: %s", self._terminal_id, exc)
-        if result.state == UpdateState.APPLIED:
+        if result.state == ContentUpdateState.APPLIED:
             log.info("terminal %s: content %s applied", self._terminal_id, result.version)
             self._switch_ui(result.version)

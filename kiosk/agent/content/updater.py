@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from functools import partial as partial_call
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -31,6 +30,7 @@ from kiosk.agent.content.manifest import (
 )
 from kiosk.agent.content.store import StoreError, VersionStore
 from kiosk.catalog import CatalogError, load_catalog
+from kiosk.contract import ContentUpdateState
 from kiosk.places import PlacesError, load_places
 
 # tuf brings securesystemslib, cryptography and urllib3: about 12 MB resident that the agent,
@@ -50,21 +50,12 @@ SESSION_OPEN_REASON: Final = "waiting for the resident session to end"
 HealthCheck = Callable[[Path], str | None]
 
 
-class UpdateState(StrEnum):
-    PENDING = "pending"
-    DOWNLOADING = "downloading"
-    VERIFIED = "verified"
-    STAGED = "staged"
-    APPLIED = "applied"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class UpdateResult:
     """Where an update stands, for the ``content_update`` event to the fleet."""
 
     version: str
-    state: UpdateState
+    state: ContentUpdateState
     reason: str | None = None
     bytes_downloaded: int = 0
     files_downloaded: int = 0
@@ -193,11 +184,13 @@ class ContentUpdater:
 
     def update_to(self, version: str) -> UpdateResult:
         """Download, verify and stage ``version``; apply it if no resident session is open."""
-        result = UpdateResult(version, UpdateState.PENDING)
+        result = UpdateResult(version, ContentUpdateState.PENDING)
         if not is_valid_version(version):
-            return self._report(replace(result, state=UpdateState.FAILED, reason="bad version"))
+            return self._report(
+                replace(result, state=ContentUpdateState.FAILED, reason="bad version")
+            )
         if version == self.current_version():
-            return self._report(replace(result, state=UpdateState.APPLIED))
+            return self._report(replace(result, state=ContentUpdateState.APPLIED))
         self._report(result)
         start_bytes = self._fetcher.bytes_received
         try:
@@ -205,7 +198,7 @@ class ContentUpdater:
         except (_Refused, StoreError) as error:
             failed = replace(
                 result,
-                state=UpdateState.FAILED,
+                state=ContentUpdateState.FAILED,
                 reason=str(error),
                 bytes_downloaded=self._fetcher.bytes_received - start_bytes,
             )
@@ -215,7 +208,7 @@ class ContentUpdater:
         return self.apply_staged(version, result)
 
     def _download_and_stage(self, version: str, result: UpdateResult) -> UpdateResult:
-        result = self._report(replace(result, state=UpdateState.DOWNLOADING))
+        result = self._report(replace(result, state=ContentUpdateState.DOWNLOADING))
         updater = self._tuf_updater()
         self._with_retry(updater.refresh)
         manifest = self._fetch_manifest(updater, version)
@@ -235,7 +228,7 @@ class ContentUpdater:
         result = self._report(
             replace(
                 result,
-                state=UpdateState.VERIFIED,
+                state=ContentUpdateState.VERIFIED,
                 files_downloaded=downloaded,
                 files_reused=reused,
             )
@@ -248,7 +241,7 @@ class ContentUpdater:
             raise _Refused(f"the catalog of {version} is invalid: {error}") from error
         if catalog.version != version:
             raise _Refused(f"the catalog says version {catalog.version}, expected {version}")
-        return self._report(replace(result, state=UpdateState.STAGED))
+        return self._report(replace(result, state=ContentUpdateState.STAGED))
 
     def _fetch_manifest(self, updater: Updater, version: str) -> Manifest:
         info = updater.get_targetinfo(manifest_target(version))
@@ -273,29 +266,31 @@ class ContentUpdater:
 
     def apply_staged(self, version: str, result: UpdateResult | None = None) -> UpdateResult:
         """Switch to the staged ``version`` if no session is open; roll back if it is unhealthy."""
-        result = result or UpdateResult(version, UpdateState.STAGED)
+        result = result or UpdateResult(version, ContentUpdateState.STAGED)
         if self._session_open():
             return self._report(
-                replace(result, state=UpdateState.STAGED, reason=SESSION_OPEN_REASON)
+                replace(result, state=ContentUpdateState.STAGED, reason=SESSION_OPEN_REASON)
             )
         try:
             old = self.store.switch_to(version)
         except StoreError as error:
-            return self._report(replace(result, state=UpdateState.FAILED, reason=str(error)))
+            return self._report(replace(result, state=ContentUpdateState.FAILED, reason=str(error)))
         problem = self._health_check(self.store.version_dir(version))
         if problem:
             self.store.switch_back(version, old)
             log.error("content %s failed its health check, back on %s: %s", version, old, problem)
             reason = f"health check failed, rolled back to {old or 'built-in content'}: {problem}"
-            return self._report(replace(result, state=UpdateState.FAILED, reason=reason))
+            return self._report(replace(result, state=ContentUpdateState.FAILED, reason=reason))
         self.store.prune()
         log.info("content %s applied (previous %s kept)", version, old)
-        return self._report(replace(result, state=UpdateState.APPLIED, reason=None))
+        return self._report(replace(result, state=ContentUpdateState.APPLIED, reason=None))
 
     def roll_back(self) -> UpdateResult:
         """Show the previous version again (the operator's 'take it back')."""
         previous = self.store.previous_version()
         if previous is None:
             current = self.current_version() or "built-in"
-            return UpdateResult(current, UpdateState.FAILED, reason="no previous version kept")
+            return UpdateResult(
+                current, ContentUpdateState.FAILED, reason="no previous version kept"
+            )
         return self.apply_staged(previous)
