@@ -18,6 +18,11 @@ from sqlalchemy.engine import make_url
 
 #: Where state lives when the database is not a local SQLite file.
 DEFAULT_STATE_DIR: Final = Path("/var/lib/fleet")
+#: How long the ingest's writer waits after a batch's first message for more (its latency at a
+#: low rate; a full batch is written at once), and the most it may be set to: held longer, what
+#: arrives meanwhile waits unacknowledged (docs/fleet-ingest.md).
+INGEST_BATCH_WAIT_S: Final = 1.0
+INGEST_BATCH_WAIT_MAX_S: Final = 5.0
 DEFAULT_DATABASE_URL: Final = f"sqlite:///{DEFAULT_STATE_DIR}/fleet.db"
 
 
@@ -89,7 +94,9 @@ class FleetSettings(BaseSettings):
     # Ingest: the MQTT thread queues, one writer stores batches of up to ingest_batch_size
     # messages (or what came within ingest_batch_wait_s) in one transaction each.
     ingest_batch_size: int = Field(default=500, ge=1)
-    ingest_batch_wait_s: float = Field(default=0.2, gt=0)
+    ingest_batch_wait_s: float = Field(
+        default=INGEST_BATCH_WAIT_S, gt=0, le=INGEST_BATCH_WAIT_MAX_S
+    )
     #: Messages waiting for the database before reading from the broker pauses.
     ingest_queue_size: int = Field(default=20_000, ge=1)
     #: MQTT v5 shared subscription group: ingest processes in the same group split the load.
