@@ -14,9 +14,11 @@ divided by the rows stored.
 
 Floors, measured in the same run, interleaved (``--rounds`` A/B/A/B rounds, one fresh database
 each): (1) a bare paho client subscribed to the same topics receiving the same publishers'
-messages and doing nothing with them, CPU per message received; (2) a bare multi-row
-``INSERT`` (``--batch-size`` rows a statement, SQLAlchemy Core) of as many health rows into the
-same table, CPU per row. The floor per stored message is their sum. With PostgreSQL, the
+messages and doing nothing with them, CPU per message received; (2) bare inserts of as many
+health rows into the same table (``--batch-size`` rows a transaction, SQLAlchemy Core), as one
+multi-row ``INSERT ... VALUES`` and as one ``INSERT`` executed for many parameter sets
+(executemany, what the ingest does): the cheaper, CPU per row. The floor per stored message is
+their sum. With PostgreSQL, the
 server's own CPU is in neither figure. Run from the repository root:
 
     .venv/bin/python -m bench.fleet_ingest [--pg postgresql+psycopg://postgres@127.0.0.1/test]
@@ -148,6 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rounds: list[dict[str, Any]] = []
         receive: list[float] = []
         inserted: list[float] = []
+        insert_ways: list[dict[str, float]] = []
         for number in range(args.rounds):
             # Each round its own broker and database: the ingest keeps a persistent session,
             # which must not carry over into the next round.
@@ -159,9 +162,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 with database(args.pg, folder) as url:
                     rounds.append(measure(args, url, broker.port, credentials, terminals))
-                    inserted.append(
-                        insert_floor(url, terminals, rounds[-1]["stored"], args.batch_size)
-                    )
+                    ways = insert_floors(url, terminals, rounds[-1]["stored"], args.batch_size)
+                    insert_ways.append(ways)
+                    inserted.append(min(ways.values()))
                 receive.append(receive_floor(args, broker.port, credentials, terminals))
             finally:
                 broker.stop()
@@ -172,14 +175,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["stored_lost_rounds"] = [[r["stored"], r["lost"]] for r in rounds]
     result["floor_receive_us_per_message_rounds"] = receive
     result["floor_insert_us_per_row_rounds"] = inserted
+    result["floor_insert_ways_us_per_row_rounds"] = insert_ways
     floor_us = statistics.median(receive) + statistics.median(inserted)
     result["floor"] = figure(
         "ingest CPU per stored message, median of rounds",
         "µs",
         statistics.median(project),
         floor_us,
-        "a bare paho client receiving the same messages, plus a bare multi-row INSERT of as "
-        "many rows into the same table (CPU per row)",
+        "a bare paho client receiving the same messages, plus the cheaper of two bare INSERTs "
+        "of as many rows into the same table, multi-row VALUES or executemany (CPU per row)",
         method=f"{args.rounds} rounds, each a fresh database: ingest, insert, bare receive",
         floor_receive_us=round(statistics.median(receive), 1),
         floor_insert_us=round(statistics.median(inserted), 1),
@@ -268,28 +272,42 @@ def receive_floor(
 
 
 def insert_floor(url: str, terminals: list[str], rows: int, batch: int) -> float:
-    """CPU µs of this process per row for bare multi-row INSERTs of ``rows`` health rows."""
+    """CPU µs of this process per row for the cheaper of two bare ways of inserting ``rows``
+    health rows in transactions of ``batch`` rows (see :func:`insert_floors`)."""
+    return min(insert_floors(url, terminals, rows, batch).values())
+
+
+def insert_floors(url: str, terminals: list[str], rows: int, batch: int) -> dict[str, float]:
+    """CPU µs of this process per row for bare inserts of ``rows`` health rows, ``batch`` rows
+    a transaction, two ways: one multi-row ``INSERT ... VALUES (...), (...)`` statement, and
+    one ``INSERT`` executed for many parameter sets (executemany, as the ingest does)."""
     engine = make_engine(url)
     payload = json.loads(health_template().format(seq=1, sent_at=sent_at_now()))
     now = datetime.now(UTC)
-    values = [
-        {
-            "terminal_id": terminals[i % len(terminals)],
-            "seq": 10**9 + i,
-            "sent_at": now,
-            "claimed_sent_at": None,
-            "received_at": now,
-            "payload": payload,
-        }
-        for i in range(max(rows, 1))
-    ]
-    cpu_start = time.process_time()
-    for first in range(0, len(values), batch):
-        with engine.begin() as connection:
-            connection.execute(insert(HealthSample).values(values[first : first + batch]))
-    cpu_s = time.process_time() - cpu_start
+    figures: dict[str, float] = {}
+    for number, way in enumerate(("values", "executemany")):
+        values = [
+            {
+                "terminal_id": terminals[i % len(terminals)],
+                "seq": 10**9 * (number + 1) + i,
+                "sent_at": now,
+                "claimed_sent_at": None,
+                "received_at": now,
+                "payload": payload,
+            }
+            for i in range(max(rows, 1))
+        ]
+        cpu_start = time.process_time()
+        for first in range(0, len(values), batch):
+            chunk = values[first : first + batch]
+            with engine.begin() as connection:
+                if way == "values":
+                    connection.execute(insert(HealthSample).values(chunk))
+                else:
+                    connection.execute(insert(HealthSample.__table__), chunk)
+        figures[way] = round(1e6 * (time.process_time() - cpu_start) / len(values), 1)
     engine.dispose()
-    return round(1e6 * cpu_s / len(values), 1)
+    return figures
 
 
 def restart_with_queue_limit(broker: RunningBroker, limit: int) -> RunningBroker:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Executable, func, select
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.orm import Session
 
 from fleet.core.security import (
@@ -48,20 +50,36 @@ def get_or_create_terminal(session: Session, terminal_id: str, at: datetime) -> 
 
 def insert_terminal_unless_present(session: Session, terminal_id: str, at: datetime) -> Executable:
     """``INSERT ... ON CONFLICT (id) DO NOTHING`` of a new terminal, in the session's dialect."""
-    values = {
+    return _insert_terminals(session).values(_new_terminal(terminal_id, at))
+
+
+def insert_terminals_unless_present(session: Session, first_seen: Mapping[str, datetime]) -> None:
+    """Make the rows of the terminals not there yet (one statement, executemany), each born at
+    the moment given; the others are left as they are."""
+    session.execute(
+        _insert_terminals(session), [_new_terminal(t, at) for t, at in first_seen.items()]
+    )
+
+
+def _new_terminal(terminal_id: str, at: datetime) -> dict[str, object]:
+    return {
         "id": terminal_id,
         "state": TerminalState.UNKNOWN,
         "state_since": at,
         "created_at": at,
         "versions": {},
     }
+
+
+def _insert_terminals(session: Session) -> SqliteInsert | PgInsert:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING`` into the terminals, in the session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(Terminal).values(values).on_conflict_do_nothing(index_elements=["id"])
+        return pg_insert(Terminal).on_conflict_do_nothing(index_elements=["id"])
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(Terminal).values(values).on_conflict_do_nothing(index_elements=["id"])
+    return sqlite_insert(Terminal).on_conflict_do_nothing(index_elements=["id"])
 
 
 def get_terminal(session: Session, terminal_id: str) -> Terminal | None:

@@ -21,6 +21,11 @@ from kiosk.settings_doc import settings_table
 
 #: Where state lives when the database is not a local SQLite file.
 DEFAULT_STATE_DIR: Final = Path("/var/lib/fleet")
+#: How long the ingest's writer waits after a batch's first message for more (its latency at a
+#: low rate; a full batch is written at once), and the most it may be set to: held longer, what
+#: arrives meanwhile waits unacknowledged (docs/fleet-ingest.md).
+INGEST_BATCH_WAIT_S: Final = 1.0
+INGEST_BATCH_WAIT_MAX_S: Final = 5.0
 DEFAULT_DATABASE_URL: Final = f"sqlite:///{DEFAULT_STATE_DIR}/fleet.db"
 
 
@@ -128,8 +133,12 @@ class FleetSettings(BaseSettings):
     ingest_batch_size: int = Field(default=500, ge=1)
     """The MQTT thread queues what it receives; one writer stores batches of up to this many
     messages in one transaction each."""
-    ingest_batch_wait_s: float = Field(default=0.2, gt=0)
-    """A batch is stored once it is full or this long after its first message came."""
+    ingest_batch_wait_s: float = Field(
+        default=INGEST_BATCH_WAIT_S, gt=0, le=INGEST_BATCH_WAIT_MAX_S
+    )
+    """A batch is stored once it is full or this long after its first message came: at a
+    low rate, a longer wait makes fuller batches (one INSERT and two UPDATEs each, whatever
+    their size), at the cost of that much more delay before a report shows."""
     ingest_queue_size: int = Field(default=20_000, ge=1)
     """Messages waiting for the database before reading from the broker pauses."""
     ingest_share_group: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,40}$")

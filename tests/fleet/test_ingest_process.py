@@ -63,10 +63,12 @@ def test_a_row_the_database_refuses_costs_only_itself(
     real_handle_batch = writer_module.handle_batch
     poison = health_payload(seq=13, at=later(13))
 
-    def refusing(session: Session, batch: list[Received], clock: object) -> object:
+    def refusing(
+        session: Session, batch: list[Received], clock: object, terminals: object
+    ) -> object:
         if any(item.payload == poison for item in batch):
             raise IntegrityError("INSERT", {}, Exception("value too long"))
-        return real_handle_batch(session, batch, clock)  # type: ignore[arg-type]
+        return real_handle_batch(session, batch, clock, terminals)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer_module, "handle_batch", refusing)
     committed: list[Received] = []

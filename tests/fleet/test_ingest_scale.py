@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest import writer as writer_module
-from fleet.ingest.handler import Received, handle_batch
+from fleet.ingest.handler import KnownTerminals, Received, handle_batch
 from fleet.ingest.mqtt import Ingest, subscriptions
 from fleet.ingest.writer import BatchWriter
 from fleet.models import HealthSample, RejectedMessage, Terminal
@@ -101,10 +102,12 @@ def test_a_locked_database_holds_the_batch_and_stores_it_once(
     real = writer_module.handle_batch
     failures = [OperationalError("INSERT", {}, Exception("database is locked"))] * 2
 
-    def locked_twice(session: Session, batch: list[Received], clock: object) -> object:
+    def locked_twice(
+        session: Session, batch: list[Received], clock: object, terminals: object
+    ) -> object:
         if failures:
             raise failures.pop()
-        return real(session, batch, clock)  # type: ignore[arg-type]
+        return real(session, batch, clock, terminals)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer_module, "handle_batch", locked_twice)
     committed: list[Received] = []
@@ -282,11 +285,11 @@ def test_poison_costs_only_itself(factory: sessionmaker[Session]) -> None:
             batch.append(health(seq, terminal_id))
             if poisoned and seq % 100 == 0:
                 batch += [unknown_ack(seq), Received(HEALTH, poison_seq, later(seq))]
-            if len(batch) >= 500 or seq == 3000:
+            if seq % 500 == 0:  # the same 500 reports a batch, with or without the poison
                 writer.write(batch)
                 batch = []
                 # One transaction for each batch: none split, none stored again one by one.
-                assert writer.batches == writer.handled // 500 + (writer.handled % 500 > 0)
+                assert writer.batches == seq // 500
         return writer
 
     def timed(terminal_id: str, poisoned: bool) -> tuple[float, BatchWriter]:
@@ -309,3 +312,122 @@ def test_poison_costs_only_itself(factory: sessionmaker[Session]) -> None:
         rejected = {r.reason: r.count for r in session.scalars(select(RejectedMessage))}
     poisoned_runs = 1 + sum(1 for _t, p in RUNS if p)
     assert rejected == {"unknown_command": 30 * poisoned_runs, "out_of_range": 30 * poisoned_runs}
+
+
+def counting_statements(engine: Engine) -> list[str]:
+    """The SQL statements ``engine`` runs from now on (executemany counts once)."""
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    return statements
+
+
+def test_a_batch_of_health_costs_the_same_statements_whatever_its_terminals(
+    migrated_engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    """No SELECT nor UPDATE per terminal: one de-duplication query, one INSERT of the reports,
+    one UPDATE of the latest figures and one of the sightings, for 10 terminals as for 1."""
+    known = KnownTerminals()
+    names = [f"bdx-many-{n:02d}" for n in range(10)]
+
+    def batch(first_seq: int, terminals: list[str]) -> list[Received]:
+        return [
+            health(seq, terminals[seq % len(terminals)])
+            for seq in range(first_seq, first_seq + 100)
+        ]
+
+    with factory() as session:  # the terminals' first reports make their rows
+        assert {o.kind for o in handle_batch(session, batch(1, names), terminals=known)} == {
+            "stored"
+        }
+    statements = counting_statements(migrated_engine)
+    for first_seq, terminals in ((101, names[:1]), (201, names)):
+        statements.clear()
+        with factory() as session:
+            outcomes = handle_batch(session, batch(first_seq, terminals), terminals=known)
+        assert [o.kind for o in outcomes] == ["stored"] * 100
+        assert sorted(s for s in statements if s != "COMMIT") == [
+            "INSERT",
+            "SELECT",
+            "UPDATE",
+            "UPDATE",
+        ], statements
+    with factory() as session:
+        assert stored(session) == 300
+        figures = session.scalars(select(Terminal).order_by(Terminal.id)).all()
+        # Each terminal's figures are those of its newest report.
+        assert {t.health_at for t in figures} == {later(291 + n) for n in range(10)}
+        assert all(t.last_seen_at == t.health_at for t in figures)
+
+
+def test_a_terminal_row_gone_while_remembered_is_made_again_and_nothing_lost(
+    factory: sessionmaker[Session],
+) -> None:
+    writer = BatchWriter(factory)
+    writer.write([health(1), health(2)])
+    with factory() as session:  # not something the fleet does: a hand in the database
+        session.execute(delete(HealthSample))
+        session.execute(delete(Terminal))
+        session.commit()
+
+    writer.write([health(3), health(4)])
+
+    assert writer.unstorable == 0
+    with factory() as session:
+        assert stored(session) == 2
+        assert session.get(Terminal, TERMINAL) is not None
+
+
+def test_a_late_and_a_wrong_clock_in_one_batch_leave_the_figures_of_the_newest_report(
+    db_session: Session,
+) -> None:
+    def report(seq: int, sent_at: datetime, cpu: float, received: datetime) -> Received:
+        return Received(HEALTH, health_payload(seq, sent_at, cpu=cpu), received)
+
+    now = later(600)
+    batch = [
+        report(1, later(590), 20.0, now),  # on time
+        report(2, later(100), 90.0, now),  # late from the agent's queue: history
+        report(3, now + timedelta(days=400), 70.0, now),  # a wrong clock: at the fleet's time
+    ]
+    assert [o.kind for o in handle_batch(db_session, batch)] == ["stored"] * 3
+    terminal = db_session.get(Terminal, TERMINAL)
+    assert terminal is not None
+    # The wrong clock's report is filed at the fleet's time, the newest: its figures win.
+    assert (terminal.cpu_percent, terminal.health_at) == (70.0, now)
+    assert terminal.clock_error_s is not None
+    assert terminal.clock_error_s > 399 * 86400
+    assert terminal.last_seen_at == now
+
+    back = [report(4, later(700), 30.0, later(701)), report(5, later(200), 95.0, later(702))]
+    assert [o.kind for o in handle_batch(db_session, back)] == ["stored"] * 2
+    db_session.expire_all()
+    terminal = db_session.get(Terminal, TERMINAL)
+    assert terminal is not None
+    # On time again: the clock error goes; the late report after it changes neither.
+    assert (terminal.cpu_percent, terminal.clock_error_s, terminal.clock_error_at) == (
+        30.0,
+        None,
+        None,
+    )
+    assert terminal.last_seen_at == later(702)
+
+
+def test_at_a_low_rate_the_writer_waits_to_fill_a_batch(factory: sessionmaker[Session]) -> None:
+    """Messages arriving one by one within the wait go in one transaction, not one each."""
+    writer = BatchWriter(factory, batch_wait_s=3.0)
+    writer.start()
+    try:
+        first = health(1)
+        writer.submit(first.topic, first.payload, first.received_at)
+        wait_until(lambda: writer.backlog == 0, 10, "the writer to take the first message")
+        for seq in range(2, 21):
+            item = health(seq)
+            writer.submit(item.topic, item.payload, item.received_at)
+        wait_until(lambda: writer.handled == 20, 20, "20 messages stored")
+    finally:
+        writer.stop()
+    assert writer.batches == 1
