@@ -8,11 +8,15 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from kiosk.agent.journal import JournalBackend, JournalUnavailable, SystemdJournal, collect_logs
+from kiosk.agent.messages import UiState
 from kiosk.agent.settings import validate_settings
-from kiosk.contract import SCREENSHOT_MAX_BYTES, LogLine, Reason, Scalar, UiState
+from kiosk.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
+
+if TYPE_CHECKING:
+    from kiosk.contract import LogLine
 from kiosk.localproto import AgentMessage, Settings, WipeResult
 
 log = logging.getLogger(__name__)

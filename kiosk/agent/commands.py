@@ -22,21 +22,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
 from kiosk.agent.settings import InvalidSettings, validate_settings
-from kiosk.contract import (
+from kiosk.wire import (
     COMMAND_CLOCK_SKEW_S,
     COMMAND_MAX_VALIDITY_S,
     LOG_LINES_DEFAULT,
     LOG_LINES_MAX,
-    Command,
-    CommandOutput,
     Reason,
     Scalar,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    # Commands are rare: their models (pydantic) are imported at the first one.
+    from kiosk.contract import Command, CommandOutput
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ AckResult = Literal["accepted", "done", "failed", "refused"]
 #: ``ack(command_id, result, reason)``: the session publishes it on ``cmd/ack``.
 AckCallback = Callable[[str, AckResult, "str | None"], None]
 #: ``ack_output(command_id, output)``: the ``done`` ack of a command that brings something back.
-OutputCallback = Callable[[str, CommandOutput], None]
+OutputCallback = Callable[[str, "CommandOutput"], None]
 
 STORE_FILE_NAME: Final = "commands.json"
 MAX_REMEMBERED: Final = 1000
@@ -337,7 +339,7 @@ class CommandProcessor:
             return _Plan(lambda: self._screenshot(command.id), long=True)
         if name == "logs":
             lines = _lines(args)
-            return _Plan(lambda: CommandOutput(logs=self._actions.read_logs(lines)), long=True)
+            return _Plan(lambda: _output(logs=self._actions.read_logs(lines)), long=True)
         if name == "set_settings":
             settings = validate_settings(args)
             return _Plan(_calling(lambda: self._actions.apply_settings(settings)), long=False)
@@ -353,7 +355,7 @@ class CommandProcessor:
 
     def _screenshot(self, command_id: str) -> CommandOutput:
         png = self._actions.take_screenshot(command_id)
-        return CommandOutput(screenshot_png=base64.b64encode(png).decode("ascii"))
+        return _output(screenshot_png=base64.b64encode(png).decode("ascii"))
 
     def _execute(self, command: Command, plan: _Plan) -> None:
         output: CommandOutput | None = None
@@ -373,7 +375,7 @@ class CommandProcessor:
             # finish_interrupted() after the next boot acknowledges it ``done``.
             log.info("terminal %s: reboot requested by command %s", self._terminal_id, command.id)
             return
-        if isinstance(failure, CommandOutput):
+        if not isinstance(failure, str | None):
             output, failure = failure, None
         if failure is None:
             self._finish(command, "done", None, output)
@@ -442,3 +444,10 @@ def _calling(action: Callable[[], None]) -> Callable[[], str | None]:
 
 # --------------------------------------------------------------------------------------------
 # The real terminal
+
+
+def _output(**fields: Any) -> CommandOutput:
+    """A ``logs`` or ``screenshot`` output, with the contract's model (imported at the first)."""
+    from kiosk.contract import CommandOutput
+
+    return CommandOutput(**fields)

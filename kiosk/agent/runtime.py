@@ -28,15 +28,17 @@ from kiosk.agent.enclosure import (
 )
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJournal, SystemdJournal
+from kiosk.agent.messages import Desired
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.contract import CommandOutput, Desired, Reason, Scalar
 from kiosk.localproto import ContentSwitch
+from kiosk.wire import Reason, Scalar
 
 if TYPE_CHECKING:
     from kiosk.agent.content.service import ContentService
+    from kiosk.contract import CommandOutput
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from kiosk.contract import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES, Scalar, UiState, utc_now
+from kiosk.agent.messages import UiState
 from kiosk.localproto import (
     AgentMessage,
     Crash,
@@ -42,6 +42,7 @@ from kiosk.localproto import (
     decode_ui_message,
     encode,
 )
+from kiosk.wire import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES, Scalar, utc_now
 
 log = logging.getLogger(__name__)
 

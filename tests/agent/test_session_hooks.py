@@ -65,7 +65,7 @@ def hooks() -> Hooks:
 
 @pytest.fixture
 def session(broker: TestBroker, tmp_path: Path, hooks: Hooks) -> Iterator[AgentSession]:
-    settings = AgentSettings.model_validate(
+    settings = AgentSettings.from_mapping(
         {
             "terminal_id": TERMINAL,
             "mqtt": {
