@@ -17,7 +17,7 @@ from kiosk.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
 
 if TYPE_CHECKING:
     from kiosk.contract import LogLine
-from kiosk.localproto import AgentMessage, Settings, WipeResult
+from kiosk.agent.uimessages import AgentMessage, Settings, WipeResult
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.localproto import ContentSwitch
+from kiosk.agent.uimessages import ContentSwitch
 from kiosk.wire import Reason, Scalar
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from kiosk.contract import Scalar
+from kiosk.wire import Scalar
 
 
 class InvalidSettings(ValueError):

@@ -18,7 +18,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Final
 
 from kiosk.agent.messages import UiState
-from kiosk.localproto import (
+from kiosk.agent.uimessages import (
     AgentMessage,
     Crash,
     Heartbeat,
@@ -69,7 +69,7 @@ class _Connection:
     closing: bool = False
 
 
-def _joined(names: list[str]) -> str:
+def _joined(names: Sequence[str]) -> str:
     """Distinct names, comma-separated, cut at a whole name to fit a contract Event value."""
     text = ""
     for name in dict.fromkeys(names):
@@ -478,7 +478,7 @@ class UiLinkServer:
                     "reason": message.reason,
                     "tiles_count": len(set(message.tiles_used)),
                     "tiles": _joined(message.tiles_used),
-                    **message.help.model_dump(),
+                    **message.help.as_json(),
                     **message.assist.event_data(),
                 }
             elif isinstance(message, WipeResult):

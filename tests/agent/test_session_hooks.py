@@ -28,6 +28,7 @@ from kiosk.contract import (
     utc_now,
 )
 from tests.agent.fleet_listener import FleetListener, fleet_listener
+from tests.agent.same_json import same_json
 from tests.conftest import TestBroker
 from tests.helpers import wait_until
 
@@ -123,9 +124,9 @@ def test_hooks_feed_health_commands_acks_and_events(
     assert event.seq == ack.seq + 1
 
     got_ack = listener.expect(lambda r: isinstance(r.message, CommandAck)).message
-    assert got_ack == ack
+    assert same_json(got_ack, ack)
     got_event = listener.expect(lambda r: isinstance(r.message, Event)).message
-    assert got_event == event
+    assert same_json(got_event, event)
     # Health, events and acks share one counter: the fleet de-duplicates by seq.
     later = listener.expect(lambda r: isinstance(r.message, Health)).message
     assert isinstance(later, Health)

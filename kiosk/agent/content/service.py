@@ -21,7 +21,7 @@ from kiosk.agent.content.updater import (
     UpdateResult,
     UpdateState,
 )
-from kiosk.contract import Scalar
+from kiosk.wire import Scalar
 
 log = logging.getLogger(__name__)
 
