@@ -12,8 +12,15 @@ def wire_form(message: Any) -> Any:
         return json.loads(message.to_bytes())
     if hasattr(message, "model_dump_json"):
         return json.loads(message.model_dump_json(exclude_none=True))
-    body = message.as_json()
-    return {key: value for key, value in json.loads(json.dumps(body)).items() if value is not None}
+    return _without_none(json.loads(json.dumps(message.as_json())))
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
 
 
 def same_json(left: Any, right: Any) -> bool:
