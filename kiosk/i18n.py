@@ -15,9 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 DEFAULT_LANGUAGE: Final = "fr"
 #: The language the source strings are written in: it needs no catalog.
 SOURCE_LANGUAGE: Final = "en"
@@ -36,6 +33,11 @@ def available_languages(locale_dir: Path, domain: str) -> list[str]:
 @cache
 def translations(locale_dir: Path, domain: str, language: str) -> gettext.NullTranslations:
     """The compiled catalog of ``domain`` in ``language`` (identity for the source language)."""
+    # Imported here: Babel and its locale data (some 2 MB) only for a process that compiles a
+    # catalog (the device agent reads its own plain one without it, kiosk.agent.i18n).
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     path = catalog_path(locale_dir, language, domain)
     if language == SOURCE_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()

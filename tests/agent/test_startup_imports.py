@@ -24,6 +24,8 @@ LAZY = (
     "urllib3",
     "pydantic",
     "pydantic_core",
+    # Babel compiles the UI's catalogs; the agent reads its plain one itself (kiosk.agent.i18n).
+    "babel",
 )
 #: The project's own modules that build pydantic models: imported by a command at most (rare).
 LAZY_MODULES = ("kiosk.contract", "kiosk.localproto", "kiosk.catalog", "kiosk.places")
@@ -53,7 +55,7 @@ def test_content_updates_configured_still_leave_tuf_out() -> None:
     bundle's manifest, catalog and places are checked with their pydantic models, but tuf and
     its stack wait for the first update."""
     loaded = _loaded_after("import kiosk.agent.cli, kiosk.agent.content.service")
-    tuf_stack = set(LAZY) - {"pydantic", "pydantic_core"}
+    tuf_stack = set(LAZY) - {"pydantic", "pydantic_core", "babel"}
     assert not loaded & tuf_stack, sorted(loaded & tuf_stack)
 
 
@@ -63,6 +65,7 @@ def test_content_updates_configured_still_leave_tuf_out() -> None:
 STEADY_DAY = """
 import pathlib, sys, tempfile
 from kiosk.agent import cli, messages, uimessages
+from kiosk.agent.i18n import gettext_for
 from kiosk.agent.config import load_settings
 from kiosk.agent.health import collect_health
 from kiosk.agent.sensors import SimulatedSensors
@@ -72,7 +75,7 @@ folder = pathlib.Path(tempfile.mkdtemp())
 (folder / "agent.toml").write_text(
     'terminal_id = "bdx-001"\\n[mqtt]\\npassword = "x"\\n[health]\\ninterval_s = 30\\n'
 )
-load_settings(folder / "agent.toml")
+load_settings(folder / "agent.toml", gettext_for("fr"))
 now = utc_now()
 messages.Status(state="online", boot_id="b", sent_at=now, keepalive_s=30).to_bytes()
 collect_health(1, SimulatedSensors(seed="bdx-001")).to_bytes()
