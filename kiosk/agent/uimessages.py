@@ -81,10 +81,10 @@ def _short_text(where: str, value: object, limit: int) -> str:
     return value
 
 
-def _names(where: str, value: object, pattern: re.Pattern[str], most: int) -> tuple[str, ...]:
+def _names(where: str, value: object, pattern: re.Pattern[str], most: int) -> list[str]:
     if not isinstance(value, list | tuple) or len(value) > most:
         raise _invalid(where, f"must be a list of at most {most}")
-    return tuple(_matching(f"{where}.{index}", item, pattern) for index, item in enumerate(value))
+    return [_matching(f"{where}.{index}", item, pattern) for index, item in enumerate(value)]
 
 
 class _Line:
@@ -99,7 +99,7 @@ class _Line:
             value = getattr(self, spec.name)
             if isinstance(value, HelpUsage | SessionAssist):
                 value = value.as_json()
-            elif isinstance(value, tuple):
+            elif isinstance(value, list | tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
                 value = dict(value)
