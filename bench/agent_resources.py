@@ -161,8 +161,8 @@ def main() -> None:
                 str(broker.tls_port),
                 "--username",
                 TERMINAL,
-                "--password",
-                users[TERMINAL],
+                # One argument: a random password may begin with "-" (token_urlsafe).
+                f"--password={users[TERMINAL]}",
                 "--topic",
                 topic_for(TERMINAL, Channel.HEALTH),
                 "--ca-file",
