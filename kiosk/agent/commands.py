@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
+from kiosk.agent.messages import Command
 from kiosk.agent.settings import InvalidSettings, validate_settings
 from kiosk.wire import (
     COMMAND_CLOCK_SKEW_S,
@@ -37,8 +38,8 @@ from kiosk.wire import (
 )
 
 if TYPE_CHECKING:
-    # Commands are rare: their models (pydantic) are imported at the first one.
-    from kiosk.contract import Command, CommandOutput
+    # A logs or screenshot output (rare) is the contract's model, imported then.
+    from kiosk.contract import CommandOutput
 
 log = logging.getLogger(__name__)
 

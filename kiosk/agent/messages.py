@@ -8,8 +8,8 @@ hand against the same limits, and reads the retained ``desired`` state the same 
 strict types of :func:`kiosk.contract.decode`. ``tests/agent/test_messages.py`` checks that
 both sides accept and refuse the same payloads and agree on every value.
 
-Commands (an operator's rare order) are still decoded by :func:`kiosk.contract.decode`,
-imported at the first one; the ``logs`` and ``screenshot`` outputs likewise.
+Commands are read the same way. Only the ``logs`` and ``screenshot`` outputs (an operator's
+rare look at the terminal) are built with the contract's models, imported then.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from kiosk.wire import (
     COMMAND_ID_PATTERN,
@@ -28,6 +28,7 @@ from kiosk.wire import (
     PROTOCOL_VERSION,
     Address,
     Channel,
+    CommandName,
     ContractError,
     Scalar,
     decode_object,
@@ -38,7 +39,7 @@ from kiosk.wire import (
 )
 
 if TYPE_CHECKING:
-    from kiosk.contract import Command, CommandOutput
+    from kiosk.contract import CommandOutput
 
 SHORT_TEXT_CHARS: Final = 200
 _NAME_RE: Final = re.compile(r"[a-z][a-z0-9_.]{0,63}")
@@ -343,17 +344,65 @@ class Desired(Message):
         object.__setattr__(self, "sent_at", _timestamp("sent_at", self.sent_at))
 
 
+COMMAND_NAMES: Final[tuple[str, ...]] = get_args(CommandName)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command(Message):
+    """An order from the fleet (see :class:`kiosk.contract.Command`)."""
+
+    id: str
+    name: CommandName
+    args: Mapping[str, Scalar] = field(default_factory=dict)
+    issued_at: datetime
+    expires_at: datetime
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not _COMMAND_ID_RE.fullmatch(self.id):
+            raise _invalid("id", f"does not match {COMMAND_ID_PATTERN}")
+        if self.name not in COMMAND_NAMES:
+            raise _invalid("name", f"must be one of {', '.join(COMMAND_NAMES)}")
+        _scalars("args", self.args)
+        object.__setattr__(self, "issued_at", _timestamp("issued_at", self.issued_at))
+        object.__setattr__(self, "expires_at", _timestamp("expires_at", self.expires_at))
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(UTC)) >= self.expires_at
+
+
+def _fields_of(raw: dict[str, Any], known: frozenset[str], required: tuple[str, ...]) -> None:
+    """Refuse, as the models do, a key they do not know or one they need that is absent."""
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise _invalid(extra[0][:40], "Extra inputs are not permitted")
+    for name in required:
+        if name not in raw:
+            raise _invalid(name, "Field required")
+
+
+_COMMAND_KEYS: Final = frozenset({"v", "id", "name", "args", "issued_at", "expires_at"})
+
+
+def decode_command(payload: bytes) -> Command:
+    """:func:`kiosk.contract.decode` of a ``cmd`` payload, to the same strict rules."""
+    raw = decode_object(payload)
+    _fields_of(raw, _COMMAND_KEYS, ("id", "name", "issued_at", "expires_at"))
+    return Command(
+        id=raw["id"],
+        name=raw["name"],
+        args=raw.get("args", {}),
+        issued_at=raw["issued_at"],
+        expires_at=raw["expires_at"],
+    )
+
+
 _DESIRED_KEYS: Final = frozenset({"v", "content_version", "settings", "sent_at"})
 
 
 def decode_desired(payload: bytes) -> Desired:
     """:func:`kiosk.contract.decode` of a ``desired`` payload, to the same strict rules."""
     raw = decode_object(payload)
-    extra = sorted(set(raw) - _DESIRED_KEYS)
-    if extra:
-        raise _invalid(extra[0][:40], "Extra inputs are not permitted")
-    if "sent_at" not in raw:
-        raise _invalid("sent_at", "Field required")
+    _fields_of(raw, _DESIRED_KEYS, ("sent_at",))
     content_version = raw.get("content_version")
     if content_version is not None and not isinstance(content_version, str):
         raise _invalid("content_version", "must be a text or null")
@@ -365,14 +414,11 @@ def decode_desired(payload: bytes) -> Desired:
 
 
 def decode_received(topic: str, payload: bytes) -> tuple[Address, Desired | Command]:
-    """What the agent reads from the broker: its ``desired`` state here, a command (rare) with
-    the contract's models, imported then. Raises :class:`ContractError`."""
+    """What the agent reads from the broker (its ``desired`` state and its commands), or
+    :class:`ContractError`."""
     address = parse_topic(topic)
     if address.channel is Channel.DESIRED:
         return address, decode_desired(payload)
-    from kiosk.contract import Command, decode  # at the first command: pydantic, ~12 MB
-
-    message = decode(address.channel, payload)
-    if not isinstance(message, Command):
-        raise ContractError("bad_topic", f"{topic!r} is not read by a terminal")
-    return address, message
+    if address.channel is Channel.CMD:
+        return address, decode_command(payload)
+    raise ContractError("bad_topic", f"{topic!r} is not read by a terminal")

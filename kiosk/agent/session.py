@@ -39,14 +39,22 @@ from paho.mqtt.properties import Properties
 import kiosk
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, publish_reason
-from kiosk.agent.messages import CommandAck, Desired, Event, Health, Status, decode_received
+from kiosk.agent.messages import (
+    Command,
+    CommandAck,
+    Desired,
+    Event,
+    Health,
+    Status,
+    decode_received,
+)
 from kiosk.agent.outbox import Entry, Kind, Outbox
 from kiosk.agent.sensors import SensorBackend, read_clock_state
 from kiosk.agent.state import PersistentCounter
 from kiosk.wire import COMMAND_ID_PATTERN, Channel, ContractError, Scalar, topic_for, utc_now
 
 if TYPE_CHECKING:
-    from kiosk.contract import Command, CommandOutput
+    from kiosk.contract import CommandOutput
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 The contract's pydantic models stay the source of truth: whatever the agent builds must decode
 with them to the same values, what they refuse the agent must refuse too, and the ``desired``
-state the agent reads without them must be accepted, refused (with the same reason) and read
-exactly as :func:`kiosk.contract.decode` would.
+state and the commands the agent reads without them must be accepted, refused (with the same
+reason) and read exactly as :func:`kiosk.contract.decode` would.
 """
 
 from __future__ import annotations
@@ -245,7 +245,72 @@ def test_any_desired_object_is_judged_as_the_contract_judges_it(body: dict[str, 
     assert _outcome(messages.decode_desired, payload) == expected
 
 
-def test_a_command_is_still_decoded_by_the_contract() -> None:
+def _command(**changes: Any) -> bytes:
+    body: dict[str, Any] = {
+        "v": 1,
+        "id": "cmd-00000001",
+        "name": "reboot",
+        "issued_at": "2025-11-25T09:00:00Z",
+        "expires_at": "2025-11-25T09:05:00+01:00",
+        **changes,
+    }
+    return json.dumps({key: value for key, value in body.items() if value is not ...}).encode()
+
+
+COMMAND_CASES: list[bytes] = [
+    _command(),
+    _command(args={}),
+    _command(name="logs", args={"lines": 50}),
+    _command(name="wipe_session", args={"force": True}),
+    _command(name="set_settings", args={"idle_timeout_s": 90, "x": None, "y": 0.5}),
+    _command(name="format_disk"),
+    _command(name=5),
+    _command(name=None),
+    _command(name=...),
+    _command(id="short"),
+    _command(id="cmd 00000001"),
+    _command(id=12345678),
+    _command(id="x" * 65),
+    _command(id=...),
+    _command(args={"url": "https://caf.fr"}),
+    _command(args={"Bad": 1}),
+    _command(args={"a": [1]}),
+    _command(args=[]),
+    _command(args=None),
+    _command(issued_at=...),
+    _command(issued_at=1700000000),
+    _command(issued_at="2025-11-25T09:00:00"),
+    _command(expires_at=...),
+    _command(expires_at="9999-12-31T23:59:59-01:00"),
+    _command(expires_at="1969-12-31T23:59:59Z"),
+    _command(command="reboot"),
+    _command(v=1.0),
+    b'{"v": 1, "id": "cmd-00000001", "id": "cmd-00000002", "name": "reboot"}',
+]
+
+
+@pytest.mark.parametrize("payload", COMMAND_CASES, ids=lambda p: p[:70].decode("latin-1"))
+def test_a_command_is_read_as_the_contract_reads_it(payload: bytes) -> None:
+    expected = _outcome(lambda p: decode(Channel.CMD, p), payload)
+    assert _outcome(messages.decode_command, payload) == expected
+
+
+@settings(max_examples=400)
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "name", "args", "issued_at", "expires_at", "other"]),
+        _json_values
+        | st.sampled_from(["cmd-00000001", "reboot", "logs", "2025-11-25T09:00:00+02:00"])
+        | st.dictionaries(st.sampled_from(["lines", "force", "B", "x_1"]), _json_values),
+    )
+)
+def test_any_command_object_is_judged_as_the_contract_judges_it(body: dict[str, Any]) -> None:
+    payload = json.dumps({"v": 1, **body}).encode()
+    expected = _outcome(lambda p: decode(Channel.CMD, p), payload)
+    assert _outcome(messages.decode_command, payload) == expected
+
+
+def test_the_agent_reads_only_its_commands_and_desired_state() -> None:
     command = contract.Command(
         id="cmd-00000001",
         name="reboot",
@@ -255,7 +320,10 @@ def test_a_command_is_still_decoded_by_the_contract() -> None:
     topic = contract.topic_for("bdx-001", Channel.CMD)
     address, decoded = messages.decode_received(topic, command.to_bytes())
     assert address.channel is Channel.CMD
-    assert decoded == command
+    assert isinstance(decoded, messages.Command)
+    assert wire_form(decoded) == wire_form(command)
+    assert not decoded.expired(NOW)
+    assert decoded.expired(NOW + timedelta(minutes=5))
     with pytest.raises(ContractError) as refused:
         messages.decode_received(contract.topic_for("bdx-001", Channel.HEALTH), b"{}")
-    assert refused.value.reason == "unknown_version"
+    assert refused.value.reason == "bad_topic"

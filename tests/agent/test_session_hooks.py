@@ -118,7 +118,7 @@ def test_hooks_feed_health_commands_acks_and_events(
         expires_at=now + timedelta(minutes=1),
     )
     broker.send_command(TERMINAL, command)
-    assert hooks.commands.get(timeout=10) == command
+    assert same_json(hooks.commands.get(timeout=10), command)
     ack = session.publish_ack(command.id, "done")
     event = session.publish_event("wipe_done", {"ok": True})
     assert event.seq == ack.seq + 1

@@ -86,6 +86,11 @@ messages.decode_received(
     b'{"v": 1, "content_version": "2025.1", "settings": {"idle_timeout_s": 90},'
     b' "sent_at": "2025-11-25T09:00:00Z"}',
 )
+messages.decode_received(
+    "kiosk/v1/bdx-001/cmd",
+    b'{"v": 1, "id": "cmd-00000001", "name": "wipe_session", "args": {"force": true},'
+    b' "issued_at": "2025-11-25T09:00:00Z", "expires_at": "2025-11-25T09:05:00Z"}',
+)
 for line in (
     b'{"v": 1, "type": "heartbeat", "ui_version": "0.1.0", "session_open": true}',
     b'{"v": 1, "type": "session_started", "session_id": "abcdefgh", "tile_id": "caf"}',
@@ -100,8 +105,8 @@ uimessages.encode(uimessages.Settings(settings={"idle_timeout_s": 90}))
 
 
 def test_a_day_of_work_does_not_import_pydantic() -> None:
-    """Not only start-up: a UI connected and the fleet's desired state keep pydantic out too
-    (a command, rare, brings the contract's models in)."""
+    """Not only start-up: a UI connected, the fleet's desired state and its commands keep
+    pydantic out too (a logs or screenshot output, rare, brings the contract's models in)."""
     modules = _modules_after(STEADY_DAY)
     loaded = {name.partition(".")[0] for name in modules}
     assert not loaded & set(LAZY), sorted(loaded & set(LAZY))
