@@ -376,7 +376,7 @@ class CommandProcessor:
             # finish_interrupted() after the next boot acknowledges it ``done``.
             log.info("terminal %s: reboot requested by command %s", self._terminal_id, command.id)
             return
-        if not isinstance(failure, str | None):
+        if failure is not None and not isinstance(failure, str):  # a logs or screenshot output
             output, failure = failure, None
         if failure is None:
             self._finish(command, "done", None, output)
@@ -443,12 +443,12 @@ def _calling(action: Callable[[], None]) -> Callable[[], str | None]:
     return run
 
 
-# --------------------------------------------------------------------------------------------
-# The real terminal
-
-
 def _output(**fields: Any) -> CommandOutput:
     """A ``logs`` or ``screenshot`` output, with the contract's model (imported at the first)."""
     from kiosk.contract import CommandOutput
 
     return CommandOutput(**fields)
+
+
+# --------------------------------------------------------------------------------------------
+# The real terminal

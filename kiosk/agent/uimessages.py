@@ -208,6 +208,7 @@ class SessionEnded(_Line):
             or not 0 <= duration <= 86400
         ):
             raise _invalid("duration_s", "must be a number from 0 to 86400")
+        object.__setattr__(self, "duration_s", float(duration))  # as the model reads it
         object.__setattr__(
             self, "tiles_used", _names("tiles_used", self.tiles_used, _TILE_ID_RE, 32)
         )
