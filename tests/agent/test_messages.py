@@ -8,6 +8,7 @@ reason) and read exactly as :func:`kiosk.contract.decode` would.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import UTC, datetime, timedelta
@@ -327,3 +328,25 @@ def test_the_agent_reads_only_its_commands_and_desired_state() -> None:
     with pytest.raises(ContractError) as refused:
         messages.decode_received(contract.topic_for("bdx-001", Channel.HEALTH), b"{}")
     assert refused.value.reason == "bad_topic"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Status",
+        "Health",
+        "Disk",
+        "NetInterface",
+        "UiState",
+        "Enclosure",
+        "Event",
+        "CommandAck",
+        "Command",
+        "Desired",
+    ],
+)
+def test_each_plain_class_has_the_models_fields(name: str) -> None:
+    """A field added to a contract model must be added to the agent's class too."""
+    model: type[BaseModel] = getattr(contract, name)
+    plain_fields = [spec.name for spec in dataclasses.fields(getattr(messages, name))]
+    assert plain_fields == [field for field in model.model_fields if field != "v"]

@@ -8,6 +8,7 @@ agent writes, the UI's models read to the same values.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -215,3 +216,34 @@ def test_what_the_models_refuse_the_agent_does_not_write(kind: str, values: dict
         getattr(localproto, kind)(**values)
     with pytest.raises(uimessages.LocalProtocolError):
         getattr(uimessages, kind)(**values)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Heartbeat",
+        "SessionStarted",
+        "SessionEnded",
+        "WipeResult",
+        "Crash",
+        "ScreenshotPart",
+        "WipeNow",
+        "Settings",
+        "ScreenshotRequest",
+        "ContentSwitch",
+    ],
+)
+def test_each_plain_line_has_the_models_fields(name: str) -> None:
+    """A field added to a local message must be added to the agent's class too."""
+    model = getattr(localproto, name)
+    plain_fields = [spec.name for spec in dataclasses.fields(getattr(uimessages, name))]
+    assert plain_fields == [field for field in model.model_fields if field not in ("v", "type")]
+    assert model.model_fields["type"].default == getattr(uimessages, name).TYPE
+
+
+@pytest.mark.parametrize("name", ["HelpUsage", "SessionAssist"])
+def test_the_session_counts_have_the_contracts_fields(name: str) -> None:
+    from kiosk import contract
+
+    plain_fields = [spec.name for spec in dataclasses.fields(getattr(uimessages, name))]
+    assert plain_fields == list(getattr(contract, name).model_fields)
