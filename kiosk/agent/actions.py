@@ -8,16 +8,13 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from kiosk.agent.journal import JournalBackend, JournalUnavailable, SystemdJournal, collect_logs
-from kiosk.agent.messages import UiState
+from kiosk.agent.messages import LogLine, UiState
 from kiosk.agent.settings import validate_settings
-from kiosk.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
-
-if TYPE_CHECKING:
-    from kiosk.contract import LogLine
 from kiosk.agent.uimessages import AgentMessage, Settings, WipeResult
+from kiosk.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
 
 log = logging.getLogger(__name__)
 

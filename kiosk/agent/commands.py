@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
-from kiosk.agent.messages import Command
+from kiosk.agent.messages import Command, CommandOutput
 from kiosk.agent.settings import InvalidSettings, validate_settings
 from kiosk.wire import (
     COMMAND_CLOCK_SKEW_S,
@@ -37,17 +37,13 @@ from kiosk.wire import (
     utc_now,
 )
 
-if TYPE_CHECKING:
-    # A logs or screenshot output (rare) is the contract's model, imported then.
-    from kiosk.contract import CommandOutput
-
 log = logging.getLogger(__name__)
 
 AckResult = Literal["accepted", "done", "failed", "refused"]
 #: ``ack(command_id, result, reason)``: the session publishes it on ``cmd/ack``.
 AckCallback = Callable[[str, AckResult, "str | None"], None]
 #: ``ack_output(command_id, output)``: the ``done`` ack of a command that brings something back.
-OutputCallback = Callable[[str, "CommandOutput"], None]
+OutputCallback = Callable[[str, CommandOutput], None]
 
 STORE_FILE_NAME: Final = "commands.json"
 MAX_REMEMBERED: Final = 1000
@@ -340,7 +336,7 @@ class CommandProcessor:
             return _Plan(lambda: self._screenshot(command.id), long=True)
         if name == "logs":
             lines = _lines(args)
-            return _Plan(lambda: _output(logs=self._actions.read_logs(lines)), long=True)
+            return _Plan(lambda: CommandOutput(logs=self._actions.read_logs(lines)), long=True)
         if name == "set_settings":
             settings = validate_settings(args)
             return _Plan(_calling(lambda: self._actions.apply_settings(settings)), long=False)
@@ -356,7 +352,7 @@ class CommandProcessor:
 
     def _screenshot(self, command_id: str) -> CommandOutput:
         png = self._actions.take_screenshot(command_id)
-        return _output(screenshot_png=base64.b64encode(png).decode("ascii"))
+        return CommandOutput(screenshot_png=base64.b64encode(png).decode("ascii"))
 
     def _execute(self, command: Command, plan: _Plan) -> None:
         output: CommandOutput | None = None
@@ -376,7 +372,7 @@ class CommandProcessor:
             # finish_interrupted() after the next boot acknowledges it ``done``.
             log.info("terminal %s: reboot requested by command %s", self._terminal_id, command.id)
             return
-        if failure is not None and not isinstance(failure, str):  # a logs or screenshot output
+        if isinstance(failure, CommandOutput):
             output, failure = failure, None
         if failure is None:
             self._finish(command, "done", None, output)
@@ -441,13 +437,6 @@ def _calling(action: Callable[[], None]) -> Callable[[], str | None]:
         return None
 
     return run
-
-
-def _output(**fields: Any) -> CommandOutput:
-    """A ``logs`` or ``screenshot`` output, with the contract's model (imported at the first)."""
-    from kiosk.contract import CommandOutput
-
-    return CommandOutput(**fields)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,12 +22,17 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
-from kiosk.wire import LOG_LINES_MAX, LOG_TEXT_MAX_CHARS, OWN_UNITS, redact_log_text, utc_now
-
-if TYPE_CHECKING:
-    from kiosk.contract import LogLine
+from kiosk.agent.messages import LogLine
+from kiosk.wire import (
+    LOG_LINES_MAX,
+    LOG_TEXT_MAX_CHARS,
+    OWN_UNITS,
+    OwnUnit,
+    redact_log_text,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +82,6 @@ def own_message(entry: JournalEntry) -> str | None:
 def collect_logs(backend: JournalBackend, lines: int) -> tuple[list[LogLine], int]:
     """The last ``lines`` (at most :data:`LOG_LINES_MAX`) lines of the own units, redacted and
     bounded; and how many entries were left out (not from the project's code)."""
-    from kiosk.contract import LogLine  # a "logs" command (rare): the contract's model
-
     wanted = max(1, min(lines, LOG_LINES_MAX))
     entries = backend.last_entries(OWN_UNITS, wanted * SCAN_FACTOR)
     kept: list[LogLine] = []
@@ -91,7 +94,7 @@ def collect_logs(backend: JournalBackend, lines: int) -> tuple[list[LogLine], in
         kept.append(
             LogLine(
                 at=entry.at,
-                unit=entry.unit,  # checked against OWN_UNITS above
+                unit=cast(OwnUnit, entry.unit),  # checked against OWN_UNITS above
                 priority=min(7, max(0, entry.priority)),
                 text=redact_log_text(message),
             )

@@ -8,38 +8,43 @@ hand against the same limits, and reads the retained ``desired`` state the same 
 strict types of :func:`kiosk.contract.decode`. ``tests/agent/test_messages.py`` checks that
 both sides accept and refuse the same payloads and agree on every value.
 
-Commands are read the same way. Only the ``logs`` and ``screenshot`` outputs (an operator's
-rare look at the terminal) are built with the contract's models, imported then.
+Commands are read the same way, and the ``logs`` and ``screenshot`` outputs built so.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from kiosk.wire import (
     COMMAND_ID_PATTERN,
     INT64_MAX,
+    LOG_LINE_MAX_CHARS,
+    LOG_LINES_MAX,
+    LOG_TEXT_MAX_CHARS,
+    OWN_UNITS,
     PROTOCOL_VERSION,
+    SCREENSHOT_MAX_BYTES,
     Address,
     Channel,
     CommandName,
     ContractError,
+    OwnUnit,
     Scalar,
     decode_object,
     parse_topic,
+    png_only,
+    redacted_already,
     refuse_personal_data,
     timestamp_in_bounds,
     timestamp_input,
 )
-
-if TYPE_CHECKING:
-    from kiosk.contract import CommandOutput
 
 SHORT_TEXT_CHARS: Final = 200
 _NAME_RE: Final = re.compile(r"[a-z][a-z0-9_.]{0,63}")
@@ -123,8 +128,6 @@ def _json_value(value: object) -> object:
         return [_json_value(item) for item in value]
     if isinstance(value, dict):
         return {key: _json_value(item) for key, item in value.items()}
-    if hasattr(value, "model_dump"):  # a contract model (a command's output): rare
-        return value.model_dump(mode="json", exclude_none=True)
     return value
 
 
@@ -300,6 +303,64 @@ class Event(Message):
 
     def numbered(self, seq: int) -> Event:
         return replace(self, seq=seq)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogLine(Payload):
+    """One redacted line of an own unit's journal (see :class:`kiosk.contract.LogLine`)."""
+
+    at: datetime
+    unit: OwnUnit
+    priority: int
+    text: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", _timestamp("logs.at", self.at))
+        if self.unit not in OWN_UNITS:
+            raise _invalid("logs.unit", f"must be one of {', '.join(OWN_UNITS)}")
+        _bounded("logs.priority", self.priority, 0, 7, integer=True)
+        if not isinstance(self.text, str) or len(self.text) > LOG_LINE_MAX_CHARS:
+            raise _invalid(
+                "logs.text", f"must be a text of at most {LOG_LINE_MAX_CHARS} characters"
+            )
+        try:
+            redacted_already(self.text)
+        except ValueError as exc:
+            raise _invalid("logs.text", str(exc)) from exc
+
+
+#: base64 of the largest PNG a screenshot may bring back, with its padding.
+SCREENSHOT_MAX_CHARS: Final = 4 * (SCREENSHOT_MAX_BYTES + 2) // 3 + 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandOutput(Payload):
+    """What a ``logs`` or ``screenshot`` command brings back (see
+    :class:`kiosk.contract.CommandOutput`)."""
+
+    logs: Sequence[LogLine] | None = None
+    screenshot_png: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.logs is not None:
+            object.__setattr__(self, "logs", tuple(self.logs))
+            if len(self.logs) > LOG_LINES_MAX:
+                raise _invalid("logs", f"at most {LOG_LINES_MAX} lines")
+            if sum(len(line.text) for line in self.logs) > LOG_TEXT_MAX_CHARS:
+                raise _invalid("logs", f"more than {LOG_TEXT_MAX_CHARS} characters")
+        if self.screenshot_png is not None:
+            if (
+                not isinstance(self.screenshot_png, str)
+                or len(self.screenshot_png) > SCREENSHOT_MAX_CHARS
+            ):
+                raise _invalid("screenshot_png", "too long")
+            try:
+                png_only(self.screenshot_png)
+            except ValueError as exc:
+                raise _invalid("screenshot_png", str(exc)) from exc
+
+    def png(self) -> bytes | None:
+        return None if self.screenshot_png is None else base64.b64decode(self.screenshot_png)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,7 +28,7 @@ from kiosk.agent.enclosure import (
 )
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJournal, SystemdJournal
-from kiosk.agent.messages import Desired
+from kiosk.agent.messages import CommandOutput, Desired
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
@@ -38,7 +38,6 @@ from kiosk.wire import Reason, Scalar
 
 if TYPE_CHECKING:
     from kiosk.agent.content.service import ContentService
-    from kiosk.contract import CommandOutput
 
 log = logging.getLogger(__name__)
 

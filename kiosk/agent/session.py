@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import paho.mqtt
 import paho.mqtt.client as mqtt
@@ -42,6 +42,7 @@ from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, 
 from kiosk.agent.messages import (
     Command,
     CommandAck,
+    CommandOutput,
     Desired,
     Event,
     Health,
@@ -52,9 +53,6 @@ from kiosk.agent.outbox import Entry, Kind, Outbox
 from kiosk.agent.sensors import SensorBackend, read_clock_state
 from kiosk.agent.state import PersistentCounter
 from kiosk.wire import COMMAND_ID_PATTERN, Channel, ContractError, Scalar, topic_for, utc_now
-
-if TYPE_CHECKING:
-    from kiosk.contract import CommandOutput
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ reason) and read exactly as :func:`kiosk.contract.decode` would.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import math
@@ -75,13 +76,20 @@ def test_the_json_is_the_models_json() -> None:
 
 
 def test_an_output_goes_with_its_ack() -> None:
-    output = contract.CommandOutput(
-        logs=[contract.LogLine(at=NOW, unit="kiosk-agent.service", priority=6, text="started")]
-    )
-    ack = messages.CommandAck(id="cmd-00000001", result="done", seq=1, sent_at=NOW, output=output)
-    decoded = decode(Channel.CMD_ACK, ack.to_bytes())
-    assert isinstance(decoded, contract.CommandAck)
-    assert decoded.output == output
+    png = base64.b64encode(contract.PNG_SIGNATURE + b"picture").decode()
+    for output in (
+        messages.CommandOutput(
+            logs=[messages.LogLine(at=NOW, unit="kiosk-agent.service", priority=6, text="up")]
+        ),
+        messages.CommandOutput(screenshot_png=png),
+    ):
+        ack = messages.CommandAck(
+            id="cmd-00000001", result="done", seq=1, sent_at=NOW, output=output
+        )
+        decoded = decode(Channel.CMD_ACK, ack.to_bytes())
+        assert isinstance(decoded, contract.CommandAck)
+        assert wire_form(decoded) == wire_form(ack)
+    assert messages.CommandOutput(screenshot_png=png).png() == contract.PNG_SIGNATURE + b"picture"
 
 
 GOOD_HEALTH: dict[str, Any] = {
@@ -141,6 +149,23 @@ GOOD_HEALTH: dict[str, Any] = {
         ("Enclosure", {"temperature_c": -274.0}),
         ("Disk", {"mount": "/", "total_bytes": -1, "used_percent": 1.0}),
         ("NetInterface", {"name": "n" * 201, "up": True, "bytes_sent": 0, "bytes_recv": 0}),
+        ("LogLine", {"at": NOW, "unit": "ssh.service", "priority": 6, "text": "x"}),
+        ("LogLine", {"at": NOW, "unit": "kiosk-ui.service", "priority": 8, "text": "x"}),
+        ("LogLine", {"at": NOW, "unit": "kiosk-ui.service", "priority": 6, "text": "x" * 201}),
+        (
+            "LogLine",
+            {"at": NOW, "unit": "kiosk-ui.service", "priority": 6, "text": "see https://caf.fr"},
+        ),
+        (
+            "LogLine",
+            {"at": NOW, "unit": "kiosk-ui.service", "priority": 6, "text": "call 0612345678"},
+        ),
+        ("CommandOutput", {"screenshot_png": "not base64!"}),
+        ("CommandOutput", {"screenshot_png": base64.b64encode(b"GIF89a").decode()}),
+        (
+            "CommandOutput",
+            {"screenshot_png": base64.b64encode(contract.PNG_SIGNATURE + b"x" * 40_000).decode()},
+        ),
     ],
 )
 def test_what_the_models_refuse_the_agent_refuses(kind: str, values: dict[str, Any]) -> None:
@@ -343,6 +368,8 @@ def test_the_agent_reads_only_its_commands_and_desired_state() -> None:
         "CommandAck",
         "Command",
         "Desired",
+        "LogLine",
+        "CommandOutput",
     ],
 )
 def test_each_plain_class_has_the_models_fields(name: str) -> None:

@@ -81,6 +81,13 @@ messages.Status(state="online", boot_id="b", sent_at=now, keepalive_s=30).to_byt
 collect_health(1, SimulatedSensors(seed="bdx-001")).to_bytes()
 messages.Event(seq=2, sent_at=now, kind="session_ended", data={"duration_s": 3.0}).to_bytes()
 messages.CommandAck(id="cmd-00000001", result="done", seq=3, sent_at=now).to_bytes()
+from kiosk.agent.journal import SimulatedJournal, collect_logs
+
+journal = SimulatedJournal()
+journal.write("kiosk-agent.service", "connected", logger="kiosk.agent")
+lines, _ = collect_logs(journal, 10)
+output = messages.CommandOutput(logs=lines)
+messages.CommandAck(id="cmd-00000002", result="done", seq=4, sent_at=now, output=output).to_bytes()
 messages.decode_received(
     "kiosk/v1/bdx-001/desired",
     b'{"v": 1, "content_version": "2025.1", "settings": {"idle_timeout_s": 90},'
@@ -105,8 +112,8 @@ uimessages.encode(uimessages.Settings(settings={"idle_timeout_s": 90}))
 
 
 def test_a_day_of_work_does_not_import_pydantic() -> None:
-    """Not only start-up: a UI connected, the fleet's desired state and its commands keep
-    pydantic out too (a logs or screenshot output, rare, brings the contract's models in)."""
+    """Not only start-up: a UI connected, the fleet's desired state and its commands (a logs
+    reply included) keep pydantic out too."""
     modules = _modules_after(STEADY_DAY)
     loaded = {name.partition(".")[0] for name in modules}
     assert not loaded & set(LAZY), sorted(loaded & set(LAZY))
