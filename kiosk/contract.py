@@ -6,6 +6,9 @@ versioned JSON (field ``v``); anything that does not decode into one of the mode
 
 Privacy: no model has a field that could carry a visited URL, typed text or a screenshot of a
 resident's session. Free-form values are short scalars, and strings that look like URLs are refused.
+
+What needs no model (topics, limits, reasons, the strict JSON) lives in :mod:`kiosk.wire` and is
+re-exported here; the device agent imports that half only (docs/agent.md, "Memory").
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras
+from kiosk.agent.messages import Enclosure, UiState  # what the agent's parts hand it
 from kiosk.agent.outbox import Outbox
 from kiosk.agent.sensors import SimulatedSensors
 from kiosk.agent.session import AgentSession
@@ -20,11 +21,9 @@ from kiosk.contract import (
     FLEET_USERNAME,
     Command,
     CommandAck,
-    Enclosure,
     Event,
     Health,
     Status,
-    UiState,
     utc_now,
 )
 from tests.agent.fleet_listener import FleetListener, fleet_listener
@@ -106,8 +105,8 @@ def test_hooks_feed_health_commands_acks_and_events(
     listener.expect(lambda r: isinstance(r.message, Status) and r.message.state == "online")
     health = listener.expect(lambda r: isinstance(r.message, Health)).message
     assert isinstance(health, Health)
-    assert health.ui == UiState(alive=True, sessions_total=2)
-    assert health.enclosure == Enclosure(door_open=False)
+    assert same_json(health.ui, UiState(alive=True, sessions_total=2))
+    assert same_json(health.enclosure, Enclosure(door_open=False))
     wait_until(lambda: hooks.loops >= 2, 5, "the main loop to turn twice")
 
     now = utc_now()
