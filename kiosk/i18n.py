@@ -36,7 +36,8 @@ def translations(locale_dir: Path, domain: str, language: str) -> gettext.NullTr
     path = catalog_path(locale_dir, language, domain)
     if language == SOURCE_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()
-    # Imported here: Babel costs a program's start some 15 ms before its first catalog.
+    # Imported here: Babel and its locale data (some 2 MB, 15 ms) only for a process that
+    # compiles a catalog with it (the agent and the kiosk's UI read theirs with kiosk.pofile).
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from kiosk.agent.journal import JournalBackend, JournalUnavailable, SystemdJournal, collect_logs
+from kiosk.agent.messages import LogLine, UiState
 from kiosk.agent.settings import validate_settings
-from kiosk.contract import SCREENSHOT_MAX_BYTES, LogLine, Reason, Scalar, UiState
-from kiosk.localproto import AgentMessage, Settings, WipeResult
+from kiosk.agent.uimessages import AgentMessage, Settings, WipeResult
+from kiosk.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
 
 log = logging.getLogger(__name__)
 

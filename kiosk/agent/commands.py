@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
+from kiosk.agent.messages import Command, CommandOutput
 from kiosk.agent.settings import InvalidSettings, validate_settings
-from kiosk.contract import (
+from kiosk.wire import (
     COMMAND_CLOCK_SKEW_S,
     COMMAND_MAX_VALIDITY_S,
     LOG_LINES_DEFAULT,
     LOG_LINES_MAX,
     AckResult,
-    Command,
-    CommandOutput,
     Reason,
     Scalar,
     utc_now,

@@ -2,28 +2,27 @@
 
 Every problem with the file comes out as one :class:`ConfigError` whose text is a translated,
 one-paragraph explanation that names the file and the key, for the technician who wrote it.
+
+Checked by hand rather than with pydantic: the agent runs for months, and pydantic would stay
+resident all that time (about 6 MB, docs/agent.md "Memory") only to read this file at start-up.
+Each section is a frozen dataclass whose fields say their bounds (:class:`_Rule`); the problems
+found keep pydantic's names (``missing``, ``extra_forbidden``, ``int_parsing``...), all of them
+reported at once, so that the messages stay the ones the technicians know.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import re
 import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    FilePath,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import ErrorDetails, PydanticCustomError
+from typing import Any, ClassVar, Final, Literal, TypedDict, get_args
 
 from kiosk.agent.i18n import Translate, untranslated
-from kiosk.contract import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
+from kiosk.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
 
 DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/agent.toml")
 DEFAULT_WILL_DELAY_S: Final = 10
@@ -33,23 +32,183 @@ class ConfigError(Exception):
     """The configuration cannot be used; ``str()`` is the message for the person who wrote it."""
 
 
-class _Section(BaseModel):
-    # Unknown keys are refused so that a misspelt key is reported, not silently ignored.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Problem(TypedDict):
+    """One thing wrong in the file: where (``loc``), what (``type``), and its bounds (``ctx``)."""
+
+    loc: tuple[str, ...]
+    type: str
+    ctx: dict[str, Any]
 
 
-class MqttSettings(_Section):
+class InvalidSettings(ValueError):
+    """The settings break their rules; ``problems`` says each (see :func:`load_settings`)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{'.'.join(p['loc'])}: {p['type']}" for p in problems))
+        self.problems = problems
+
+
+class SecretStr:
+    """A password that does not show in ``repr`` or in logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class _Wrong(ValueError):
+    """A value that breaks its rule: the problem's type and context."""
+
+    def __init__(self, kind: str, **context: Any) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.context = context
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise _Wrong("int_from_float")
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise _Wrong("int_parsing") from None
+    raise _Wrong("int_type")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool | int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise _Wrong("float_parsing") from None
+    raise _Wrong("float_type")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Wrong("string_type")
+    return value
+
+
+def _path(value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise _Wrong("path_type")
+    return Path(value)
+
+
+def _file(value: Any) -> Path:
+    path = _path(value)
+    if not path.is_file():
+        raise _Wrong("path_not_file")
+    return path
+
+
+def _secret(value: Any) -> SecretStr:
+    return value if isinstance(value, SecretStr) else SecretStr(_text(value))
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one key is read and checked: a converter, then bounds, length and pattern."""
+
+    convert: Callable[[Any], Any]
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> Any:
+        if self.choices:
+            if value not in self.choices:
+                quoted = [repr(choice) for choice in self.choices]
+                expected = " or ".join(
+                    [", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted
+                )
+                raise _Wrong("literal_error", expected=expected)
+            return value
+        value = self.convert(value)
+        if self.gt is not None and value <= self.gt:
+            raise _Wrong("greater_than", gt=self.gt)
+        if self.ge is not None and value < self.ge:
+            raise _Wrong("greater_than_equal", ge=self.ge)
+        if self.le is not None and value > self.le:
+            raise _Wrong("less_than_equal", le=self.le)
+        if self.min_length is not None and len(value) < self.min_length:
+            raise _Wrong("string_too_short", min_length=self.min_length)
+        if self.pattern is not None and not re.search(self.pattern, value):
+            raise _Wrong("string_pattern_mismatch", pattern=self.pattern)
+        return value
+
+
+def _terminal_id(value: Any) -> str:
+    try:
+        return validate_terminal_id(_text(value))
+    except ContractError:
+        raise _Wrong("bad_terminal_id") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttSettings:
     """``[mqtt]``: how to reach the broker and who we are to it."""
 
-    host: str = Field(default="127.0.0.1", min_length=1)
-    port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = Field(default=None, min_length=1)
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "host": _Rule(_text, min_length=1),
+        "port": _Rule(_whole, ge=1, le=65535),
+        "username": _Rule(_text, min_length=1),
+        "password": _Rule(_secret),
+        "password_file": _Rule(_path),
+        "ca_file": _Rule(_file),
+        "keepalive_s": _Rule(_whole, ge=1, le=3600),
+        "will_delay_s": _Rule(_whole, ge=0, le=3600),
+    }
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = None
-    ca_file: FilePath | None = None
-    keepalive_s: int = Field(default=30, ge=1, le=3600)
+    ca_file: Path | None = None
+    keepalive_s: int = 30
     # MQTT v5 Will Delay Interval: a link that comes back within it does not show as "lost".
-    will_delay_s: int | None = Field(default=None, ge=0, le=3600)
+    will_delay_s: int | None = None
+
+    def __post_init__(self) -> None:
+        # A killed agent must still show as "lost" within 1.5 × keepalive.
+        if self.will_delay_s is not None and self.will_delay_s > self.keepalive_s:
+            raise _Wrong("will_delay_too_long", key="will_delay_s")
+        if self.password is None and self.password_file is None:
+            raise _Wrong("password_missing", key="password")
+        if self.password is not None and self.password_file is not None:
+            raise _Wrong("password_twice", key="password")
 
     @property
     def effective_will_delay_s(self) -> int:
@@ -62,33 +221,29 @@ class MqttSettings(_Section):
             return self.will_delay_s
         return min(DEFAULT_WILL_DELAY_S, self.keepalive_s // 3)
 
-    @model_validator(mode="after")
-    def _will_within_keepalive(self) -> MqttSettings:
-        # A killed agent must still show as "lost" within 1.5 × keepalive.
-        if self.will_delay_s is not None and self.will_delay_s > self.keepalive_s:
-            raise PydanticCustomError(
-                "will_delay_too_long", "will delay too long", {"key": "will_delay_s"}
-            )
-        return self
 
-    @model_validator(mode="after")
-    def _one_password(self) -> MqttSettings:
-        if self.password is None and self.password_file is None:
-            raise PydanticCustomError("password_missing", "no password", {"key": "password"})
-        if self.password is not None and self.password_file is not None:
-            raise PydanticCustomError("password_twice", "two passwords", {"key": "password"})
-        return self
-
-
-class HealthSettings(_Section):
+@dataclass(frozen=True, kw_only=True)
+class HealthSettings:
     """``[health]``: how often health is sampled and published (see docs/agent.md)."""
 
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "sample_s": _Rule(_number, gt=0, le=86400),
+        "interval_s": _Rule(_number, gt=0, le=86400),
+        "max_silence_s": _Rule(_number, gt=0, le=7 * 86400),
+    }
+
     # Sampled this often; published at once when a value moved beyond its deadband.
-    sample_s: float | None = Field(default=None, gt=0, le=86400)
+    sample_s: float | None = None
     # Otherwise published at most this often, and only if anything changed at all.
-    interval_s: float = Field(default=60.0, gt=0, le=86400)
+    interval_s: float = 60.0
     # And at least this often whatever happens.
-    max_silence_s: float | None = Field(default=None, gt=0, le=7 * 86400)
+    max_silence_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.effective_sample_s > self.interval_s:
+            raise _Wrong("health_order", key="sample_s")
+        if self.interval_s > self.effective_max_silence_s:
+            raise _Wrong("health_order", key="max_silence_s")
 
     @property
     def effective_sample_s(self) -> float:
@@ -106,123 +261,223 @@ class HealthSettings(_Section):
             return self.max_silence_s
         return max(900.0, self.interval_s)
 
-    @model_validator(mode="after")
-    def _in_order(self) -> HealthSettings:
-        if self.effective_sample_s > self.interval_s:
-            raise PydanticCustomError("health_order", "sample after interval", {"key": "sample_s"})
-        if self.interval_s > self.effective_max_silence_s:
-            raise PydanticCustomError(
-                "health_order", "interval after silence", {"key": "max_silence_s"}
-            )
-        return self
 
-
-class OutboxSettings(_Section):
+@dataclass(frozen=True, kw_only=True)
+class OutboxSettings:
     """``[outbox]``: the store-and-forward queue's bounds and drain rate."""
 
-    drain_per_s: float = Field(default=20.0, gt=0, le=1000)
-    max_rows: int = Field(default=20_000, ge=10)
-    max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
-    max_age_s: float = Field(default=7 * 86400.0, gt=0)
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "drain_per_s": _Rule(_number, gt=0, le=1000),
+        "max_rows": _Rule(_whole, ge=10),
+        "max_bytes": _Rule(_whole, ge=64 * 1024),
+        "max_age_s": _Rule(_number, gt=0),
+        "resend_acked_s": _Rule(_number, ge=0, le=300),
+    }
+
+    drain_per_s: float = 20.0
+    max_rows: int = 20_000
+    max_bytes: int = 16 * 1024 * 1024
+    max_age_s: float = 7 * 86400.0
     # When the link drops, send again what the broker acknowledged this long before its last
     # acknowledgement: a broker killed or cut off before it saved its state has lost it (it
     # saves every BROKER_AUTOSAVE_INTERVAL_S). The fleet drops the copies; 0 turns this off.
-    resend_acked_s: float = Field(default=2.0 * BROKER_AUTOSAVE_INTERVAL_S, ge=0, le=300)
+    resend_acked_s: float = 2.0 * BROKER_AUTOSAVE_INTERVAL_S
 
 
-class DebugSettings(_Section):
+@dataclass(frozen=True, kw_only=True)
+class DebugSettings:
     """``[debug]``: for tests and benchmarks only; never set on a terminal in the street."""
 
+    RULES: ClassVar[dict[str, _Rule]] = {"emit_event_every_s": _Rule(_number, gt=0)}
+
     # Queue a "debug_tick" event this often.
-    emit_event_every_s: float | None = Field(default=None, gt=0)
+    emit_event_every_s: float | None = None
 
 
-class SensorSettings(_Section):
+SensorBackendName = Literal["psutil", "simulated"]
+ClockSource = Literal["kernel", "none"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensorSettings:
     """``[sensors]``: where sensor readings come from."""
 
-    backend: Literal["psutil", "simulated"] = "psutil"
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "backend": _Rule(_text, choices=get_args(SensorBackendName)),
+        "clock": _Rule(_text, choices=get_args(ClockSource)),
+    }
+
+    backend: SensorBackendName = "psutil"
     # Where the clock's sync state comes from: the kernel (adjtimex), or nowhere, for a machine
     # that cannot keep its own time (the demo's simulated terminals in a container or chroot,
     # which may not set the clock): health then says nothing about the clock, rather than a
     # fault that is the host's.
-    clock: Literal["kernel", "none"] = "kernel"
+    clock: ClockSource = "kernel"
 
 
-class UiLinkSettings(_Section):
+@dataclass(frozen=True, kw_only=True)
+class UiLinkSettings:
     """``[ui]``: the local socket the kiosk UI talks to (heartbeats, session events)."""
+
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "socket": _Rule(_path),
+        "liveness_timeout_s": _Rule(_number, gt=0, le=600),
+    }
 
     # None: no UI on this machine (a server-side simulated terminal, say).
     socket: Path | None = Path("/run/kiosk/agent.sock")
-    liveness_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    liveness_timeout_s: float = 10.0
 
 
-class EnclosureSettings(_Section):
+EnclosureBackendName = Literal["none", "sysfs", "simulated"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnclosureSettings:
     """``[enclosure]``: the street furniture's sensors (door, temperature, humidity, backlight)."""
 
-    backend: Literal["none", "sysfs", "simulated"] = "none"
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "backend": _Rule(_text, choices=get_args(EnclosureBackendName)),
+        "door_gpio": _Rule(_path),
+        "temperature": _Rule(_path),
+        "humidity": _Rule(_path),
+        "backlight": _Rule(_path),
+    }
+
+    backend: EnclosureBackendName = "none"
     door_gpio: Path | None = None
     temperature: Path | None = None
     humidity: Path | None = None
     backlight: Path | None = None
 
 
-class ContentSettings(_Section):
+@dataclass(frozen=True, kw_only=True)
+class ContentSettings:
     """``[content]``: signed content updates from the fleet (TUF); all three keys, or none."""
+
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "dir": _Rule(_path),
+        "base_url": _Rule(_text, pattern=r"^https?://[^\s]+$"),
+        "trusted_root": _Rule(_file),
+    }
 
     # Where versions are kept; the UI shows <dir>/current (a link switched atomically).
     dir: Path | None = None
     # The fleet's published repository, e.g. https://fleet.example.org/content
-    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    base_url: str | None = None
     # The root.json the image ships: the first keys this terminal trusts.
-    trusted_root: FilePath | None = None
+    trusted_root: Path | None = None
 
-    @model_validator(mode="after")
-    def _all_or_nothing(self) -> ContentSettings:
+    def __post_init__(self) -> None:
         given = [self.dir is not None, self.base_url is not None, self.trusted_root is not None]
         if any(given) and not all(given):
-            raise PydanticCustomError("content_partial", "content incomplete", {"key": "dir"})
-        return self
+            raise _Wrong("content_partial", key="dir")
 
     @property
     def enabled(self) -> bool:
         return self.dir is not None
 
 
-class ActionSettings(_Section):
+ActionBackendName = Literal["systemd", "simulated"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionSettings:
     """``[actions]``: how fleet commands act on the machine."""
 
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "backend": _Rule(_text, choices=get_args(ActionBackendName)),
+        "ui_unit": _Rule(_text, pattern=r"^[A-Za-z0-9@_.-]{1,80}$"),
+    }
+
     # "simulated" only logs what it would do: for the demo and tests, never on a terminal.
-    backend: Literal["systemd", "simulated"] = "systemd"
-    ui_unit: str = Field(default="kiosk-ui.service", pattern=r"^[A-Za-z0-9@_.-]{1,80}$")
+    backend: ActionBackendName = "systemd"
+    ui_unit: str = "kiosk-ui.service"
 
 
-class AgentSettings(_Section):
+@dataclass(frozen=True, kw_only=True)
+class AgentSettings:
     """The whole file. After :func:`load_settings`, ``mqtt.password`` is always set."""
+
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "terminal_id": _Rule(_terminal_id),
+        "state_dir": _Rule(_path),
+    }
+    SECTIONS: ClassVar[dict[str, type[Any]]] = {
+        "mqtt": MqttSettings,
+        "health": HealthSettings,
+        "sensors": SensorSettings,
+        "outbox": OutboxSettings,
+        "ui": UiLinkSettings,
+        "enclosure": EnclosureSettings,
+        "actions": ActionSettings,
+        "content": ContentSettings,
+        "debug": DebugSettings,
+    }
 
     terminal_id: str
     state_dir: Path | None = None
     mqtt: MqttSettings
-    health: HealthSettings = HealthSettings()
-    sensors: SensorSettings = SensorSettings()
-    outbox: OutboxSettings = OutboxSettings()
-    ui: UiLinkSettings = UiLinkSettings()
-    enclosure: EnclosureSettings = EnclosureSettings()
-    actions: ActionSettings = ActionSettings()
-    content: ContentSettings = ContentSettings()
-    debug: DebugSettings = DebugSettings()
-
-    @field_validator("terminal_id")
-    @classmethod
-    def _valid_terminal_id(cls, value: str) -> str:
-        try:
-            return validate_terminal_id(value)
-        except ContractError as exc:
-            raise PydanticCustomError("bad_terminal_id", "bad terminal id") from exc
+    health: HealthSettings = field(default_factory=HealthSettings)
+    sensors: SensorSettings = field(default_factory=SensorSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    ui: UiLinkSettings = field(default_factory=UiLinkSettings)
+    enclosure: EnclosureSettings = field(default_factory=EnclosureSettings)
+    actions: ActionSettings = field(default_factory=ActionSettings)
+    content: ContentSettings = field(default_factory=ContentSettings)
+    debug: DebugSettings = field(default_factory=DebugSettings)
 
     @property
     def mqtt_username(self) -> str:
         """The MQTT user name: the terminal id unless the file says otherwise."""
         return self.mqtt.username or self.terminal_id
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> AgentSettings:
+        """The settings ``raw`` (a parsed TOML file) gives, or :class:`InvalidSettings`."""
+        problems: list[Problem] = []
+        settings = _read_section(cls, raw, (), problems)
+        if settings is None or problems:
+            raise InvalidSettings(problems)
+        assert isinstance(settings, AgentSettings)
+        return settings
+
+
+def _read_section(
+    section: type[Any], raw: Any, where: tuple[str, ...], problems: list[Problem]
+) -> Any:
+    """``section`` built from ``raw``, or None with every problem found added to ``problems``."""
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(loc=where, type="model_type", ctx={}))
+        return None
+    rules: dict[str, _Rule] = section.RULES
+    sections: dict[str, type[Any]] = getattr(section, "SECTIONS", {})
+    found = len(problems)
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(section):
+        name = spec.name
+        if name not in raw:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                problems.append(Problem(loc=(*where, name), type="missing", ctx={}))
+            continue
+        if name in sections:
+            values[name] = _read_section(sections[name], raw[name], (*where, name), problems)
+            continue
+        try:
+            values[name] = rules[name].check(raw[name])
+        except _Wrong as wrong:
+            problems.append(Problem(loc=(*where, name), type=wrong.kind, ctx=wrong.context))
+    known = {spec.name for spec in dataclasses.fields(section)}
+    for key in raw:
+        if key not in known:
+            problems.append(Problem(loc=(*where, str(key)), type="extra_forbidden", ctx={}))
+    if len(problems) > found:
+        return None
+    try:
+        return section(**values)
+    except _Wrong as wrong:
+        problems.append(Problem(loc=where, type=wrong.kind, ctx=wrong.context))
+        return None
 
 
 def load_settings(path: Path, _: Translate = untranslated) -> AgentSettings:
@@ -251,9 +506,9 @@ def load_settings(path: Path, _: Translate = untranslated) -> AgentSettings:
             ).format(path=path, error=exc)
         ) from exc
     try:
-        settings = AgentSettings.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(_describe(error, _) for error in exc.errors())
+        settings = AgentSettings.from_mapping(raw)
+    except InvalidSettings as exc:
+        problems = "; ".join(_describe(problem, _) for problem in exc.problems)
         raise ConfigError(
             _(
                 "The configuration file {path} has invalid values: {problems}. Fix them and "
@@ -285,11 +540,14 @@ def _with_password(settings: AgentSettings, path: Path, _: Translate) -> AgentSe
                 "is empty."
             ).format(path=path, password_file=password_file)
         )
-    mqtt = settings.mqtt.model_copy(update={"password": SecretStr(password)})
-    return settings.model_copy(update={"mqtt": mqtt})
+    # Set beside the file it came from: the file stays named (for the logs), the check of
+    # "one of the two" was made on what the technician wrote.
+    mqtt = copy.copy(settings.mqtt)
+    object.__setattr__(mqtt, "password", SecretStr(password))
+    return dataclasses.replace(settings, mqtt=mqtt)
 
 
-def _describe(error: ErrorDetails, _: Translate) -> str:
+def _describe(error: Problem, _: Translate) -> str:
     """One problem as ``key: what is wrong``, in the user's language."""
     context: dict[str, Any] = dict(error.get("ctx") or {})
     location = [str(part) for part in error["loc"]]
@@ -300,7 +558,7 @@ def _describe(error: ErrorDetails, _: Translate) -> str:
 
 
 def _problem(kind: str, context: dict[str, Any], _: Translate) -> str:
-    """What is wrong, for the pydantic error types a hand-written TOML file can produce."""
+    """What is wrong, for the problems a hand-written TOML file can have (pydantic's names)."""
     if kind == "missing":
         return _("this key is required")
     if kind == "extra_forbidden":

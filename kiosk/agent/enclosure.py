@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from kiosk.contract import Enclosure
+from kiosk.agent.messages import Enclosure
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ from typing import Final, Protocol
 
 import psutil
 
+from kiosk.agent.messages import Disk, Enclosure, Health, NetInterface, UiState
 from kiosk.agent.sensors import ClockState, SensorBackend, read_clock_state
-from kiosk.contract import Disk, Enclosure, Health, NetInterface, UiState, utc_now
+from kiosk.wire import utc_now
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
-from kiosk.contract import (
+from kiosk.agent.messages import LogLine
+from kiosk.wire import (
     LOG_LINES_MAX,
     LOG_TEXT_MAX_CHARS,
     OWN_UNITS,
-    LogLine,
+    OwnUnit,
     redact_log_text,
     utc_now,
 )
@@ -93,7 +94,7 @@ def collect_logs(backend: JournalBackend, lines: int) -> tuple[list[LogLine], in
         kept.append(
             LogLine(
                 at=entry.at,
-                unit=entry.unit,  # checked against OWN_UNITS above
+                unit=cast(OwnUnit, entry.unit),  # checked against OWN_UNITS above
                 priority=min(7, max(0, entry.priority)),
                 text=redact_log_text(message),
             )

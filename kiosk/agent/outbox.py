@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from kiosk.contract import Channel
+from kiosk.wire import Channel
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,13 @@ from kiosk.agent.enclosure import (
 )
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJournal, SystemdJournal
+from kiosk.agent.messages import CommandOutput, Desired
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.contract import AckResult, CommandOutput, Desired, Reason, Scalar
-from kiosk.localproto import ContentSwitch
+from kiosk.agent.uimessages import ContentSwitch
+from kiosk.wire import AckResult, Reason, Scalar
 
 if TYPE_CHECKING:
     from kiosk.agent.content.service import ContentService

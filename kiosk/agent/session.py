@@ -35,29 +35,30 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pydantic import ValidationError
 
 import kiosk
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, publish_reason
-from kiosk.agent.outbox import Entry, Kind, Outbox
-from kiosk.agent.sensors import SensorBackend, read_clock_state
-from kiosk.agent.state import PersistentCounter
-from kiosk.contract import (
-    COMMAND_ID_PATTERN,
-    AckResult,
-    Channel,
+from kiosk.agent.messages import (
     Command,
     CommandAck,
     CommandOutput,
-    ContractError,
     Desired,
     Event,
     Health,
+    Status,
+    decode_received,
+)
+from kiosk.agent.outbox import Entry, Kind, Outbox
+from kiosk.agent.sensors import SensorBackend, read_clock_state
+from kiosk.agent.state import PersistentCounter
+from kiosk.wire import (
+    COMMAND_ID_PATTERN,
+    AckResult,
+    Channel,
+    ContractError,
     Presence,
     Scalar,
-    Status,
-    decode_message,
     topic_for,
     utc_now,
 )
@@ -206,12 +207,12 @@ class AgentSession:
         return self._boot_id
 
     def publish_event(self, kind: str, data: dict[str, Scalar] | None = None) -> Event:
-        """Queue an event; raise ``ValidationError`` (a ValueError) if it breaks the contract."""
+        """Queue an event; raise ``ContractError`` (a ValueError) if it breaks the contract."""
         # Validated before it is numbered, so that a refused event leaves no gap in seq.
         event = Event(seq=0, sent_at=utc_now(), kind=kind, data=data or {})
         seq = self._enqueue_numbered(Channel.EVENT, event)
         log.debug("terminal %s: event %s queued (seq %d)", self._terminal_id, kind, seq)
-        return event.model_copy(update={"seq": seq})
+        return event.numbered(seq)
 
     def publish_ack(
         self,
@@ -220,19 +221,19 @@ class AgentSession:
         reason: str | None = None,
         output: CommandOutput | None = None,
     ) -> CommandAck:
-        """Queue a command ack; raise ``ValidationError`` (a ValueError) if it is invalid."""
+        """Queue a command ack; raise ``ContractError`` (a ValueError) if it is invalid."""
         ack = CommandAck(
             id=command_id, result=result, reason=reason, seq=0, sent_at=utc_now(), output=output
         )
         seq = self._enqueue_numbered(Channel.CMD_ACK, ack)
         log.debug("terminal %s: ack %s of %s queued", self._terminal_id, result, command_id)
-        return ack.model_copy(update={"seq": seq})
+        return ack.numbered(seq)
 
     def _enqueue_numbered(self, channel: Channel, message: Health | Event | CommandAck) -> int:
         """Give ``message`` the next seq and queue it; seq order is queue order across threads."""
         with self._publish_lock:
             seq = self._seq.next()
-            numbered = message.model_copy(update={"seq": seq})
+            numbered = message.numbered(seq)
             self._outbox.put(_KIND_OF_CHANNEL[channel], channel, numbered.to_bytes())
         self._wake.set()
         return seq
@@ -310,7 +311,7 @@ class AgentSession:
                 self._outbox.dropped,
                 read_clock_state if self._settings.sensors.clock == "kernel" else lambda: None,
             )
-        except (OSError, ValidationError) as exc:
+        except (OSError, ValueError) as exc:
             log.error("terminal %s: health not measured (%s)", self._terminal_id, exc)
             return
         health = self._settings.health
@@ -696,7 +697,7 @@ class AgentSession:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            _, payload = decode_message(message.topic, bytes(message.payload))
+            _, payload = decode_received(message.topic, bytes(message.payload))
         except ContractError as exc:
             # Only the reason: the payload itself is not ours to copy into logs.
             log.warning(
@@ -707,7 +708,7 @@ class AgentSession:
             )
             self._refuse_malformed_command(message.topic, bytes(message.payload), exc)
             return
-        if isinstance(payload, Command):
+        if not isinstance(payload, Desired):  # a command
             log.info(
                 "terminal %s: command %s received (id %s)",
                 self._terminal_id,
@@ -726,7 +727,7 @@ class AgentSession:
                     payload.name,
                     payload.id,
                 )
-        elif isinstance(payload, Desired):
+        else:
             log.info(
                 "terminal %s: desired state received (content %s)",
                 self._terminal_id,

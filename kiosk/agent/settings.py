@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-if TYPE_CHECKING:
-    # Annotations only: the contract's models are not needed to read a schedule (the kiosk's
-    # start reads one).
-    from kiosk.contract import Scalar
+from kiosk.wire import Scalar
 
 
 class InvalidSettings(ValueError):

@@ -18,15 +18,15 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Final
 
-from kiosk.contract import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES, Scalar, UiState, utc_now
-from kiosk.localproto import (
+from kiosk.agent.messages import UiState
+from kiosk.agent.uimessages import (
     AgentMessage,
     Crash,
     Heartbeat,
@@ -42,6 +42,7 @@ from kiosk.localproto import (
     decode_ui_message,
     encode,
 )
+from kiosk.wire import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES, Scalar, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class _Connection:
     closing: bool = False
 
 
-def _joined(names: list[str]) -> str:
+def _joined(names: Sequence[str]) -> str:
     """Distinct names, comma-separated, cut at a whole name to fit a contract Event value."""
     text = ""
     for name in dict.fromkeys(names):
@@ -477,7 +478,7 @@ class UiLinkServer:
                     "reason": message.reason,
                     "tiles_count": len(set(message.tiles_used)),
                     "tiles": _joined(message.tiles_used),
-                    **message.help.model_dump(),
+                    **message.help.as_json(),
                     **message.assist.event_data(),
                 }
             elif isinstance(message, WipeResult):

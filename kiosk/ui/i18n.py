@@ -5,37 +5,23 @@ from __future__ import annotations
 import gettext
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Final
 
 from kiosk.i18n import (
     DEFAULT_LANGUAGE,
-    SOURCE_LANGUAGE,
     available_languages,
-    catalog_path,
-    translations,
 )
-from kiosk.ui.pofile import PoFileError, po_translations
+from kiosk.pofile import catalog_translations
 
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 DOMAIN: Final = "kiosk"
 
 
-@cache
 def ui_translations(language: str) -> gettext.NullTranslations:
-    """The UI's compiled catalog in ``language`` (identity for the source language).
-
-    Compiled by :mod:`kiosk.ui.pofile`, as Babel would and without it (the kiosk's start);
-    a catalog that reader does not handle goes through Babel (:func:`kiosk.i18n.translations`).
-    """
-    path = catalog_path(LOCALE_DIR, language, DOMAIN)
-    if language == SOURCE_LANGUAGE or not path.is_file():
-        return gettext.NullTranslations()
-    try:
-        return po_translations(path)
-    except PoFileError:
-        return translations(LOCALE_DIR, DOMAIN, language)
+    """The UI's compiled catalog in ``language`` (identity for the source language), compiled
+    by :mod:`kiosk.pofile` as Babel would and without it (the kiosk's start)."""
+    return catalog_translations(LOCALE_DIR, DOMAIN, language)
 
 
 def gettext_for(language: str = DEFAULT_LANGUAGE) -> Callable[[str], str]:

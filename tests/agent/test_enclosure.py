@@ -12,7 +12,7 @@ from kiosk.agent.enclosure import (
     SimulatedEnclosure,
     SysfsEnclosure,
 )
-from kiosk.contract import Enclosure
+from kiosk.agent.messages import Enclosure
 
 
 def write(path: Path, text: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import os
 import shutil
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.agent import messages as agent_side
 from kiosk.agent.actions import SystemdActions
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandStore
 from kiosk.agent.journal import (
@@ -40,7 +42,6 @@ from kiosk.contract import (
     SCREENSHOT_MAX_BYTES,
     Channel,
     Command,
-    CommandAck,
     CommandOutput,
     LogLine,
     Reason,
@@ -49,6 +50,7 @@ from kiosk.contract import (
     utc_now,
 )
 from kiosk.localproto import AgentMessage, ScreenshotPart, ScreenshotRequest
+from tests.agent.same_json import same_json, wire_form
 from tests.helpers import wait_until
 
 #: What a resident visited and typed: none of it may appear in a reply.
@@ -130,11 +132,12 @@ def test_a_long_line_is_cut() -> None:
     assert len(redact_log_text("x" * 5000)) == LOG_LINE_MAX_CHARS
 
 
-def test_the_contract_refuses_a_log_line_that_was_not_redacted() -> None:
+@pytest.mark.parametrize("line", [LogLine, agent_side.LogLine], ids=["contract", "agent"])
+def test_the_contract_refuses_a_log_line_that_was_not_redacted(line: type[LogLine]) -> None:
     with pytest.raises(ValueError, match="redacted"):
-        LogLine(at=utc_now(), unit="kiosk-ui.service", priority=6, text=f"go {RESIDENT_URL}")
+        line(at=utc_now(), unit="kiosk-ui.service", priority=6, text=f"go {RESIDENT_URL}")
     with pytest.raises(ValueError, match="unit"):
-        LogLine(at=utc_now(), unit="getty@tty2.service", priority=6, text="hello")
+        line(at=utc_now(), unit="getty@tty2.service", priority=6, text="hello")  # type: ignore[arg-type]
 
 
 def test_only_the_projects_own_lines_of_its_own_units_redacted() -> None:
@@ -150,12 +153,12 @@ def test_only_the_projects_own_lines_of_its_own_units_redacted() -> None:
     assert [line.unit for line in lines] == ["kiosk-agent.service"] * 2 + ["kiosk-ui.service"] * 3
     assert lines[1].priority == 4
     assert left_out == 4  # paho, js, Chromium, Qt
-    ack = CommandAck(
+    ack = agent_side.CommandAck(
         id="cmd-logs-0001",
         result="done",
         seq=1,
         sent_at=utc_now(),
-        output=CommandOutput(logs=lines),
+        output=agent_side.CommandOutput(logs=lines),
     )
     assert_nothing_of_a_resident(ack.to_bytes().decode())
 
@@ -170,15 +173,15 @@ def test_the_reply_is_bounded_in_lines_and_characters() -> None:
     assert lines[-1].text.startswith("line 999 ")  # the newest are kept
     few, _ = collect_logs(journal, 3)
     assert [line.text.split()[1] for line in few] == ["997", "998", "999"]
-    ack = CommandAck(
+    ack = agent_side.CommandAck(
         id="cmd-logs-0002",
         result="done",
         seq=1,
         sent_at=utc_now(),
-        output=CommandOutput(logs=lines),
+        output=agent_side.CommandOutput(logs=lines),
     )
     payload = ack.to_bytes()
-    assert decode(Channel.CMD_ACK, payload) == ack  # within the wire's 64 KiB
+    assert same_json(decode(Channel.CMD_ACK, payload), ack)  # within the wire's 64 KiB
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ def test_logs_command_returns_redacted_lines(tmp_path: Path) -> None:
         "kiosk.ui.browser: call […] now",
         "kiosk.ui.x: see […]",
     ]
-    assert_nothing_of_a_resident(output.model_dump_json())
+    assert_nothing_of_a_resident(json.dumps(wire_form(output), ensure_ascii=False))
 
 
 @pytest.mark.parametrize("lines", [0, LOG_LINES_MAX + 1, "10", True, 2.5])
@@ -328,8 +331,10 @@ def test_screenshot_on_the_home_screen_comes_back_whole(
     _processor(actions, acks, tmp_path).on_command(_command("screenshot"))
     ((_id, output),) = acks.outputs
     assert output.png() == PNG
-    ack = CommandAck(id="cmd-see-0001", result="done", seq=1, sent_at=utc_now(), output=output)
-    assert decode(Channel.CMD_ACK, ack.to_bytes()) == ack
+    ack = agent_side.CommandAck(
+        id="cmd-see-0001", result="done", seq=1, sent_at=utc_now(), output=output
+    )
+    assert same_json(decode(Channel.CMD_ACK, ack.to_bytes()), ack)
 
 
 @pytest.mark.parametrize("refusal", ["session_open", "not_home"])

@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras
+from kiosk.agent.messages import Enclosure, UiState  # what the agent's parts hand it
 from kiosk.agent.outbox import Outbox
 from kiosk.agent.sensors import SimulatedSensors
 from kiosk.agent.session import AgentSession
@@ -20,14 +21,13 @@ from kiosk.contract import (
     FLEET_USERNAME,
     Command,
     CommandAck,
-    Enclosure,
     Event,
     Health,
     Status,
-    UiState,
     utc_now,
 )
 from tests.agent.fleet_listener import FleetListener, fleet_listener
+from tests.agent.same_json import same_json
 from tests.conftest import TestBroker
 from tests.helpers import wait_until
 
@@ -65,7 +65,7 @@ def hooks() -> Hooks:
 
 @pytest.fixture
 def session(broker: TestBroker, tmp_path: Path, hooks: Hooks) -> Iterator[AgentSession]:
-    settings = AgentSettings.model_validate(
+    settings = AgentSettings.from_mapping(
         {
             "terminal_id": TERMINAL,
             "mqtt": {
@@ -105,8 +105,8 @@ def test_hooks_feed_health_commands_acks_and_events(
     listener.expect(lambda r: isinstance(r.message, Status) and r.message.state == "online")
     health = listener.expect(lambda r: isinstance(r.message, Health)).message
     assert isinstance(health, Health)
-    assert health.ui == UiState(alive=True, sessions_total=2)
-    assert health.enclosure == Enclosure(door_open=False)
+    assert same_json(health.ui, UiState(alive=True, sessions_total=2))
+    assert same_json(health.enclosure, Enclosure(door_open=False))
     wait_until(lambda: hooks.loops >= 2, 5, "the main loop to turn twice")
 
     now = utc_now()
@@ -117,15 +117,15 @@ def test_hooks_feed_health_commands_acks_and_events(
         expires_at=now + timedelta(minutes=1),
     )
     broker.send_command(TERMINAL, command)
-    assert hooks.commands.get(timeout=10) == command
+    assert same_json(hooks.commands.get(timeout=10), command)
     ack = session.publish_ack(command.id, "done")
     event = session.publish_event("wipe_done", {"ok": True})
     assert event.seq == ack.seq + 1
 
     got_ack = listener.expect(lambda r: isinstance(r.message, CommandAck)).message
-    assert got_ack == ack
+    assert same_json(got_ack, ack)
     got_event = listener.expect(lambda r: isinstance(r.message, Event)).message
-    assert got_event == event
+    assert same_json(got_event, event)
     # Health, events and acks share one counter: the fleet de-duplicates by seq.
     later = listener.expect(lambda r: isinstance(r.message, Health)).message
     assert isinstance(later, Health)

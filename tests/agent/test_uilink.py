@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from kiosk.agent import uimessages as agent_side
 from kiosk.agent.uilink import UiLinkError, UiLinkServer
 from kiosk.agentlink import AgentLink, new_session_id
 from kiosk.contract import Event, HelpUsage, Scalar, SessionAssist, utc_now
@@ -24,10 +25,10 @@ from kiosk.localproto import (
     LocalProtocolError,
     SessionStarted,
     Settings,
-    WipeNow,
     decode_ui_message,
     encode,
 )
+from tests.agent.same_json import wire_form
 from tests.helpers import wait_until
 
 DEADLINE_S = 0.5
@@ -214,19 +215,20 @@ def test_the_ui_side_drops_what_the_models_refuse(ui: AgentLink) -> None:
 
 @pytest.mark.usefixtures("ui")
 def test_agent_messages_reach_the_ui(server: UiLinkServer, received: list[AgentMessage]) -> None:
-    sent: list[AgentMessage] = [
-        WipeNow(command_id="cmd-00000001"),
-        Settings(settings={"idle_timeout_s": 90}),
-        ContentSwitch(version="2025.03.1"),
+    # The agent's side writes them (kiosk.agent.uimessages), the UI's reads them (localproto).
+    sent = [
+        agent_side.WipeNow(command_id="cmd-00000001"),
+        agent_side.Settings(settings={"idle_timeout_s": 90}),
+        agent_side.ContentSwitch(version="2025.03.1"),
     ]
     for message in sent:
         assert server.send_to_ui(message)
     wait_until(lambda: len(received) == 3, 5, "three messages at the UI")
-    assert received == sent
+    assert [wire_form(message) for message in received] == [wire_form(m) for m in sent]
 
 
 def test_sending_without_a_ui_says_so(server: UiLinkServer) -> None:
-    assert server.send_to_ui(WipeNow(command_id="cmd-00000001")) is False
+    assert server.send_to_ui(agent_side.WipeNow(command_id="cmd-00000001")) is False
     assert server.request_wipe("cmd-00000001", timeout_s=0.1) is None
 
 

@@ -13,8 +13,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from kiosk.agent.uilink import UiLinkServer
+from kiosk.agent.uimessages import Settings, WipeResult  # the agent's side of the socket
 from kiosk.contract import Scalar
-from kiosk.localproto import Settings, WipeResult
 from kiosk.ui.agent_bridge import END_REASONS, AgentBridge
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.session import EndReason

@@ -9,8 +9,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from kiosk.i18n import catalog_path, translations
+from kiosk.pofile import po_translations, read_entries
 from kiosk.ui.i18n import DOMAIN, LOCALE_DIR, gettext_for, ui_languages
-from kiosk.ui.pofile import po_translations, read_entries
 from kiosk.ui.translator import GettextTranslator
 
 UI_DIR = Path(__file__).resolve().parents[2] / "kiosk" / "ui"
@@ -73,7 +73,7 @@ def test_qt_translator_answers_from_gettext(
 
 @pytest.mark.parametrize("language", [lang for lang in ui_languages() if lang != "en"])
 def test_the_start_up_reader_translates_as_babel(language: str) -> None:
-    # kiosk.ui.pofile compiles the catalogs without Babel (the kiosk's start): same answers.
+    # kiosk.pofile compiles the catalogs without Babel (the kiosk's start): same answers.
     path = catalog_path(LOCALE_DIR, language, DOMAIN)
     plain, babel = po_translations(path), translations(LOCALE_DIR, DOMAIN, language)
     entries = read_entries(path.read_text(encoding="utf-8"))

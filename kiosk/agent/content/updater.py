@@ -30,8 +30,8 @@ from kiosk.agent.content.manifest import (
 )
 from kiosk.agent.content.store import StoreError, VersionStore
 from kiosk.catalog import CatalogError, load_catalog
-from kiosk.contract import ContentUpdateState
 from kiosk.places import PlacesError, load_places
+from kiosk.wire import ContentUpdateState
 
 # tuf brings securesystemslib, cryptography and urllib3: about 12 MB resident that the agent,
 # running for months and updating content rarely, should not carry. The methods below that talk

@@ -1,12 +1,15 @@
-"""The UI's ``.po`` catalogs compiled in memory without Babel, for the kiosk's start.
+"""The terminal's ``.po`` catalogs compiled in memory without Babel: the kiosk's UI and the agent.
 
 :func:`kiosk.i18n.translations` compiles a catalog with Babel (``read_po`` then ``write_mo``);
-importing Babel and parsing a catalog with it cost the kiosk's first frame some 30 ms. The UI's
-catalogs are written by Babel itself (``pybabel update``: no context, no obsolete entry), so this
-reads them the way ``read_po`` does, builds the same ``.mo`` as ``write_mo`` (untranslated
-entries left out, fuzzy ones too, a plural's empty forms given its source text) and hands it to
+importing Babel and parsing a catalog with it cost the kiosk's first frame some 30 ms, and the
+agent some 2 MB that would stay resident for months (Babel's locale data, ``decimal``,
+``pickle``, ``zoneinfo``). The terminal's catalogs are written by Babel itself
+(``pybabel update``: no context, no obsolete entry), so this reads them the way ``read_po``
+does, builds the same ``.mo`` as ``write_mo`` (untranslated entries left out, fuzzy ones too,
+a plural's empty forms given its source text) and hands it to
 :class:`gettext.GNUTranslations`. tests/ui/test_translations.py checks that every message of
-every language translates as through Babel.
+every language translates as through Babel (tests/agent/test_agent_i18n.py, the agent's);
+:func:`catalog_translations` falls back to Babel for a catalog this reader does not handle.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import gettext
 import io
 import re
 import struct
+from functools import cache
 from pathlib import Path
 from typing import Final
+
+from kiosk.i18n import SOURCE_LANGUAGE, catalog_path, translations
 
 _ESCAPE: Final = re.compile(r"\\([\\trn\"])")
 _ESCAPES: Final = {"n": "\n", "t": "\t", "r": "\r"}
@@ -141,3 +147,16 @@ def po_translations(path: Path) -> gettext.GNUTranslations:
     """The catalog at ``path``, compiled in memory (raise :class:`PoFileError` if odd)."""
     entries = read_entries(path.read_text(encoding="utf-8"))
     return gettext.GNUTranslations(io.BytesIO(compile_mo(entries)))
+
+
+@cache
+def catalog_translations(locale_dir: Path, domain: str, language: str) -> gettext.NullTranslations:
+    """The catalog of ``domain`` in ``language``, compiled here (identity for the source
+    language); through Babel (:func:`kiosk.i18n.translations`) if this reader refuses it."""
+    path = catalog_path(locale_dir, language, domain)
+    if language == SOURCE_LANGUAGE or not path.is_file():
+        return gettext.NullTranslations()
+    try:
+        return po_translations(path)
+    except PoFileError:
+        return translations(locale_dir, domain, language)
