@@ -3,6 +3,10 @@
 The wipe's steps and their order are :mod:`kiosk.ui.browser.wipe`; this module wires Qt's
 signals (the clock's end, the views' and the profile's ``destroyed``, the probe's report) to
 them and does each step's work.
+
+It stays over 400 lines because it is the one object the QML scene talks to: its properties,
+signals and slots (the page's verdicts, the media grant, the retry of a failed load) are that
+interface, and a second object would change every handler of ``BrowserView.qml``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
     Vector,
-    help_page_kind,
     is_kiosk_page,
     navigation_verdict,
     new_window_verdict,
@@ -39,6 +42,7 @@ from kiosk.ui.browser.selfcheck import (
     web_views_in,
     with_failures,
 )
+from kiosk.ui.browser.usage import SessionUsage
 from kiosk.ui.browser.wipe import Ending, Event, Step, Wipe
 from kiosk.ui.qt import (
     Property,
@@ -133,14 +137,7 @@ class BrowserController(QObject):
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
-        self._help_usage: HelpUsage | None = None
-        # The settings in force (for a session's start) and what the session used of them.
-        self._language_now: str | None = None
-        self._high_contrast_now = False
-        self._large_text_now = False
-        self._assist: SessionAssist | None = None
-        self._last_help_page = ""
-        self._last_help_kind: str | None = None
+        self._usage = SessionUsage()
         self._browsing = False
         self._view: QObject | None = None
         self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
@@ -262,9 +259,7 @@ class BrowserController(QObject):
 
     def note_language(self, language: str) -> None:
         """The interface language in force from now on (counted for the observatory)."""
-        self._language_now = language
-        if self.clock.active:
-            self._assist = self.assist.model_copy(update={"language": language})
+        self._usage.language(language, active=self.clock.active)
 
     def _reload_kiosk_page(self) -> None:
         if self._view is not None:
@@ -279,39 +274,26 @@ class BrowserController(QObject):
     def set_high_contrast(self, high_contrast: bool) -> None:
         """The resident switched contrast: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_high_contrast(high_contrast)
-        self._high_contrast_now = high_contrast
-        if high_contrast and self.clock.active:
-            self._assist = self.assist.model_copy(update={"high_contrast": True})
+        self._usage.high_contrast(high_contrast, active=self.clock.active)
         self._reload_kiosk_page()
 
     def note_large_text(self, large_text: bool) -> None:
         """The resident switched large text (counted for the observatory: on or not)."""
-        self._large_text_now = large_text
-        if large_text and self.clock.active:
-            self._assist = self.assist.model_copy(update={"large_text": True})
+        self._usage.large_text(large_text, active=self.clock.active)
 
     def note_read_aloud(self) -> None:
         """Read-aloud spoke in this session (counted for the observatory: used or not)."""
-        if self.clock.active and not self.assist.read_aloud:
-            self._assist = self.assist.model_copy(update={"read_aloud": True})
+        self._usage.read_aloud(active=self.clock.active)
 
     @property
     def assist(self) -> SessionAssist:
         """What the session running (or just ended) used of the kiosk's settings."""
-        if self._assist is None:
-            from kiosk.contract import SessionAssist
-
-            self._assist = SessionAssist()
-        return self._assist
+        return self._usage.assist
 
     @property
     def help_usage(self) -> HelpUsage:
         """How the help pages were used in the session running (or just ended)."""
-        if self._help_usage is None:
-            from kiosk.contract import HelpUsage
-
-            self._help_usage = HelpUsage()
-        return self._help_usage
+        return self._usage.help_usage
 
     def report_refusal(self, vector: Vector) -> None:
         """Log and signal a refused attempt (the vector only: no address, no text)."""
@@ -334,16 +316,7 @@ class BrowserController(QObject):
             self._probe.interrupt()
         session_id = self.clock.start()
         if not was_active:
-            from kiosk.contract import HelpUsage, SessionAssist
-
-            self._help_usage = HelpUsage()
-            # Chosen on the home screen before the first tile: this session's choice.
-            self._assist = SessionAssist(
-                language=self._language_now,
-                high_contrast=self._high_contrast_now,
-                large_text=self._large_text_now,
-            )
-            self._last_help_page, self._last_help_kind = "", None
+            self._usage.start()
         self._tile = tile
         if tile_id not in self._tiles_used:
             self._tiles_used.append(tile_id)
@@ -497,17 +470,12 @@ class BrowserController(QObject):
         if not is_kiosk_page(url):
             self._retry.stop()
             self._retry_url = ""
-            self._last_help_page, self._last_help_kind = "", None
+            self._usage.left_help()
 
     def _on_kiosk_page_served(self, url: str) -> None:
         """A help page was drawn for the session's view: count it (the kind only)."""
-        if not self.clock.active:
-            return
-        # A reload (a language or contrast switch) asks for the same page again: counted once.
-        if url != self._last_help_page:
-            kind = help_page_kind(url)
-            self._help_usage = self.help_usage.counted(kind, self._last_help_kind)
-            self._last_help_page, self._last_help_kind = url, kind
+        if self.clock.active:
+            self._usage.help_page_served(url)
 
     @Slot(QObject)
     def attachView(self, view: QObject) -> None:
