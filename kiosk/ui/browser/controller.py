@@ -1,8 +1,12 @@
 """What the QML browser asks of Python: sessions, their profiles, lockdown verdicts, the wipe.
 
-The order of a wipe matters: the session's view (its page) is destroyed first, then its
-profile, and only then is the next session's profile made and checked. A profile deleted
-while a page still uses it would survive in Chromium.
+The wipe's steps and their order are :mod:`kiosk.ui.browser.wipe`; this module wires Qt's
+signals (the clock's end, the views' and the profile's ``destroyed``, the probe's report) to
+them and does each step's work.
+
+It stays over 400 lines because it is the one object the QML scene talks to: its properties,
+signals and slots (the page's verdicts, the media grant, the retry of a failed load) are that
+interface, and a second object would change every handler of ``BrowserView.qml``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from kiosk.ui.browser.pages import KioskPages
 from kiosk.ui.browser.policy import (
     KIOSK_SCHEME,
     Vector,
-    help_page_kind,
     is_kiosk_page,
     navigation_verdict,
     new_window_verdict,
@@ -39,6 +42,8 @@ from kiosk.ui.browser.selfcheck import (
     web_views_in,
     with_failures,
 )
+from kiosk.ui.browser.usage import SessionUsage
+from kiosk.ui.browser.wipe import Ending, Event, Step, Wipe
 from kiosk.ui.qt import (
     Property,
     QGuiApplication,
@@ -117,7 +122,8 @@ class BrowserController(QObject):
         self._probe = OriginProbe(probe_timeout_s, self)
         self._probe.finished.connect(self._on_probe_finished)
         self._probe_view: QObject | None = None
-        self._probe_pending: SelfCheck | None = None
+        # The checks made in Python on the profile being probed, and what to do once it reports.
+        self._probe_pending: tuple[SelfCheck, Callable[[], object]] | None = None
         # The origins of the documents this session loaded: kept in memory for the probe only,
         # handed to it at the wipe and dropped when it reports; never logged nor sent.
         self._session_origins: list[str] = []
@@ -131,20 +137,19 @@ class BrowserController(QObject):
         self.event_filter = KioskEventFilter(self.clock.touch, self.report_refusal, self)
         self._tile: Tile | None = None
         self._tiles_used: list[str] = []
-        self._help_usage: HelpUsage | None = None
-        # The settings in force (for a session's start) and what the session used of them.
-        self._language_now: str | None = None
-        self._high_contrast_now = False
-        self._large_text_now = False
-        self._assist: SessionAssist | None = None
-        self._last_help_page = ""
-        self._last_help_kind: str | None = None
+        self._usage = SessionUsage()
         self._browsing = False
         self._view: QObject | None = None
         self._profiles = ProfileFactory(self.pages, self.interceptor, self.report_refusal, self)
         self._profile: SessionProfile | None = None
-        self._ending: tuple[str, str, float, list[str]] | None = None
-        self._ended_origins: list[str] = []
+        self._wipe = Wipe(
+            close_session=self._close_session,
+            destroy_profile=self._destroy_profile,
+            make_profile=self._make_profile,
+            probe=self._probe_profile,
+        )
+        # The checks made on the fresh profile, from MAKING_PROFILE to PROBING.
+        self._fresh_check: SelfCheck | None = None
         self._idle = False
         # The devices granted to the page on screen ("camera", "microphone"): shown by the
         # "camera on" banner until its document goes, the resident stops it or the session ends.
@@ -164,13 +169,12 @@ class BrowserController(QObject):
         # The first session's profile is made once the home screen is on screen
         # (:meth:`prepare_profile`), or when first needed: making one starts Chromium's side of
         # the web engine, which the home screen does not need.
-        self._previous_destroyed = True
         self._shut_down = False
 
     def prepare_profile(self) -> None:
         """Make the first session's fresh profile now, if none is made yet (no-op during a
         wipe: the wipe makes the next one once the old one is gone, and after shutdown)."""
-        if self._profile is None and self._ending is None and not self._shut_down:
+        if self._profile is None and not self._wipe.busy and not self._shut_down:
             self._profile = self._new_profile()
             self.profileChanged.emit()
 
@@ -255,9 +259,7 @@ class BrowserController(QObject):
 
     def note_language(self, language: str) -> None:
         """The interface language in force from now on (counted for the observatory)."""
-        self._language_now = language
-        if self.clock.active:
-            self._assist = self.assist.model_copy(update={"language": language})
+        self._usage.language(language, active=self.clock.active)
 
     def _reload_kiosk_page(self) -> None:
         if self._view is not None:
@@ -272,39 +274,26 @@ class BrowserController(QObject):
     def set_high_contrast(self, high_contrast: bool) -> None:
         """The resident switched contrast: the kiosk's pages follow (the one shown reloads)."""
         self.pages.set_high_contrast(high_contrast)
-        self._high_contrast_now = high_contrast
-        if high_contrast and self.clock.active:
-            self._assist = self.assist.model_copy(update={"high_contrast": True})
+        self._usage.high_contrast(high_contrast, active=self.clock.active)
         self._reload_kiosk_page()
 
     def note_large_text(self, large_text: bool) -> None:
         """The resident switched large text (counted for the observatory: on or not)."""
-        self._large_text_now = large_text
-        if large_text and self.clock.active:
-            self._assist = self.assist.model_copy(update={"large_text": True})
+        self._usage.large_text(large_text, active=self.clock.active)
 
     def note_read_aloud(self) -> None:
         """Read-aloud spoke in this session (counted for the observatory: used or not)."""
-        if self.clock.active and not self.assist.read_aloud:
-            self._assist = self.assist.model_copy(update={"read_aloud": True})
+        self._usage.read_aloud(active=self.clock.active)
 
     @property
     def assist(self) -> SessionAssist:
         """What the session running (or just ended) used of the kiosk's settings."""
-        if self._assist is None:
-            from kiosk.contract import SessionAssist
-
-            self._assist = SessionAssist()
-        return self._assist
+        return self._usage.assist
 
     @property
     def help_usage(self) -> HelpUsage:
         """How the help pages were used in the session running (or just ended)."""
-        if self._help_usage is None:
-            from kiosk.contract import HelpUsage
-
-            self._help_usage = HelpUsage()
-        return self._help_usage
+        return self._usage.help_usage
 
     def report_refusal(self, vector: Vector) -> None:
         """Log and signal a refused attempt (the vector only: no address, no text)."""
@@ -317,7 +306,7 @@ class BrowserController(QObject):
     def openTile(self, tile_id: str) -> None:
         """Open a tile's site, starting a session if none runs (same session from Home)."""
         tile = self._tiles.get(tile_id)
-        if tile is None or self._ending is not None:
+        if tile is None or self._wipe.busy:
             log.warning("tile %s is not in the catalog; nothing opened", tile_id)
             return
         self.prepare_profile()  # a resident quicker than the home screen's first frame
@@ -327,16 +316,7 @@ class BrowserController(QObject):
             self._probe.interrupt()
         session_id = self.clock.start()
         if not was_active:
-            from kiosk.contract import HelpUsage, SessionAssist
-
-            self._help_usage = HelpUsage()
-            # Chosen on the home screen before the first tile: this session's choice.
-            self._assist = SessionAssist(
-                language=self._language_now,
-                high_contrast=self._high_contrast_now,
-                large_text=self._large_text_now,
-            )
-            self._last_help_page, self._last_help_kind = "", None
+            self._usage.start()
         self._tile = tile
         if tile_id not in self._tiles_used:
             self._tiles_used.append(tile_id)
@@ -490,17 +470,12 @@ class BrowserController(QObject):
         if not is_kiosk_page(url):
             self._retry.stop()
             self._retry_url = ""
-            self._last_help_page, self._last_help_kind = "", None
+            self._usage.left_help()
 
     def _on_kiosk_page_served(self, url: str) -> None:
         """A help page was drawn for the session's view: count it (the kind only)."""
-        if not self.clock.active:
-            return
-        # A reload (a language or contrast switch) asks for the same page again: counted once.
-        if url != self._last_help_page:
-            kind = help_page_kind(url)
-            self._help_usage = self.help_usage.counted(kind, self._last_help_kind)
-            self._last_help_page, self._last_help_kind = url, kind
+        if self.clock.active:
+            self._usage.help_page_served(url)
 
     @Slot(QObject)
     def attachView(self, view: QObject) -> None:
@@ -527,7 +502,7 @@ class BrowserController(QObject):
         )
         return self_check(
             self._profile.profile,
-            previous_profile_destroyed=self._previous_destroyed,
+            previous_profile_destroyed=self._wipe.step is not Step.DESTROYING_PROFILE,
             web_views_alive=views,
             cookies_in_store=self._profile.cookies.count,
         )
@@ -538,13 +513,16 @@ class BrowserController(QObject):
         verdict comes as ``selfCheckDone`` (tests hand it a dirty profile, to see it fail)."""
         self._check_profile(self.check_now(), list(self._session_origins))
 
-    def _check_profile(self, result: SelfCheck, origins: list[str]) -> None:
+    def _check_profile(
+        self, result: SelfCheck, origins: list[str], then: Callable[[], object] = lambda: None
+    ) -> None:
         self._probe.interrupt()  # a check still running for an older profile
         if not origins or self._profile is None:
             self.probeDone.emit({})
             self._report_check(result)
+            then()
             return
-        self._probe_pending = result
+        self._probe_pending = (result, then)
         self._probe.start(origins)
 
     @Slot(QObject)
@@ -557,7 +535,9 @@ class BrowserController(QObject):
         self.probeDone.emit(report)
         pending, self._probe_pending = self._probe_pending, None
         if pending is not None:
-            self._report_check(with_failures(pending, failures))
+            result, then = pending
+            self._report_check(with_failures(result, failures))
+            then()
 
     def _report_check(self, result: SelfCheck) -> None:
         log.info(
@@ -569,16 +549,18 @@ class BrowserController(QObject):
 
     def _on_probe_view_destroyed(self) -> None:
         self._probe_view = None
-        if self._ending is not None and self._view is None:
-            self._destroy_profile()
+        self._maybe_pages_gone()
 
-    # ----- the wipe -----------------------------------------------------------------------
+    # ----- the wipe's steps (their order: kiosk.ui.browser.wipe) --------------------------
 
     def _on_clock_ended(self, session_id: str, reason: str, duration: float) -> None:
-        self._ending = (session_id, reason, duration, self._tiles_used)
-        self._ended_origins, self._session_origins = self._session_origins, []
         # A session ended before the previous wipe's probe reported (seconds later).
         self._probe.interrupt()
+        origins, self._session_origins = tuple(self._session_origins), []
+        ending = Ending(session_id, reason, duration, tuple(self._tiles_used), origins)
+        self._wipe.session_ended(ending)
+
+    def _close_session(self, ending: Ending) -> None:
         self._retry.stop()
         self._retry_url = ""
         self._tile = None
@@ -593,41 +575,46 @@ class BrowserController(QObject):
             clipboard.clear()
         # QML unloads the view on this change; its destruction continues the wipe.
         self.sessionActiveChanged.emit()
-        if self._view is None and self._probe_view is None:
-            self._destroy_profile()
+        self._maybe_pages_gone()
 
     def _on_view_destroyed(self) -> None:
         self._view = None
-        if self._ending is not None and self._probe_view is None:
-            self._destroy_profile()
+        self._maybe_pages_gone()
 
-    def _destroy_profile(self) -> None:
+    def _maybe_pages_gone(self) -> None:
+        if self._view is None and self._probe_view is None:
+            self._wipe.advance(Event.PAGES_GONE)  # refused unless the wipe waits for them
+
+    def _destroy_profile(self, ending: Ending) -> None:
         old, self._profile = self._profile, None
         self.profileChanged.emit()
         if old is None:
-            self._finish_wipe()
+            self._wipe.advance(Event.PROFILE_GONE)
             return
-        self._previous_destroyed = False
         old.profile.destroyed.connect(self._on_profile_destroyed)
         old.owner.deleteLater()
 
     def _on_profile_destroyed(self) -> None:
-        self._previous_destroyed = True
-        self._finish_wipe()
+        self._wipe.advance(Event.PROFILE_GONE)
 
-    def _finish_wipe(self) -> None:
+    def _make_profile(self, ending: Ending) -> None:
         self._profile = self._new_profile()
         self.profileChanged.emit()
-        result = self.check_now()
-        origins, self._ended_origins = self._ended_origins, []
-        ending, self._ending = self._ending, None
-        if ending is not None:
-            session_id, reason, duration, tiles_used = ending
-            log.info("session %s wiped", session_id)
-            # The home screen is usable from here; the probe reports a moment later.
-            self.sessionEnded.emit(session_id, reason, duration, tiles_used)
+        self._fresh_check = self.check_now()
+        log.info("session %s wiped", ending.session_id)
+        # The home screen is usable from here; the probe reports a moment later.
+        self.sessionEnded.emit(
+            ending.session_id, ending.reason, ending.duration_s, list(ending.tiles_used)
+        )
+        self._wipe.advance(Event.PROFILE_MADE)
+
+    def _probe_profile(self, ending: Ending) -> None:
         # The new profile, probed on every origin the ended session used.
-        self._check_profile(result, origins)
+        result, self._fresh_check = self._fresh_check, None
+        assert result is not None
+        self._check_profile(
+            result, list(ending.origins), lambda: self._wipe.advance(Event.PROBE_REPORTED)
+        )
 
     # ----- state for QML ------------------------------------------------------------------
 
