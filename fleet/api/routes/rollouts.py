@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fleet import crud, rollouts, states
+from fleet import crud, states
 from fleet.api import errors, formatting
 from fleet.api.deps import (
     ApiOperator,
@@ -29,6 +29,25 @@ from fleet.api.deps import (
 )
 from fleet.api.routes.alerts import check_operator_form
 from fleet.models import Rollout, RolloutTarget
+from fleet.rollouts import actions
+from fleet.rollouts.engine import desired_publisher
+from fleet.rollouts.errors import InvalidPlan, RolloutError, UnknownCanary, UnknownRollout
+from fleet.rollouts.plan import (
+    MAX_WAVE_SIZE,
+    Plan,
+    check_published,
+    create_rollout,
+    published_versions,
+)
+from fleet.rollouts.progress import (
+    Progress,
+    active_rollout,
+    latest_target,
+    list_rollouts,
+    progress_of,
+    targets_of,
+)
+from fleet.rollouts.reasons import STORED_REASONS
 from fleet.states import RolloutState, TargetState
 from kiosk.contract import TERMINAL_ID_PATTERN
 
@@ -53,7 +72,7 @@ def rollout_labels(language: Language) -> dict[str, Any]:
         "rollout_state_label": lambda state: rollout_state_label(state, _),
         "target_state_label": lambda state: target_state_label(state, _),
         "target_states": tuple(TargetState),
-        "stored_reason": lambda text: formatting.stored_text(text, rollouts.STORED_REASONS, _),
+        "stored_reason": lambda text: formatting.stored_text(text, STORED_REASONS, _),
     }
 
 
@@ -61,18 +80,40 @@ def _parse_canary(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.replace(",", " ").split() if part)
 
 
-@router.get("/rollouts", response_model=None, include_in_schema=False)
-def rollouts_page(page: PageDep, session: SessionDep) -> Response:
+def _render_page(page: PageDep, template: str, context: dict[str, Any]) -> Response:
+    """A rollout page: its own ``context``, whether the reader may act, the flash left by the
+    last refused form (read once) and the labels."""
     flash = page.request.session.pop(FLASH_SESSION_KEY, None)
-    context: dict[str, Any] = {
-        "published": rollouts.published_versions(page.settings.content_repo),
-        "rollouts": rollouts.list_rollouts(session),
-        "active": rollouts.active_rollout(session),
+    context = {
+        **context,
         "may_act": may_send_commands(page.user),
         "flash": flash if isinstance(flash, str) else None,
         **rollout_labels(page.language),
     }
-    return page.render("rollouts.html", context)
+    return page.render(template, context)
+
+
+def _refusal(exc: RolloutError, _: Callable[[str], str]) -> str:
+    """Why the fleet refused, in the reader's words (a rollout's state too)."""
+    return exc.translated(_, lambda state: rollout_state_label(state, _))
+
+
+def _create(
+    request: Request, session: SessionDep, settings: SettingsDep, plan: Plan, username: str
+) -> Rollout:
+    """Create the rollout of ``plan`` if its version is published; raises :class:`RolloutError`."""
+    check_published(plan.version, published_versions(settings.content_repo))
+    return create_rollout(session, plan, username, _now(request))
+
+
+@router.get("/rollouts", response_model=None, include_in_schema=False)
+def rollouts_page(page: PageDep, session: SessionDep) -> Response:
+    context: dict[str, Any] = {
+        "published": published_versions(page.settings.content_repo),
+        "rollouts": list_rollouts(session),
+        "active": active_rollout(session),
+    }
+    return _render_page(page, "rollouts.html", context)
 
 
 @router.post("/rollouts", response_model=None, include_in_schema=False)
@@ -99,7 +140,7 @@ def create_rollout_form(
             percent = int(canary_percent)
         except ValueError:
             percent = 0
-    plan = rollouts.Plan(
+    plan = Plan(
         version=version,
         canary_terminals=names,
         canary_percent=percent,
@@ -108,12 +149,11 @@ def create_rollout_form(
         error_threshold_percent=error_threshold,
     )
     try:
-        rollouts.check_published(version, rollouts.published_versions(settings.content_repo))
-        rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
-    except rollouts.RolloutError as exc:
+        rollout = _create(request, session, settings, plan, user.username)
+    except RolloutError as exc:
         _ = language.gettext
         request.session[FLASH_SESSION_KEY] = _("Rollout not created: %(reason)s") % {
-            "reason": exc.translated(_, lambda state: rollout_state_label(state, _))
+            "reason": _refusal(exc, _)
         }
         return RedirectResponse("/rollouts", status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/rollouts/{rollout.id}", status.HTTP_303_SEE_OTHER)
@@ -129,17 +169,13 @@ def rollout_page(rollout_id: int, page: PageDep, session: SessionDep) -> Respons
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, page.language.gettext("No such rollout."))
-    targets = rollouts.targets_of(session, rollout_id)
-    flash = page.request.session.pop(FLASH_SESSION_KEY, None)
+    targets = targets_of(session, rollout_id)
     context: dict[str, Any] = {
         "rollout": rollout,
         "targets": targets,
-        "progress": rollouts.progress_of(targets),
-        "may_act": may_send_commands(page.user),
-        "flash": flash if isinstance(flash, str) else None,
-        **rollout_labels(page.language),
+        "progress": progress_of(targets),
     }
-    return page.render("rollout.html", context)
+    return _render_page(page, "rollout.html", context)
 
 
 @router.get("/terminals/{terminal_id}/rollout", response_model=None, include_in_schema=False)
@@ -156,7 +192,7 @@ def terminal_content_fragment(
     terminal = crud.get_terminal(session, terminal_id)
     if terminal is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal."))
-    latest = rollouts.latest_target(session, terminal_id)
+    latest = latest_target(session, terminal_id)
     context: dict[str, Any] = {
         "user": user,
         "terminal": terminal,
@@ -186,11 +222,11 @@ def rollout_action_form(
     check_operator_form(request, user, language, csrf_token)
     try:
         _act(session, rollout_id, action, user.username, publisher, reason, _now(request))
-    except rollouts.UnknownRollout as exc:
+    except UnknownRollout as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such rollout.")) from exc
-    except rollouts.RolloutError as exc:
+    except RolloutError as exc:
         request.session[FLASH_SESSION_KEY] = _("Not done: %(reason)s") % {
-            "reason": exc.translated(_, lambda state: rollout_state_label(state, _))
+            "reason": _refusal(exc, _)
         }
     return RedirectResponse(f"/rollouts/{rollout_id}", status.HTTP_303_SEE_OTHER)
 
@@ -205,13 +241,13 @@ def _act(
     now: datetime,
 ) -> Rollout:
     if action == "pause":
-        return rollouts.pause(session, rollout_id, username, now)
+        return actions.pause(session, rollout_id, username, now)
     if action == "resume":
-        return rollouts.resume(session, rollout_id, username, now)
+        return actions.resume(session, rollout_id, username, now)
     if action == "abort":
-        return rollouts.abort(session, rollout_id, username, reason, now)
-    return rollouts.rollback(
-        session, rollout_id, username, rollouts.desired_publisher(publisher), reason, now
+        return actions.abort(session, rollout_id, username, reason, now)
+    return actions.rollback(
+        session, rollout_id, username, desired_publisher(publisher), reason, now
     )
 
 
@@ -233,7 +269,7 @@ class _RolloutPlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: ContentVersion
-    wave_size: int = Field(default=10, ge=1, le=rollouts.MAX_WAVE_SIZE)
+    wave_size: int = Field(default=10, ge=1, le=MAX_WAVE_SIZE)
     success_threshold_percent: int = Field(
         default=90, ge=1, le=100, description="Share of a wave applied before the next starts."
     )
@@ -301,7 +337,7 @@ class RolloutOut(BaseModel):
 
 
 def _out(
-    rollout: Rollout, progress: rollouts.Progress, targets: list[RolloutTarget] | None = None
+    rollout: Rollout, progress: Progress, targets: list[RolloutTarget] | None = None
 ) -> RolloutOut:
     return RolloutOut(
         id=rollout.id,
@@ -327,8 +363,8 @@ def _detail(session: SessionDep, rollout_id: int) -> RolloutOut:
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rollout {rollout_id}")
-    targets = list(rollouts.targets_of(session, rollout_id))
-    return _out(rollout, rollouts.progress_of(targets), targets)
+    targets = targets_of(session, rollout_id)
+    return _out(rollout, progress_of(targets), targets)
 
 
 API_ERRORS: Final = errors.responses(401, 403)
@@ -337,7 +373,7 @@ API_ERRORS: Final = errors.responses(401, 403)
 @router.get("/api/v1/rollouts", responses=API_ERRORS)
 def api_list_rollouts(user: ApiUser, session: SessionDep) -> list[RolloutOut]:
     """The latest rollouts, newest first, with their progress per state and per wave."""
-    return [_out(rollout, progress) for rollout, progress in rollouts.list_rollouts(session)]
+    return [_out(rollout, progress) for rollout, progress in list_rollouts(session)]
 
 
 @router.get("/api/v1/rollouts/{rollout_id}", responses={**API_ERRORS, **errors.responses(404, 422)})
@@ -360,7 +396,7 @@ def api_create_rollout(
 ) -> RolloutOut:
     """404: a canary terminal is unknown; 409: a rollout is in progress, or no terminal; 422:
     the version is not published in the fleet's content repository (when it has one)."""
-    plan = rollouts.Plan(
+    plan = Plan(
         version=body.version,
         canary_terminals=tuple(getattr(body, "canary_terminals", ())),
         canary_percent=getattr(body, "canary_percent", None),
@@ -369,13 +405,12 @@ def api_create_rollout(
         error_threshold_percent=body.error_threshold_percent,
     )
     try:
-        rollouts.check_published(body.version, rollouts.published_versions(settings.content_repo))
-        rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
-    except rollouts.InvalidPlan as exc:
+        rollout = _create(request, session, settings, plan, user.username)
+    except InvalidPlan as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    except rollouts.UnknownCanary as exc:
+    except UnknownCanary as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except rollouts.RolloutError as exc:
+    except RolloutError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _detail(session, rollout.id)
 
@@ -397,8 +432,8 @@ def api_rollout_action(
     reason = body.reason if body is not None else ""
     try:
         _act(session, rollout_id, action, user.username, publisher, reason, _now(request))
-    except rollouts.UnknownRollout as exc:
+    except UnknownRollout as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except rollouts.RolloutError as exc:
+    except RolloutError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _detail(session, rollout_id)
