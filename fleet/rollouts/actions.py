@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,10 @@ from fleet.rollouts.reasons import MAX_REASON_CHARS, ROLLBACK_WAITING
 from fleet.states import ROLLOUT_MOVES, TARGET_MOVES, RolloutState, TargetState
 
 logger = logging.getLogger(__name__)
+
+#: The operator's actions, by the names the pages and the API give them.
+Action = Literal["pause", "resume", "abort", "rollback"]
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 
 
 def _locked(session: Session, rollout_id: int) -> Rollout:
@@ -170,3 +174,23 @@ def rollback(
             session.rollback()
             logger.warning("Rollback of rollout %d held for the broker: %s.", rollout.id, exc)
     return rollout
+
+
+def act(
+    session: Session,
+    rollout_id: int,
+    action: Action,
+    username: str,
+    publisher: DesiredPublisher | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Rollout:
+    """Do the action named ``action``; the reason counts for an abort and a rollback, the
+    publisher for a rollback."""
+    if action == "pause":
+        return pause(session, rollout_id, username, now)
+    if action == "resume":
+        return resume(session, rollout_id, username, now)
+    if action == "abort":
+        return abort(session, rollout_id, username, reason, now)
+    return rollback(session, rollout_id, username, publisher, reason, now)
