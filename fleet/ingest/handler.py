@@ -11,7 +11,7 @@ from typing import Final, Literal, NamedTuple, cast
 from sqlalchemy import Table, Update, bindparam, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from fleet import commands, crud, rollouts, see_terminal
+from fleet import commands, crud, see_terminal
 from fleet.models import (
     CommandAckRecord,
     CommandRecord,
@@ -21,6 +21,7 @@ from fleet.models import (
     StateChange,
     Terminal,
 )
+from fleet.rollouts import engine as rollout_engine
 from fleet.states import TERMINAL_MOVES, CommandState, TerminalState
 from kiosk.contract import (
     TOPIC_ROOT,
@@ -546,11 +547,11 @@ def _store_event(
     filed = file_report(terminal, event.sent_at, at, clock)
     if filed.claimed_sent_at is not None:
         event = event.model_copy(update={"sent_at": filed.sent_at})
-    if event.kind == rollouts.EVENT_KIND:
+    if event.kind == rollout_engine.EVENT_KIND:
         # Before the event's row: a new terminal's row must be flushed first (no relationship).
         if terminal in session.new:
             session.flush()
-        rollouts.apply_content_event(session, terminal, event, at)
+        rollout_engine.apply_content_event(session, terminal, event, at)
     session.add(
         EventRecord(
             terminal_id=terminal.id,

@@ -13,12 +13,13 @@ from typing import Final
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fleet import availability, retention, rollouts
+from fleet import availability, retention
 from fleet.alerts.engine import AlertEngine
 from fleet.api.formatting import display_zone
 from fleet.commands import BrokerUnavailable, Publisher, expire_overdue, publish_waiting
 from fleet.crud import utc_now
 from fleet.ingest.broker_counters import record_dropped
+from fleet.rollouts import engine as rollout_engine
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class CommandKeeper:
     def run_rollouts_once(self, now: datetime | None = None) -> None:
         """Move the running content rollout on and publish the desired versions due."""
         with self._session_factory() as session:
-            rollouts.run_pass(session, rollouts.desired_publisher(self._publisher), now)
+            rollout_engine.run_pass(session, rollout_engine.desired_publisher(self._publisher), now)
 
     def run_alerts_once(self, now: datetime | None = None) -> None:
         """Evaluate presence and alerts, and notify their transitions."""

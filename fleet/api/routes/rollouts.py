@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fleet import crud, rollouts, states
+from fleet import crud, states
 from fleet.api import errors, formatting
 from fleet.api.deps import (
     ApiOperator,
@@ -29,21 +29,25 @@ from fleet.api.deps import (
 )
 from fleet.api.routes.alerts import check_operator_form
 from fleet.models import Rollout, RolloutTarget
-from fleet.states import RolloutState, TargetState
+from fleet.rollouts import actions, engine, progress, reasons
+from fleet.rollouts.errors import InvalidPlan, RolloutError, UnknownCanary, UnknownRollout
+from fleet.rollouts.plan import (
+    MAX_WAVE_SIZE,
+    Plan,
+    check_published,
+    create_rollout,
+    published_versions,
+)
+from fleet.states import Gettext, RolloutState, TargetState
 from kiosk.contract import TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["rollouts"])
 
 FLASH_SESSION_KEY: Final = "rollout_flash"
-ACTIONS: Final = ("pause", "resume", "abort", "rollback")
 
 
-def rollout_state_label(state: str, _: Callable[[str], str]) -> str:
+def rollout_state_label(state: str, _: Gettext) -> str:
     return states.label(RolloutState, state, _)
-
-
-def target_state_label(state: str, _: Callable[[str], str]) -> str:
-    return states.label(TargetState, state, _)
 
 
 def rollout_labels(language: Language) -> dict[str, Any]:
@@ -51,9 +55,9 @@ def rollout_labels(language: Language) -> dict[str, Any]:
     _ = language.gettext
     return {
         "rollout_state_label": lambda state: rollout_state_label(state, _),
-        "target_state_label": lambda state: target_state_label(state, _),
+        "target_state_label": lambda state: states.label(TargetState, state, _),
         "target_states": tuple(TargetState),
-        "stored_reason": lambda text: formatting.stored_text(text, rollouts.STORED_REASONS, _),
+        "stored_reason": lambda text: formatting.stored_text(text, reasons.STORED_REASONS, _),
     }
 
 
@@ -61,18 +65,41 @@ def _parse_canary(text: str) -> tuple[str, ...]:
     return tuple(part for part in text.replace(",", " ").split() if part)
 
 
-@router.get("/rollouts", response_model=None, include_in_schema=False)
-def rollouts_page(page: PageDep, session: SessionDep) -> Response:
+def _render_page(page: PageDep, template: str, context: dict[str, Any]) -> Response:
+    """A rollout page: its own ``context``, whether the reader may act, the flash left by the
+    last refused form (read once) and the labels."""
     flash = page.request.session.pop(FLASH_SESSION_KEY, None)
-    context: dict[str, Any] = {
-        "published": rollouts.published_versions(page.settings.content_repo),
-        "rollouts": rollouts.list_rollouts(session),
-        "active": rollouts.active_rollout(session),
+    context = {
+        **context,
         "may_act": may_send_commands(page.user),
         "flash": flash if isinstance(flash, str) else None,
         **rollout_labels(page.language),
     }
-    return page.render("rollouts.html", context)
+    return page.render(template, context)
+
+
+def _flash_refusal(request: Request, template: str, exc: RolloutError, _: Gettext) -> None:
+    """Leave why the fleet refused, in the reader's words, for the next page (read once)."""
+    reason = exc.translated(_, lambda state: rollout_state_label(state, _))
+    request.session[FLASH_SESSION_KEY] = template % {"reason": reason}
+
+
+def _create(
+    request: Request, session: SessionDep, settings: SettingsDep, plan: Plan, username: str
+) -> Rollout:
+    """Create the rollout of ``plan`` if its version is published; raises :class:`RolloutError`."""
+    check_published(plan.version, published_versions(settings.content_repo))
+    return create_rollout(session, plan, username, _now(request))
+
+
+@router.get("/rollouts", response_model=None, include_in_schema=False)
+def rollouts_page(page: PageDep, session: SessionDep) -> Response:
+    context: dict[str, Any] = {
+        "published": published_versions(page.settings.content_repo),
+        "rollouts": progress.list_rollouts(session),
+        "active": progress.active_rollout(session),
+    }
+    return _render_page(page, "rollouts.html", context)
 
 
 @router.post("/rollouts", response_model=None, include_in_schema=False)
@@ -99,7 +126,7 @@ def create_rollout_form(
             percent = int(canary_percent)
         except ValueError:
             percent = 0
-    plan = rollouts.Plan(
+    plan = Plan(
         version=version,
         canary_terminals=names,
         canary_percent=percent,
@@ -108,13 +135,10 @@ def create_rollout_form(
         error_threshold_percent=error_threshold,
     )
     try:
-        rollouts.check_published(version, rollouts.published_versions(settings.content_repo))
-        rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
-    except rollouts.RolloutError as exc:
+        rollout = _create(request, session, settings, plan, user.username)
+    except RolloutError as exc:
         _ = language.gettext
-        request.session[FLASH_SESSION_KEY] = _("Rollout not created: %(reason)s") % {
-            "reason": exc.translated(_, lambda state: rollout_state_label(state, _))
-        }
+        _flash_refusal(request, _("Rollout not created: %(reason)s"), exc, _)
         return RedirectResponse("/rollouts", status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/rollouts/{rollout.id}", status.HTTP_303_SEE_OTHER)
 
@@ -129,17 +153,13 @@ def rollout_page(rollout_id: int, page: PageDep, session: SessionDep) -> Respons
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, page.language.gettext("No such rollout."))
-    targets = rollouts.targets_of(session, rollout_id)
-    flash = page.request.session.pop(FLASH_SESSION_KEY, None)
+    targets = progress.targets_of(session, rollout_id)
     context: dict[str, Any] = {
         "rollout": rollout,
         "targets": targets,
-        "progress": rollouts.progress_of(targets),
-        "may_act": may_send_commands(page.user),
-        "flash": flash if isinstance(flash, str) else None,
-        **rollout_labels(page.language),
+        "progress": progress.progress_of(targets),
     }
-    return page.render("rollout.html", context)
+    return _render_page(page, "rollout.html", context)
 
 
 @router.get("/terminals/{terminal_id}/rollout", response_model=None, include_in_schema=False)
@@ -156,7 +176,7 @@ def terminal_content_fragment(
     terminal = crud.get_terminal(session, terminal_id)
     if terminal is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such terminal."))
-    latest = rollouts.latest_target(session, terminal_id)
+    latest = progress.latest_target(session, terminal_id)
     context: dict[str, Any] = {
         "user": user,
         "terminal": terminal,
@@ -181,38 +201,17 @@ def rollout_action_form(
 ) -> Response:
     """Pause, resume, abort or roll back; a refusal is shown on the rollout's page."""
     _ = language.gettext
-    if action not in ACTIONS:
+    if action not in actions.ACTIONS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such action."))
     check_operator_form(request, user, language, csrf_token)
     try:
-        _act(session, rollout_id, action, user.username, publisher, reason, _now(request))
-    except rollouts.UnknownRollout as exc:
+        retained = engine.desired_publisher(publisher)
+        actions.act(session, rollout_id, action, user.username, retained, reason, _now(request))
+    except UnknownRollout as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("No such rollout.")) from exc
-    except rollouts.RolloutError as exc:
-        request.session[FLASH_SESSION_KEY] = _("Not done: %(reason)s") % {
-            "reason": exc.translated(_, lambda state: rollout_state_label(state, _))
-        }
+    except RolloutError as exc:
+        _flash_refusal(request, _("Not done: %(reason)s"), exc, _)
     return RedirectResponse(f"/rollouts/{rollout_id}", status.HTTP_303_SEE_OTHER)
-
-
-def _act(
-    session: SessionDep,
-    rollout_id: int,
-    action: str,
-    username: str,
-    publisher: object,
-    reason: str,
-    now: datetime,
-) -> Rollout:
-    if action == "pause":
-        return rollouts.pause(session, rollout_id, username, now)
-    if action == "resume":
-        return rollouts.resume(session, rollout_id, username, now)
-    if action == "abort":
-        return rollouts.abort(session, rollout_id, username, reason, now)
-    return rollouts.rollback(
-        session, rollout_id, username, rollouts.desired_publisher(publisher), reason, now
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,7 +232,7 @@ class _RolloutPlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: ContentVersion
-    wave_size: int = Field(default=10, ge=1, le=rollouts.MAX_WAVE_SIZE)
+    wave_size: int = Field(default=10, ge=1, le=MAX_WAVE_SIZE)
     success_threshold_percent: int = Field(
         default=90, ge=1, le=100, description="Share of a wave applied before the next starts."
     )
@@ -256,7 +255,6 @@ class RolloutToShareIn(_RolloutPlanIn):
 
 #: A rollout to create: canary terminals or a canary percentage (not both), then waves.
 RolloutIn = RolloutToTerminalsIn | RolloutToShareIn
-RolloutAction = Literal["pause", "resume", "abort", "rollback"]
 
 
 class ActionIn(BaseModel):
@@ -281,7 +279,9 @@ class WaveOut(BaseModel):
     states: dict[str, int]
 
 
-class RolloutOut(BaseModel):
+class _RolloutRow(BaseModel):
+    """A rollout's own columns, as the API shows them."""
+
     id: int
     version: str
     previous_version: str | None
@@ -294,6 +294,9 @@ class RolloutOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+
+class RolloutOut(_RolloutRow):
     total: int
     states: dict[str, int]
     waves: list[WaveOut]
@@ -301,24 +304,14 @@ class RolloutOut(BaseModel):
 
 
 def _out(
-    rollout: Rollout, progress: rollouts.Progress, targets: list[RolloutTarget] | None = None
+    rollout: Rollout, counts: progress.Progress, targets: list[RolloutTarget] | None = None
 ) -> RolloutOut:
+    row = {name: getattr(rollout, name) for name in _RolloutRow.model_fields}
     return RolloutOut(
-        id=rollout.id,
-        version=rollout.version,
-        previous_version=rollout.previous_version,
-        state=rollout.state,
-        reason=rollout.reason,
-        success_threshold_percent=rollout.success_threshold_percent,
-        error_threshold_percent=rollout.error_threshold_percent,
-        wave_size=rollout.wave_size,
-        current_wave=rollout.current_wave,
-        created_by=rollout.created_by,
-        created_at=rollout.created_at,
-        updated_at=rollout.updated_at,
-        total=progress.total,
-        states=progress.states,
-        waves=[WaveOut(wave=w.wave, total=w.total, states=w.states) for w in progress.waves],
+        **row,
+        total=counts.total,
+        states=counts.states,
+        waves=[WaveOut(wave=w.wave, total=w.total, states=w.states) for w in counts.waves],
         targets=None if targets is None else [TargetOut.model_validate(t) for t in targets],
     )
 
@@ -327,8 +320,8 @@ def _detail(session: SessionDep, rollout_id: int) -> RolloutOut:
     rollout = session.get(Rollout, rollout_id)
     if rollout is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rollout {rollout_id}")
-    targets = list(rollouts.targets_of(session, rollout_id))
-    return _out(rollout, rollouts.progress_of(targets), targets)
+    targets = progress.targets_of(session, rollout_id)
+    return _out(rollout, progress.progress_of(targets), targets)
 
 
 API_ERRORS: Final = errors.responses(401, 403)
@@ -337,7 +330,7 @@ API_ERRORS: Final = errors.responses(401, 403)
 @router.get("/api/v1/rollouts", responses=API_ERRORS)
 def api_list_rollouts(user: ApiUser, session: SessionDep) -> list[RolloutOut]:
     """The latest rollouts, newest first, with their progress per state and per wave."""
-    return [_out(rollout, progress) for rollout, progress in rollouts.list_rollouts(session)]
+    return [_out(rollout, counts) for rollout, counts in progress.list_rollouts(session)]
 
 
 @router.get("/api/v1/rollouts/{rollout_id}", responses={**API_ERRORS, **errors.responses(404, 422)})
@@ -360,7 +353,7 @@ def api_create_rollout(
 ) -> RolloutOut:
     """404: a canary terminal is unknown; 409: a rollout is in progress, or no terminal; 422:
     the version is not published in the fleet's content repository (when it has one)."""
-    plan = rollouts.Plan(
+    plan = Plan(
         version=body.version,
         canary_terminals=tuple(getattr(body, "canary_terminals", ())),
         canary_percent=getattr(body, "canary_percent", None),
@@ -369,13 +362,12 @@ def api_create_rollout(
         error_threshold_percent=body.error_threshold_percent,
     )
     try:
-        rollouts.check_published(body.version, rollouts.published_versions(settings.content_repo))
-        rollout = rollouts.create_rollout(session, plan, user.username, _now(request))
-    except rollouts.InvalidPlan as exc:
+        rollout = _create(request, session, settings, plan, user.username)
+    except InvalidPlan as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    except rollouts.UnknownCanary as exc:
+    except UnknownCanary as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except rollouts.RolloutError as exc:
+    except RolloutError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _detail(session, rollout.id)
 
@@ -386,7 +378,7 @@ def api_create_rollout(
 )
 def api_rollout_action(
     rollout_id: RowIdPath,
-    action: RolloutAction,
+    action: actions.Action,
     request: Request,
     user: ApiOperator,
     session: SessionDep,
@@ -396,9 +388,10 @@ def api_rollout_action(
     """Pause, resume, abort or roll back; 409 when the rollout's state does not allow it."""
     reason = body.reason if body is not None else ""
     try:
-        _act(session, rollout_id, action, user.username, publisher, reason, _now(request))
-    except rollouts.UnknownRollout as exc:
+        retained = engine.desired_publisher(publisher)
+        actions.act(session, rollout_id, action, user.username, retained, reason, _now(request))
+    except UnknownRollout as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except rollouts.RolloutError as exc:
+    except RolloutError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _detail(session, rollout_id)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet import charts, commands, crud, rollouts, see_terminal
+from fleet import charts, commands, crud, see_terminal
 from fleet.alerts import store
 from fleet.api import formatting
 from fleet.api.command_form import CommandFormDep
@@ -28,6 +28,7 @@ from fleet.api.routes.alerts import alert_words
 from fleet.api.routes.rollouts import rollout_labels
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.presence import PresenceLimits
+from fleet.rollouts.progress import latest_target
 from fleet.states import TerminalState
 
 #: HTML pages: out of the API's OpenAPI document.
@@ -315,7 +316,7 @@ def terminal_page(
     period = page.request.query_params.get("period", "24h")
     if period not in PERIODS:
         period = "24h"
-    latest_rollout = rollouts.latest_target(session, terminal_id)
+    latest_rollout = latest_target(session, terminal_id)
     limits = PresenceLimits.from_settings(page.settings)
     context: dict[str, Any] = {
         **reach_context(terminal, page.clock),
