@@ -48,7 +48,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
 from fleet.models import Alert, EventRecord, HealthHourly, HealthSample, StateChange, Terminal
-from fleet.plan import COMMUNES, EAST, NORTH, SOUTH, WEST
+from fleet.citymap import COMMUNES, EAST, NORTH, SOUTH, WEST
 from tests.throwaway_pg import throwaway_database
 
 USERNAME = "bench-admin"

@@ -23,7 +23,7 @@ from fleet.cli.common import (
     out,
 )
 from fleet.core.db import make_session_factory
-from fleet.plan import EAST, NORTH, SOUTH, WEST, in_box
+from fleet.citymap import EAST, NORTH, SOUTH, WEST, in_box
 
 MAX_SITE_LENGTH: Final = 120
 MAX_COMMUNE_LENGTH: Final = 80

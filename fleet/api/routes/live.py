@@ -27,7 +27,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
-from fleet import crud, plan, presence, severity
+from fleet import citymap, crud, presence, severity
 from fleet.alerts import store
 from fleet.api import formatting
 from fleet.api.deps import BrokerState, Language
@@ -101,7 +101,7 @@ class TableQuery:
         page_text = params.get("page", "1")
         page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
         cell = params.get("cell", "")
-        if plan.parse_cell(cell) is None:
+        if citymap.parse_cell(cell) is None:
             cell = ""
         return cls(state, text, sort, params.get("order") == "desc", max(page, 1), cell)
 
@@ -159,8 +159,8 @@ def grid_columns(dialect: str) -> tuple[Any, Any]:
     """The plan's grid (column, row) of a terminal, in SQL: the very expressions of the index
     ``ix_terminals_plan_cell`` (migration 0016), so that counting clusters reads the index
     alone. CAST truncates on SQLite and rounds on PostgreSQL, hence FLOOR there."""
-    column = f"(longitude - ({plan.WEST!r})) * {plan.CELLS_PER_DEGREE_LON}"
-    row = f"({plan.NORTH!r} - latitude) * {plan.CELLS_PER_DEGREE_LAT}"
+    column = f"(longitude - ({citymap.WEST!r})) * {citymap.CELLS_PER_DEGREE_LON}"
+    row = f"({citymap.NORTH!r} - latitude) * {citymap.CELLS_PER_DEGREE_LAT}"
     if dialect == "postgresql":
         column, row = f"floor({column})", f"floor({row})"
     return literal_column(f"CAST({column} AS INTEGER)"), literal_column(f"CAST({row} AS INTEGER)")
@@ -180,7 +180,7 @@ def _grid_match(expression: Any, index: int, size: int) -> ColumnElement[bool]:
 def cell_condition(column: int, row: int, dialect: str) -> ColumnElement[bool]:
     """Terminals in one cell of the plan's grid, with the grid's own SQL (and its index)."""
     column_sql, row_sql = grid_columns(dialect)
-    columns, rows = plan.grid_size()
+    columns, rows = citymap.grid_size()
     return and_(_grid_match(column_sql, column, columns), _grid_match(row_sql, row, rows))
 
 
@@ -192,7 +192,7 @@ def filter_conditions(
         conditions.append(degraded_condition(limits))
     elif query.state:
         conditions.append(Terminal.state == query.state)
-    where = plan.parse_cell(query.cell)
+    where = citymap.parse_cell(query.cell)
     if where is not None:
         conditions.append(cell_condition(*where, dialect))
     if query.text:
@@ -382,10 +382,10 @@ PLACED: Final = and_(Terminal.latitude.is_not(None), Terminal.longitude.is_not(N
 NOT_PLACED: Final = or_(Terminal.latitude.is_(None), Terminal.longitude.is_(None))
 
 
-def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.PlacedTerminal]:
+def _placed_terminals(rows: Iterable[Any], language: Language) -> list[citymap.PlacedTerminal]:
     labels = {state: formatting.state_label(state, language.gettext) for state in TerminalState}
     return [
-        plan.PlacedTerminal(
+        citymap.PlacedTerminal(
             terminal_id=terminal_id,
             state=state,
             state_text=labels.get(state) or formatting.state_label(state, language.gettext),
@@ -398,7 +398,7 @@ def _placed_terminals(rows: Iterable[Any], language: Language) -> list[plan.Plac
     ]
 
 
-def cluster_cells(session: Session, conditions: list[Any]) -> list[plan.Cell]:
+def cluster_cells(session: Session, conditions: list[Any]) -> list[citymap.Cell]:
     """The plan's clusters, counted by the database: one GROUP BY (column, row, state) of
     the grid over its index, at most cells × states rows back, whatever the fleet's size."""
     column, row = grid_columns(session.get_bind().dialect.name)
@@ -407,7 +407,7 @@ def cluster_cells(session: Session, conditions: list[Any]) -> list[plan.Cell]:
         .where(*conditions, column.is_not(None), row.is_not(None))
         .group_by(column, row, Terminal.state)
     )
-    return plan.merge_cells((int(c), int(r), str(state), int(n)) for c, r, state, n in rows)
+    return citymap.merge_cells((int(c), int(r), str(state), int(n)) for c, r, state, n in rows)
 
 
 @lru_cache(maxsize=8192)
@@ -423,19 +423,19 @@ def _compact(number: int, locale: str) -> str:
     return format_compact_decimal(number, locale=locale, fraction_digits=1)
 
 
-def cluster_labeller(language: Language) -> Callable[[plan.Cell], str]:
+def cluster_labeller(language: Language) -> Callable[[citymap.Cell], str]:
     """ "12 terminals: 9 online, 2 offline, 1 lost", in the reader's language; the words are
     looked up once per page, not once per cluster."""
     _ = language.gettext
-    states = {state: formatting.state_label(state, _) for state in plan.SEVERITY}
+    states = {state: formatting.state_label(state, _) for state in citymap.SEVERITY}
     one, many = _("1 terminal: %(state)s"), _("%(count)s terminals: %(states)s")
 
-    def label(cell: plan.Cell) -> str:
+    def label(cell: citymap.Cell) -> str:
         if cell.count == 1:
             return one % {"state": states.get(cell.worst, cell.worst)}
         parts = ", ".join(
             f"{_decimal(cell.by_state[state], language.code)} {states[state]}"
-            for state in plan.SEVERITY
+            for state in citymap.SEVERITY
             if cell.by_state.get(state)
         )
         return many % {"count": _decimal(cell.count, language.code), "states": parts}
@@ -448,7 +448,7 @@ def plan_context(
 ) -> dict[str, Any]:
     """The plan of every matching terminal (all pages of the table) and those not placed.
 
-    Up to ``plan.DETAIL_MAX`` placed terminals each is a link; beyond, the plan draws the
+    Up to ``citymap.DETAIL_MAX`` placed terminals each is a link; beyond, the plan draws the
     clusters of a grid at its scale, counted in SQL (see :func:`cluster_cells`), each a link
     to the table of that cell. Every query here is bounded: counts, at most ``DETAIL_MAX``
     rows, at most cells × states groups, at most ``NOT_PLACED_MAX`` rows.
@@ -465,15 +465,15 @@ def plan_context(
         "placed": placed,
         "lost": lost,
     }
-    clustered = placed > plan.DETAIL_MAX
+    clustered = placed > citymap.DETAIL_MAX
     if not clustered:
         shown = _placed_terminals(
             session.execute(select(*TERMINAL_COLUMNS).where(*conditions, PLACED)), language
         )
-        svg = plan.render_plan(shown, title, description)
+        svg = citymap.render_plan(shown, title, description)
     else:
         link = "/?" + query.query_string(cell="CELL", page="1")
-        svg = plan.render_cluster_plan(
+        svg = citymap.render_cluster_plan(
             cells,
             title,
             description,
