@@ -58,7 +58,7 @@ def test_the_plan_draws_shipped_outlines_and_names(
 ) -> None:
     data = tmp_path / "communes.geojson"
     data.write_text(json.dumps(extract.extract(source(list(extract.COMMUNES)))), "utf-8")
-    monkeypatch.setattr(plan, "GEODATA", data)
+    monkeypatch.setattr(citymap, "GEODATA", data)
     citymap._outlines_svg.cache_clear()
     try:
         root = ElementTree.fromstring(citymap.render_plan([], "t", "d"))
@@ -75,7 +75,7 @@ def test_the_plan_draws_shipped_outlines_and_names(
 def test_without_the_data_file_no_outline_is_drawn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(plan, "GEODATA", tmp_path / "absent.geojson")
+    monkeypatch.setattr(citymap, "GEODATA", tmp_path / "absent.geojson")
     citymap._outlines_svg.cache_clear()
     try:
         svg = citymap.render_plan([], "t", "d")

@@ -15,13 +15,13 @@ from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from fleet import citymap, crud, presence, severity
-from fleet.api.routes.live import (
+from fleet.api.overview.changes import fingerprint
+from fleet.api.overview.map import cluster_cells
+from fleet.api.overview.table import (
     PAGE_SIZE,
     TableQuery,
     cell_condition,
-    cluster_cells,
     degraded_condition,
-    fingerprint,
     grid_columns,
     select_page,
     text_condition,
@@ -207,7 +207,10 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
             lat = citymap.NORTH - lat_step * rng.randint(1, 20) + rng.choice((-1e-6, 1e-6))
             lon = citymap.WEST + lon_step * rng.randint(1, 18) + rng.choice((-1e-6, 1e-6))
         else:
-            lat, lon = rng.uniform(citymap.SOUTH, citymap.NORTH), rng.uniform(citymap.WEST, citymap.EAST)
+            lat, lon = (
+                rng.uniform(citymap.SOUTH, citymap.NORTH),
+                rng.uniform(citymap.WEST, citymap.EAST),
+            )
         rows.append(
             {
                 "id": f"bdx-g-{index:04d}",
@@ -219,7 +222,9 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
                 "created_at": now,
             }
         )
-    rows.append({**rows[0], "id": "bdx-g-corner", "latitude": citymap.SOUTH, "longitude": citymap.EAST})
+    rows.append(
+        {**rows[0], "id": "bdx-g-corner", "latitude": citymap.SOUTH, "longitude": citymap.EAST}
+    )
     rows.append({**rows[0], "id": "bdx-g-away", "latitude": 48.85, "longitude": 2.35})
     db_session.execute(insert(Terminal), rows)
     db_session.commit()
