@@ -43,12 +43,12 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from bench.floor import emit, figure
 from fleet import crud
-from fleet.api.routes.live import fingerprint
+from fleet.api.overview.changes import fingerprint
+from fleet.citymap import COMMUNES, EAST, NORTH, SOUTH, WEST
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
 from fleet.models import Alert, EventRecord, HealthHourly, HealthSample, StateChange, Terminal
-from fleet.plan import COMMUNES, EAST, NORTH, SOUTH, WEST
 from tests.throwaway_pg import throwaway_database
 
 USERNAME = "bench-admin"

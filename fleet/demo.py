@@ -50,7 +50,7 @@ class Place:
 
 
 #: The demo terminals stand at town halls, at the positions the dashboard's plan already uses
-#: for these communes (fleet/plan.py): Bordeaux's Palais Rohan (place Pey-Berland), the
+#: for these communes (fleet/citymap.py): Bordeaux's Palais Rohan (place Pey-Berland), the
 #: Hôtel de ville of Mérignac and that of Bègles. Four decimals: about ten metres.
 DEMO_PLACES: Final = {
     "bdx-demo-001": Place("Hôtel de ville (Palais Rohan)", "Bordeaux", 44.8378, -0.5792),

@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol
 
 import httpx
 
-from fleet.plan import COMMUNES
+from fleet.citymap import COMMUNES
 
 #: The longest address accepted (the BAN refuses queries of more than 200 characters).
 MAX_QUERY_LENGTH: Final = 200
@@ -108,7 +108,7 @@ def ban_document(entries: Sequence[tuple[str, float, float]], query: str, limit:
     return {"type": "FeatureCollection", "features": features[:limit]}
 
 
-#: The offline table: the town halls the plan names (fleet/plan.py COMMUNES).
+#: The offline table: the town halls the plan names (fleet/citymap.py COMMUNES).
 TOWN_HALLS: Final = tuple(
     (f"Hôtel de ville, Mairie, {name}", latitude, longitude)
     for name, latitude, longitude in COMMUNES

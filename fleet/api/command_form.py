@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
@@ -19,9 +19,12 @@ from fleet.api.deps import (
     PublisherDep,
     SessionDep,
 )
-from fleet.api.routes.alerts import check_operator_form
+from fleet.api.operator_form import check_operator_form
 from fleet.commands import Publisher
 from fleet.models import CommandRecord, User
+
+#: What the page says after a form POST (kept in the session across the redirect).
+FLASH_SESSION_KEY: Final = "command_flash"
 
 
 def check_command_form(request: Request, user: User, language: Language, token: str) -> None:

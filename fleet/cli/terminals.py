@@ -12,6 +12,7 @@ import typer
 from rich.text import Text
 
 from fleet import audit, crud
+from fleet.citymap import EAST, NORTH, SOUTH, WEST, in_box
 from fleet.cli.common import (
     EXIT_UNKNOWN_TERMINAL,
     EXIT_USAGE,
@@ -23,7 +24,6 @@ from fleet.cli.common import (
     out,
 )
 from fleet.core.db import make_session_factory
-from fleet.plan import EAST, NORTH, SOUTH, WEST, in_box
 
 MAX_SITE_LENGTH: Final = 120
 MAX_COMMUNE_LENGTH: Final = 80

@@ -6,7 +6,7 @@ keeps the 28 communes of Bordeaux Métropole by INSEE code, simplifies their out
 (Douglas-Peucker, ``--tolerance`` degrees), rounds coordinates to 5 decimals (about a metre) and
 writes the file beside this script. It refuses an input that lacks any of the 28. The source,
 its licence and the list's own source are in README.md. The fleet draws the file when it is
-there (``fleet.plan.load_outlines``) and the plain plan when it is not: no outline is invented.
+there (``fleet.citymap.load_outlines``) and the plain plan when it is not: no outline is invented.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 // Placing a terminal: a click on the plan fills in the form's latitude and longitude (the
-// inverse of fleet/plan.py's projection, read from the drawing's data attributes) and moves
+// inverse of fleet/citymap.py's projection, read from the drawing's data attributes) and moves
 // the marker. Nothing is sent until the operator presses the form's button; without
 // JavaScript the same form takes the coordinates typed.
 "use strict";

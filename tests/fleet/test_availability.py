@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from fleet import availability
-from fleet.api.routes.availability import Formats
+from fleet.api.availability_view import Formats
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.keeper import CommandKeeper
 from fleet.main import create_app

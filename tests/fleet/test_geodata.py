@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from fleet import plan
+from fleet import citymap
 from fleet.geodata import extract
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -58,12 +58,12 @@ def test_the_plan_draws_shipped_outlines_and_names(
 ) -> None:
     data = tmp_path / "communes.geojson"
     data.write_text(json.dumps(extract.extract(source(list(extract.COMMUNES)))), "utf-8")
-    monkeypatch.setattr(plan, "GEODATA", data)
-    plan._outlines_svg.cache_clear()
+    monkeypatch.setattr(citymap, "GEODATA", data)
+    citymap._outlines_svg.cache_clear()
     try:
-        root = ElementTree.fromstring(plan.render_plan([], "t", "d"))
+        root = ElementTree.fromstring(citymap.render_plan([], "t", "d"))
     finally:
-        plan._outlines_svg.cache_clear()
+        citymap._outlines_svg.cache_clear()
     outlines = [path for path in root.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
     assert sorted(path.get("data-insee") for path in outlines) == sorted(extract.COMMUNES)
     names = {text.text for text in root.iter(f"{SVG}text") if text.get("class") == "commune-name"}
@@ -75,12 +75,12 @@ def test_the_plan_draws_shipped_outlines_and_names(
 def test_without_the_data_file_no_outline_is_drawn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(plan, "GEODATA", tmp_path / "absent.geojson")
-    plan._outlines_svg.cache_clear()
+    monkeypatch.setattr(citymap, "GEODATA", tmp_path / "absent.geojson")
+    citymap._outlines_svg.cache_clear()
     try:
-        svg = plan.render_plan([], "t", "d")
+        svg = citymap.render_plan([], "t", "d")
     finally:
-        plan._outlines_svg.cache_clear()
+        citymap._outlines_svg.cache_clear()
     assert "commune-outline" not in svg
 
 
@@ -88,8 +88,8 @@ def test_without_the_data_file_no_outline_is_drawn(
 
 
 def _shipped() -> list[dict[str, Any]]:
-    assert plan.GEODATA.is_file(), "fleet/geodata/communes-bordeaux-metropole.geojson is missing"
-    features: list[dict[str, Any]] = json.loads(plan.GEODATA.read_text("utf-8"))["features"]
+    assert citymap.GEODATA.is_file(), "fleet/geodata/communes-bordeaux-metropole.geojson is missing"
+    features: list[dict[str, Any]] = json.loads(citymap.GEODATA.read_text("utf-8"))["features"]
     return features
 
 
@@ -105,22 +105,22 @@ def _inside(lon: float, lat: float, ring: list[list[float]]) -> bool:
 def test_the_shipped_file_holds_the_28_communes_inside_the_plan() -> None:
     features = _shipped()
     assert {f["properties"]["code"]: f["properties"]["nom"] for f in features} == (extract.COMMUNES)
-    assert plan.GEODATA.stat().st_size < 150_000
+    assert citymap.GEODATA.stat().st_size < 150_000
     for feature in features:
         for polygon in feature["geometry"]["coordinates"]:
             for ring in polygon:
                 assert len(ring) >= 4, feature["properties"]["nom"]
                 assert ring[0] == ring[-1], feature["properties"]["nom"]
                 for lon, lat in ring:
-                    assert plan.WEST < lon < plan.EAST
-                    assert plan.SOUTH < lat < plan.NORTH
+                    assert citymap.WEST < lon < citymap.EAST
+                    assert citymap.SOUTH < lat < citymap.NORTH
 
 
 def test_each_town_hall_on_the_plan_lies_in_its_own_commune() -> None:
     """A check of the data against independent facts: a commune's outline holds its town hall
-    (fleet.plan.COMMUNES) and no other commune's does."""
+    (fleet.citymap.COMMUNES) and no other commune's does."""
     outer = {f["properties"]["nom"]: f["geometry"]["coordinates"][0][0] for f in _shipped()}
-    for name, lat, lon in plan.COMMUNES:
+    for name, lat, lon in citymap.COMMUNES:
         assert [n for n, ring in outer.items() if _inside(lon, lat, ring)] == [name]
 
 
@@ -143,7 +143,7 @@ def test_neighbours_share_their_borders_exactly() -> None:
 
 
 def test_the_overview_draws_the_shipped_outlines_with_their_source() -> None:
-    plan._outlines_svg.cache_clear()
-    root = ElementTree.fromstring(plan.render_plan([], "t", "d"))
+    citymap._outlines_svg.cache_clear()
+    root = ElementTree.fromstring(citymap.render_plan([], "t", "d"))
     drawn = [path for path in root.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
     assert len(drawn) == 28

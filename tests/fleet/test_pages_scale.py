@@ -14,14 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from fleet import crud, plan, presence, severity
-from fleet.api.routes.live import (
+from fleet import citymap, crud, presence, severity
+from fleet.api.overview.changes import fingerprint
+from fleet.api.overview.map import cluster_cells
+from fleet.api.overview.table import (
     PAGE_SIZE,
     TableQuery,
     cell_condition,
-    cluster_cells,
     degraded_condition,
-    fingerprint,
     grid_columns,
     select_page,
     text_condition,
@@ -136,7 +136,7 @@ def plan_svg(page: str) -> ElementTree.Element:
 
 
 def python_cell(latitude: float, longitude: float) -> str:
-    column, row = plan.cell_of(latitude, longitude)
+    column, row = citymap.cell_of(latitude, longitude)
     return f"{column}-{row}"
 
 
@@ -153,14 +153,14 @@ def test_a_large_fleet_is_drawn_as_clusters_counted_in_sql(
     cells = root.findall(f"{SVG}a")
     assert all(cell.get("class") == "plan-cell" for cell in cells)
     placed = [row for row in rows if row["latitude"] is not None]
-    assert len(placed) == 600 > plan.DETAIL_MAX
+    assert len(placed) == 600 > citymap.DETAIL_MAX
     assert sum(int(cell.get("data-count") or 0) for cell in cells) == 600
     # Python over every row, here only to check what the database counted.
     expected: dict[str, list[str]] = {}
     for row in placed:
         expected.setdefault(python_cell(row["latitude"], row["longitude"]), []).append(row["id"])
-    assert len(cells) == len(expected) <= plan.grid_size()[0] * plan.grid_size()[1]
-    severity = {state: index for index, state in enumerate(plan.SEVERITY)}
+    assert len(cells) == len(expected) <= citymap.grid_size()[0] * citymap.grid_size()[1]
+    severity = {state: index for index, state in enumerate(citymap.SEVERITY)}
     by_id = {row["id"]: row for row in rows}
     for cell in cells:
         key = (cell.get("href") or "").split("cell=", 1)[1]
@@ -202,12 +202,15 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
     rows: list[dict[str, Any]] = []
     for index in range(400):
         # Half of them near a cell's edge, where rounding would move them.
-        lat_step, lon_step = plan.cell_degrees()
+        lat_step, lon_step = citymap.cell_degrees()
         if index % 2:
-            lat = plan.NORTH - lat_step * rng.randint(1, 20) + rng.choice((-1e-6, 1e-6))
-            lon = plan.WEST + lon_step * rng.randint(1, 18) + rng.choice((-1e-6, 1e-6))
+            lat = citymap.NORTH - lat_step * rng.randint(1, 20) + rng.choice((-1e-6, 1e-6))
+            lon = citymap.WEST + lon_step * rng.randint(1, 18) + rng.choice((-1e-6, 1e-6))
         else:
-            lat, lon = rng.uniform(plan.SOUTH, plan.NORTH), rng.uniform(plan.WEST, plan.EAST)
+            lat, lon = (
+                rng.uniform(citymap.SOUTH, citymap.NORTH),
+                rng.uniform(citymap.WEST, citymap.EAST),
+            )
         rows.append(
             {
                 "id": f"bdx-g-{index:04d}",
@@ -219,7 +222,9 @@ def test_the_cluster_grid_is_the_same_on_sqlite_and_postgresql(db_session: Sessi
                 "created_at": now,
             }
         )
-    rows.append({**rows[0], "id": "bdx-g-corner", "latitude": plan.SOUTH, "longitude": plan.EAST})
+    rows.append(
+        {**rows[0], "id": "bdx-g-corner", "latitude": citymap.SOUTH, "longitude": citymap.EAST}
+    )
     rows.append({**rows[0], "id": "bdx-g-away", "latitude": 48.85, "longitude": 2.35})
     db_session.execute(insert(Terminal), rows)
     db_session.commit()

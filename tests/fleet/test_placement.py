@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from fleet import crud, plan
+from fleet import citymap, crud
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.geocoder import TOWN_HALLS, BanGeocoder, GeocoderError, TableGeocoder, ban_document
@@ -64,7 +64,7 @@ def test_a_terminal_without_coordinates_is_placed_by_typed_or_clicked_coordinate
     # The form works without JavaScript; the drawing carries what the click needs.
     assert 'id="place-form"' in page
     assert 'id="place-svg"' in page
-    assert f'data-west="{plan.WEST}"' in page
+    assert f'data-west="{citymap.WEST}"' in page
     assert "pas encore de coordonnées" in page
 
     # French decimal comma, as an operator types it.
@@ -237,9 +237,9 @@ def test_a_click_on_the_plan_fills_the_form_in_chromium(
         # 55 % across and 45 % down the drawing (its frame is 20 units of 800 inside).
         page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.45)
         latitude, longitude = page.input_value("#place-lat"), page.input_value("#place-lon")
-        span = plan.EAST - plan.WEST
-        assert float(longitude) == pytest.approx(plan.WEST + 420 / 760 * span, abs=2e-4)
-        assert plan.SOUTH < float(latitude) < plan.NORTH
+        span = citymap.EAST - citymap.WEST
+        assert float(longitude) == pytest.approx(citymap.WEST + 420 / 760 * span, abs=2e-4)
+        assert citymap.SOUTH < float(latitude) < citymap.NORTH
         assert page.get_attribute("#place-marker", "visibility") is None
         page.click("#place-form button")
         page.wait_for_selector("#placement-flash")

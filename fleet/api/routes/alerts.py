@@ -9,19 +9,16 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleet import audit, crud
 from fleet.alerts import store
-from fleet.alerts.labels import alert_kind_label, alert_since, alert_state_label, alert_text
 from fleet.api.deps import (
     FormText,
-    Language,
     LanguageDep,
     PageDep,
     PageUser,
     SessionDep,
     may_send_commands,
 )
-from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches
-from fleet.i18n import Words
-from fleet.models import User
+from fleet.api.labels import alert_words
+from fleet.api.operator_form import check_operator_form
 from fleet.presence import PresenceLimits
 
 #: HTML pages: out of the API's OpenAPI document.
@@ -29,36 +26,6 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 MAX_WINDOW_MINUTES: Final = 7 * 24 * 60
 MAX_REASON_CHARS: Final = 200
-
-
-def check_operator_form(
-    request: Request, user: User, language: Language, token: str, refusal: str | None = None
-) -> None:
-    """Refuse a form from a viewer (403, with ``refusal`` if given) or without this session's
-    CSRF token (400)."""
-    _ = language.gettext
-    if not may_send_commands(user):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            refusal or _("Only operators and administrators may do this."),
-        )
-    if not csrf_token_matches(request.session.get(CSRF_SESSION_KEY), token):
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            _("This form has expired or was not sent by this page. Reload the page and try again."),
-        )
-
-
-def alert_words(language: str) -> dict[str, Any]:
-    """What a template needs to show alerts in ``language`` (alerts page, terminal page)."""
-    words = Words(language)
-    _ = words.gettext
-    return {
-        "kind_label": lambda kind: alert_kind_label(kind, _),
-        "alert_state_label": lambda state: alert_state_label(state, _),
-        "alert_text": lambda alert: alert_text(alert, words),
-        "alert_since": alert_since,
-    }
 
 
 #: Alerts per page of the alerts page: at 100,000 terminals thousands can be open at once.

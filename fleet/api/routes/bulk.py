@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fleet import bulk, commands
 from fleet.api import formatting
 from fleet.api.deps import FormText, Page, PageDep, PublisherDep, SessionDep, may_send_commands
-from fleet.api.routes.alerts import check_operator_form
+from fleet.api.operator_form import check_operator_form
 from fleet.i18n import N_
 
 #: HTML pages: out of the API's OpenAPI document.

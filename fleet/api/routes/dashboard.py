@@ -18,7 +18,8 @@ from fleet.api.deps import (
     SettingsDep,
     TemplatesDep,
 )
-from fleet.api.routes.live import TableQuery, live_context
+from fleet.api.overview.context import live_context
+from fleet.api.overview.table import TableQuery
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)

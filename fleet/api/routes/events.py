@@ -27,7 +27,9 @@ from fleet.api.deps import (
     get_clock,
     signed_in,
 )
-from fleet.api.routes.live import Fingerprint, TableQuery, fingerprint, live_context
+from fleet.api.overview.changes import Fingerprint, fingerprint
+from fleet.api.overview.context import live_context
+from fleet.api.overview.table import TableQuery
 from fleet.api.templating import Templates
 from fleet.core.config import FleetSettings
 

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from fleet import audit, crud, plan
+from fleet import audit, citymap, crud
 from fleet.api.deps import FormText, Language, LanguageDep, PageUser, SessionDep, SettingsDep
-from fleet.api.routes.alerts import check_operator_form
+from fleet.api.operator_form import check_operator_form
+from fleet.api.placement_view import PLACEMENT_FLASH_KEY
 from fleet.geocoder import MAX_QUERY_LENGTH, GeocoderError, geocoder_for
 from fleet.models import Terminal
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
-#: The terminal page shows this message once after a placement (ok, text).
-PLACEMENT_FLASH_KEY: Final = "placement_flash"
 #: An address is accepted only when the geocoder is at least this sure of it.
 MIN_SCORE: Final = 0.5
 
@@ -103,7 +102,7 @@ def place_terminal(
                 "for instance 44.8378 and -0.5792."
             ),
         )
-    if not plan.in_box(lat, lon):
+    if not citymap.in_box(lat, lon):
         return placing.back(
             False,
             _(
@@ -113,10 +112,10 @@ def place_terminal(
             % {
                 "lat": latitude.strip(),
                 "lon": longitude.strip(),
-                "south": plan.SOUTH,
-                "north": plan.NORTH,
-                "west": plan.WEST,
-                "east": plan.EAST,
+                "south": citymap.SOUTH,
+                "north": citymap.NORTH,
+                "west": citymap.WEST,
+                "east": citymap.EAST,
             },
         )
     text = _("Terminal placed at %(lat).5f, %(lon).5f.") % {"lat": lat, "lon": lon}
@@ -144,7 +143,8 @@ def place_terminal_by_address(
         (
             candidate
             for candidate in found
-            if candidate.score >= MIN_SCORE and plan.in_box(candidate.latitude, candidate.longitude)
+            if candidate.score >= MIN_SCORE
+            and citymap.in_box(candidate.latitude, candidate.longitude)
         ),
         None,
     )
@@ -158,15 +158,3 @@ def place_terminal_by_address(
         "lon": best.longitude,
     }
     return placing.place(best.latitude, best.longitude, best.label, text)
-
-
-def placement_context(request: Request, terminal: Terminal, language: Language) -> dict[str, Any]:
-    """What the terminal page's placement section needs."""
-    flash = request.session.pop(PLACEMENT_FLASH_KEY, None)
-    svg = plan.render_picker(
-        terminal.latitude,
-        terminal.longitude,
-        language.gettext("Plan of Bordeaux Métropole"),
-        language.gettext("Click where the terminal stands to fill in its coordinates."),
-    )
-    return {"placement_flash": flash if isinstance(flash, dict) else None, "picker_svg": svg}

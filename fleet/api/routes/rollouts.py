@@ -10,13 +10,12 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fleet import crud, states
-from fleet.api import errors, formatting
+from fleet import crud
+from fleet.api import errors
 from fleet.api.deps import (
     ApiOperator,
     ApiUser,
     FormText,
-    Language,
     LanguageDep,
     PageDep,
     PageUser,
@@ -27,9 +26,10 @@ from fleet.api.deps import (
     TemplatesDep,
     may_send_commands,
 )
-from fleet.api.routes.alerts import check_operator_form
+from fleet.api.labels import rollout_labels, rollout_state_label
+from fleet.api.operator_form import check_operator_form
 from fleet.models import Rollout, RolloutTarget
-from fleet.rollouts import actions, engine, progress, reasons
+from fleet.rollouts import actions, engine, progress
 from fleet.rollouts.errors import InvalidPlan, RolloutError, UnknownCanary, UnknownRollout
 from fleet.rollouts.plan import (
     MAX_WAVE_SIZE,
@@ -38,27 +38,12 @@ from fleet.rollouts.plan import (
     create_rollout,
     published_versions,
 )
-from fleet.states import Gettext, RolloutState, TargetState
+from fleet.states import Gettext
 from kiosk.contract import TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["rollouts"])
 
 FLASH_SESSION_KEY: Final = "rollout_flash"
-
-
-def rollout_state_label(state: str, _: Gettext) -> str:
-    return states.label(RolloutState, state, _)
-
-
-def rollout_labels(language: Language) -> dict[str, Any]:
-    """The label functions the rollout templates use."""
-    _ = language.gettext
-    return {
-        "rollout_state_label": lambda state: rollout_state_label(state, _),
-        "target_state_label": lambda state: states.label(TargetState, state, _),
-        "target_states": tuple(TargetState),
-        "stored_reason": lambda text: formatting.stored_text(text, reasons.STORED_REASONS, _),
-    }
 
 
 def _parse_canary(text: str) -> tuple[str, ...]:

@@ -13,14 +13,13 @@ from typing import Final
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import RedirectResponse, Response
 
-from fleet.api.command_form import CommandFormDep
+from fleet.api.command_form import FLASH_SESSION_KEY, CommandFormDep
 from fleet.api.deps import (
     FormText,
     LanguageDep,
     PageUser,
     SessionDep,
 )
-from fleet.api.routes.terminal_page import FLASH_SESSION_KEY
 from fleet.models import CommandOutputRecord
 from fleet.see_terminal import SEE_COMMANDS
 from kiosk.contract import LOG_LINES_DEFAULT

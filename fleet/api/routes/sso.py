@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fleet import audit, sso, web_sessions
 from fleet.api.deps import ClockDep, Language, LanguageDep, SessionDep, SettingsDep, TemplatesDep
-from fleet.api.routes.auth import login_page_response, start_session
+from fleet.api.login import login_page_response, start_session
 from fleet.api.templating import Templates
 from fleet.core.config import FleetSettings
 

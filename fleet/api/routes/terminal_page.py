@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from fleet import charts, commands, crud, see_terminal
 from fleet.alerts import store
-from fleet.api import formatting
-from fleet.api.command_form import CommandFormDep
+from fleet.api import availability_view, formatting, placement_view
+from fleet.api.command_form import FLASH_SESSION_KEY, CommandFormDep
 from fleet.api.deps import (
     BrokerDep,
     FormText,
@@ -22,10 +22,7 @@ from fleet.api.deps import (
     SessionDep,
     may_send_commands,
 )
-from fleet.api.routes import availability as availability_route
-from fleet.api.routes import placement
-from fleet.api.routes.alerts import alert_words
-from fleet.api.routes.rollouts import rollout_labels
+from fleet.api.labels import alert_words, rollout_labels
 from fleet.models import EventRecord, HealthHourly, HealthSample, StateChange, Terminal
 from fleet.presence import PresenceLimits
 from fleet.rollouts.progress import latest_target
@@ -36,10 +33,6 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 #: The commands the page offers as buttons, in this order.
 BUTTON_COMMANDS: Final = ("reboot", "restart_ui", "wipe_session", "refresh_content")
-#: What the page says after a form POST (kept in the session across the redirect).
-FLASH_SESSION_KEY: Final = "command_flash"
-
-
 #: The chart periods the page offers: query value → length.
 PERIODS: Final = {
     "24h": timedelta(hours=24),
@@ -323,7 +316,7 @@ def terminal_page(
         **chart_context(
             session, terminal_id, period, now, zone, _, page.language.ngettext, page.language.code
         ),
-        **availability_route.terminal_context(session, terminal, now, zone, page.language.code),
+        **availability_view.terminal_context(session, terminal, now, zone, page.language.code),
         **rollout_labels(page.language),
         "rollout": None if latest_rollout is None else latest_rollout[0],
         "target": None if latest_rollout is None else latest_rollout[1],
@@ -353,7 +346,7 @@ def terminal_page(
         "clock_error": lambda seconds: formatting.clock_error(seconds, _),
         # See the terminal (its logs, a picture of its idle screen): _see_terminal.html.
         **see_terminal.context(session, terminal_id),
-        **placement.placement_context(page.request, terminal, page.language),
+        **placement_view.placement_context(page.request, terminal, page.language),
     }
     return page.render("terminal.html", context)
 

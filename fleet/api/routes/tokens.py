@@ -20,7 +20,7 @@ from fleet.api.deps import (
     SessionDep,
     check_form_csrf,
 )
-from fleet.api.routes.users import role_label
+from fleet.api.labels import role_label
 from fleet.models import USER_ROLES
 
 #: HTML pages: out of the API's OpenAPI document.

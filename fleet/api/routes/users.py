@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from fleet import audit, crud, second_factor, web_sessions
-from fleet.api import formatting
 from fleet.api.deps import (
     AdminForm,
     AdminPage,
@@ -18,6 +17,7 @@ from fleet.api.deps import (
     Page,
     SessionDep,
 )
+from fleet.api.labels import role_label
 from fleet.core.security import MIN_PASSWORD_LENGTH
 from fleet.models import USER_ROLES
 
@@ -26,16 +26,6 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 USERNAME_MAX_CHARS = 64
-
-
-def role_label(role: str, _: formatting.Gettext) -> str:
-    labels = {
-        "viewer": _("viewer"),
-        "operator": _("operator"),
-        "admin": _("administrator"),
-        "observatoire": _("observatory"),
-    }
-    return labels.get(role, role)
 
 
 def _render(

@@ -1,7 +1,7 @@
 """Indexes for the dashboard at 100,000 terminals: the plan's cluster grid and the state counts.
 
 ``ix_terminals_plan_cell`` is an index on the plan's grid expressions (column, row) and the
-state, the very expressions of ``fleet.api.routes.live.grid_columns``, then the coordinates
+state, the very expressions of ``fleet.api.overview.table.grid_columns``, then the coordinates
 (without which SQLite does not see that the index covers the expressions): the clusters are
 then counted from the index alone, without reading the table. ``ix_terminals_state`` serves the
 counts by state of the summary, ``ix_terminals_health`` its "degraded" count (the columns

@@ -5,7 +5,7 @@ online terminal degraded (``fleet.severity.health_problem``). Each rank of the s
 is a range of it read in the table's order within the rank (a lost or offline terminal past
 the grace period: ``state`` and ``state_since <=``; degraded and healthy: the online entries,
 told apart by the figures the index holds), so a page of the overview reads about a page of
-entries instead of ranking and sorting every terminal (``fleet.api.routes.live.severity_page``).
+entries instead of ranking and sorting every terminal (``fleet.api.overview.table.severity_page``).
 It also covers the summary's "degraded" count, so it replaces ``ix_terminals_health``
 (migration 0016), which held the same figures without the order: one index less to keep
 current on every health report. ``ix_terminals_not_placed`` is a partial index of the
@@ -46,7 +46,7 @@ SEVERITY_COLUMNS: Final = (
     "clock_error_s",
 )
 
-#: The terminals the plan cannot draw (``fleet.api.routes.live.NOT_PLACED``, written alike).
+#: The terminals the plan cannot draw (``fleet.api.overview.map.NOT_PLACED``, written alike).
 NOT_PLACED_SQL: Final = "latitude IS NULL OR longitude IS NULL"
 
 #: ``ix_terminals_health`` as migration 0016 made it (for the downgrade).
@@ -61,7 +61,7 @@ HEALTH_COLUMNS: Final = (
 )
 
 #: The text search's side table: one row per terminal, its id, site and commune in lower case
-#: (``fleet.api.routes.live.search_condition``), kept by triggers, indexed by trigrams so that
+#: (``fleet.api.overview.table.text_condition``), kept by triggers, indexed by trigrams so that
 #: "contains" reads the matching terminals, not every row. A side table and not an index on the
 #: terminals: a health report (every few minutes per terminal) then touches nothing of it.
 SEARCH_WORDS_SQL: Final = {

@@ -1,4 +1,4 @@
-"""A plan of Bordeaux Métropole drawn as SVG on the server: no map tiles, nothing from a CDN.
+"""The city map: Bordeaux Métropole drawn as SVG on the server, no map tiles, nothing from a CDN.
 
 Terminals are placed by an equirectangular projection inside the metropole's bounding box,
 corrected by the cosine of the latitude so that a kilometre east reads as long as one north.

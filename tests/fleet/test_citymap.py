@@ -4,36 +4,36 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from fleet import plan
+from fleet import citymap
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def terminal(
     terminal_id: str, state: str, lat: float | None, lon: float | None
-) -> plan.PlacedTerminal:
-    return plan.PlacedTerminal(terminal_id, state, state, "Mairie", "Bègles", lat, lon)
+) -> citymap.PlacedTerminal:
+    return citymap.PlacedTerminal(terminal_id, state, state, "Mairie", "Bègles", lat, lon)
 
 
 def test_projection_puts_north_up_and_west_left() -> None:
-    west_x, _y = plan.project(44.85, plan.WEST)
-    east_x, _y = plan.project(44.85, plan.EAST)
-    _x, north_y = plan.project(plan.NORTH, -0.6)
-    _x, south_y = plan.project(plan.SOUTH, -0.6)
-    assert west_x == plan.MARGIN
-    assert east_x == plan.WIDTH - plan.MARGIN
-    assert north_y == plan.MARGIN
-    assert south_y == round(plan.height() - plan.MARGIN, 1)
+    west_x, _y = citymap.project(44.85, citymap.WEST)
+    east_x, _y = citymap.project(44.85, citymap.EAST)
+    _x, north_y = citymap.project(citymap.NORTH, -0.6)
+    _x, south_y = citymap.project(citymap.SOUTH, -0.6)
+    assert west_x == citymap.MARGIN
+    assert east_x == citymap.WIDTH - citymap.MARGIN
+    assert north_y == citymap.MARGIN
+    assert south_y == round(citymap.height() - citymap.MARGIN, 1)
 
 
 def test_points_outside_the_box_are_clamped_to_its_edge() -> None:
-    assert plan.project(50.0, 3.0) == plan.project(plan.NORTH, plan.EAST)
-    assert not plan.in_box(44.8, 0.55)
-    assert plan.in_box(44.8, -0.55)
+    assert citymap.project(50.0, 3.0) == citymap.project(citymap.NORTH, citymap.EAST)
+    assert not citymap.in_box(44.8, 0.55)
+    assert citymap.in_box(44.8, -0.55)
 
 
 def test_the_plan_is_valid_svg_with_a_titled_link_per_placed_terminal() -> None:
-    svg = plan.render_plan(
+    svg = citymap.render_plan(
         [
             terminal("bdx-001", "online", 44.80, -0.55),
             terminal("bdx-002", "lost", 44.84, -0.58),
@@ -56,11 +56,11 @@ def test_the_plan_is_valid_svg_with_a_titled_link_per_placed_terminal() -> None:
     assert title.text == "bdx-002 · Mairie · Bègles · lost"
     dot = lost.find(f"{SVG}circle")
     assert dot is not None
-    assert dot.get("fill") == plan.STATE_COLOURS["lost"]
+    assert dot.get("fill") == citymap.STATE_COLOURS["lost"]
     assert "Bordeaux" in svg
 
 
 def test_names_are_escaped() -> None:
-    svg = plan.render_plan([terminal("bdx-<x>", "online", 44.8, -0.55)], "a & b", "<desc>")
+    svg = citymap.render_plan([terminal("bdx-<x>", "online", 44.8, -0.55)], "a & b", "<desc>")
     ElementTree.fromstring(svg)
     assert "<x>" not in svg
