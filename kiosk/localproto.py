@@ -27,19 +27,10 @@ from pydantic import (
 
 from kiosk.catalog import ID_PATTERN
 from kiosk.contract import SCREENSHOT_MAX_BYTES, CommandId, HelpUsage, Scalar, SessionAssist
-
-LOCAL_PROTOCOL_VERSION: Final = 1
-#: A longer line is dropped and its connection closed: nothing legitimate comes near it.
-MAX_LINE_BYTES: Final = 16 * 1024
-
-
-class LocalProtocolError(ValueError):
-    """A line that is not one of the messages below."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+from kiosk.wire import LOCAL_PROTOCOL_VERSION as LOCAL_PROTOCOL_VERSION
+from kiosk.wire import MAX_LINE_BYTES as MAX_LINE_BYTES
+from kiosk.wire import LineSplitter as LineSplitter
+from kiosk.wire import LocalProtocolError as LocalProtocolError
 
 
 def _no_url(value: str) -> str:
@@ -240,29 +231,3 @@ def decode_agent_message(line: bytes) -> AgentMessage:
         return _AGENT_MESSAGES.validate_python(raw)
     except ValidationError as exc:
         raise _validation_error(exc) from exc
-
-
-class LineSplitter:
-    """Cuts a byte stream into lines, refusing any line longer than :data:`MAX_LINE_BYTES`."""
-
-    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
-        self._max = max_line_bytes
-        self._pending = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """The complete lines in ``data`` (with what came before); raise if one is oversized."""
-        self._pending += data
-        lines: list[bytes] = []
-        while True:
-            end = self._pending.find(b"\n")
-            if end < 0:
-                break
-            line = bytes(self._pending[:end])
-            del self._pending[: end + 1]
-            if len(line) > self._max:
-                raise LocalProtocolError("oversized", f"a line of {len(line)} bytes")
-            if line.strip():
-                lines.append(line)
-        if len(self._pending) > self._max:
-            raise LocalProtocolError("oversized", f"more than {self._max} bytes without a newline")
-        return lines

@@ -1,4 +1,6 @@
-"""The pydantic-free half of :mod:`kiosk.contract`: topics, limits, reasons and the strict JSON.
+"""The pydantic-free half of the contracts: topics, limits, reasons and the strict JSON of
+:mod:`kiosk.contract` (MQTT), and the line framing of :mod:`kiosk.localproto` (the local socket
+between the kiosk's UI and the agent).
 
 :mod:`kiosk.contract` re-exports every public name here and adds the pydantic models of the
 payloads (the fleet's and the generated documentation's source of truth). The device agent
@@ -461,3 +463,48 @@ def decode_object(payload: bytes) -> dict[str, Any]:
     if type(version) is not int or version != PROTOCOL_VERSION:
         raise ContractError("unknown_version", f"v={version!r}, this side speaks v=1")
     return raw
+
+
+# --------------------------------------------------------------------------------------------
+# The local socket between the kiosk's UI and the agent: one JSON object a line. The messages
+# are in kiosk.localproto (the UI's side, models) and kiosk.agent.uimessages (the agent's, plain).
+
+LOCAL_PROTOCOL_VERSION: Final = 1
+#: A longer line is dropped and its connection closed: nothing legitimate comes near it.
+MAX_LINE_BYTES: Final = 16 * 1024
+
+
+class LocalProtocolError(ValueError):
+    """A line that is not one of the local protocol's messages (``reason`` as both sides count
+    it)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines, refusing any line longer than :data:`MAX_LINE_BYTES`."""
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._max = max_line_bytes
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete lines in ``data`` (with what came before); raise if one is oversized."""
+        self._pending += data
+        lines: list[bytes] = []
+        while True:
+            end = self._pending.find(b"\n")
+            if end < 0:
+                break
+            line = bytes(self._pending[:end])
+            del self._pending[: end + 1]
+            if len(line) > self._max:
+                raise LocalProtocolError("oversized", f"a line of {len(line)} bytes")
+            if line.strip():
+                lines.append(line)
+        if len(self._pending) > self._max:
+            raise LocalProtocolError("oversized", f"more than {self._max} bytes without a newline")
+        return lines

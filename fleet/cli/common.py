@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
@@ -69,6 +70,12 @@ class CliContext:
                 hint=_("Keys are those of the FLEET_* variables, in lowercase."),
                 code=EXIT_USAGE,
             )
+
+
+def context_of(ctx: typer.Context) -> CliContext:
+    """The parent command's options, or the environment's settings when run on its own."""
+    found = ctx.find_object(CliContext)
+    return found if found is not None else CliContext(None)
 
 
 @contextlib.contextmanager

@@ -18,8 +18,8 @@ from fleet.broker import BrokerError
 from fleet.cli.common import (
     EXIT_UNKNOWN_TERMINAL,
     EXIT_USAGE,
-    CliContext,
     _,
+    context_of,
     database,
     die,
     fleet_app,
@@ -28,11 +28,6 @@ from fleet.cli.common import (
 from fleet.core.db import make_session_factory
 
 app = fleet_app(_("Enrol new terminals with one-time codes, and take terminals out of service."))
-
-
-def _context(ctx: typer.Context) -> CliContext:
-    found = ctx.find_object(CliContext)
-    return found if found is not None else CliContext(None)
 
 
 def _operator() -> str:
@@ -62,7 +57,7 @@ def create(
     ttl = timedelta(hours=hours if hours is not None else options.code_ttl_h)
     if ttl <= timedelta(0):
         die(_("the code must stay valid for some time."), code=EXIT_USAGE)
-    settings = _context(ctx).settings()
+    settings = context_of(ctx).settings()
     with database(settings) as engine, make_session_factory(engine)() as session:
         try:
             created = enrolment.create_code(
@@ -89,7 +84,7 @@ def create(
 
 @app.command("list", help=_("List recent enrolment codes (never the codes themselves)."))
 def list_codes(ctx: typer.Context) -> None:
-    settings = _context(ctx).settings()
+    settings = context_of(ctx).settings()
     now = crud.utc_now()
     table = Table(_("Site"), _("Commune"), _("Expires"), _("State"), _("Terminal"))
     with database(settings) as engine, make_session_factory(engine)() as session:
@@ -112,7 +107,7 @@ def decommission(
     ctx: typer.Context,
     terminal_id: Annotated[str, typer.Argument(help=_("The terminal's identifier."))],
 ) -> None:
-    settings = _context(ctx).settings()
+    settings = context_of(ctx).settings()
     credentials = enrolment.EnrolmentSettings().credentials()
     if credentials is None:
         die(

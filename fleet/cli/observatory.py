@@ -19,8 +19,8 @@ from fleet.api import formatting
 from fleet.cli.common import (
     EXIT_UNKNOWN_TERMINAL,
     EXIT_USAGE,
-    CliContext,
     _,
+    context_of,
     database,
     die,
     fleet_app,
@@ -38,11 +38,6 @@ app = fleet_app(_("The observatory of digital inclusion."))
 @app.callback()
 def observatory_options() -> None:
     pass
-
-
-def _context(ctx: typer.Context) -> CliContext:
-    found = ctx.find_object(CliContext)
-    return found if found is not None else CliContext(None)
 
 
 @app.command(
@@ -66,7 +61,7 @@ def publish(
         ),
     ] = None,
 ) -> None:
-    settings = _context(ctx).settings()
+    settings = context_of(ctx).settings()
     target = folder or settings.observatory_open_data_dir
     if target is None:
         die(_("no folder: give --folder or set observatory_open_data_dir."), code=EXIT_USAGE)
@@ -109,7 +104,7 @@ def qpv(
     code = code.strip().upper() if code else None
     if code is not None and QPV_PATTERN.fullmatch(code) is None:
         die(_("%(code)s is not a QPV code (e.g. QN03301M).") % {"code": code}, code=EXIT_USAGE)
-    settings = _context(ctx).settings()
+    settings = context_of(ctx).settings()
     with database(settings) as engine, make_session_factory(engine)() as session:
         terminal = session.get(Terminal, terminal_id)
         if terminal is None:

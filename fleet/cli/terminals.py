@@ -16,8 +16,8 @@ from fleet.citymap import EAST, NORTH, SOUTH, WEST, in_box
 from fleet.cli.common import (
     EXIT_UNKNOWN_TERMINAL,
     EXIT_USAGE,
-    CliContext,
     _,
+    context_of,
     database,
     die,
     fleet_app,
@@ -35,12 +35,6 @@ app = fleet_app(_("Manage the terminals of the fleet."))
 def terminals_options() -> None:
     # A callback keeps ``locate`` a sub-command even while it is the only one.
     pass
-
-
-def _context(ctx: typer.Context) -> CliContext:
-    """The parent command's options, or the environment's settings when run on its own."""
-    found = ctx.find_object(CliContext)
-    return found if found is not None else CliContext(None)
 
 
 @app.command(
@@ -93,7 +87,7 @@ def locate(
             _("the commune must hold 1 to %(max)d characters.") % {"max": MAX_COMMUNE_LENGTH},
             code=EXIT_USAGE,
         )
-    settings = _context(ctx).settings()
+    settings = context_of(ctx).settings()
     with database(settings) as engine, make_session_factory(engine)() as session:
         terminal = crud.get_terminal(session, terminal_id)
         if terminal is None:

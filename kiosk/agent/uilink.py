@@ -30,8 +30,6 @@ from kiosk.agent.uimessages import (
     AgentMessage,
     Crash,
     Heartbeat,
-    LineSplitter,
-    LocalProtocolError,
     ScreenshotPart,
     ScreenshotRequest,
     SessionEnded,
@@ -42,7 +40,14 @@ from kiosk.agent.uimessages import (
     decode_ui_message,
     encode,
 )
-from kiosk.wire import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES, Scalar, utc_now
+from kiosk.wire import (
+    PNG_SIGNATURE,
+    SCREENSHOT_MAX_BYTES,
+    LineSplitter,
+    LocalProtocolError,
+    Scalar,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Final, Literal, TypeAlias
 
-from kiosk.wire import COMMAND_ID_PATTERN, MAX_HELP_COUNT, SCREENSHOT_MAX_BYTES, Scalar
+from kiosk.wire import (
+    COMMAND_ID_PATTERN,
+    LOCAL_PROTOCOL_VERSION,
+    MAX_HELP_COUNT,
+    MAX_LINE_BYTES,
+    SCREENSHOT_MAX_BYTES,
+    LocalProtocolError,
+    Scalar,
+)
 
-LOCAL_PROTOCOL_VERSION: Final = 1
-#: A longer line is dropped and its connection closed (as :data:`kiosk.localproto.MAX_LINE_BYTES`).
-MAX_LINE_BYTES: Final = 16 * 1024
 #: A catalog tile id: :data:`kiosk.catalog.ID_PATTERN` (a test keeps the two the same; the
 #: catalog module is not imported: it builds pydantic models).
 TILE_ID_PATTERN: Final = r"^[a-z0-9-]{2,40}$"
@@ -39,15 +44,6 @@ _BASE64_RE: Final = re.compile(r"^[A-Za-z0-9+/=]*$")
 
 SessionEndReason = Literal["button", "idle", "max_length", "command"]
 ScreenshotRefusal = Literal["session_open", "not_home", "failed"]
-
-
-class LocalProtocolError(ValueError):
-    """A line that is not one of the messages below (``reason`` as the UI's side counts it)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def _invalid(where: str, what: str) -> LocalProtocolError:
@@ -373,29 +369,3 @@ def decode_ui_message(line: bytes) -> UiMessage:
             values[name] = nested(**_known_fields(nested, inner, f"{name}."))
     message: UiMessage = kind(**values)
     return message
-
-
-class LineSplitter:
-    """Cuts a byte stream into lines, refusing any line longer than :data:`MAX_LINE_BYTES`."""
-
-    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
-        self._max = max_line_bytes
-        self._pending = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """The complete lines in ``data`` (with what came before); raise if one is oversized."""
-        self._pending += data
-        lines: list[bytes] = []
-        while True:
-            end = self._pending.find(b"\n")
-            if end < 0:
-                break
-            line = bytes(self._pending[:end])
-            del self._pending[: end + 1]
-            if len(line) > self._max:
-                raise LocalProtocolError("oversized", f"a line of {len(line)} bytes")
-            if line.strip():
-                lines.append(line)
-        if len(self._pending) > self._max:
-            raise LocalProtocolError("oversized", f"more than {self._max} bytes without a newline")
-        return lines

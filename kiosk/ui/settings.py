@@ -61,37 +61,34 @@ class SettingsError(ValueError):
     """The settings file cannot be used; ``str()`` is a French message naming file and key."""
 
 
+def _seconds(name: str, description: str) -> Any:
+    """A session duration's field: its default and bounds as declared in SESSION_SECONDS."""
+    default, low, high = SESSION_SECONDS[name]
+    return Field(default=default, ge=low, le=high, description=description)
+
+
 class KioskSettings(BaseModel):
     """Everything a terminal's operator may set for the kiosk UI."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    idle_timeout_s: int = Field(
-        default=SESSION_SECONDS["idle_timeout_s"][0],
-        ge=SESSION_SECONDS["idle_timeout_s"][1],
-        le=SESSION_SECONDS["idle_timeout_s"][2],
-        description="Seconds without a touch before the « Êtes-vous toujours là ? » countdown "
+    idle_timeout_s: int = _seconds(
+        "idle_timeout_s",
+        "Seconds without a touch before the « Êtes-vous toujours là ? » countdown "
         "starts. The fleet may change it live (`set_settings`).",
     )
-    countdown_s: int = Field(
-        default=SESSION_SECONDS["countdown_s"][0],
-        ge=SESSION_SECONDS["countdown_s"][1],
-        le=SESSION_SECONDS["countdown_s"][2],
-        description="Seconds the idle countdown waits for « Je suis là » before ending and "
-        "wiping the session.",
+    countdown_s: int = _seconds(
+        "countdown_s",
+        "Seconds the idle countdown waits for « Je suis là » before ending and wiping the session.",
     )
-    max_session_s: int = Field(
-        default=SESSION_SECONDS["max_session_s"][0],
-        ge=SESSION_SECONDS["max_session_s"][1],
-        le=SESSION_SECONDS["max_session_s"][2],
-        description="The longest a resident session may last, whatever the resident does; "
+    max_session_s: int = _seconds(
+        "max_session_s",
+        "The longest a resident session may last, whatever the resident does; "
         "then it ends and is wiped.",
     )
-    max_session_warning_s: int = Field(
-        default=SESSION_SECONDS["max_session_warning_s"][0],
-        ge=SESSION_SECONDS["max_session_warning_s"][1],
-        le=SESSION_SECONDS["max_session_warning_s"][2],
-        description="How long before `max_session_s` the resident is warned that the session "
+    max_session_warning_s: int = _seconds(
+        "max_session_warning_s",
+        "How long before `max_session_s` the resident is warned that the session "
         "will end. Must be shorter than `max_session_s`.",
     )
     agent_socket: Path | None = Field(
