@@ -24,6 +24,10 @@ terminals by batches of :data:`BATCH`, each batch reading only that day's change
 before the day of each of its terminals (by the ``(terminal_id, at)`` index) and the windows
 of that day. A terminal's page computes its own figures live from its own changes (a month of
 one terminal's history).
+
+Over 400 lines because the definitions above, their computation from state changes, the daily
+roll-up and the month's figures are one calculation: the tests and docs/fleet-dashboard.md
+follow it in this order.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ UI on the agent's local socket: the real ``kiosk`` on the first (in a window whe
 exists, else on a virtual screen seen in the browser, :mod:`fleet.demo_screen`), a stand-in
 with simulated residents on the others (:mod:`fleet.demo_residents`). The terminals are placed
 at town halls of the metropole (:data:`DEMO_PLACES`) with ``fleet terminals locate``.
+
+Over 400 lines because it is one command's whole stack (broker, fleet, terminals, kiosk,
+residents) and its check, which the end-to-end tests reuse as is.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ the technician types it into ``kiosk-provision enroll``. The code is the credent
 ``POST /api/v1/enrol``: single use, expiring, only its SHA-256 is stored. Enrolment creates the
 terminal's row and its own MQTT user in the broker's password file; decommissioning removes that
 user and reloads the broker, which closes the terminal's connection at once.
+
+Over 400 lines because a code's life (created, typed, used, expired) and the terminal it makes
+(row, broker user, configuration) are one transaction: apart, the all-or-nothing would be split
+across modules.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ neighbourhood (QPV) code of the terminals standing there.
 Every count is a number of sessions. Counts from 1 to ``threshold - 1`` are hidden, and
 :mod:`fleet.disclosure` hides what else would let them be computed back, against every period
 published before (a published period is never rewritten).
+
+Over 400 lines because it is one pipeline with one privacy argument: what a session may say, how
+it is counted per period and site, what is hidden under the threshold and what is published.
+Split, the protection against differencing would be read in pieces (docs/observatory.md, the
+DPIA, follows this order).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ resident's session. Free-form values are short scalars, and strings that look li
 
 What needs no model (topics, limits, reasons, the strict JSON) lives in :mod:`kiosk.wire` and is
 re-exported here; the device agent imports that half only (docs/agent.md, "Memory").
+
+Over 400 lines because it is the one declaration of every MQTT payload, which docs/protocol.md
+is generated from: splitting it would split the contract a reader checks against the wire.
 """
 
 from __future__ import annotations

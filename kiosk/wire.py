@@ -6,6 +6,10 @@ between the kiosk's UI and the agent).
 payloads (the fleet's and the generated documentation's source of truth). The device agent
 imports this module instead, so that it runs for months without pydantic resident (see
 docs/agent.md, "Memory"); :mod:`kiosk.agent.messages` checks what it sends and reads by hand.
+
+Over 400 lines because it holds everything on the wire that needs no model, on both sides and
+for both links; it is a list of short declarations, and one module keeps the agent's imports to
+one.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ reboot) is answered with the recorded result and never runs twice. Long actions 
 Privacy: ``screenshot`` is refused while a resident session is open (by the agent, and by the
 kiosk UI, which answers with a picture only on its attract or home screen); ``logs`` returns
 only the project's own lines of its own units, redacted (see :mod:`kiosk.agent.journal`).
+
+Over 400 lines because the at-most-once guarantee (record, refuse, run, acknowledge) and each
+command's plan are one table of what may run and how; splitting the plans from the record would
+hide which command runs twice-safe.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ resident all that time (about 6 MB, docs/agent.md "Memory") only to read this fi
 Each section is a frozen dataclass whose fields say their bounds (:class:`_Rule`); the problems
 found keep pydantic's names (``missing``, ``extra_forbidden``, ``int_parsing``...), all of them
 reported at once, so that the messages stay the ones the technicians know.
+
+Over 400 lines because it declares every section of agent.toml with its bounds, its checks and
+their French messages: many short declarations, read one at a time.
 """
 
 from __future__ import annotations

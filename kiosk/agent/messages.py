@@ -9,6 +9,9 @@ strict types of :func:`kiosk.contract.decode`. ``tests/agent/test_messages.py`` 
 both sides accept and refuse the same payloads and agree on every value.
 
 Commands are read the same way, and the ``logs`` and ``screenshot`` outputs built so.
+
+Over 400 lines because it mirrors every payload of kiosk.contract the agent sends or reads,
+field by field, so that the parity tests can hold each class against its model.
 """
 
 from __future__ import annotations

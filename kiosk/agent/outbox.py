@@ -14,6 +14,9 @@ says so once (:meth:`Outbox.take_degraded_notice`), and moves back to disk, in o
 the directory can be written again. A message keeps its identity (:attr:`Entry.key`, from its
 bytes, which hold its own ``seq``) through these moves, so that it is sent once: the drain
 skips what it already sent, and an acknowledgement removes the message wherever it now is.
+
+Over 400 lines because the store, its bounds and its drain are one guarantee (nothing lost,
+oldest health dropped first): the SQL and the rules that choose what to drop belong together.
 """
 
 from __future__ import annotations

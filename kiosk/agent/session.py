@@ -13,6 +13,10 @@ Three threads besides paho's own:
 
 Status messages (birth, will, clean stop) do not go through the outbox: they are retained, and
 only the latest one matters.
+
+Over 400 lines because it is one state machine around one paho client: the threads above share
+the link, the outbox's window and the birth sequence, and their hand-offs are the hard part;
+kept together they are read in one place.
 """
 
 from __future__ import annotations

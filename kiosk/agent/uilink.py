@@ -4,6 +4,10 @@ One background thread runs a ``selectors`` loop over the listening Unix socket, 
 and a wake-up socket pair (so that :meth:`UiLinkServer.send_to_ui`, called from any thread, only
 queues bytes and never blocks on a slow reader). Nothing a UI sends can stop the loop: malformed
 lines are counted and dropped, an oversized line closes its connection.
+
+Over 400 lines because the selectors loop, the connections it owns and the orders that wait for
+the UI's answer (wipe, screenshot) share one thread's state; apart, their locking would be
+spread over modules.
 """
 
 from __future__ import annotations
