@@ -7,12 +7,14 @@ their bounds. Their reference pages under ``docs/`` are generated from that decl
 setting cannot be added, renamed or re-bounded without its documentation following. Nested
 models (the agent's ``[mqtt]``, ``[health]``... sections) become ``section.key`` rows.
 
-Only pydantic's public API is used: ``model_fields`` and ``model_json_schema()``.
+Only pydantic's public API is used: ``model_fields`` and ``model_json_schema()``. A program whose
+settings are not a pydantic model (the agent, which keeps pydantic out of its memory) builds its
+own :class:`SettingRow` list and renders it with :func:`rows_table`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -58,10 +60,10 @@ def _kind(schema: dict[str, Any], definitions: dict[str, Any]) -> str:
         kind = "secret text"
     if kind == "list" and "items" in schema:
         kind = f"list of {_kind(schema['items'], definitions)}s"
-    return kind + _bounds(schema)
+    return kind + bounds_text(schema)
 
 
-def _bounds(schema: dict[str, Any]) -> str:
+def bounds_text(schema: dict[str, Any]) -> str:
     """``, 1 to 65535``, ``, more than 0, at most 720``, ``, at least 5``..."""
     low, above = schema.get("minimum", schema.get("minLength")), schema.get("exclusiveMinimum")
     high, below = schema.get("maximum", schema.get("maxLength")), schema.get("exclusiveMaximum")
@@ -82,7 +84,7 @@ def _bounds(schema: dict[str, Any]) -> str:
     return "".join(f", {part}" for part in parts)
 
 
-def _default(value: Any) -> str:
+def default_text(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, SecretStr):
@@ -110,7 +112,7 @@ def _rows(model: type[BaseModel], prefix: str, defaults: dict[str, str]) -> Iter
         description = " ".join((field.description or "").split())
         if not description:
             raise ValueError(f"setting {key} of {model.__name__} has no description")
-        default = defaults.get(key) or _default(field.get_default(call_default_factory=True))
+        default = defaults.get(key) or default_text(field.get_default(call_default_factory=True))
         yield SettingRow(key, _kind(properties[name], definitions), default, description)
 
 
@@ -132,9 +134,21 @@ def settings_table(
     key_text: Callable[[str], str] = lambda key: f"`{key}`",
     defaults: dict[str, str] | None = None,
 ) -> list[str]:
-    """The Markdown table's lines: key, type and bounds, default, description."""
+    """The Markdown table's lines for ``model``: key, type and bounds, default, description."""
+    return rows_table(settings_rows(model, defaults), key_header, key_text)
+
+
+def rows_table(
+    rows: Iterable[SettingRow],
+    key_header: str = "setting",
+    key_text: Callable[[str], str] = lambda key: f"`{key}`",
+) -> list[str]:
+    """The Markdown table's lines for ``rows`` (a program whose settings are not a pydantic
+    model, the agent's, builds its rows from its own declarations)."""
     lines = [f"| {key_header} | type | default | description |", "|---|---|---|---|"]
-    for row in settings_rows(model, defaults):
+    for row in rows:
+        if not row.description:
+            raise ValueError(f"setting {row.key} has no description")
         cells = (key_text(row.key), row.kind, row.default, row.description)
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return lines

@@ -19,13 +19,16 @@ import copy
 import dataclasses
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal, TypedDict, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict, get_args
 
 from kiosk.agent.i18n import Translate, untranslated
 from kiosk.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
+
+if TYPE_CHECKING:
+    from kiosk.settings_doc import SettingRow
 
 DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/agent.toml")
 DEFAULT_WILL_DELAY_S: Final = 10
@@ -148,6 +151,9 @@ class _Rule:
     min_length: int | None = None
     pattern: str | None = None
     choices: tuple[str, ...] = ()
+    #: What the key means, for docs/agent-settings.md (generated: ``python -m
+    #: kiosk.agent.config > docs/agent-settings.md``; tests/agent/test_config_doc.py).
+    doc: str = ""
 
     def check(self, value: Any) -> Any:
         if self.choices:
@@ -184,14 +190,36 @@ class MqttSettings:
     """``[mqtt]``: how to reach the broker and who we are to it."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "host": _Rule(_text, min_length=1),
-        "port": _Rule(_whole, ge=1, le=65535),
-        "username": _Rule(_text, min_length=1),
-        "password": _Rule(_secret),
-        "password_file": _Rule(_path),
-        "ca_file": _Rule(_file),
-        "keepalive_s": _Rule(_whole, ge=1, le=3600),
-        "will_delay_s": _Rule(_whole, ge=0, le=3600),
+        "host": _Rule(_text, min_length=1, doc="The broker's host name or address."),
+        "port": _Rule(_whole, ge=1, le=65535, doc="The broker's port."),
+        "username": _Rule(_text, min_length=1, doc="The MQTT user name; unset: the terminal id."),
+        "password": _Rule(_secret, doc="The MQTT password; this or `password_file`, not both."),
+        "password_file": _Rule(
+            _path,
+            doc="A file whose first line is the MQTT password (`/etc/kiosk/mqtt-password`, 0600).",
+        ),
+        "ca_file": _Rule(
+            _file,
+            doc=(
+                "The CA that signed the broker's certificate: set, the link is TLS with a host "
+                "name check; unset: plain TCP."
+            ),
+        ),
+        "keepalive_s": _Rule(
+            _whole,
+            ge=1,
+            le=3600,
+            doc="MQTT keepalive, seconds: a silent link is noticed after 1.5 times this.",
+        ),
+        "will_delay_s": _Rule(
+            _whole,
+            ge=0,
+            le=3600,
+            doc=(
+                "MQTT v5 Will Delay Interval: a link back within it does not show as lost; at most"
+                " `keepalive_s`; unset: 10, or a third of `keepalive_s` if smaller."
+            ),
+        ),
     }
 
     host: str = "127.0.0.1"
@@ -230,9 +258,33 @@ class HealthSettings:
     """``[health]``: how often health is sampled and published (see docs/agent.md)."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "sample_s": _Rule(_number, gt=0, le=86400),
-        "interval_s": _Rule(_number, gt=0, le=86400),
-        "max_silence_s": _Rule(_number, gt=0, le=7 * 86400),
+        "sample_s": _Rule(
+            _number,
+            gt=0,
+            le=86400,
+            doc=(
+                "How often health is measured, seconds; unset: 5, or `interval_s` if smaller (with"
+                " the UI's 10 s deadline, a silent UI is reported within 15 s)."
+            ),
+        ),
+        "interval_s": _Rule(
+            _number,
+            gt=0,
+            le=86400,
+            doc=(
+                "Health is published at most this often when something changed beyond its noise "
+                "floor (at once past a deadband)."
+            ),
+        ),
+        "max_silence_s": _Rule(
+            _number,
+            gt=0,
+            le=7 * 86400,
+            doc=(
+                "Health is published at least this often, changed or not; unset: 900, or "
+                "`interval_s` if larger. `sample_s ≤ interval_s ≤ max_silence_s` must hold."
+            ),
+        ),
     }
 
     # Sampled this often; published at once when a value moved beyond its deadband.
@@ -270,11 +322,36 @@ class OutboxSettings:
     """``[outbox]``: the store-and-forward queue's bounds and drain rate."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "drain_per_s": _Rule(_number, gt=0, le=1000),
-        "max_rows": _Rule(_whole, ge=10),
-        "max_bytes": _Rule(_whole, ge=64 * 1024),
-        "max_age_s": _Rule(_number, gt=0),
-        "resend_acked_s": _Rule(_number, ge=0, le=300),
+        "drain_per_s": _Rule(
+            _number,
+            gt=0,
+            le=1000,
+            doc="Messages a second when a backlog is sent after a reconnection.",
+        ),
+        "max_rows": _Rule(
+            _whole,
+            ge=10,
+            doc=(
+                "The outbox's bound in rows; past it the oldest health samples go first, events "
+                "and acks last."
+            ),
+        ),
+        "max_bytes": _Rule(_whole, ge=64 * 1024, doc="The outbox's bound in payload bytes."),
+        "max_age_s": _Rule(
+            _number,
+            gt=0,
+            doc="Older queued messages are dropped (and counted in `dropped_samples`).",
+        ),
+        "resend_acked_s": _Rule(
+            _number,
+            ge=0,
+            le=300,
+            doc=(
+                "When the link drops, what the broker acknowledged this long before its last "
+                "acknowledgement is sent again: a broker killed before it saved its state has lost"
+                " it (the fleet drops the copies); 0: never."
+            ),
+        ),
     }
 
     drain_per_s: float = 20.0
@@ -291,7 +368,16 @@ class OutboxSettings:
 class DebugSettings:
     """``[debug]``: for tests and benchmarks only; never set on a terminal in the street."""
 
-    RULES: ClassVar[dict[str, _Rule]] = {"emit_event_every_s": _Rule(_number, gt=0)}
+    RULES: ClassVar[dict[str, _Rule]] = {
+        "emit_event_every_s": _Rule(
+            _number,
+            gt=0,
+            doc=(
+                "Tests and benchmarks only: queue a `debug_tick` event this often; never on a "
+                "terminal in the street."
+            ),
+        )
+    }
 
     # Queue a "debug_tick" event this often.
     emit_event_every_s: float | None = None
@@ -306,8 +392,23 @@ class SensorSettings:
     """``[sensors]``: where sensor readings come from."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(_text, choices=get_args(SensorBackendName)),
-        "clock": _Rule(_text, choices=get_args(ClockSource)),
+        "backend": _Rule(
+            _text,
+            choices=get_args(SensorBackendName),
+            doc=(
+                "Where sensor readings come from: `psutil` (the machine itself) or `simulated` "
+                "(the demo and tests)."
+            ),
+        ),
+        "clock": _Rule(
+            _text,
+            choices=get_args(ClockSource),
+            doc=(
+                "Where the clock's sync state comes from: `kernel` (adjtimex), or `none` for a "
+                "machine that cannot keep its own time (the demo in a container): health then says"
+                " nothing of the clock."
+            ),
+        ),
     }
 
     backend: SensorBackendName = "psutil"
@@ -323,8 +424,15 @@ class UiLinkSettings:
     """``[ui]``: the local socket the kiosk UI talks to (heartbeats, session events)."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "socket": _Rule(_path),
-        "liveness_timeout_s": _Rule(_number, gt=0, le=600),
+        "socket": _Rule(
+            _path, doc="The local socket the kiosk UI connects to; unset: no UI on this machine."
+        ),
+        "liveness_timeout_s": _Rule(
+            _number,
+            gt=0,
+            le=600,
+            doc="A UI silent this long is reported not answering (`ui.alive = false`).",
+        ),
     }
 
     # None: no UI on this machine (a server-side simulated terminal, say).
@@ -340,11 +448,15 @@ class EnclosureSettings:
     """``[enclosure]``: the street furniture's sensors (door, temperature, humidity, backlight)."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(_text, choices=get_args(EnclosureBackendName)),
-        "door_gpio": _Rule(_path),
-        "temperature": _Rule(_path),
-        "humidity": _Rule(_path),
-        "backlight": _Rule(_path),
+        "backend": _Rule(
+            _text,
+            choices=get_args(EnclosureBackendName),
+            doc="The street furniture's sensors: `sysfs` (the files below), `simulated` or `none`.",
+        ),
+        "door_gpio": _Rule(_path, doc="The sysfs file of the door switch."),
+        "temperature": _Rule(_path, doc="The sysfs file of the enclosure's temperature sensor."),
+        "humidity": _Rule(_path, doc="The sysfs file of the enclosure's humidity sensor."),
+        "backlight": _Rule(_path, doc="The sysfs folder of the screen's backlight."),
     }
 
     backend: EnclosureBackendName = "none"
@@ -359,9 +471,21 @@ class ContentSettings:
     """``[content]``: signed content updates from the fleet (TUF); all three keys, or none."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "dir": _Rule(_path),
-        "base_url": _Rule(_text, pattern=r"^https?://[^\s]+$"),
-        "trusted_root": _Rule(_file),
+        "dir": _Rule(
+            _path,
+            doc=(
+                "Signed content updates (docs/content.md): where versions are kept; the UI shows "
+                "`<dir>/current`. All three `content` keys, or none."
+            ),
+        ),
+        "base_url": _Rule(
+            _text,
+            pattern=r"^https?://[^\s]+$",
+            doc="The fleet's published repository, e.g. `https://fleet.example.org/content`.",
+        ),
+        "trusted_root": _Rule(
+            _file, doc="The `root.json` the image ships: the first keys this terminal trusts."
+        ),
     }
 
     # Where versions are kept; the UI shows <dir>/current (a link switched atomically).
@@ -389,8 +513,17 @@ class ActionSettings:
     """``[actions]``: how fleet commands act on the machine."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(_text, choices=get_args(ActionBackendName)),
-        "ui_unit": _Rule(_text, pattern=r"^[A-Za-z0-9@_.-]{1,80}$"),
+        "backend": _Rule(
+            _text,
+            choices=get_args(ActionBackendName),
+            doc=(
+                "How commands act on the machine: `systemd`, or `simulated`, which only logs what "
+                "it would do (the demo and tests)."
+            ),
+        ),
+        "ui_unit": _Rule(
+            _text, pattern=r"^[A-Za-z0-9@_.-]{1,80}$", doc="The unit `restart_ui` restarts."
+        ),
     }
 
     # "simulated" only logs what it would do: for the demo and tests, never on a terminal.
@@ -403,8 +536,18 @@ class AgentSettings:
     """The whole file. After :func:`load_settings`, ``mqtt.password`` is always set."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "terminal_id": _Rule(_terminal_id),
-        "state_dir": _Rule(_path),
+        "terminal_id": _Rule(
+            _terminal_id,
+            doc="The terminal's id, `[a-z0-9-]{3,40}` and never `fleet`; also its MQTT user name.",
+        ),
+        "state_dir": _Rule(
+            _path,
+            doc=(
+                "Where the counters (`message.seq`, `birth.seq`), the outbox "
+                "(`outbox/outbox.sqlite3`) and the command records live; unset: memory only "
+                "(tests)."
+            ),
+        ),
     }
     SECTIONS: ClassVar[dict[str, type[Any]]] = {
         "mqtt": MqttSettings,
@@ -606,3 +749,73 @@ def _problem(kind: str, context: dict[str, Any], _: Translate) -> str:
         if bound in context:
             return text.format(limit=context[bound])
     return _("invalid value ({error_type})").format(error_type=kind)
+
+
+# --- docs/agent-settings.md, generated from the declarations above ---------------------------
+
+_KINDS: Final[dict[Callable[[Any], Any], str]] = {
+    _whole: "integer",
+    _number: "number",
+    _text: "text",
+    _path: "path",
+    _file: "path of an existing file",
+    _secret: "secret text",
+    _terminal_id: "terminal id",
+}
+
+
+def _rows(section: type[Any], prefix: str) -> Iterator[SettingRow]:
+    from kiosk.settings_doc import SettingRow, bounds_text, default_text  # docs only
+
+    rules: dict[str, _Rule] = section.RULES
+    sections: dict[str, type[Any]] = getattr(section, "SECTIONS", {})
+    for spec in dataclasses.fields(section):
+        if spec.name in sections:
+            yield from _rows(sections[spec.name], f"{prefix}{spec.name}.")
+            continue
+        rule = rules[spec.name]
+        if rule.choices:
+            kind = "one of " + ", ".join(f"`{choice}`" for choice in rule.choices)
+        else:
+            bounds = {"minimum": rule.ge, "exclusiveMinimum": rule.gt, "maximum": rule.le}
+            schema: dict[str, Any] = {
+                name: value for name, value in bounds.items() if value is not None
+            }
+            if rule.pattern is not None:
+                schema["pattern"] = rule.pattern
+            kind = _KINDS[rule.convert] + bounds_text(schema)
+            if rule.min_length == 1:
+                kind += ", not empty"
+        if spec.default is not dataclasses.MISSING:
+            default = default_text(spec.default)
+        else:
+            default = "(required)"
+        yield SettingRow(f"{prefix}{spec.name}", kind, default, rule.doc)
+
+
+def settings_markdown() -> str:
+    """``docs/agent-settings.md``, generated from :class:`AgentSettings` and its sections."""
+    from kiosk.settings_doc import rows_table  # docs only: it imports pydantic
+
+    lines = [
+        "# Agent settings",
+        "",
+        "<!-- Generated by `python -m kiosk.agent.config > docs/agent-settings.md` from",
+        "     kiosk/agent/config.py; do not edit by hand (tests/agent/test_config_doc.py). -->",
+        "",
+        f"The agent reads `{DEFAULT_CONFIG_PATH}` (TOML), or the file given with",
+        "`kiosk-agent --config FILE`. `section.key` below is the key `key` of the section",
+        "`[section]`. An unknown key or a bad value stops the agent with exit code 2 and a",
+        "message naming the file and the key, in the technician's language. `kiosk-provision",
+        "enroll` writes this file from what the fleet answers.",
+        "",
+        *rows_table(_rows(AgentSettings, "")),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(settings_markdown())

@@ -30,7 +30,7 @@ def test_every_setting_is_on_the_page_with_its_bounds(model: type[BaseModel]) ->
         assert field.description, f"{name} has no description"
     rows = {row.key: row for row in settings_rows(FleetSettings)}
     assert rows["observatory_min_sessions"].kind == "integer, 5 to 1000"
-    assert rows["ingest_batch_wait_s"].kind == "number, more than 0"
+    assert rows["ingest_batch_wait_s"].kind == "number, more than 0, at most 5.0"
     assert rows["broker_password"].kind == "secret text or none"
 
 
