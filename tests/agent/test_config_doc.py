@@ -35,5 +35,5 @@ def test_every_key_is_on_the_page_with_its_bounds() -> None:
     for key in every:
         assert f"| `{key}` |" in text, key
     assert "| `mqtt.port` | integer, 1 to 65535 | `1883` |" in text
-    assert "| `sensors.backend` | one of `psutil`, `simulated` | `\"psutil\"` |" in text
+    assert '| `sensors.backend` | one of `psutil`, `simulated` | `"psutil"` |' in text
     assert "| `terminal_id` | terminal id | (required) |" in text
