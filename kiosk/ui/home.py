@@ -16,10 +16,12 @@ from kiosk.ui.menu import CaptureDevices, HomeMenu, capture_devices
 from kiosk.ui.preferences import ResidentPreferences
 from kiosk.ui.qt import (
     QCoreApplication,
+    QMetaObject,
     QObject,
     QQmlApplicationEngine,
     QQuickWindow,
     Qt,
+    QTimer,
     QUrl,
     Signal,
     Slot,
@@ -162,7 +164,7 @@ class HomeScreen:
     def finish_start(self) -> None:
         """What the first frame does not need, done once it is on screen (or when a session
         starts first): the help-places guide, what :meth:`after_start` was given (the agent's link),
-        and the first session's web profile."""
+        the on-screen keyboard and the first session's web profile."""
         if self._started:
             return
         self._started = True
@@ -170,6 +172,9 @@ class HomeScreen:
         for callback in self._after_start:
             callback()
         self._after_start.clear()
+        # At the next turn of the event loop: after what this frame already queued (the
+        # start's "ready"), since making the keyboard takes the GUI thread for a moment.
+        QTimer.singleShot(0, lambda: QMetaObject.invokeMethod(self.window, "loadKeyboard"))
         self.browser.prepare_profile()
 
     def after_start(self, callback: Callable[[], None]) -> None:

@@ -266,15 +266,20 @@ Window {
     }
 
     // The on-screen keyboard, at the bottom of the window; the page above shrinks to make room,
-    // so the field being typed into is never under it. Loaded in the background: the home's
-    // first frame does not wait for Qt Virtual Keyboard (nothing is typed on the home screen).
+    // so the field being typed into is never under it. Made by loadKeyboard() once the home is
+    // on the screen (HomeScreen.finish_start: nothing is typed on the home screen, so its first
+    // frame does not wait for Qt Virtual Keyboard), and synchronously: an InputPanel incubated in the background could be
+    // completed after a field already had the focus, and then not show for it (measured: 3 of
+    // 8 keyboard probes failed that way, none once made in one go).
     Loader {
         id: keyboard
         objectName: "keyboardLoader"
         anchors { left: parent.left; right: parent.right; bottom: parent.bottom }
         active: root.prefs.virtualKeyboard
-        asynchronous: true
-        Component.onCompleted: if (active) setSource("KeyboardPanel.qml", { language: Qt.binding(function () { return root.prefs.language }) })
+    }
+    function loadKeyboard() {
+        if (keyboard.active && keyboard.source.toString() === "")
+            keyboard.setSource("KeyboardPanel.qml", { language: Qt.binding(function () { return root.prefs.language }) })
     }
     readonly property real keyboardHeight: keyboard.item ? keyboard.item.shownHeight : 0
 
