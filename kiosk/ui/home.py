@@ -174,8 +174,12 @@ class HomeScreen:
         self._after_start.clear()
         # At the next turn of the event loop: after what this frame already queued (the
         # start's "ready"), since making the keyboard takes the GUI thread for a moment.
-        QTimer.singleShot(0, lambda: QMetaObject.invokeMethod(self.window, "loadKeyboard"))
+        # (The window as the timer's context: a home closed meanwhile gets no call.)
+        QTimer.singleShot(0, self.window, self._load_keyboard)
         self.browser.prepare_profile()
+
+    def _load_keyboard(self) -> None:
+        QMetaObject.invokeMethod(self.window, "loadKeyboard")
 
     def after_start(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the home is on screen (at once if it already is)."""
