@@ -157,7 +157,9 @@ def test_the_broker_killed_and_back_after_5_then_12_s_with_real_agents(sqlite_ri
             60,
             "the agents sending again",
         )
-    assert_exactly_once(rig.finish(), at_least=600)
+    # What is measured is that nothing is lost or doubled, not how fast two backlogs drain at
+    # 20 messages a second each on a machine busy with other tests (once past 60 s in a full run).
+    assert_exactly_once(rig.finish(timeout_s=120), at_least=600)
 
 
 @pytest.mark.parametrize("resend_acked_s", [None, 0])
