@@ -217,8 +217,12 @@ def _frame(title: str, description: str, interactive: bool = False) -> list[str]
     interactive" that axe reports)."""
     view_height = round(height(), 1)
     role = "group" if interactive else "img"
-    outlines, names = _outlines_svg()
-    background, foreground = (outlines, names) if outlines else ((), (_river(), *_communes()))
+    background: tuple[str, ...] = ()
+    foreground: tuple[str, ...] = ()
+    if communes_svg() is not None:
+        background = (_communes_layer(),)
+    else:
+        foreground = (_river(), *_communes())
     return [
         f'<svg class="plan" id="plan-svg" viewBox="0 0 {WIDTH:.0f} {view_height}"'
         f' role="{role}" aria-labelledby="plan-title plan-desc"'
@@ -455,9 +459,20 @@ def _label_point(ring: tuple[tuple[float, float], ...]) -> tuple[float, float]:
     return lon_sum / (3 * area), lat_sum / (3 * area)
 
 
+#: Where the dashboard serves :func:`communes_svg` (fleet.api.routes.placement): one cached file
+#: instead of some 21 kB of outlines in every page that draws the plan.
+COMMUNES_SVG_PATH: Final = "/plan/communes.svg"
+#: Its colours, inline (the page's style sheet does not reach inside an image).
+OUTLINE_STYLE: Final = 'fill="#eef2f5" stroke="#8a94a0" stroke-width="1"'
+NAME_STYLE: Final = (
+    'font-family="system-ui, sans-serif" font-size="10" fill="#4a5563" paint-order="stroke"'
+    ' stroke="#ffffff" stroke-width="3" stroke-linejoin="round" text-anchor="middle"'
+)
+
+
 @cache
 def _outlines_svg() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The communes' outlines, and their names (drawn last, above the graticule's labels)."""
+    """The communes' outlines, and their names (drawn last, above the outlines)."""
     outlines: list[str] = []
     names: list[str] = []
     for commune in load_outlines(GEODATA):
@@ -465,14 +480,42 @@ def _outlines_svg() -> tuple[tuple[str, ...], tuple[str, ...]]:
             "M" + "L".join(f"{x},{y}" for x, y in (project(lat, lon) for lon, lat in ring)) + "Z"
             for ring in commune.rings
         )
-        outlines.append(f'<path class="commune-outline" data-insee="{commune.code}" d="{path}"/>')
+        outlines.append(
+            f'<path class="commune-outline" data-insee="{commune.code}" {OUTLINE_STYLE}'
+            f' d="{path}"/>'
+        )
         lon, lat = _label_point(commune.rings[0])
         x, y = project(lat, lon)
         names.append(
-            f'<text class="commune-name" x="{x}" y="{y}" text-anchor="middle">'
-            f"{escape(commune.name)}</text>"
+            f'<text class="commune-name" x="{x}" y="{y}" {NAME_STYLE}>{escape(commune.name)}</text>'
         )
     return tuple(outlines), tuple(names)
+
+
+@cache
+def communes_svg() -> str | None:
+    """The communes' outlines and names as a standalone SVG on the plan's own coordinates (its
+    viewBox is the plan's), or None without the shipped data file."""
+    outlines, names = _outlines_svg()
+    if not outlines:
+        return None
+    return "\n".join(
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:.0f}'
+            f' {round(height(), 1)}" width="{WIDTH:.0f}" height="{round(height(), 1)}">',
+            *outlines,
+            *names,
+            "</svg>",
+        )
+    )
+
+
+def _communes_layer() -> str:
+    """The plan's background of communes: the cached file, drawn over the whole frame."""
+    return (
+        f'<image class="commune-layer" href="{COMMUNES_SVG_PATH}" x="0" y="0"'
+        f' width="{WIDTH:.0f}" height="{round(height(), 1)}"/>'
+    )
 
 
 def render_picker(

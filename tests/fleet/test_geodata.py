@@ -9,9 +9,13 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from fastapi.testclient import TestClient
 
 from fleet import citymap
+from fleet.core.config import FleetSettings
 from fleet.geodata import extract
+from fleet.main import create_app
+from tests.helpers import log_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -59,29 +63,39 @@ def test_the_plan_draws_shipped_outlines_and_names(
     data = tmp_path / "communes.geojson"
     data.write_text(json.dumps(extract.extract(source(list(extract.COMMUNES)))), "utf-8")
     monkeypatch.setattr(citymap, "GEODATA", data)
-    citymap._outlines_svg.cache_clear()
+    clear_caches()
     try:
         root = ElementTree.fromstring(citymap.render_plan([], "t", "d"))
+        layer = ElementTree.fromstring(citymap.communes_svg() or "")
     finally:
-        citymap._outlines_svg.cache_clear()
-    outlines = [path for path in root.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
-    assert sorted(path.get("data-insee") for path in outlines) == sorted(extract.COMMUNES)
-    names = {text.text for text in root.iter(f"{SVG}text") if text.get("class") == "commune-name"}
+        clear_caches()
+    outlines = [path for path in layer.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
+    assert sorted(path.get("data-insee") or "" for path in outlines) == sorted(extract.COMMUNES)
+    names = {text.text for text in layer.iter(f"{SVG}text") if text.get("class") == "commune-name"}
     assert names == set(extract.COMMUNES.values())
-    # With outlines, no schematic river.
+    # The plan draws them from the one cached file, on its own coordinates; no schematic river.
+    images = [image for image in root.iter(f"{SVG}image") if image.get("class") == "commune-layer"]
+    assert [image.get("href") for image in images] == [citymap.COMMUNES_SVG_PATH]
+    assert layer.get("viewBox") == root.get("viewBox")
     assert root.find(f"{SVG}polyline") is None
+
+
+def clear_caches() -> None:
+    citymap._outlines_svg.cache_clear()
+    citymap.communes_svg.cache_clear()
 
 
 def test_without_the_data_file_no_outline_is_drawn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(citymap, "GEODATA", tmp_path / "absent.geojson")
-    citymap._outlines_svg.cache_clear()
+    clear_caches()
     try:
         svg = citymap.render_plan([], "t", "d")
+        assert citymap.communes_svg() is None
     finally:
-        citymap._outlines_svg.cache_clear()
-    assert "commune-outline" not in svg
+        clear_caches()
+    assert "commune-layer" not in svg
 
 
 # --- The shipped file: the 28 real outlines -----------------------------------------------
@@ -142,8 +156,20 @@ def test_neighbours_share_their_borders_exactly() -> None:
     )
 
 
-def test_the_overview_draws_the_shipped_outlines_with_their_source() -> None:
-    citymap._outlines_svg.cache_clear()
-    root = ElementTree.fromstring(citymap.render_plan([], "t", "d"))
-    drawn = [path for path in root.iter(f"{SVG}path") if path.get("class") == "commune-outline"]
-    assert len(drawn) == 28
+def test_the_dashboard_serves_the_shipped_outlines_once_and_credits_them(
+    settings: FleetSettings,
+) -> None:
+    clear_caches()
+    with TestClient(create_app(settings, start_ingest=False)) as client:
+        answer = client.get(citymap.COMMUNES_SVG_PATH)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("image/svg+xml")
+        assert "max-age" in answer.headers["cache-control"]
+        layer = ElementTree.fromstring(answer.text)
+        drawn = [p for p in layer.iter(f"{SVG}path") if p.get("class") == "commune-outline"]
+        assert len(drawn) == 28
+        assert log_in(client).status_code == 303
+        page = client.get("/").text
+    assert f'href="{citymap.COMMUNES_SVG_PATH}"' in page
+    assert "commune-outline" not in page  # in the cached file, not in every page
+    assert "Contours des communes : IGN (GEOFLA) via france-geojson, Licence Ouverte." in page

@@ -24,6 +24,18 @@ from fleet.models import Terminal
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
+
+@router.get(citymap.COMMUNES_SVG_PATH)
+def communes_outlines() -> Response:
+    """The plan's communes (open data, the same for everyone): cached a day by the browser."""
+    svg = citymap.communes_svg()
+    if svg is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    return Response(
+        svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 #: An address is accepted only when the geocoder is at least this sure of it.
 MIN_SCORE: Final = 0.5
 
