@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -105,6 +106,15 @@ SESSION_COOKIE: Final = "fleet_session"
 def swagger_ui_files() -> Path:
     """Where Swagger UI's own files are (``swagger-ui-bundle.js``, its CSS and icon)."""
     return Path(str(resources.files("fastapi_swagger") / "resources"))
+
+
+def freeze_startup_heap() -> None:
+    """Leave what start-up built (modules, templates, compiled queries) out of every later
+    garbage collection (:func:`gc.freeze`): a full collection otherwise walks it all, and at
+    100,000 terminals it made a terminal page's p95 190 ms against a p50 of 65 (frozen: 99 ms).
+    Called by ``fleet serve`` once the app is built, and by the benchmark at the same point."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: FleetSettings, start_ingest: bool = True) -> FastAPI:

@@ -89,7 +89,7 @@ def serve(
     import uvicorn
 
     from fleet.enrolment import EnrolmentSettings
-    from fleet.main import create_app
+    from fleet.main import create_app, freeze_startup_heap
 
     context = ctx.ensure_object(CliContext)
     settings = context.settings()
@@ -143,6 +143,7 @@ def serve(
             _("cannot prepare the session key: %(error)s") % {"error": error},
             hint=_("Set secret_key_file (FLEET_SECRET_KEY_FILE) to a writable place."),
         )
+    freeze_startup_heap()
     logger.info(
         _("Dashboard: http://%(host)s:%(port)d/"),
         {"host": settings.http_host, "port": settings.http_port},
