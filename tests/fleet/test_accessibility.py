@@ -67,6 +67,7 @@ NOT_PAGES: Final = {
     r"/observatoire/donnees/.+": "the observatory's published files (CSV, datapackage.json)",
     r"/observatoire/graphiques/.+": "SVG charts, drawn inside /observatoire (checked there)",
     r"/opendata/observatoire(/.+)?": "the open data: their index (JSON) and files (CSV, JSON)",
+    r"/plan/communes\.svg": "the communes' outlines, drawn inside the plan (checked there)",
 }
 #: Pages another browser test draws in a richer state (``make screenshots`` runs it too).
 DRAWN_ELSEWHERE: Final = {
