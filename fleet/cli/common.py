@@ -42,8 +42,17 @@ __all__ = ["EXIT_REFUSED", "EXIT_UNKNOWN_TERMINAL", "EXIT_USAGE", "App", "die", 
 
 
 def fleet_app(help: str) -> App:
-    """A ``fleet`` command group, in the fleet's language (its texts are translated already)."""
-    return App(language=LANGUAGE, help=help, no_args_is_help=True)
+    """A ``fleet`` command group, in the fleet's language (its texts are translated already).
+
+    It has a callback of its own, so that a group with one command (``fleet terminals
+    locate``) stays a group; a group with options of its own declares its callback instead."""
+    group = App(language=LANGUAGE, help=help, no_args_is_help=True)
+    group.callback()(_group)
+    return group
+
+
+def _group() -> None:
+    """The callback of a group without options of its own."""
 
 
 @dataclass(frozen=True)

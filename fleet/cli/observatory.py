@@ -35,11 +35,6 @@ QPV_PATTERN: Final = re.compile(r"Q[A-Z0-9]{6,10}")
 app = fleet_app(_("The observatory of digital inclusion."))
 
 
-@app.callback()
-def observatory_options() -> None:
-    pass
-
-
 @app.command(
     "publish",
     help=_("Publish the open data of every complete week and month not published yet."),

@@ -31,12 +31,6 @@ MAX_COMMUNE_LENGTH: Final = 80
 app = fleet_app(_("Manage the terminals of the fleet."))
 
 
-@app.callback()
-def terminals_options() -> None:
-    # A callback keeps ``locate`` a sub-command even while it is the only one.
-    pass
-
-
 @app.command(
     "locate",
     help=_("Set where a terminal stands: its site, its commune and its coordinates for the plan."),
