@@ -183,7 +183,7 @@ bench: setup
 	$(QT_ENV) $(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 protocol: setup
-	$(BIN)/python -m kiosk.contract > docs/protocol.md
+	$(BIN)/python -m kiosk.contract.mqtt > docs/protocol.md
 
 # The terminal's OS image (docs/image.md): mkosi 14 from Debian 12, a wheelhouse of the project
 # and its dependencies built here (Debian 12, Python 3.11, like the image), then mkosi in images/.

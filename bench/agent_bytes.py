@@ -39,7 +39,7 @@ from bench.agent_common import (
     running_agent_process,
 )
 from bench.floor import emit, figure
-from kiosk.contract import FLEET_USERNAME, Health, Status
+from kiosk.contract.mqtt import FLEET_USERNAME, Health, Status
 
 DAY_S = 86400
 KEEPALIVE_S = 30

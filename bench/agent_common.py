@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract.mqtt import FLEET_USERNAME
 from tests.agent.broker_control import (
     RestartableBroker,
     TlsFiles,

@@ -42,7 +42,7 @@ from bench.agent_common import (
 )
 from bench.floor import emit, figure
 from kiosk.agentlink import AgentLink, new_session_id
-from kiosk.contract import FLEET_USERNAME, Channel, Desired, Status, topic_for, utc_now
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, Desired, Status, topic_for, utc_now
 
 FLOOR_SCRIPT = Path(__file__).resolve().parent / "floors" / "bare_agent.py"
 

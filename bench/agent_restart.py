@@ -32,7 +32,7 @@ from bench.agent_common import (
     running_agent_process,
 )
 from bench.floor import emit, figure
-from kiosk.contract import FLEET_USERNAME, Status
+from kiosk.contract.mqtt import FLEET_USERNAME, Status
 
 
 def main() -> None:

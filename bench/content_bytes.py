@@ -36,10 +36,10 @@ from typing import Any
 from bench.floor import emit, figure
 from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
-from kiosk.agent.content.manifest import build_manifest
 from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings
-from kiosk.catalog import default_bundle_dir
-from kiosk.contract import ContentUpdateState
+from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.manifest import build_manifest
+from kiosk.contract.mqtt import ContentUpdateState
 
 
 class _Quiet(SimpleHTTPRequestHandler):

@@ -55,9 +55,9 @@ from bench.floor import emit, figure
 from fleet.broker import start_broker
 from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
-from kiosk.agent.content.manifest import build_manifest
-from kiosk.catalog import default_bundle_dir
-from kiosk.contract import (
+from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.manifest import build_manifest
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     TOPIC_ROOT,
     Channel,

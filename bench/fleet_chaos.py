@@ -50,7 +50,7 @@ from bench.floor import emit, no_floor
 from fleet.core.db import make_engine
 from fleet.models import HealthSample, RejectedMessage
 from kiosk.agent.config import OutboxSettings
-from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, CommandAck, topic_for
 from tests.agent.broker_control import RestartableBroker
 from tests.fleet.chaos import IngestProcess, TcpProxy, fleet_credentials, ingest_env
 

@@ -53,7 +53,7 @@ from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.ingest.handler import Received
 from fleet.ingest.mqtt import Ingest
 from fleet.models import HealthSample
-from kiosk.contract import FLEET_USERNAME, Channel, Disk, Health, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, Disk, Health, topic_for
 from tests.throwaway_pg import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent

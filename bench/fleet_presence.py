@@ -50,7 +50,7 @@ from bench.floor import emit, figure, ratio
 from fleet.broker import RunningBroker, start_broker
 from fleet.demo import ADMIN_USERNAME, DemoStack
 from kiosk.agent.config import DEFAULT_WILL_DELAY_S
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, topic_for
 
 TERMINALS = ("bdx-pres-001", "bdx-pres-002")
 FLOOR_TERMINALS = ("bdx-floor-001", "bdx-floor-002")

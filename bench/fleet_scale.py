@@ -56,7 +56,7 @@ from bench.floor import emit, figure
 from fleet.broker import RunningBroker, start_broker
 from fleet.core.db import make_engine, make_session_factory
 from fleet.models import BrokerCounter, HealthSample
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, topic_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

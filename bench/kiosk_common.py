@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.main import make_singletons_immortal

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     BROKER_AUTOSAVE_INTERVAL_S,
     FLEET_USERNAME,
     TERMINAL_PUBLISHES,

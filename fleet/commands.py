@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from fleet.crud import utc_now
 from fleet.models import CommandRecord, Terminal
 from fleet.states import COMMAND_MOVES, CommandState
-from kiosk.contract import COMMAND_MAX_VALIDITY_S, Channel, Command, CommandAck, topic_for
+from kiosk.contract.mqtt import COMMAND_MAX_VALIDITY_S, Channel, Command, CommandAck, topic_for
 
 logger = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from fleet.broker import RunningBroker, free_port, start_broker, wait_for_port
 from fleet.demo_residents import Pace
 from fleet.demo_screen import VirtualScreen, missing_programs
 from kiosk.agent.sensors import read_clock_state
-from kiosk.catalog import default_bundle_dir
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.mqtt import FLEET_USERNAME
 from kiosk.i18n import cli_language, translator
 
 LOCALE_DIR: Final = Path(__file__).parent / "locale"

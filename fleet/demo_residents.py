@@ -26,8 +26,8 @@ from typing import Final
 
 from kiosk import __version__
 from kiosk.agentlink import AgentLink, new_session_id
-from kiosk.catalog import default_bundle_dir, load_catalog
-from kiosk.localproto import (
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.local import (
     AgentMessage,
     ScreenshotPart,
     ScreenshotRequest,

@@ -35,7 +35,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.security import session_secret_key
 from fleet.models import EnrolmentCode, Terminal
 from fleet.states import TerminalState
-from kiosk.contract import ContractError, validate_terminal_id
+from kiosk.contract.mqtt import ContractError, validate_terminal_id
 
 #: Unambiguous on a keyboard and on paper: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6.
 CODE_ALPHABET: Final = "ACDEFHJKMNPRTUVWXY3479"

@@ -27,7 +27,7 @@ from fleet.models import (
     Terminal,
 )
 from fleet.states import AlertState, CommandState, TerminalState
-from kiosk.contract import ContractError, parse_topic
+from kiosk.contract.mqtt import ContractError, parse_topic
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 #: The window over which ingest lag is measured.

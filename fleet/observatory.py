@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet.models import EventRecord, Terminal
-from kiosk.contract import MAX_HELP_COUNT, HelpUsage
+from kiosk.contract.mqtt import MAX_HELP_COUNT, HelpUsage
 
 SESSION_ENDED: Final = "session_ended"
 #: The tile of sessions that opened none (the resident only looked at the home screen).

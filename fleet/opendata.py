@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from fleet import disclosure
 from fleet.models import EventRecord, StateChange, Terminal
 from fleet.states import TerminalState
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
 
 SESSION_ENDED: Final = "session_ended"
 #: The lowest threshold the fleet accepts (settings refuse less).

@@ -3,12 +3,12 @@
 The operator asks from the terminal's page; the fleet sends a ``logs`` or ``screenshot``
 command through the usual path (stored first, published when the broker answers, held until
 the terminal is back, expired if it does not come back in time). The terminal's ``done`` ack
-carries the output (:class:`kiosk.contract.CommandOutput`), which the ingest stores here; only
+carries the output (:class:`kiosk.contract.mqtt.CommandOutput`), which the ingest stores here; only
 the latest :data:`KEEP_PER_KIND` of each kind are kept per terminal.
 
 What is stored was already bounded and checked by the contract: log lines redacted (no URL,
 e-mail or long number) from the appliance's own units, and a PNG of at most
-:data:`kiosk.contract.SCREENSHOT_MAX_BYTES` taken only on the attract or home screen.
+:data:`kiosk.contract.mqtt.SCREENSHOT_MAX_BYTES` taken only on the attract or home screen.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from fleet.models import CommandOutputRecord, CommandRecord
 from fleet.states import CommandState
-from kiosk.contract import CommandOutput, LogLine, Reason
+from kiosk.contract.mqtt import CommandOutput, LogLine, Reason
 
 #: The commands of this feature, and what each brings back.
 SEE_COMMANDS: Final = ("logs", "screenshot")

@@ -3,9 +3,9 @@ its words on the pages.
 
 The database's ``CHECK`` constraints (:func:`check_sql`), the label functions and the code that
 changes a state all read this module. A state that also crosses the wire is the contract's:
-a terminal's presence (:class:`kiosk.contract.Presence`), a command's answer
-(:class:`kiosk.contract.AckResult`) and a content update's progress
-(:class:`kiosk.contract.ContentUpdateState`) take their values from there, and add only the
+a terminal's presence (:class:`kiosk.contract.mqtt.Presence`), a command's answer
+(:class:`kiosk.contract.mqtt.AckResult`) and a content update's progress
+(:class:`kiosk.contract.mqtt.ContentUpdateState`) take their values from there, and add only the
 fleet's own (``unknown``, ``pending`` and ``expired``, ``waiting``).
 """
 
@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Final, Generic, TypeVar
 
 from fleet.i18n import N_
-from kiosk.contract import AckResult, ContentUpdateState, Presence
+from kiosk.contract.mqtt import AckResult, ContentUpdateState, Presence
 
 Gettext = Callable[[str], str]
 

@@ -22,8 +22,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from kiosk.contract import HelpUsage, SessionAssist
-from kiosk.localproto import (
+from kiosk.contract.local import (
     AgentMessage,
     Crash,
     Heartbeat,
@@ -37,6 +36,7 @@ from kiosk.localproto import (
     decode_agent_message,
     encode,
 )
+from kiosk.contract.mqtt import HelpUsage, SessionAssist
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt import publish
 
 from fleet.broker import RunningBroker, running_broker
-from kiosk.contract import FLEET_USERNAME, Channel, Command, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, Command, topic_for
 
 #: Terminal ids every test broker knows, each with its own password.
 TEST_TERMINALS = ("bdx-test-a", "bdx-test-b", "bdx-test-c")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kiosk.contract import Channel
+from kiosk.contract.mqtt import Channel
 
 _HEALTH: dict[str, Any] = {
     "v": 1,

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     EARLIEST_TIME,
     INT64_MAX,
     INT64_MIN,

@@ -18,7 +18,7 @@ from fleet.broker import (
     PERSISTENT_CLIENT_EXPIRATION,
     acl_text,
 )
-from kiosk.contract import FLEET_USERNAME, Channel, subscription_for, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, subscription_for, topic_for
 from tests.conftest import SECOND_FLEET_USER, TestBroker
 
 pytestmark = pytest.mark.broker

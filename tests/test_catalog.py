@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.catalog import (
+from kiosk.contract.catalog import (
     _PLAIN_URL_RE,
     Catalog,
     CatalogError,

@@ -9,8 +9,8 @@ from typing import get_args
 
 import pytest
 
-from kiosk import contract
-from kiosk.contract import (
+from kiosk.contract import mqtt as contract
+from kiosk.contract.mqtt import (
     MAX_PAYLOAD_BYTES,
     Channel,
     Command,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     DECODE_REASONS,
     FLEET_USERNAME,
     INT64_MAX,

@@ -7,8 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from kiosk.contract import MAX_HELP_COUNT, HelpUsage
-from kiosk.localproto import LocalProtocolError, SessionEnded, decode_ui_message, encode
+from kiosk.contract.local import LocalProtocolError, SessionEnded, decode_ui_message, encode
+from kiosk.contract.mqtt import MAX_HELP_COUNT, HelpUsage
 
 
 @pytest.mark.parametrize("value", ["5", True, 1.0, -1, MAX_HELP_COUNT + 1, None])

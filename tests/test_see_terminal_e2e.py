@@ -20,7 +20,7 @@ import pytest
 
 from fleet.demo import ADMIN_USERNAME, DemoStack
 from kiosk.agentlink import AgentLink
-from kiosk.localproto import (
+from kiosk.contract.local import (
     SCREENSHOT_PART_CHARS,
     AgentMessage,
     ScreenshotPart,

@@ -24,7 +24,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import fleet_translations, gettext_for, supported_or
 from fleet.models import OBSERVATORY_ROLE, ApiToken, User, WebSession
-from kiosk.contract import TERMINAL_ID_PATTERN
+from kiosk.contract.mqtt import TERMINAL_ID_PATTERN
 
 LANGUAGE_SESSION_KEY = "lang"
 #: The cookie's key for the server-side session's secret (see fleet.web_sessions).

@@ -14,7 +14,7 @@ from babel.numbers import format_decimal
 
 from fleet import states
 from fleet.states import CommandState, TerminalState
-from kiosk.contract import Reason
+from kiosk.contract.mqtt import Reason
 
 Gettext = Callable[[str], str]
 

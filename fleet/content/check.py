@@ -1,7 +1,7 @@
 """Check a content bundle before it is signed, and say every problem in plain words.
 
-The catalog model is :mod:`kiosk.catalog` (the terminal validates with the same code); the path
-and size rules are those of :mod:`kiosk.agent.content.manifest`, so nothing the fleet accepts is
+The catalog model is :mod:`kiosk.contract.catalog` (the terminal validates with the same code); the
+path and size rules are those of :mod:`kiosk.contract.manifest`, so nothing the fleet accepts is
 refused by a terminal.
 """
 
@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from fleet.content.i18n import gettext_for
-from kiosk.agent.content.manifest import (
+from kiosk.contract.catalog import CATALOG_FILE, MEDIA_ORIGIN_OUTSIDE, Catalog
+from kiosk.contract.manifest import (
     MAX_FILE_BYTES,
     MAX_FILES,
     MAX_TOTAL_BYTES,
@@ -25,8 +26,7 @@ from kiosk.agent.content.manifest import (
     open_bundle_file,
     path_problem,
 )
-from kiosk.catalog import CATALOG_FILE, MEDIA_ORIGIN_OUTSIDE, Catalog
-from kiosk.places import PLACES_FILE, PlacesFile
+from kiosk.contract.places import PLACES_FILE, PlacesFile
 
 #: Local pages must be readable by the web view as UTF-8 HTML.
 PAGE_SUFFIX = ".html"

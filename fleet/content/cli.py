@@ -27,12 +27,12 @@ from fleet.content.keys import (
     save_signer,
 )
 from fleet.content.repository import ContentRepository, RepositoryError
-from kiosk.agent.content.manifest import UnsafeFile, build_manifest
-from kiosk.agent.content.tufapi import CryptoSigner
-from kiosk.catalog import CATALOG_FILE
 from kiosk.cli import EXIT_REFUSED, die
 from kiosk.cli.typer_app import App
-from kiosk.places import PlacesFile
+from kiosk.contract.catalog import CATALOG_FILE
+from kiosk.contract.manifest import UnsafeFile, build_manifest
+from kiosk.contract.places import PlacesFile
+from kiosk.contract.tuf import CryptoSigner
 
 LANGUAGE: Final = os.environ.get("FLEET_DEFAULT_LANGUAGE", "fr")
 _ = gettext_for(LANGUAGE)

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from kiosk.agent.content.tufapi import CryptoSigner
+from kiosk.contract.tuf import CryptoSigner
 
 ROOT_KEY: Final = "root.pem"
 TARGETS_KEY: Final = "targets.pem"

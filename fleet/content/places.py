@@ -1,7 +1,8 @@
 """``fleet content places import``: a CSV in La MedNum's national format into a bundle's guide.
 
 Every row is validated by ``frictionless`` against the schema's fields (names, types, required
-columns, patterns, unique ``id``), with the closed vocabularies of :mod:`kiosk.places` written as
+columns, patterns, unique ``id``), with the closed vocabularies of :mod:`kiosk.contract.places`
+written as
 escaped patterns, plus one check of our own: the opening hours must parse as OpenStreetMap's
 syntax (the schema says so in words only). Each error becomes one French sentence with its line.
 The valid places are written to ``places.json`` in the bundle, atomically; nothing is written
@@ -28,7 +29,7 @@ from frictionless.resources import TableResource
 from pydantic import ValidationError
 
 from fleet.content.i18n import gettext_for
-from kiosk.places import (
+from kiosk.contract.places import (
     ACCESS,
     FEES,
     GUIDANCE,

@@ -23,8 +23,8 @@ from typing import Final
 
 from tuf.api.serialization.json import JSONSerializer
 
-from kiosk.agent.content.manifest import Manifest, file_target, manifest_target
-from kiosk.agent.content.tufapi import (
+from kiosk.contract.manifest import Manifest, file_target, manifest_target
+from kiosk.contract.tuf import (
     Metadata,
     MetaFile,
     Root,

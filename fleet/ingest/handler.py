@@ -28,7 +28,7 @@ from fleet.models import (
 )
 from fleet.rollouts import engine as rollout_engine
 from fleet.states import TERMINAL_MOVES, CommandState, TerminalState
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     TOPIC_ROOT,
     CommandAck,
     ContractError,

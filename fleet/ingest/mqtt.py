@@ -29,7 +29,7 @@ from fleet.ingest.handler import ClockPolicy, Outcome, Received
 from fleet.ingest.keeper import CommandKeeper
 from fleet.ingest.writer import BatchWriter
 from fleet.metrics import IngestCounters
-from kiosk.contract import Channel, shared_subscription, subscription_for
+from kiosk.contract.mqtt import Channel, shared_subscription, subscription_for
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from typing import Final
 
 from fleet.broker import BrokerCredentials, fleet_users_in_acl
 from fleet.core.config import FleetSettings
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract.mqtt import FLEET_USERNAME
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from fleet.rollouts.reasons import (
     ROLLBACK_WAITING,
 )
 from fleet.states import AGENT_TARGET_STATES, ROLLOUT_MOVES, TARGET_MOVES, RolloutState, TargetState
-from kiosk.contract import Channel, Desired, Event, topic_for
+from kiosk.contract.mqtt import Channel, Desired, Event, topic_for
 
 logger = logging.getLogger(__name__)
 

@@ -184,7 +184,7 @@ def published_versions(repo_dir: Path | None) -> list[str] | None:
     from tuf.api.serialization import DeserializationError
 
     from fleet.content.repository import ContentRepository, RepositoryError
-    from kiosk.agent.content.tufapi import Targets
+    from kiosk.contract.tuf import Targets
 
     repository = ContentRepository(repo_dir)
     try:

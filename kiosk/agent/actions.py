@@ -14,7 +14,7 @@ from kiosk.agent.journal import JournalBackend, JournalUnavailable, SystemdJourn
 from kiosk.agent.messages import LogLine, UiState
 from kiosk.agent.settings import validate_settings
 from kiosk.agent.uimessages import AgentMessage, Settings, WipeResult
-from kiosk.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
+from kiosk.contract.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
 
 log = logging.getLogger(__name__)
 

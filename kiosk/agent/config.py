@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict, get_args
 
 from kiosk.agent.i18n import Translate, untranslated
-from kiosk.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
+from kiosk.contract.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
 
 if TYPE_CHECKING:
     from kiosk.settings_doc import SettingRow

@@ -20,7 +20,7 @@ import psutil
 
 from kiosk.agent.messages import Disk, Enclosure, Health, NetInterface, UiState
 from kiosk.agent.sensors import ClockState, SensorBackend, read_clock_state
-from kiosk.wire import utc_now
+from kiosk.contract.wire import utc_now
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
 """The ``logs`` command: the last lines of the journal of the appliance's own units, redacted.
 
-Only the units of :data:`kiosk.contract.OWN_UNITS` are read (a journal match on
+Only the units of :data:`kiosk.contract.mqtt.OWN_UNITS` are read (a journal match on
 ``_SYSTEMD_UNIT``, a field journald sets itself and no process can forge), and of their lines
 only those the project's own code logged: the agent's (``LOGGER`` ``kiosk.*``, from its
 journald handler) and the kiosk UI's (``LEVEL kiosk.*: message``, its stderr format). Anything
 else a unit's processes print (Qt, Chromium, a library) is left out, since the project does not
-control what it says. What remains goes through :func:`kiosk.contract.redact_log_text`: an
+control what it says. What remains goes through :func:`kiosk.contract.mqtt.redact_log_text`: an
 address, an e-mail or a long number becomes ``[…]``. The kiosk itself never logs an address or
 typed text (the pages' console messages are dropped, see ``BrowserView.qml``); this is the
 second line of defence.
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol, cast
 
 from kiosk.agent.messages import LogLine
-from kiosk.wire import (
+from kiosk.contract.wire import (
     LOG_LINES_MAX,
     LOG_TEXT_MAX_CHARS,
     OWN_UNITS,

@@ -1,16 +1,16 @@
 """The payloads the agent sends and the one it reads at every connection, without pydantic.
 
-The pydantic models of :mod:`kiosk.contract` stay the source of truth (the fleet validates with
+The pydantic models of :mod:`kiosk.contract.mqtt` stay the source of truth (the fleet validates with
 them, and docs/protocol.md is generated from them). The agent runs for months under an RSS
 target; pydantic and the contract's models would cost it about 12 MB resident for the whole
 time (docs/agent.md, "Memory"). So it builds what it sends as frozen dataclasses checked by
 hand against the same limits, and reads the retained ``desired`` state the same way, with the
-strict types of :func:`kiosk.contract.decode`. ``tests/agent/test_messages.py`` checks that
+strict types of :func:`kiosk.contract.mqtt.decode`. ``tests/agent/test_messages.py`` checks that
 both sides accept and refuse the same payloads and agree on every value.
 
 Commands are read the same way, and the ``logs`` and ``screenshot`` outputs built so.
 
-Over 400 lines because it mirrors every payload of kiosk.contract the agent sends or reads,
+Over 400 lines because it mirrors every payload of kiosk.contract.mqtt the agent sends or reads,
 field by field, so that the parity tests can hold each class against its model.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Final, get_args
 
-from kiosk.wire import (
+from kiosk.contract.wire import (
     COMMAND_ID_PATTERN,
     INT64_MAX,
     LOG_LINE_MAX_CHARS,
@@ -124,7 +124,7 @@ def _scalars(where: str, value: object) -> dict[str, Scalar]:
 
 
 def _json_value(value: object) -> object:
-    """What :meth:`kiosk.contract.Message.to_bytes` writes: no ``None`` field, times in UTC."""
+    """What :meth:`kiosk.contract.mqtt.Message.to_bytes` writes: no ``None`` field, times in UTC."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, Payload):
@@ -184,7 +184,7 @@ class NetInterface(Payload):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UiState(Payload):
-    """What the agent knows of the kiosk UI (see :class:`kiosk.contract.UiState`)."""
+    """What the agent knows of the kiosk UI (see :class:`kiosk.contract.mqtt.UiState`)."""
 
     alive: bool
     heartbeat_age_s: float | None = None
@@ -207,7 +207,7 @@ class UiState(Payload):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Enclosure(Payload):
-    """The street furniture's own sensors (see :class:`kiosk.contract.Enclosure`)."""
+    """The street furniture's own sensors (see :class:`kiosk.contract.mqtt.Enclosure`)."""
 
     door_open: bool | None = None
     temperature_c: float | None = None
@@ -223,7 +223,7 @@ class Enclosure(Payload):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Health(Message):
-    """A health report (see :class:`kiosk.contract.Health` for the meaning of each field)."""
+    """A health report (see :class:`kiosk.contract.mqtt.Health` for the meaning of each field)."""
 
     seq: int
     sent_at: datetime
@@ -266,7 +266,7 @@ class Health(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Status(Message):
-    """The birth, the clean stop or the will (see :class:`kiosk.contract.Status`)."""
+    """The birth, the clean stop or the will (see :class:`kiosk.contract.mqtt.Status`)."""
 
     state: Presence
     boot_id: str
@@ -292,7 +292,7 @@ class Status(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event(Message):
-    """Something happened on the terminal (see :class:`kiosk.contract.Event`)."""
+    """Something happened on the terminal (see :class:`kiosk.contract.mqtt.Event`)."""
 
     seq: int
     sent_at: datetime
@@ -312,7 +312,7 @@ class Event(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogLine(Payload):
-    """One redacted line of an own unit's journal (see :class:`kiosk.contract.LogLine`)."""
+    """One redacted line of an own unit's journal (see :class:`kiosk.contract.mqtt.LogLine`)."""
 
     at: datetime
     unit: OwnUnit
@@ -341,7 +341,7 @@ SCREENSHOT_MAX_CHARS: Final = 4 * (SCREENSHOT_MAX_BYTES + 2) // 3 + 4
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommandOutput(Payload):
     """What a ``logs`` or ``screenshot`` command brings back (see
-    :class:`kiosk.contract.CommandOutput`)."""
+    :class:`kiosk.contract.mqtt.CommandOutput`)."""
 
     logs: Sequence[LogLine] | None = None
     screenshot_png: str | None = None
@@ -370,7 +370,7 @@ class CommandOutput(Payload):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommandAck(Message):
-    """The answer to a command (see :class:`kiosk.contract.CommandAck`)."""
+    """The answer to a command (see :class:`kiosk.contract.mqtt.CommandAck`)."""
 
     id: str
     result: AckResult
@@ -397,7 +397,7 @@ class CommandAck(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Desired(Message):
-    """What the fleet wants this terminal to run (see :class:`kiosk.contract.Desired`)."""
+    """What the fleet wants this terminal to run (see :class:`kiosk.contract.mqtt.Desired`)."""
 
     content_version: str | None = None
     settings: Mapping[str, Scalar] = field(default_factory=dict)
@@ -415,7 +415,7 @@ COMMAND_NAMES: Final[tuple[str, ...]] = get_args(CommandName)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Command(Message):
-    """An order from the fleet (see :class:`kiosk.contract.Command`)."""
+    """An order from the fleet (see :class:`kiosk.contract.mqtt.Command`)."""
 
     id: str
     name: CommandName
@@ -450,7 +450,7 @@ _COMMAND_KEYS: Final = frozenset({"v", "id", "name", "args", "issued_at", "expir
 
 
 def decode_command(payload: bytes) -> Command:
-    """:func:`kiosk.contract.decode` of a ``cmd`` payload, to the same strict rules."""
+    """:func:`kiosk.contract.mqtt.decode` of a ``cmd`` payload, to the same strict rules."""
     raw = decode_object(payload)
     _fields_of(raw, _COMMAND_KEYS, ("id", "name", "issued_at", "expires_at"))
     return Command(
@@ -466,7 +466,7 @@ _DESIRED_KEYS: Final = frozenset({"v", "content_version", "settings", "sent_at"}
 
 
 def decode_desired(payload: bytes) -> Desired:
-    """:func:`kiosk.contract.decode` of a ``desired`` payload, to the same strict rules."""
+    """:func:`kiosk.contract.mqtt.decode` of a ``desired`` payload, to the same strict rules."""
     raw = decode_object(payload)
     _fields_of(raw, _DESIRED_KEYS, ("sent_at",))
     content_version = raw.get("content_version")

@@ -32,7 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from kiosk.wire import Channel
+from kiosk.contract.wire import Channel
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agent.uimessages import ContentSwitch
-from kiosk.wire import AckResult, Reason, Scalar
+from kiosk.contract.wire import AckResult, Reason, Scalar
 
 if TYPE_CHECKING:
     from kiosk.agent.content.service import ContentService

@@ -56,7 +56,7 @@ from kiosk.agent.messages import (
 from kiosk.agent.outbox import Entry, Kind, Outbox
 from kiosk.agent.sensors import SensorBackend, read_clock_state
 from kiosk.agent.state import PersistentCounter
-from kiosk.wire import (
+from kiosk.contract.wire import (
     COMMAND_ID_PATTERN,
     AckResult,
     Channel,

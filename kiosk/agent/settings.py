@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from kiosk.wire import Scalar
+from kiosk.contract.wire import Scalar
 
 
 class InvalidSettings(ValueError):

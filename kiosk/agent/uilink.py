@@ -44,7 +44,7 @@ from kiosk.agent.uimessages import (
     decode_ui_message,
     encode,
 )
-from kiosk.wire import (
+from kiosk.contract.wire import (
     PNG_SIGNATURE,
     SCREENSHOT_MAX_BYTES,
     LineSplitter,

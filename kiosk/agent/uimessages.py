@@ -1,6 +1,6 @@
-"""The agent's side of the local socket (:mod:`kiosk.localproto`), without pydantic.
+"""The agent's side of the local socket (:mod:`kiosk.contract.local`), without pydantic.
 
-:mod:`kiosk.localproto` keeps the pydantic models the kiosk UI sends and reads with. The agent
+:mod:`kiosk.contract.local` keeps the pydantic models the kiosk UI sends and reads with. The agent
 reads a heartbeat every few seconds for months: with those models it would keep pydantic and
 the catalog's models resident (about 11 MB, docs/agent.md "Memory"). So it reads the UI's lines
 here, checked by hand, with types as strict as the models' or stricter (a ``true`` never stands
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Final, Literal, TypeAlias
 
-from kiosk.wire import (
+from kiosk.contract.wire import (
     COMMAND_ID_PATTERN,
     LOCAL_PROTOCOL_VERSION,
     MAX_HELP_COUNT,
@@ -28,7 +28,7 @@ from kiosk.wire import (
     Scalar,
 )
 
-#: A catalog tile id: :data:`kiosk.catalog.ID_PATTERN` (a test keeps the two the same; the
+#: A catalog tile id: :data:`kiosk.contract.catalog.ID_PATTERN` (a test keeps the two the same; the
 #: catalog module is not imported: it builds pydantic models).
 TILE_ID_PATTERN: Final = r"^[a-z0-9-]{2,40}$"
 SCREENSHOT_PART_CHARS: Final = 12_000
@@ -104,7 +104,7 @@ class _Line:
 
 
 def encode(message: _Line) -> bytes:
-    """One message as a line of JSON, newline included (as :func:`kiosk.localproto.encode`)."""
+    """One message as a line of JSON, newline included (as :func:`kiosk.contract.local.encode`)."""
     return json.dumps(message.as_json(), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
@@ -114,7 +114,7 @@ def encode(message: _Line) -> bytes:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HelpUsage:
-    """How one session used the help pages (see :class:`kiosk.contract.HelpUsage`)."""
+    """How one session used the help pages (see :class:`kiosk.contract.mqtt.HelpUsage`)."""
 
     guide_opened: int = 0
     places_shown: int = 0
@@ -130,7 +130,7 @@ class HelpUsage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionAssist:
-    """The kiosk settings a session used (see :class:`kiosk.contract.SessionAssist`)."""
+    """The kiosk settings a session used (see :class:`kiosk.contract.mqtt.SessionAssist`)."""
 
     language: str | None = None
     read_aloud: bool = False

@@ -22,7 +22,7 @@ from typing import Final
 from pydantic import ValidationError
 
 from kiosk.agentlink import AgentLink
-from kiosk.localproto import (
+from kiosk.contract.local import (
     SCREENSHOT_MAX_PARTS,
     SCREENSHOT_PART_CHARS,
     AgentMessage,

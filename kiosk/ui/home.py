@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from kiosk.catalog import Catalog, CatalogError, load_catalog
+from kiosk.contract.catalog import Catalog, CatalogError, load_catalog
 from kiosk.ui.attract import ATTRACT_AFTER_S, Attract
 from kiosk.ui.backlight import Backlight, BrightnessSchedule, SimulatedBacklight, SysfsBacklight
 from kiosk.ui.browser.controller import RETRY_INTERVAL_S, BrowserController
@@ -31,7 +31,7 @@ from kiosk.ui.speech import DEFAULT_ENGINE, Speaker
 from kiosk.ui.translator import GettextTranslator
 
 if TYPE_CHECKING:
-    from kiosk.places import PlacesFile
+    from kiosk.contract.places import PlacesFile
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ WINDOWED_SIZE: Final = (1280, 800)
 
 def guide_of(bundle_dir: Path) -> PlacesFile | None:
     """The bundle's help-places guide; an unreadable one is logged and shown as empty."""
-    from kiosk.places import PlacesError, load_places
+    from kiosk.contract.places import PlacesError, load_places
 
     try:
         return load_places(bundle_dir)

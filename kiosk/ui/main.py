@@ -12,9 +12,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.catalog import CatalogError, default_bundle_dir, load_catalog
 from kiosk.cli import guarded, speak
 from kiosk.cli.argparse_app import Parser
+from kiosk.contract.catalog import CatalogError, default_bundle_dir, load_catalog
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen

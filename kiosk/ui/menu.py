@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from kiosk.catalog import Catalog, Tile, localized
+from kiosk.contract.catalog import Catalog, Tile, localized
 from kiosk.ui.i18n import gettext_for
 from kiosk.ui.qt import Property, QObject, QUrl, Signal, Slot
 

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule
 from kiosk.agentlink import DEFAULT_SOCKET_PATH
-from kiosk.catalog import default_bundle_dir
+from kiosk.contract.catalog import default_bundle_dir
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.i18n import gettext_for
 from kiosk.ui.startsettings import (

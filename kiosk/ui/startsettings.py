@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from kiosk.catalog import default_bundle_dir
+from kiosk.contract.catalog import default_bundle_dir
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 #: Where a terminal keeps the kiosk's settings; a missing file there means the defaults.

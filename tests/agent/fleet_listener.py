@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     Address,
     ContractError,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fleet.broker import free_port, running_broker
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     Channel,
     Command,

@@ -15,7 +15,8 @@ from kiosk.agent.commands import AckResult, CommandProcessor, CommandRecord, Com
 from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule, validate_settings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agentlink import AgentLink
-from kiosk.contract import (
+from kiosk.contract.local import AgentMessage, Settings, WipeNow
+from kiosk.contract.mqtt import (
     COMMAND_CLOCK_SKEW_S,
     COMMAND_MAX_VALIDITY_S,
     Command,
@@ -24,7 +25,6 @@ from kiosk.contract import (
     Reason,
     Scalar,
 )
-from kiosk.localproto import AgentMessage, Settings, WipeNow
 from tests.helpers import wait_until
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

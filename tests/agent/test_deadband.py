@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kiosk.agent.health import PublishReason, publish_reason
-from kiosk.contract import Disk, Enclosure, Health, NetInterface, UiState
+from kiosk.contract.mqtt import Disk, Enclosure, Health, NetInterface, UiState
 
 INTERVAL_S = 60.0
 SILENCE_S = 900.0

@@ -22,7 +22,7 @@ from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.ingest.handler import handle_message
 from fleet.models import EventRecord
 from kiosk.agent.outbox import DATABASE_NAME
-from kiosk.contract import FLEET_USERNAME, Event, Health, Status
+from kiosk.contract.mqtt import FLEET_USERNAME, Event, Health, Status
 from tests.agent.agent_process import STOP_TIMEOUT_S, AgentProcess, running_agent, write_config
 from tests.agent.broker_control import RestartableBroker, make_tls_files, restartable_broker
 from tests.agent.fleet_listener import FleetListener, Received, fleet_listener

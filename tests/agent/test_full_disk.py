@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.contract import FLEET_USERNAME, CommandAck, Event, Health
+from kiosk.contract.mqtt import FLEET_USERNAME, CommandAck, Event, Health
 from tests.agent.agent_process import STOP_TIMEOUT_S, running_agent, write_config
 from tests.agent.broker_control import restartable_broker
 from tests.agent.fleet_listener import FleetListener, Received, fleet_listener

@@ -10,7 +10,7 @@ import psutil
 from kiosk.agent.health import HealthExtras, collect_health, prime_cpu_percent, select_partitions
 from kiosk.agent.messages import Enclosure, UiState  # what the agent's parts hand it
 from kiosk.agent.sensors import PsutilSensors, SimulatedSensors, read_clock_state
-from kiosk.contract import Channel, Health, decode
+from kiosk.contract.mqtt import Channel, Health, decode
 from tests.agent.same_json import same_json
 
 

@@ -3,7 +3,7 @@
 The contract's pydantic models stay the source of truth: whatever the agent builds must decode
 with them to the same values, what they refuse the agent must refuse too, and the ``desired``
 state and the commands the agent reads without them must be accepted, refused (with the same
-reason) and read exactly as :func:`kiosk.contract.decode` would.
+reason) and read exactly as :func:`kiosk.contract.mqtt.decode` would.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from kiosk import contract
 from kiosk.agent import messages
-from kiosk.contract import Channel, ContractError, decode
+from kiosk.contract import mqtt as contract
+from kiosk.contract.mqtt import Channel, ContractError, decode
 from tests import strategies as wire
 from tests.agent.same_json import wire_form
 

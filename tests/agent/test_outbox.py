@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.agent import outbox as outbox_module
 from kiosk.agent.outbox import DATABASE_NAME, Kind, Outbox, OutboxLimits
-from kiosk.contract import Channel
+from kiosk.contract.mqtt import Channel
 
 TERMINAL = "bdx-test-a"
 

@@ -13,7 +13,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.agentlink import AgentLink
-from kiosk.contract import (
+from kiosk.contract.local import AgentMessage, WipeNow
+from kiosk.contract.mqtt import (
     Channel,
     Command,
     CommandAck,
@@ -22,7 +23,6 @@ from kiosk.contract import (
     topic_for,
     utc_now,
 )
-from kiosk.localproto import AgentMessage, WipeNow
 from tests.conftest import SECOND_FLEET_USER, TestBroker
 from tests.helpers import wait_until
 

@@ -34,7 +34,8 @@ from kiosk.agent.journal import (
 )
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agentlink import AgentLink
-from kiosk.contract import (
+from kiosk.contract.local import AgentMessage, ScreenshotPart, ScreenshotRequest
+from kiosk.contract.mqtt import (
     LOG_LINE_MAX_CHARS,
     LOG_LINES_MAX,
     LOG_TEXT_MAX_CHARS,
@@ -49,7 +50,6 @@ from kiosk.contract import (
     redact_log_text,
     utc_now,
 )
-from kiosk.localproto import AgentMessage, ScreenshotPart, ScreenshotRequest
 from tests.agent.same_json import same_json, wire_form
 from tests.helpers import wait_until
 

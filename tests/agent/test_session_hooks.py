@@ -17,7 +17,7 @@ from kiosk.agent.outbox import Outbox
 from kiosk.agent.sensors import SimulatedSensors
 from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     Command,
     CommandAck,

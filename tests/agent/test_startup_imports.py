@@ -28,7 +28,12 @@ LAZY = (
     "babel",
 )
 #: The project's own modules that build pydantic models: imported by a command at most (rare).
-LAZY_MODULES = ("kiosk.contract", "kiosk.localproto", "kiosk.catalog", "kiosk.places")
+LAZY_MODULES = (
+    "kiosk.contract.mqtt",
+    "kiosk.contract.local",
+    "kiosk.contract.catalog",
+    "kiosk.contract.places",
+)
 
 
 def _modules_after(code: str) -> set[str]:
@@ -69,7 +74,7 @@ from kiosk.agent.i18n import gettext_for
 from kiosk.agent.config import load_settings
 from kiosk.agent.health import collect_health
 from kiosk.agent.sensors import SimulatedSensors
-from kiosk.wire import utc_now
+from kiosk.contract.wire import utc_now
 
 folder = pathlib.Path(tempfile.mkdtemp())
 (folder / "agent.toml").write_text(

@@ -15,8 +15,7 @@ from pydantic import ValidationError
 from kiosk.agent import uimessages as agent_side
 from kiosk.agent.uilink import UiLinkError, UiLinkServer
 from kiosk.agentlink import AgentLink, new_session_id
-from kiosk.contract import Event, HelpUsage, Scalar, SessionAssist, utc_now
-from kiosk.localproto import (
+from kiosk.contract.local import (
     MAX_LINE_BYTES,
     AgentMessage,
     ContentSwitch,
@@ -28,6 +27,7 @@ from kiosk.localproto import (
     decode_ui_message,
     encode,
 )
+from kiosk.contract.mqtt import Event, HelpUsage, Scalar, SessionAssist, utc_now
 from tests.agent.same_json import wire_form
 from tests.helpers import wait_until
 

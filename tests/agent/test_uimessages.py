@@ -17,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from kiosk import catalog, localproto
 from kiosk.agent import uimessages
-from kiosk.contract import HelpUsage, SessionAssist
+from kiosk.contract import catalog
+from kiosk.contract import local as localproto
+from kiosk.contract.mqtt import HelpUsage, SessionAssist
 from tests.agent.same_json import wire_form
 
 UI_SAMPLES: list[localproto.LocalMessage] = [
@@ -243,7 +244,7 @@ def test_each_plain_line_has_the_models_fields(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["HelpUsage", "SessionAssist"])
 def test_the_session_counts_have_the_contracts_fields(name: str) -> None:
-    from kiosk import contract
+    from kiosk.contract import mqtt as contract
 
     plain_fields = [spec.name for spec in dataclasses.fields(getattr(uimessages, name))]
     assert plain_fields == list(getattr(contract, name).model_fields)

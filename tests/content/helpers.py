@@ -15,9 +15,9 @@ from typing import Any
 
 from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
-from kiosk.agent.content.manifest import build_manifest
-from kiosk.agent.content.tufapi import CryptoSigner
-from kiosk.catalog import default_bundle_dir
+from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.manifest import build_manifest
+from kiosk.contract.tuf import CryptoSigner
 
 PAGE = "<!doctype html><html lang=fr><title>Aide</title><p>Lieux d'aide, version {n}</p></html>\n"
 

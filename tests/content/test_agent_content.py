@@ -10,7 +10,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.agentlink import AgentLink
-from kiosk.contract import (
+from kiosk.contract.local import AgentMessage, ContentSwitch
+from kiosk.contract.mqtt import (
     Channel,
     CommandAck,
     Desired,
@@ -18,7 +19,6 @@ from kiosk.contract import (
     topic_for,
     utc_now,
 )
-from kiosk.localproto import AgentMessage, ContentSwitch
 from tests.agent.agent_process import running_agent, write_config
 from tests.agent.fleet_listener import Received, fleet_listener
 from tests.agent.test_runtime import command, send

@@ -11,11 +11,11 @@ import pytest
 
 from fleet.content.keys import new_signer
 from fleet.content.repository import ContentRepository
-from kiosk.agent.content.manifest import file_target, manifest_target
-from kiosk.agent.content.tufapi import Metadata, TargetFile, Targets
 from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings
-from kiosk.catalog import load_catalog
-from kiosk.contract import ContentUpdateState
+from kiosk.contract.catalog import load_catalog
+from kiosk.contract.manifest import file_target, manifest_target
+from kiosk.contract.mqtt import ContentUpdateState
+from kiosk.contract.tuf import Metadata, TargetFile, Targets
 from tests.content.helpers import Fleet, make_bundle
 
 GOOD = "2025.12.1"
@@ -107,7 +107,7 @@ def test_oversized_bundle_is_refused(
 ) -> None:
     bundle = make_bundle(fleet.work / "big", NEXT)
     (bundle / "pages" / "video.html").write_bytes(b"<p>" + b"x" * 300_000)
-    from kiosk.agent.content.manifest import build_manifest
+    from kiosk.contract.manifest import build_manifest
 
     fleet.repo.publish(
         bundle, build_manifest(bundle, NEXT), fleet.targets_signer, fleet.online_signer

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from fleet.content.check import check_bundle
 from fleet.content.cli import app
-from kiosk.agent.content.manifest import UnsafeFile, build_manifest, file_problem
+from kiosk.contract.manifest import UnsafeFile, build_manifest, file_problem
 from tests.content.helpers import make_bundle
 from tests.content.test_cli import ENV
 

@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.agent.content.manifest import manifest_target, sha256_of
 from kiosk.agent.content.store import VersionStore
 from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings
-from kiosk.catalog import load_catalog
-from kiosk.contract import ContentUpdateState
+from kiosk.contract.catalog import load_catalog
+from kiosk.contract.manifest import manifest_target, sha256_of
+from kiosk.contract.mqtt import ContentUpdateState
 from tests.content.helpers import Fleet
 
 ROOT = Path(__file__).parent.parent.parent

@@ -20,8 +20,8 @@ from fleet.content.check import check_bundle
 from fleet.content.cli import app
 from fleet.content.places import schema_descriptor, validate_csv
 from kiosk.agent.content.updater import default_health_check
-from kiosk.catalog import default_bundle_dir
-from kiosk.places import GUIDANCE, SUPPORTS, PlacesFile, load_places
+from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.places import GUIDANCE, SUPPORTS, PlacesFile, load_places
 
 SAMPLE = default_bundle_dir().parent / "places" / "exemple-lieux.csv"
 COLUMNS = [field["name"] for field in schema_descriptor()["fields"]]

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from kiosk.agent.content.render_check import full_health_check, home_renders, kiosk_available
-from kiosk.catalog import default_bundle_dir
+from kiosk.contract.catalog import default_bundle_dir
 
 
 def test_the_shipped_bundle_renders() -> None:

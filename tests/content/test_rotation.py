@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from fleet.content.keys import new_signer
 from fleet.content.serve import MOUNT_PATH, content_files
-from kiosk.agent.content.tufapi import Metadata, Root
 from kiosk.agent.content.updater import ContentUpdater
-from kiosk.contract import ContentUpdateState
+from kiosk.contract.mqtt import ContentUpdateState
+from kiosk.contract.tuf import Metadata, Root
 from tests.content.helpers import Fleet
 
 

@@ -8,7 +8,7 @@ import httpx
 
 from fleet.main import create_app
 from kiosk.agent.content.updater import ContentUpdater
-from kiosk.contract import ContentUpdateState
+from kiosk.contract.mqtt import ContentUpdateState
 from tests.content.conftest import terminal_settings
 from tests.content.helpers import Fleet, new_fleet
 from tests.fleet.conftest import make_settings

@@ -11,7 +11,7 @@ from kiosk.agent.content.updater import (
     ContentUpdateState,
     UpdateResult,
 )
-from kiosk.catalog import load_catalog
+from kiosk.contract.catalog import load_catalog
 from tests.content.helpers import Fleet
 
 

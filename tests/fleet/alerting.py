@@ -12,7 +12,7 @@ from fleet.alerts.notifiers import EmailNotifier, Notifier, WebhookNotifier
 from fleet.alerts.rules import AlertLimits
 from fleet.ingest.handler import handle_message
 from fleet.models import Alert
-from kiosk.contract import Channel, Disk, Enclosure, Event, Health, UiState, topic_for
+from kiosk.contract.mqtt import Channel, Disk, Enclosure, Event, Health, UiState, topic_for
 
 from .conftest import status_payload
 from .sinks import Sink

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select
 from fleet.broker import free_port
 from fleet.models import CommandAckRecord, EventRecord, HealthSample
 from kiosk.agent.outbox import DATABASE_NAME
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract.mqtt import FLEET_USERNAME
 from tests.agent.agent_process import AgentProcess, write_config
 
 SCRIPTS = Path(sys.executable).parent

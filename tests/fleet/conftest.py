@@ -19,7 +19,7 @@ from fleet.broker import free_port
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory, upgrade_database
 from fleet.main import create_app
-from kiosk.contract import Disk, Health, Status
+from kiosk.contract.mqtt import Disk, Health, Status
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.throwaway_pg import throwaway_database
 

@@ -12,7 +12,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.main import ROUTERS
 from fleet.models import CommandOutputRecord, CommandRecord
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 
 from .conftest import status_payload
 from .test_command_web import store

@@ -29,7 +29,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.main import create_app
 from fleet.models import Alert, Terminal
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, launch_chromium, served
 
 from .conftest import health_payload, status_payload

@@ -15,7 +15,7 @@ from fleet.alerts.rules import AlertLimits
 from fleet.core.config import FleetSettings
 from fleet.main import create_app
 from fleet.models import Alert, AuditEntry, MaintenanceWindow
-from kiosk.contract import Channel
+from kiosk.contract.mqtt import Channel
 from tests.helpers import ADMIN_USERNAME, csrf_token_of, log_in
 
 from .alerting import TERMINAL, health, make_engine_for, send, status

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fleet.alerts import store
 from fleet.core.db import make_session_factory
 from fleet.crud import get_terminal
-from kiosk.contract import Channel
+from kiosk.contract.mqtt import Channel
 
 from .alerting import TERMINAL, alerts, event, health, make_engine_for, send, status, unresolved
 from .conftest import later

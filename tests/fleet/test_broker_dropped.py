@@ -16,7 +16,7 @@ from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.broker_counters import dropped_total, record_dropped
 from fleet.ingest.mqtt import Ingest
 from fleet.main import create_app
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, topic_for
 from tests.agent.broker_control import RestartableBroker
 from tests.helpers import log_in, wait_until
 

@@ -14,7 +14,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message
 from fleet.models import HealthHourly
-from kiosk.contract import Channel, Event, topic_for
+from kiosk.contract.mqtt import Channel, Event, topic_for
 from tests.helpers import log_in
 
 from .conftest import health_payload, status_payload

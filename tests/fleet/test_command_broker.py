@@ -21,7 +21,7 @@ from fleet.ingest.handler import handle_message
 from fleet.ingest.mqtt import Ingest
 from fleet.main import create_app
 from fleet.models import CommandRecord
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     Channel,
     Command,

@@ -15,7 +15,7 @@ from fleet.core.db import make_engine, make_session_factory
 from fleet.i18n import gettext_for
 from fleet.ingest.handler import handle_message
 from fleet.models import CommandRecord
-from kiosk.contract import Channel, CommandAck, Health, Reason, topic_for
+from kiosk.contract.mqtt import Channel, CommandAck, Health, Reason, topic_for
 from tests.helpers import csrf_token_of, log_in
 
 from .conftest import health_payload, later, status_payload

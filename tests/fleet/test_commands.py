@@ -15,7 +15,7 @@ from fleet.commands import BrokerUnavailable, InvalidCommand, UnknownTerminal, s
 from fleet.ingest.handler import handle_message
 from fleet.ingest.keeper import CommandKeeper
 from fleet.models import CommandAckRecord, CommandRecord, RejectedMessage
-from kiosk.contract import Channel, Command, CommandAck, decode, topic_for
+from kiosk.contract.mqtt import Channel, Command, CommandAck, decode, topic_for
 
 from .conftest import NOW, later, status_payload
 

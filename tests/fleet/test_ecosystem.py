@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from fleet.core.db import make_engine, make_session_factory
 from fleet.main import create_app
 from fleet.models import Alert
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, topic_for
 from tests.conftest import TestBroker
 from tests.helpers import log_in, wait_until
 

@@ -36,7 +36,7 @@ from fleet.models import (
     RolloutTarget,
     Terminal,
 )
-from kiosk.contract import Channel, Reason, topic_for
+from kiosk.contract.mqtt import Channel, Reason, topic_for
 from tests.helpers import log_in
 
 from .conftest import health_payload, status_payload

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fleet.ingest.handler import handle_message
 from fleet.models import EventRecord, HealthSample, RejectedMessage, Terminal
-from kiosk.contract import MAX_PAYLOAD_BYTES, Channel, Event, Health, topic_for
+from kiosk.contract.mqtt import MAX_PAYLOAD_BYTES, Channel, Event, Health, topic_for
 
 from .conftest import NOW, health_payload, later, status_payload
 

@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from fleet.broker import free_port, running_broker
 from fleet.core.config import FleetSettings
 from fleet.main import create_app
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, topic_for
 from tests.conftest import TEST_TERMINALS, TestBroker
 from tests.helpers import log_in, wait_until
 

@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from sqlalchemy import Engine
 
 from fleet.core.db import make_engine
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract.mqtt import FLEET_USERNAME
 from tests.agent.broker_control import RestartableBroker
 from tests.helpers import wait_until
 

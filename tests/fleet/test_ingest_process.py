@@ -18,7 +18,7 @@ from fleet.ingest.handler import Received
 from fleet.ingest.mqtt import Ingest
 from fleet.ingest.writer import BatchWriter
 from fleet.models import HealthSample, RejectedMessage
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 from tests.helpers import wait_until
 
 from .conftest import health_payload, later, make_settings

@@ -21,7 +21,7 @@ from fleet.ingest.handler import KnownTerminals, Received, handle_batch
 from fleet.ingest.mqtt import Ingest, subscriptions
 from fleet.ingest.writer import BatchWriter
 from fleet.models import HealthSample, RejectedMessage, Terminal
-from kiosk.contract import FLEET_USERNAME, Channel, CommandAck, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, CommandAck, topic_for
 from tests.conftest import SECOND_FLEET_USER, TEST_TERMINALS, TestBroker
 from tests.helpers import wait_until
 

@@ -21,7 +21,7 @@ from fleet.cli import app
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.supervisor import IngestSupervisor, ingest_username
 from fleet.models import HealthSample, Terminal
-from kiosk.contract import FLEET_USERNAME, Channel, topic_for
+from kiosk.contract.mqtt import FLEET_USERNAME, Channel, topic_for
 from tests.conftest import TEST_TERMINALS, TestBroker
 from tests.helpers import wait_until
 

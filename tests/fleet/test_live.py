@@ -19,7 +19,7 @@ from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message
 from fleet.main import create_app
 from fleet.models import AuditEntry, Terminal
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 from tests.helpers import log_in, served
 
 from .conftest import later, status_payload

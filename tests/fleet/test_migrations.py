@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fleet.core.db import alembic_config, make_engine, make_session_factory, upgrade_database
 from fleet.models import Base, HealthSample, StateType, Terminal
-from kiosk.contract import INT64_MAX
+from kiosk.contract.mqtt import INT64_MAX
 
 
 def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:

@@ -4,7 +4,7 @@ attacker recovers nothing.
 
 Each terminal is the agent's real UI link server (``kiosk.agent.uilink``) with the kiosk's real
 client (``kiosk.agentlink``) speaking to it over its Unix socket; the events the server emits
-are numbered and encoded as the agent's session does (``kiosk.contract.Event``) and go through
+are numbered and encoded as the agent's session does (``kiosk.contract.mqtt.Event``) and go through
 the fleet's ingest (``fleet.ingest.handler.handle_batch``) into its database. Only the clock is
 scripted: each session's end is a moment of February 2027 instead of now.
 """
@@ -28,7 +28,7 @@ from fleet.ingest.handler import Received, handle_batch
 from fleet.models import Terminal
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agentlink import AgentLink, new_session_id
-from kiosk.contract import Channel, Event, HelpUsage, Scalar, SessionAssist, topic_for
+from kiosk.contract.mqtt import Channel, Event, HelpUsage, Scalar, SessionAssist, topic_for
 from tests.helpers import wait_until
 
 from . import attacker

@@ -12,7 +12,7 @@ from fleet.ingest.handler import handle_message
 from fleet.ingest.keeper import CommandKeeper
 from fleet.models import HealthHourly, HealthSample
 from fleet.retention import run_retention
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 
 from .conftest import health_payload
 

@@ -14,7 +14,7 @@ from fleet import rollouts
 from fleet.commands import BrokerUnavailable
 from fleet.ingest.handler import handle_message
 from fleet.models import AuditEntry, Rollout, RolloutTarget, Terminal
-from kiosk.contract import Channel, Desired, Event, decode, topic_for
+from kiosk.contract.mqtt import Channel, Desired, Event, decode, topic_for
 
 from .conftest import later, status_payload
 

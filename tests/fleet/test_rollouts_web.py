@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from fleet import rollouts
 from fleet.core.config import FleetSettings
 from fleet.main import create_app
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     Channel,
     Desired,

@@ -16,7 +16,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.models import CommandOutputRecord
 from fleet.see_terminal import KEEP_PER_KIND
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     Channel,
     CommandAck,
     CommandOutput,

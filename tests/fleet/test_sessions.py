@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from fleet.core.config import FleetSettings
 from fleet.main import SESSION_COOKIE, create_app
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 from tests.helpers import ADMIN_PASSWORD, csrf_token_of, log_in, served
 
 from .conftest import NOW, make_settings, prepare_database, status_payload

@@ -30,7 +30,7 @@ from fleet.states import (
     TerminalState,
     Transitions,
 )
-from kiosk.contract import AckResult, ContentUpdateState, Presence
+from kiosk.contract.mqtt import AckResult, ContentUpdateState, Presence
 
 AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 

@@ -29,7 +29,7 @@ from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import DEFAULT_CLOCK, Received
 from fleet.ingest.writer import BatchWriter
 from fleet.main import create_app
-from kiosk.contract import Channel, Health, Message, topic_for
+from kiosk.contract.mqtt import Channel, Health, Message, topic_for
 from tests import strategies
 from tests.helpers import log_in
 

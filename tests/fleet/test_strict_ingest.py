@@ -14,7 +14,7 @@ from fleet import crud
 from fleet.ingest.handler import Received
 from fleet.ingest.writer import BatchWriter
 from fleet.models import HealthSample, RejectedMessage, Terminal
-from kiosk.contract import INT64_MAX, Channel, Health, Status, topic_for
+from kiosk.contract.mqtt import INT64_MAX, Channel, Health, Status, topic_for
 from tests.malformed import MALFORMED
 
 TERMINAL = "bdx-test-a"

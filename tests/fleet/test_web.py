@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.ingest.handler import handle_message
-from kiosk.contract import Channel, topic_for
+from kiosk.contract.mqtt import Channel, topic_for
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, csrf_token_of, log_in
 
 from .conftest import health_payload, later, status_payload

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.contract import (
+from kiosk.contract.mqtt import (
     FLEET_USERNAME,
     Channel,
     Command,

@@ -16,7 +16,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from fleet.core.config import FleetSettings
 from fleet.enrolment import EnrolmentSettings
 from fleet.main import create_app
-from kiosk.contract import FLEET_USERNAME
+from kiosk.contract.mqtt import FLEET_USERNAME
 from tests.conftest import TestBroker
 from tests.fleet.conftest import make_settings, prepare_database
 

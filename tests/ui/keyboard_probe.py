@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kiosk.catalog import load_catalog
+from kiosk.contract.catalog import load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
 from kiosk.ui.backlight import SimulatedBacklight
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen

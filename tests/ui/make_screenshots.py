@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QEvent, QEventLoop, QGuiApplication, QObject, QTimer

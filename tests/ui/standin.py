@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.catalog import default_bundle_dir
+from kiosk.contract.catalog import default_bundle_dir
 
 ALLOWED_HOST: Final = "www.test-gouv.fr"
 OTHER_ALLOWED_HOST: Final = "autre.test-gouv.fr"

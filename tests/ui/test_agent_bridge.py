@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agent.uimessages import Settings, WipeResult  # the agent's side of the socket
-from kiosk.contract import Scalar
+from kiosk.contract.mqtt import Scalar
 from kiosk.ui.agent_bridge import END_REASONS, AgentBridge
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.session import EndReason

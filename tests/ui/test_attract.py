@@ -10,7 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule
-from kiosk.catalog import Catalog
+from kiosk.contract.catalog import Catalog
 from kiosk.ui.backlight import BrightnessSchedule, SimulatedBacklight, SysfsBacklight, percent_at
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.i18n import RESIDENT_LANGUAGES

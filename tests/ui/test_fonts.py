@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from kiosk.catalog import default_bundle_dir, load_catalog
-from kiosk.places import PlacesFile, load_places
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.places import PlacesFile, load_places
 from kiosk.ui.browser.nearby import LANGUAGE_LABELS, NEED_LABELS, SUPPORT_LABELS
 from kiosk.ui.browser.numbers import NUMBERS
 from kiosk.ui.browser.pages import REFUSAL_REASONS, PageContext, render_page

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from kiosk.places import Place, PlacesFile
+from kiosk.contract.places import Place, PlacesFile
 from kiosk.ui.browser.guide import GuideRenderer
 from kiosk.ui.browser.nearby import (
     Filters,

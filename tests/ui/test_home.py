@@ -7,7 +7,7 @@ import logging
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog, localized
+from kiosk.contract.catalog import default_bundle_dir, load_catalog, localized
 from kiosk.ui.home import WINDOWED_SIZE, HomeScreen
 from kiosk.ui.menu import GROUP, TILE, CaptureDevices, home_cards
 from kiosk.ui.qt import QImage, QObject, QPoint, QQuickItem, QQuickWindow, Qt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog, localized
+from kiosk.contract.catalog import default_bundle_dir, load_catalog, localized
 from kiosk.ui.i18n import RESIDENT_LANGUAGES, gettext_for
 from tests.ui.conftest import STANDIN_TILE, OpenKiosk, ShowHome, session_view
 from tests.ui.kiosk_items import choose_language, item, scene_x, text_of, touch

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.i18n import RESIDENT_LANGUAGES
 from kiosk.ui.qt import QGuiApplication, QQuickItem, QRectF

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog
-from kiosk.contract import HelpUsage
-from kiosk.places import PlacesFile
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.mqtt import HelpUsage
+from kiosk.contract.places import PlacesFile
 from kiosk.ui.browser.pages import bundle_file
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QGuiApplication, QObject, Qt

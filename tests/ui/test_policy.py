@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.catalog import Tile
+from kiosk.contract.catalog import Tile
 from kiosk.ui.browser.policy import (
     Vector,
     download_verdict,

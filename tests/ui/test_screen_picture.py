@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.agent.journal import SimulatedJournal, collect_logs
 from kiosk.agent.uilink import UiLinkServer
-from kiosk.contract import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES
+from kiosk.contract.mqtt import PNG_SIGNATURE, SCREENSHOT_MAX_BYTES
 from kiosk.ui.agent_bridge import AgentBridge
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QImage

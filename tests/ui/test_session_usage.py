@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.contract import HelpUsage, SessionAssist
+from kiosk.contract.mqtt import HelpUsage, SessionAssist
 from kiosk.ui.browser.usage import SessionUsage
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalog import default_bundle_dir
+from kiosk.contract.catalog import default_bundle_dir
 from kiosk.ui.settings import (
     DEFAULT_LANGUAGES,
     KioskSettings,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import Catalog
+from kiosk.contract.catalog import Catalog
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import Q_ARG, QGuiApplication, QLocale, QMetaObject
 from kiosk.ui.speech import MAX_CHARACTERS, speakable

@@ -16,7 +16,7 @@ import sys
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import default_bundle_dir, load_catalog
+from kiosk.contract.catalog import default_bundle_dir, load_catalog
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QGuiApplication
 from tests.ui.conftest import close_home
@@ -27,12 +27,12 @@ LAZY = (
     "pydantic_core",
     "babel",
     "segno",
-    "kiosk.catalog_model",
-    "kiosk.contract",
-    "kiosk.localproto",
+    "kiosk.contract.catalog_model",
+    "kiosk.contract.mqtt",
+    "kiosk.contract.local",
     "kiosk.agentlink",
-    "kiosk.places",
-    "kiosk.agent.content.manifest",
+    "kiosk.contract.places",
+    "kiosk.contract.manifest",
     "kiosk.ui.settings",
     "kiosk.ui.agent_bridge",
     "kiosk.ui.browser.guide",
@@ -55,7 +55,7 @@ def _loaded_after(code: str) -> set[str]:
         # What the first frame reads: the settings file and the shipped bundle.
         "import pathlib, tempfile\n"
         "from kiosk.ui.startsettings import read_start_settings\n"
-        "from kiosk.catalog import default_bundle_dir, load_catalog\n"
+        "from kiosk.contract.catalog import default_bundle_dir, load_catalog\n"
         "toml = pathlib.Path(tempfile.mkdtemp()) / 'kiosk.toml'\n"
         'toml.write_text(\'agent_socket = ""\\nidle_timeout_s = 90\\nlatitude = 44.8\\n'
         "longitude = -0.6\\n')\n"
@@ -71,12 +71,12 @@ def test_start_up_does_not_import_what_is_lazy(code: str) -> None:
 def test_a_refused_bundle_is_still_worded_by_the_models() -> None:
     loaded = _loaded_after(
         "import json, tempfile, pathlib\n"
-        "from kiosk.catalog import CatalogError, load_catalog\n"
+        "from kiosk.contract.catalog import CatalogError, load_catalog\n"
         "d = pathlib.Path(tempfile.mkdtemp())\n"
         "(d / 'catalog.json').write_text(json.dumps({'v': 2}))\n"
         "try:\n    load_catalog(d)\nexcept CatalogError:\n    pass"
     )
-    assert {"pydantic", "kiosk.catalog_model"} <= loaded
+    assert {"pydantic", "kiosk.contract.catalog_model"} <= loaded
 
 
 def test_the_first_sessions_profile_is_made_once_the_home_is_shown(

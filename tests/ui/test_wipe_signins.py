@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.catalog import Catalog
+from kiosk.contract.catalog import Catalog
 from kiosk.ui.browser.selfcheck import SelfCheck
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.qt import QEvent, QGuiApplication, QKeyEvent, QObject, Qt

@@ -36,7 +36,7 @@ from fleet.api.deps import (
 from fleet.broker import BrokerError
 from fleet.core.config import FleetSettings
 from fleet.models import Terminal
-from kiosk.contract import RESERVED_TERMINAL_IDS, TERMINAL_ID_PATTERN
+from kiosk.contract.mqtt import RESERVED_TERMINAL_IDS, TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["enrolment"])
 

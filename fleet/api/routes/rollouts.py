@@ -39,7 +39,7 @@ from fleet.rollouts.plan import (
     published_versions,
 )
 from fleet.states import Gettext
-from kiosk.contract import TERMINAL_ID_PATTERN
+from kiosk.contract.mqtt import TERMINAL_ID_PATTERN
 
 router = APIRouter(tags=["rollouts"])
 

@@ -22,7 +22,7 @@ from fleet.api.deps import (
 )
 from fleet.models import CommandOutputRecord
 from fleet.see_terminal import SEE_COMMANDS
-from kiosk.contract import LOG_LINES_DEFAULT
+from kiosk.contract.mqtt import LOG_LINES_DEFAULT
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)

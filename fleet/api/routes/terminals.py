@@ -21,11 +21,11 @@ from pydantic import (
 from fleet import audit, commands, crud
 from fleet.api import errors
 from fleet.api.deps import ApiOperator, ApiUser, PublisherDep, SessionDep, TerminalIdPath
-from kiosk.contract import CommandName
+from kiosk.contract.mqtt import CommandName
 
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=errors.responses(401, 403))
 
-#: What the wire contract lets a command's arguments be (kiosk.contract): short scalars under
+#: What the wire contract lets a command's arguments be (kiosk.contract.mqtt): short scalars under
 #: plain keys, no text that looks like an address.
 ARG_KEY_PATTERN: Final = r"^[a-z][a-z0-9_]{0,39}$"
 NO_URL_PATTERN: Final = r"^(?:(?!://)[\s\S])*$"

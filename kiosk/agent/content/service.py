@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from kiosk.agent.content.render_check import full_health_check
 from kiosk.agent.content.updater import ContentUpdater, ContentUpdaterSettings, UpdateResult
-from kiosk.wire import ContentUpdateState, Scalar
+from kiosk.contract.wire import ContentUpdateState, Scalar
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from kiosk.agent.content.manifest import Manifest, is_valid_version
+from kiosk.contract.manifest import Manifest, is_valid_version
 
 CURRENT: Final = "current"
 PREVIOUS: Final = "previous"

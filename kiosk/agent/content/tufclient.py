@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk.agent.content.tufapi import (
+from kiosk.contract.tuf import (
     BadVersionNumberError,
     DownloadError,
     ExpiredMetadataError,

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import ValidationError
 
-from kiosk.agent.content.manifest import (
+from kiosk.agent.content.store import StoreError, VersionStore
+from kiosk.contract.catalog import CatalogError, load_catalog
+from kiosk.contract.manifest import (
     MAX_FILE_BYTES,
     MAX_TOTAL_BYTES,
     Manifest,
@@ -28,17 +30,15 @@ from kiosk.agent.content.manifest import (
     manifest_target,
     sha256_of,
 )
-from kiosk.agent.content.store import StoreError, VersionStore
-from kiosk.catalog import CatalogError, load_catalog
-from kiosk.places import PlacesError, load_places
-from kiosk.wire import ContentUpdateState
+from kiosk.contract.places import PlacesError, load_places
+from kiosk.contract.wire import ContentUpdateState
 
 # tuf brings securesystemslib, cryptography and urllib3: about 12 MB resident that the agent,
 # running for months and updating content rarely, should not carry. The methods below that talk
 # to the repository import kiosk.agent.content.tufclient when an update actually runs.
 if TYPE_CHECKING:
-    from kiosk.agent.content.tufapi import FetcherInterface, Updater
     from kiosk.agent.content.tufclient import CountingFetcher
+    from kiosk.contract.tuf import FetcherInterface, Updater
 
 log = logging.getLogger("kiosk.agent.content")
 
@@ -62,7 +62,8 @@ class UpdateResult:
     files_reused: int = 0
 
     def event_data(self) -> dict[str, str | int]:
-        """The ``data`` of an :class:`kiosk.contract.Event` (no personal data: names and counts)."""
+        """The ``data`` of an :class:`kiosk.contract.mqtt.Event` (no personal data: names and
+        counts)."""
         data: dict[str, str | int] = {
             "version": self.version,
             "state": self.state.value,

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from kiosk.catalog import Catalog, Tile
+from kiosk.contract.catalog import Catalog, Tile
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.keys import KioskEventFilter
 from kiosk.ui.browser.pages import KioskPages
@@ -60,7 +60,7 @@ from kiosk.ui.session import EndReason, SessionClock, SessionTimeouts
 
 if TYPE_CHECKING:
     # Imported when a session first needs them: their models are not needed for the home.
-    from kiosk.contract import HelpUsage, SessionAssist
+    from kiosk.contract.mqtt import HelpUsage, SessionAssist
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """The help-places guide (``kiosk://guide/``): places near the terminal where a person helps.
 
-Drawn by the kiosk from the bundle's ``places.json`` (see :mod:`kiosk.places`), in the resident's
+Drawn by the kiosk from the bundle's ``places.json`` (see :mod:`kiosk.contract.places`), in the
+resident's
 language, without any script: each filter is a link to the same page with one more condition
 in its address, so Back undoes it and read-aloud reads what is shown. Which places, in which
 order and whether they are open is :mod:`kiosk.ui.browser.nearby`'s; this module writes them.
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from kiosk.places import Place, PlacesFile
+from kiosk.contract.places import Place, PlacesFile
 from kiosk.ui.browser.nearby import (
     DIRECTIONS,
     LANGUAGE_LABELS,

@@ -21,7 +21,7 @@ import segno
 import segno.helpers
 from opening_hours import OpeningHours, State, validate
 
-from kiosk.places import SERVICES, SUPPORTS, Place, PlacesFile
+from kiosk.contract.places import SERVICES, SUPPORTS, Place, PlacesFile
 from kiosk.ui.i18n import N_
 
 #: The metropole's time zone: "open now" is evaluated there, whatever the system clock's zone.

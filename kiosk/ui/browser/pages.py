@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl
 
-from kiosk.catalog import BUILT_IN_PAGES
+from kiosk.contract.catalog import BUILT_IN_PAGES
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser.numbers import T_NUMBERS, numbers_html
 from kiosk.ui.browser.pagestyle import (
@@ -42,7 +42,7 @@ from kiosk.ui.qt import (
 )
 
 if TYPE_CHECKING:
-    from kiosk.places import PlacesFile
+    from kiosk.contract.places import PlacesFile
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def bundle_file(bundle_dir: Path | None, path: str) -> tuple[bytes, str] | None:
     """A file of the bundle a local page may load (``None``: absent, odd name or odd type)."""
     # The agent's rule for a bundle's paths (its module holds the manifest's models: imported
     # with the first bundle file a page loads, not at start-up).
-    from kiosk.agent.content.manifest import path_problem
+    from kiosk.contract.manifest import path_problem
 
     relative = path.lstrip("/")
     content_type = CONTENT_TYPES.get(Path(relative).suffix.lower())

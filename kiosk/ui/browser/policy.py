@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Final
 from urllib.parse import urlsplit
 
-from kiosk.catalog import BUILT_IN_PAGES, Tile
+from kiosk.contract.catalog import BUILT_IN_PAGES, Tile
 
 #: The scheme of the kiosk's own pages (refusal, offline): never ``file:`` nor ``qrc:``.
 KIOSK_SCHEME: Final = "kiosk"

@@ -14,7 +14,7 @@ from kiosk.ui.browser.policy import help_page_kind
 
 if TYPE_CHECKING:
     # Imported when a session first needs them: their models are not needed for the home.
-    from kiosk.contract import HelpUsage, SessionAssist
+    from kiosk.contract.mqtt import HelpUsage, SessionAssist
 
 
 class SessionUsage:
@@ -32,7 +32,7 @@ class SessionUsage:
 
     def start(self) -> None:
         """A session starts: nothing used yet but the settings in force."""
-        from kiosk.contract import HelpUsage, SessionAssist
+        from kiosk.contract.mqtt import HelpUsage, SessionAssist
 
         self._help_usage = HelpUsage()
         self._assist = SessionAssist(
@@ -46,7 +46,7 @@ class SessionUsage:
     def assist(self) -> SessionAssist:
         """What the session used of the kiosk's settings."""
         if self._assist is None:
-            from kiosk.contract import SessionAssist
+            from kiosk.contract.mqtt import SessionAssist
 
             self._assist = SessionAssist()
         return self._assist
@@ -55,7 +55,7 @@ class SessionUsage:
     def help_usage(self) -> HelpUsage:
         """How the session used the help pages."""
         if self._help_usage is None:
-            from kiosk.contract import HelpUsage
+            from kiosk.contract.mqtt import HelpUsage
 
             self._help_usage = HelpUsage()
         return self._help_usage

@@ -25,12 +25,12 @@ from pydantic import (
     field_validator,
 )
 
-from kiosk.catalog import ID_PATTERN
-from kiosk.contract import SCREENSHOT_MAX_BYTES, CommandId, HelpUsage, Scalar, SessionAssist
-from kiosk.wire import LOCAL_PROTOCOL_VERSION as LOCAL_PROTOCOL_VERSION
-from kiosk.wire import MAX_LINE_BYTES as MAX_LINE_BYTES
-from kiosk.wire import LineSplitter as LineSplitter
-from kiosk.wire import LocalProtocolError as LocalProtocolError
+from kiosk.contract.catalog import ID_PATTERN
+from kiosk.contract.mqtt import SCREENSHOT_MAX_BYTES, CommandId, HelpUsage, Scalar, SessionAssist
+from kiosk.contract.wire import LOCAL_PROTOCOL_VERSION as LOCAL_PROTOCOL_VERSION
+from kiosk.contract.wire import MAX_LINE_BYTES as MAX_LINE_BYTES
+from kiosk.contract.wire import LineSplitter as LineSplitter
+from kiosk.contract.wire import LocalProtocolError as LocalProtocolError
 
 
 def _no_url(value: str) -> str:
@@ -112,7 +112,7 @@ class Crash(LocalMessage):
 
 #: Characters of base64 in one :class:`ScreenshotPart` (a line stays far below the limit).
 SCREENSHOT_PART_CHARS: Final = 12_000
-#: Parts of one picture, at most (:data:`kiosk.contract.SCREENSHOT_MAX_BYTES` fits in 5).
+#: Parts of one picture, at most (:data:`kiosk.contract.mqtt.SCREENSHOT_MAX_BYTES` fits in 5).
 SCREENSHOT_MAX_PARTS: Final = 8
 #: Why the UI sends no picture: a resident session is open, the screen is not the attract or
 #: home screen (a wipe running, a page open), or the grab failed.

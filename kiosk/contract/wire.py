@@ -1,8 +1,8 @@
 """The pydantic-free half of the contracts: topics, limits, reasons and the strict JSON of
-:mod:`kiosk.contract` (MQTT), and the line framing of :mod:`kiosk.localproto` (the local socket
-between the kiosk's UI and the agent).
+:mod:`kiosk.contract.mqtt` (MQTT), and the line framing of :mod:`kiosk.contract.local` (the local
+socket between the kiosk's UI and the agent).
 
-:mod:`kiosk.contract` re-exports every public name here and adds the pydantic models of the
+:mod:`kiosk.contract.mqtt` re-exports every public name here and adds the pydantic models of the
 payloads (the fleet's and the generated documentation's source of truth). The device agent
 imports this module instead, so that it runs for months without pydantic resident (see
 docs/agent.md, "Memory"); :mod:`kiosk.agent.messages` checks what it sends and reads by hand.
@@ -471,7 +471,8 @@ def decode_object(payload: bytes) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # The local socket between the kiosk's UI and the agent: one JSON object a line. The messages
-# are in kiosk.localproto (the UI's side, models) and kiosk.agent.uimessages (the agent's, plain).
+# are in kiosk.contract.local (the UI's side, models) and kiosk.agent.uimessages (the agent's,
+# plain).
 
 LOCAL_PROTOCOL_VERSION: Final = 1
 #: A longer line is dropped and its connection closed: nothing legitimate comes near it.

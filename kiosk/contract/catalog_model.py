@@ -1,12 +1,12 @@
 """The content catalog's pydantic models: the reference validation of a ``catalog.json``.
 
-:mod:`kiosk.catalog` holds the plain types the kiosk works with and a plain check of the usual
-bundle; these models decide every case that check is not sure of, and word every refusal (the
+:mod:`kiosk.contract.catalog` holds the plain types the kiosk works with and a plain check of the
+usual bundle; these models decide every case that check is not sure of, and word every refusal (the
 kiosk's log and the fleet's bundle check, :mod:`fleet.content.check`, read their errors).
 Imported only then: pydantic and these models cost the kiosk's start some 80 ms.
 
-The rules themselves (patterns, allow-lists, cross-field checks) live in :mod:`kiosk.catalog`,
-shared by both.
+The rules themselves (patterns, allow-lists, cross-field checks) live in
+:mod:`kiosk.contract.catalog`, shared by both.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from kiosk.catalog import (
+from kiosk.contract.catalog import (
     ALLOW_RULE_PATTERN,
     ICON_PATTERN,
     ID_PATTERN,
@@ -95,7 +95,7 @@ Origin = Annotated[str, StringConstraints(pattern=ORIGIN_PATTERN)]
 
 
 class GroupModel(BaseModel):
-    """A need residents recognise ("Santé", "Impôts"): see :class:`kiosk.catalog.Group`."""
+    """A need residents recognise ("Santé", "Impôts"): see :class:`kiosk.contract.catalog.Group`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -109,7 +109,8 @@ class GroupModel(BaseModel):
 
 
 class MediaGrantModel(BaseModel):
-    """Camera and microphone on a tile's own origins: see :class:`kiosk.catalog.MediaGrant`."""
+    """Camera and microphone on a tile's own origins: see
+    :class:`kiosk.contract.catalog.MediaGrant`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -128,7 +129,7 @@ class MediaGrantModel(BaseModel):
 
 
 class TileModel(BaseModel):
-    """One service a resident can open: see :class:`kiosk.catalog.Tile`."""
+    """One service a resident can open: see :class:`kiosk.contract.catalog.Tile`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -182,7 +183,7 @@ class TileModel(BaseModel):
 
 
 class CatalogModel(BaseModel):
-    """The tiles of one content bundle: see :class:`kiosk.catalog.Catalog`."""
+    """The tiles of one content bundle: see :class:`kiosk.contract.catalog.Catalog`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -15,8 +15,8 @@ own address. A page tile needs none (nothing outside the kiosk's own pages opens
 
 The kiosk works with the plain types below. The shipped bundle and every usual one pass a plain
 check that builds them directly (:func:`plain_catalog`); whatever that check is not sure of goes
-to the pydantic models of :mod:`kiosk.catalog_model`, the reference, which decide and word the
-refusal. The check only ever accepts what the models accept, with the same values
+to the pydantic models of :mod:`kiosk.contract.catalog_model`, the reference, which decide and word
+the refusal. The check only ever accepts what the models accept, with the same values
 (tests/test_catalog.py compares them); importing pydantic would cost the kiosk's start ~80 ms.
 
 Over 400 lines because the catalog's rules and the plain check the kiosk's start uses must be
@@ -182,7 +182,7 @@ class Group:
     @classmethod
     def model_validate(cls, data: object, *, context: dict[str, Any] | None = None) -> Group:
         """Validate ``data`` with the reference model (raise pydantic's ``ValidationError``)."""
-        from kiosk.catalog_model import GroupModel
+        from kiosk.contract.catalog_model import GroupModel
 
         return GroupModel.model_validate(data, context=context).plain()
 
@@ -227,7 +227,7 @@ class Tile:
     @classmethod
     def model_validate(cls, data: object, *, context: dict[str, Any] | None = None) -> Tile:
         """Validate ``data`` with the reference model (raise pydantic's ``ValidationError``)."""
-        from kiosk.catalog_model import TileModel
+        from kiosk.contract.catalog_model import TileModel
 
         return TileModel.model_validate(data, context=context).plain()
 
@@ -245,7 +245,7 @@ class Catalog:
     def model_validate(cls, data: object, *, context: dict[str, Any] | None = None) -> Catalog:
         """Validate ``data`` with the reference model (raise pydantic's ``ValidationError``);
         ``context={"bundle_dir": path}`` also checks that the files it names are there."""
-        from kiosk.catalog_model import CatalogModel
+        from kiosk.contract.catalog_model import CatalogModel
 
         return CatalogModel.model_validate(data, context=context).plain()
 
@@ -261,7 +261,7 @@ class Catalog:
 
 def default_bundle_dir() -> Path:
     """The content bundle shipped with the kiosk."""
-    return Path(__file__).resolve().parent / "content" / "default"
+    return Path(__file__).resolve().parents[1] / "content" / "default"
 
 
 # ----- the plain check ------------------------------------------------------------------------
