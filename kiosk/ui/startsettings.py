@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.paths import KIOSK_CONFIG
 from kiosk.contract.settings import IDLE_TIMEOUT_S, SETTING_BOUNDS
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 #: Where a terminal keeps the kiosk's settings; a missing file there means the defaults.
-DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/kiosk.toml")
+DEFAULT_CONFIG_PATH: Final = KIOSK_CONFIG
 #: The languages offered on the terminal unless the settings say otherwise.
 DEFAULT_LANGUAGES: Final = ("fr", "en", "es", "pt", "ar", "uk")
 LANGUAGE_PATTERN: Final = r"^[a-z]{2,3}$"
