@@ -35,6 +35,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.security import session_secret_key
 from fleet.models import EnrolmentCode, Terminal
 from fleet.states import TerminalState
+from kiosk.contract import paths
 from kiosk.contract.mqtt import ContractError, validate_terminal_id
 
 #: Unambiguous on a keyboard and on paper: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6.
@@ -52,9 +53,9 @@ CODE_PATTERN: Final = (
 )
 DEFAULT_TTL_H: Final = 24.0
 #: Where the terminal's files go unless the technician's tool says otherwise.
-DEFAULT_CONFIG_DIR: Final = "/etc/kiosk"
-DEFAULT_STATE_DIR: Final = "/var/lib/kiosk/agent"
-DEFAULT_CONTENT_DIR: Final = "/var/lib/kiosk/content"
+DEFAULT_CONFIG_DIR: Final = str(paths.ETC_DIR)
+DEFAULT_STATE_DIR: Final = str(paths.AGENT_STATE_DIR)
+DEFAULT_CONTENT_DIR: Final = str(paths.CONTENT_DIR)
 MAX_SITE_LENGTH: Final = 120
 MAX_COMMUNE_LENGTH: Final = 80
 ENROL_ACTOR_PREFIX: Final = "enrolment-code:"
@@ -387,17 +388,17 @@ def agent_config_toml(
         "[mqtt]",
         f"host = {quoted(mqtt_host)}",
         f"port = {mqtt_port}",
-        f"password_file = {quoted(config_dir + '/mqtt-password')}",
+        f"password_file = {quoted(f'{config_dir}/{paths.MQTT_PASSWORD_NAME}')}",
     ]
     if with_ca:
-        lines.append(f"ca_file = {quoted(config_dir + '/ca.pem')}")
+        lines.append(f"ca_file = {quoted(f'{config_dir}/{paths.CA_NAME}')}")
     if content_base_url is not None:
         lines += [
             "",
             "[content]",
             f"dir = {quoted(content_dir)}",
             f"base_url = {quoted(content_base_url)}",
-            f"trusted_root = {quoted(config_dir + '/content-root.json')}",
+            f"trusted_root = {quoted(f'{config_dir}/{paths.CONTENT_ROOT_NAME}')}",
         ]
     return "\n".join(lines) + "\n"
 

@@ -37,10 +37,11 @@ from kiosk.contract.local import (
     encode,
 )
 from kiosk.contract.mqtt import HelpUsage, SessionAssist
+from kiosk.contract.paths import AGENT_SOCKET
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOCKET_PATH: Final = Path("/run/kiosk/agent.sock")
+DEFAULT_SOCKET_PATH: Final = AGENT_SOCKET
 DEFAULT_RETRY_INTERVAL_S: Final = 1.0
 #: Lines waiting for the socket before new ones are dropped.
 DEFAULT_MAX_QUEUED: Final = 64

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from kiosk.contract.paths import AGENT_CONFIG, STATE_DIR
 from provisioning import client
 
 Translate = Callable[[str], str]
@@ -50,8 +51,8 @@ class Paths:
     sys_root: Path = Path("/sys")
     proc_root: Path = Path("/proc")
     dev_root: Path = Path("/dev")
-    state_dir: Path = Path("/var/lib/kiosk")
-    agent_config: Path = Path("/etc/kiosk/agent.toml")
+    state_dir: Path = STATE_DIR
+    agent_config: Path = AGENT_CONFIG
 
 
 @dataclass(frozen=True)

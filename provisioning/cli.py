@@ -25,6 +25,7 @@ from rich.text import Text
 from kiosk import __version__
 from kiosk.cli import N_, die
 from kiosk.cli.typer_app import App
+from kiosk.contract.paths import STATE_DIR
 from kiosk.i18n import DEFAULT_LANGUAGE, cli_language
 from provisioning import checks, client, enrol, files
 from provisioning.common import (
@@ -77,7 +78,7 @@ def check(
     sys_root: Annotated[Path, typer.Option("--sys-root", hidden=True)] = Path("/sys"),
     proc_root: Annotated[Path, typer.Option("--proc-root", hidden=True)] = Path("/proc"),
     dev_root: Annotated[Path, typer.Option("--dev-root", hidden=True)] = Path("/dev"),
-    state_dir: Annotated[Path, typer.Option("--state-dir", hidden=True)] = Path("/var/lib/kiosk"),
+    state_dir: Annotated[Path, typer.Option("--state-dir", hidden=True)] = STATE_DIR,
 ) -> None:
     here = tool(ctx)
     _ = here._

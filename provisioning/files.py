@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-AGENT_CONFIG: Final = "agent.toml"
-MQTT_PASSWORD: Final = "mqtt-password"
-CA_FILE: Final = "ca.pem"
-CONTENT_ROOT: Final = "content-root.json"
+from kiosk.contract import paths
+
+AGENT_CONFIG: Final = paths.AGENT_CONFIG_NAME
+MQTT_PASSWORD: Final = paths.MQTT_PASSWORD_NAME
+CA_FILE: Final = paths.CA_NAME
+CONTENT_ROOT: Final = paths.CONTENT_ROOT_NAME
 #: What kiosk-provision knows of the enrolment (fleet address, terminal, site, status token).
-ENROLMENT: Final = "enrolment.toml"
+ENROLMENT: Final = paths.ENROLMENT_NAME
 SECRET_FILES: Final = frozenset({AGENT_CONFIG, MQTT_PASSWORD, ENROLMENT})
 #: The agent's user: it must read its secrets, the UI must not (docs/systemd.md).
 AGENT_USER: Final = "kiosk-agent"

@@ -12,8 +12,8 @@ from typing import Any, Final, Protocol
 
 from kiosk.agent.journal import JournalBackend, JournalUnavailable, SystemdJournal, collect_logs
 from kiosk.agent.messages import LogLine, UiState
-from kiosk.agent.settings import validate_settings
 from kiosk.agent.uimessages import AgentMessage, Settings, WipeResult
+from kiosk.contract.settings import validate_settings
 from kiosk.contract.wire import SCREENSHOT_MAX_BYTES, Reason, Scalar
 
 log = logging.getLogger(__name__)

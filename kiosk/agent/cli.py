@@ -31,6 +31,7 @@ from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter, read_boot_id
 from kiosk.cli import explain, guarded, speak
 from kiosk.cli.argparse_app import Parser
+from kiosk.contract import paths
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 log = logging.getLogger("kiosk.agent")
@@ -41,15 +42,15 @@ EXIT_USAGE: Final = 2
 PROG: Final = "kiosk-agent"
 STOP_SIGNALS: Final = frozenset({signal.SIGTERM, signal.SIGINT})
 
-EXAMPLE_CONFIG: Final = """\
+EXAMPLE_CONFIG: Final = f"""\
 terminal_id = "bdx-001"
-state_dir = "/var/lib/kiosk/agent"
+state_dir = "{paths.AGENT_STATE_DIR}"
 
 [mqtt]
 host = "fleet.example.org"
 port = 8883
-password_file = "/etc/kiosk/mqtt-password"
-ca_file = "/etc/kiosk/ca.pem"
+password_file = "{paths.MQTT_PASSWORD}"
+ca_file = "{paths.CA_FILE}"
 keepalive_s = 30
 
 will_delay_s = 10
@@ -67,7 +68,7 @@ max_age_s = 604800
 backend = "psutil"
 
 [ui]
-socket = "/run/kiosk/agent.sock"
+socket = "{paths.AGENT_SOCKET}"
 
 [enclosure]
 backend = "sysfs"

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from kiosk.agent.actions import ActionError, ScreenRefused, TerminalActions
 from kiosk.agent.messages import Command, CommandOutput
-from kiosk.agent.settings import InvalidSettings, validate_settings
+from kiosk.contract.settings import InvalidSettings, validate_settings
 from kiosk.contract.wire import (
     COMMAND_CLOCK_SKEW_S,
     COMMAND_MAX_VALIDITY_S,

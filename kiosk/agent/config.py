@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict, get_args
 
 from kiosk.agent.i18n import Translate, untranslated
+from kiosk.contract import paths
 from kiosk.contract.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
 
 if TYPE_CHECKING:
     from kiosk.settings_doc import SettingRow
 
-DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/agent.toml")
+DEFAULT_CONFIG_PATH: Final = paths.AGENT_CONFIG
 DEFAULT_WILL_DELAY_S: Final = 10
 
 
@@ -196,7 +197,7 @@ class MqttSettings:
         "password": _Rule(_secret, doc="The MQTT password; this or `password_file`, not both."),
         "password_file": _Rule(
             _path,
-            doc="A file whose first line is the MQTT password (`/etc/kiosk/mqtt-password`, 0600).",
+            doc=f"A file whose first line is the MQTT password (`{paths.MQTT_PASSWORD}`, 0600).",
         ),
         "ca_file": _Rule(
             _file,
@@ -436,7 +437,7 @@ class UiLinkSettings:
     }
 
     # None: no UI on this machine (a server-side simulated terminal, say).
-    socket: Path | None = Path("/run/kiosk/agent.sock")
+    socket: Path | None = paths.AGENT_SOCKET
     liveness_timeout_s: float = 10.0
 
 

@@ -31,9 +31,9 @@ from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJour
 from kiosk.agent.messages import CommandOutput, Desired
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
 from kiosk.agent.session import AgentSession
-from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agent.uimessages import ContentSwitch
+from kiosk.contract.settings import InvalidSettings
 from kiosk.contract.wire import AckResult, Reason, Scalar
 
 if TYPE_CHECKING:

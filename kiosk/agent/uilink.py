@@ -44,6 +44,7 @@ from kiosk.agent.uimessages import (
     decode_ui_message,
     encode,
 )
+from kiosk.contract.paths import AGENT_SOCKET
 from kiosk.contract.wire import (
     PNG_SIGNATURE,
     SCREENSHOT_MAX_BYTES,
@@ -55,7 +56,7 @@ from kiosk.contract.wire import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOCKET_PATH: Final = Path("/run/kiosk/agent.sock")
+DEFAULT_SOCKET_PATH: Final = AGENT_SOCKET
 DEFAULT_LIVENESS_TIMEOUT_S: Final = 10.0
 #: Bytes queued for one UI before it is considered stuck and disconnected.
 MAX_OUTBOUND_BYTES: Final = 256 * 1024

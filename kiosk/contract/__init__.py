@@ -10,6 +10,10 @@ Every side imports these modules and nothing else of the others (``tests/test_bo
 - :mod:`kiosk.contract.catalog`, :mod:`kiosk.contract.places` and
   :mod:`kiosk.contract.manifest`: the content bundle the fleet signs and the terminal shows;
   :mod:`kiosk.contract.tuf`, the TUF names both sides use to sign and verify it.
+- :mod:`kiosk.contract.settings`: the settings the fleet may change on a terminal, with their
+  bounds and checks (the agent applies them, the kiosk UI bounds its own file with them).
+- :mod:`kiosk.contract.paths`: the terminal's files and folders (``/etc/kiosk`` and what is in
+  it, the state folders, the agent's socket).
 
 This file imports nothing: the agent imports :mod:`kiosk.contract.wire` for months without
 pydantic resident, and the kiosk UI starts without it.

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from kiosk.contract.paths import SHIPPED_BUNDLE_DIR
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -261,7 +263,7 @@ class Catalog:
 
 def default_bundle_dir() -> Path:
     """The content bundle shipped with the kiosk."""
-    return Path(__file__).resolve().parents[1] / "content" / "default"
+    return SHIPPED_BUNDLE_DIR
 
 
 # ----- the plain check ------------------------------------------------------------------------

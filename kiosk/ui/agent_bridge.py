@@ -34,6 +34,7 @@ from kiosk.contract.local import (
     Settings,
     WipeNow,
 )
+from kiosk.contract.settings import UI_SETTINGS
 from kiosk.ui.browser.controller import BrowserController
 from kiosk.ui.browser.selfcheck import SelfCheck
 from kiosk.ui.qt import (
@@ -59,8 +60,8 @@ END_REASONS: Final[dict[str, SessionEndReason]] = {
     EndReason.MAX_LENGTH.value: "max_length",
     EndReason.WIPE_NOW.value: "command",
 }
-#: The agent's settings the UI applies while running (others belong to the agent).
-LIVE_SETTINGS: Final = ("idle_timeout_s", "brightness_schedule")
+#: The fleet's settings the UI applies while running (others belong to the agent).
+LIVE_SETTINGS: Final = UI_SETTINGS
 
 #: The widths tried for the picture of the screen, largest first, until its PNG fits the bound.
 SCREENSHOT_WIDTHS: Final = (1280, 960, 800, 640, 480, 360, 240)

@@ -1,7 +1,8 @@
 """The screen's brightness: a backlight interface, its sysfs and simulated backends, a schedule.
 
-The schedule is the agent's ``brightness_schedule`` setting ("07:00-22:00=100,22:00-07:00=30"),
-parsed by the agent's own parser so the two can never disagree. It dims the terminal while
+The schedule is the ``brightness_schedule`` setting ("07:00-22:00=100,22:00-07:00=30"), parsed
+by the contract's parser (:mod:`kiosk.contract.settings`), the one the agent checks the fleet's
+changes with, so the two can never disagree. It dims the terminal while
 nobody uses it; a resident always gets full brightness.
 """
 
@@ -13,11 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Protocol
 
-from kiosk.agent.settings import BrightnessPeriod, parse_brightness_schedule
+from kiosk.contract.settings import (
+    DEFAULT_BRIGHTNESS_SCHEDULE,
+    BrightnessPeriod,
+    parse_brightness_schedule,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCHEDULE: Final = "07:00-22:00=100,22:00-07:00=30"
 SYSFS_BACKLIGHTS: Final = Path("/sys/class/backlight")
 FULL: Final = 100
 
@@ -82,7 +86,7 @@ class BrightnessSchedule:
     def __init__(
         self,
         backlight: Backlight,
-        schedule: str = DEFAULT_SCHEDULE,
+        schedule: str = DEFAULT_BRIGHTNESS_SCHEDULE,
         now: Callable[[], datetime] = datetime.now,
     ) -> None:
         self._backlight = backlight

@@ -13,7 +13,7 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -26,9 +26,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule
 from kiosk.agentlink import DEFAULT_SOCKET_PATH
 from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.settings import (
+    DEFAULT_BRIGHTNESS_SCHEDULE,
+    InvalidSettings,
+    parse_brightness_schedule,
+)
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.i18n import gettext_for
 from kiosk.ui.startsettings import (
@@ -48,8 +52,6 @@ __all__ = [
     "settings_from_mapping",
     "settings_markdown",
 ]
-
-DEFAULT_BRIGHTNESS_SCHEDULE: Final = "07:00-22:00=100,22:00-07:00=30"
 
 # Settings errors are read by technicians before any language is chosen: French.
 _ = gettext_for(DEFAULT_LANGUAGE)

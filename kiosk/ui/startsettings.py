@@ -22,16 +22,19 @@ from pathlib import Path
 from typing import Final
 
 from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.paths import KIOSK_CONFIG
+from kiosk.contract.settings import IDLE_TIMEOUT_S, SETTING_BOUNDS
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 #: Where a terminal keeps the kiosk's settings; a missing file there means the defaults.
-DEFAULT_CONFIG_PATH: Final = Path("/etc/kiosk/kiosk.toml")
+DEFAULT_CONFIG_PATH: Final = KIOSK_CONFIG
 #: The languages offered on the terminal unless the settings say otherwise.
 DEFAULT_LANGUAGES: Final = ("fr", "en", "es", "pt", "ar", "uk")
 LANGUAGE_PATTERN: Final = r"^[a-z]{2,3}$"
-#: The session's durations in whole seconds: (default, lowest, highest).
+#: The session's durations in whole seconds: (default, lowest, highest). The fleet may change
+#: ``idle_timeout_s`` live: its bounds are the contract's.
 SESSION_SECONDS: Final = {
-    "idle_timeout_s": (120, 30, 1800),
+    IDLE_TIMEOUT_S: (120, *SETTING_BOUNDS[IDLE_TIMEOUT_S]),
     "countdown_s": (30, 5, 300),
     "max_session_s": (1800, 120, 4 * 3600),
     "max_session_warning_s": (60, 10, 900),

@@ -12,7 +12,6 @@ import pytest
 from fleet import commands as fleet_commands
 from kiosk.agent.actions import ActionError, SystemdActions
 from kiosk.agent.commands import AckResult, CommandProcessor, CommandRecord, CommandStore
-from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule, validate_settings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agentlink import AgentLink
 from kiosk.contract.local import AgentMessage, Settings, WipeNow
@@ -25,6 +24,7 @@ from kiosk.contract.mqtt import (
     Reason,
     Scalar,
 )
+from kiosk.contract.settings import InvalidSettings, parse_brightness_schedule, validate_settings
 from tests.helpers import wait_until
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

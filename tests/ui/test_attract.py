@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from kiosk.agent.settings import InvalidSettings, parse_brightness_schedule
 from kiosk.contract.catalog import Catalog
+from kiosk.contract.settings import InvalidSettings, parse_brightness_schedule
 from kiosk.ui.backlight import BrightnessSchedule, SimulatedBacklight, SysfsBacklight, percent_at
 from kiosk.ui.home import HomeScreen
 from kiosk.ui.i18n import RESIDENT_LANGUAGES

@@ -6,8 +6,15 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from kiosk.contract.catalog import default_bundle_dir
+from kiosk.contract.settings import (
+    SETTING_BOUNDS,
+    UI_SETTINGS,
+    InvalidSettings,
+    validate_settings,
+)
 from kiosk.ui.settings import (
     DEFAULT_LANGUAGES,
     KioskSettings,
@@ -52,6 +59,26 @@ def test_doc_names_every_setting() -> None:
     text = settings_markdown()
     for name in KioskSettings.model_fields:
         assert f"| `{name}` |" in text
+
+
+@pytest.mark.parametrize("name", [n for n in UI_SETTINGS if n in SETTING_BOUNDS])
+def test_the_fleets_live_settings_have_the_contracts_bounds(name: str) -> None:
+    """A value the agent passes on from the fleet is one the kiosk's model accepts, and the
+    other way round: the model's bounds are the contract's, not a copy."""
+    low, high = SETTING_BOUNDS[name]
+    for value in (low, high):
+        assert validate_settings({name: value}) == {name: value}
+        assert getattr(KioskSettings().updated({name: value}), name) == value
+    for value in (low - 1, high + 1):
+        with pytest.raises(InvalidSettings):
+            validate_settings({name: value})
+        with pytest.raises(ValidationError):
+            KioskSettings().updated({name: value})
+
+
+def test_every_live_setting_is_a_kiosk_setting() -> None:
+    assert set(UI_SETTINGS) <= KioskSettings.model_fields.keys()
+    KioskSettings().updated(validate_settings({"brightness_schedule": "00:00-12:00=40"}))
 
 
 def test_a_file_overrides_some_settings(tmp_path: Path) -> None:

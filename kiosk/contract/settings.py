@@ -1,24 +1,44 @@
-"""Settings the fleet may change on a terminal, and their checks (commands and ``desired``)."""
+"""The settings the fleet may change on a terminal, declared once with their bounds.
+
+The fleet sends them in a ``set_settings`` command or in the retained ``desired`` message; the
+agent checks them here (:func:`validate_settings`), keeps the ones it applies itself and hands
+the kiosk UI its own (:data:`UI_SETTINGS`) through the local socket. The UI's settings model
+(:mod:`kiosk.ui.settings`) bounds the same keys from :data:`SETTING_BOUNDS` and checks the
+brightness schedule with :func:`parse_brightness_schedule`, so a file and the fleet agree.
+
+Only the standard library here: the agent runs without pydantic and the UI starts without it.
+Refusals are in English: they go back to the fleet as a command's reason.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from kiosk.contract.wire import Scalar
+if TYPE_CHECKING:
+    from kiosk.contract.wire import Scalar
 
 
 class InvalidSettings(ValueError):
     """Settings outside what the terminal accepts; ``str()`` is the reason sent to the fleet."""
 
 
-SETTING_BOUNDS: Final[dict[str, tuple[int, int]]] = {
-    "idle_timeout_s": (30, 1800),
-    "health_interval_s": (10, 3600),
+IDLE_TIMEOUT_S: Final = "idle_timeout_s"
+HEALTH_INTERVAL_S: Final = "health_interval_s"
+BRIGHTNESS_SCHEDULE: Final = "brightness_schedule"
+#: The whole-second settings and their bounds (lowest, highest), both included.
+SETTING_BOUNDS: Final[Mapping[str, tuple[int, int]]] = {
+    IDLE_TIMEOUT_S: (30, 1800),
+    HEALTH_INTERVAL_S: (10, 3600),
 }
-KNOWN_SETTINGS: Final = (*SETTING_BOUNDS, "brightness_schedule")
+#: Every setting the fleet may change.
+KNOWN_SETTINGS: Final = (*SETTING_BOUNDS, BRIGHTNESS_SCHEDULE)
+#: Those the kiosk UI applies while running (the others are the agent's own).
+UI_SETTINGS: Final = (IDLE_TIMEOUT_S, BRIGHTNESS_SCHEDULE)
+#: The kiosk's brightness until its settings file or the fleet says otherwise.
+DEFAULT_BRIGHTNESS_SCHEDULE: Final = "07:00-22:00=100,22:00-07:00=30"
 _PERIOD_RE: Final = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})=(\d{1,3})")
 _MINUTES_PER_DAY: Final = 24 * 60
 _MAX_PERIODS: Final = 12
@@ -82,7 +102,7 @@ def validate_settings(values: Mapping[str, Scalar]) -> dict[str, Scalar]:
             if not low <= value <= high:
                 raise InvalidSettings(f"{key} must be between {low} and {high}")
             checked[key] = value
-        elif key == "brightness_schedule":
+        elif key == BRIGHTNESS_SCHEDULE:
             if not isinstance(value, str):
                 raise InvalidSettings("brightness_schedule must be a text")
             parse_brightness_schedule(value)
@@ -92,7 +112,3 @@ def validate_settings(values: Mapping[str, Scalar]) -> dict[str, Scalar]:
                 f"unknown setting {key[:40]!r}; known: {', '.join(KNOWN_SETTINGS)}"
             )
     return checked
-
-
-# --------------------------------------------------------------------------------------------
-# What has been seen
