@@ -10,6 +10,11 @@ Every side imports these modules and nothing else of the others (``tests/test_bo
 - :mod:`kiosk.contract.catalog`, :mod:`kiosk.contract.places` and
   :mod:`kiosk.contract.manifest`: the content bundle the fleet signs and the terminal shows;
   :mod:`kiosk.contract.tuf`, the TUF names both sides use to sign and verify it.
+- :mod:`kiosk.contract.version`: the software's version, written once.
+- :mod:`kiosk.contract.settings_doc`: every side's settings page, rendered from its declaration.
+
+Beside the contract, ``fleet`` and ``provisioning`` import of the kiosk only the shared
+translations (:mod:`kiosk.i18n`) and command-line support (:mod:`kiosk.cli`).
 
 This file imports nothing: the agent imports :mod:`kiosk.contract.wire` for months without
 pydantic resident, and the kiosk UI starts without it.
