@@ -5,8 +5,10 @@ tests prove. Everything runs as real processes: Mosquitto with the project's con
 ``fleet serve`` on SQLite, ``kiosk-agent`` with simulated sensors, and on every terminal a live
 UI on the agent's local socket: the real ``kiosk`` on the first (in a window where a display
 exists, else on a virtual screen seen in the browser, :mod:`fleet.demo_screen`), a stand-in
-with simulated residents on the others (:mod:`fleet.demo_residents`). The terminals are placed
-at town halls of the metropole (:data:`DEMO_PLACES`) with ``fleet terminals locate``.
+with simulated residents on the others (:mod:`kiosk.demo.residents`). The terminals are placed
+at town halls of the metropole (:data:`DEMO_PLACES`) with ``fleet terminals locate``. What
+stands in for a terminal's own code is the terminal's (``kiosk/demo/``) and runs as a program:
+the fleet imports nothing of the kiosk but the contract (``tests/test_boundaries.py``).
 
 Over 400 lines because it is one command's whole stack (broker, fleet, terminals, kiosk,
 residents) and its check, which the end-to-end tests reuse as is.
@@ -30,9 +32,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from fleet.broker import RunningBroker, free_port, start_broker, wait_for_port
-from fleet.demo_residents import Pace
 from fleet.demo_screen import VirtualScreen, missing_programs
-from kiosk.agent.sensors import read_clock_state
 from kiosk.contract.catalog import default_bundle_dir
 from kiosk.contract.mqtt import FLEET_USERNAME
 from kiosk.i18n import cli_language, translator
@@ -62,10 +62,23 @@ DEMO_PLACES: Final = {
 }
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How busy a terminal with simulated residents is: mean seconds between two residents,
+    and of one visit (``python -m kiosk.demo.residents --between-s --visit-s``)."""
+
+    between_s: float = 12.0
+    visit_s: float = 20.0
+
+
 def clock_is_synchronised() -> bool:
-    """Whether the kernel says NTP keeps this machine's clock (True where it cannot tell)."""
-    clock = read_clock_state()
-    return clock is None or clock.synced
+    """Whether the kernel says NTP keeps this machine's clock (True where it cannot tell), as
+    the agent's sensors read it: :mod:`kiosk.demo.clock`, run as a program."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk.demo.clock"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return done.stdout.strip() == "synchronised"
 
 
 #: What shows the real kiosk: nothing (tests), its window on this display, or a virtual screen.
@@ -213,7 +226,7 @@ class DemoStack:
             [
                 sys.executable,
                 "-m",
-                "fleet.demo_residents",
+                "kiosk.demo.residents",
                 "--socket",
                 str(self.agent_socket(terminal_id)),
                 "--seed",

@@ -1,3 +1,5 @@
 """The street terminal: touch UI (``kiosk.ui``), device agent (``kiosk.agent``), wire contract."""
 
-__version__ = "0.1.0"
+from kiosk.contract.version import SOFTWARE_VERSION
+
+__version__ = SOFTWARE_VERSION

@@ -22,10 +22,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from kiosk import __version__
 from kiosk.cli import N_, die
 from kiosk.cli.typer_app import App
 from kiosk.contract.paths import STATE_DIR
+from kiosk.contract.version import SOFTWARE_VERSION
 from kiosk.i18n import DEFAULT_LANGUAGE, cli_language
 from provisioning import checks, client, enrol, files
 from provisioning.common import (
@@ -60,7 +60,7 @@ def options(
 
 def version(ctx: typer.Context) -> None:
     _ = tool(ctx)._
-    typer.echo(_("Terminal software version {version}").format(version=__version__))
+    typer.echo(_("Terminal software version {version}").format(version=SOFTWARE_VERSION))
 
 
 def check(

@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any, Final
 
-from kiosk import __version__
+from kiosk.contract.version import SOFTWARE_VERSION
 
 #: What firmware writes where the maker left no serial number.
 PLACEHOLDER_SERIALS: Final = frozenset(
@@ -49,7 +49,7 @@ def hardware_facts(sys_root: Path = Path("/sys")) -> dict[str, Any]:
         "hostname": socket.gethostname(),
         "machine": platform.machine(),
         "kernel": platform.release(),
-        "software": __version__,
+        "software": SOFTWARE_VERSION,
     }
     product = _read(sys_root / "class" / "dmi" / "id" / "product_name")
     if product:

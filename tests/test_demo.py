@@ -29,9 +29,9 @@ from fleet.demo import (
     DEMO_PLACES,
     DEMO_TERMINALS,
     DemoStack,
+    Pace,
     check_demo,
 )
-from fleet.demo_residents import Pace
 from fleet.demo_screen import missing_programs
 from fleet.models import EventRecord
 from tests.helpers import launch_chromium, wait_until

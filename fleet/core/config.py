@@ -17,7 +17,7 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-from kiosk.settings_doc import settings_table
+from kiosk.contract.settings_doc import settings_table
 
 #: Where state lives when the database is not a local SQLite file.
 DEFAULT_STATE_DIR: Final = Path("/var/lib/fleet")

@@ -29,7 +29,7 @@ from kiosk.contract import paths
 from kiosk.contract.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
 
 if TYPE_CHECKING:
-    from kiosk.settings_doc import SettingRow
+    from kiosk.contract.settings_doc import SettingRow
 
 DEFAULT_CONFIG_PATH: Final = paths.AGENT_CONFIG
 DEFAULT_WILL_DELAY_S: Final = 10
@@ -766,7 +766,7 @@ _KINDS: Final[dict[Callable[[Any], Any], str]] = {
 
 
 def _rows(section: type[Any], prefix: str) -> Iterator[SettingRow]:
-    from kiosk.settings_doc import SettingRow, bounds_text, default_text  # docs only
+    from kiosk.contract.settings_doc import SettingRow, bounds_text, default_text  # docs only
 
     rules: dict[str, _Rule] = section.RULES
     sections: dict[str, type[Any]] = getattr(section, "SECTIONS", {})
@@ -796,7 +796,7 @@ def _rows(section: type[Any], prefix: str) -> Iterator[SettingRow]:
 
 def settings_markdown() -> str:
     """``docs/agent-settings.md``, generated from :class:`AgentSettings` and its sections."""
-    from kiosk.settings_doc import rows_table  # docs only: it imports pydantic
+    from kiosk.contract.settings_doc import rows_table  # docs only: it imports pydantic
 
     lines = [
         "# Agent settings",

@@ -14,6 +14,11 @@ Every side imports these modules and nothing else of the others (``tests/test_bo
   bounds and checks (the agent applies them, the kiosk UI bounds its own file with them).
 - :mod:`kiosk.contract.paths`: the terminal's files and folders (``/etc/kiosk`` and what is in
   it, the state folders, the agent's socket).
+- :mod:`kiosk.contract.version`: the software's version, written once.
+- :mod:`kiosk.contract.settings_doc`: every side's settings page, rendered from its declaration.
+
+Beside the contract, ``fleet`` and ``provisioning`` import of the kiosk only the shared
+translations (:mod:`kiosk.i18n`) and command-line support (:mod:`kiosk.cli`).
 
 This file imports nothing: the agent imports :mod:`kiosk.contract.wire` for months without
 pydantic resident, and the kiosk UI starts without it.

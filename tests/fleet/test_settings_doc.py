@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from fleet.core.config import FleetSettings, settings_markdown
 from fleet.enrolment import EnrolmentSettings
-from kiosk.settings_doc import settings_rows, settings_table
+from kiosk.contract.settings_doc import settings_rows, settings_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fleet-settings.md"
 

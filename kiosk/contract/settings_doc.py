@@ -10,6 +10,10 @@ models (the agent's ``[mqtt]``, ``[health]``... sections) become ``section.key``
 Only pydantic's public API is used: ``model_fields`` and ``model_json_schema()``. A program whose
 settings are not a pydantic model (the agent, which keeps pydantic out of its memory) builds its
 own :class:`SettingRow` list and renders it with :func:`rows_table`.
+
+It sits in the contract package because every side renders its page with it, the fleet too,
+which imports nothing else of the kiosk (``tests/test_boundaries.py``). The agent imports it
+only to write its page: it loads pydantic, which the agent keeps out of its memory.
 """
 
 from __future__ import annotations

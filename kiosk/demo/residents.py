@@ -7,8 +7,9 @@ countdown), each visit followed by a successful wipe. A fleet ``wipe_session`` c
 open visit at once, as the real kiosk does. Nothing here touches the network: the agent reports
 what it hears, as it does on a terminal.
 
-Run by ``make demo`` for every terminal but the one showing the real kiosk:
-``python -m fleet.demo_residents --socket PATH --seed TERMINAL_ID``.
+Run by ``make demo`` (:mod:`fleet.demo`) for every terminal but the one showing the real kiosk:
+``python -m kiosk.demo.residents --socket PATH --seed TERMINAL_ID --between-s S --visit-s S``
+(how busy the terminal is, the demo's choice).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ HEARTBEAT_S: Final = 5.0
 class Pace:
     """How busy the terminal is: mean seconds between two residents, and of one visit."""
 
-    between_s: float = 12.0
-    visit_s: float = 20.0
+    between_s: float
+    visit_s: float
 
 
 class SimulatedResidents:
@@ -137,11 +138,11 @@ class SimulatedResidents:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fleet.demo_residents", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m kiosk.demo.residents", description=__doc__)
     parser.add_argument("--socket", type=Path, required=True, help="the agent's local socket")
     parser.add_argument("--seed", required=True, help="makes each terminal's residents its own")
-    parser.add_argument("--between-s", type=float, default=Pace.between_s)
-    parser.add_argument("--visit-s", type=float, default=Pace.visit_s)
+    parser.add_argument("--between-s", type=float, required=True)
+    parser.add_argument("--visit-s", type=float, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     tiles = [tile.id for tile in load_catalog(default_bundle_dir()).tiles]
