@@ -86,7 +86,10 @@ def test_the_image_mounts_the_state_and_configuration_folders() -> None:
 
 
 def test_the_paths_and_settings_declarations_import_nothing_of_the_project() -> None:
-    """The agent and the kiosk UI import both at start: no pydantic, no other module of ours."""
+    """The agent and the kiosk UI import both at start: no pydantic, no other module of ours.
+
+    ``kiosk/__init__.py`` takes ``__version__`` from :mod:`kiosk.contract.version`, a constant.
+    """
     probe = (
         "import json, sys\n"
         "import kiosk.contract.paths, kiosk.contract.settings\n"
@@ -100,4 +103,5 @@ def test_the_paths_and_settings_declarations_import_nothing_of_the_project() -> 
         "kiosk.contract",
         "kiosk.contract.paths",
         "kiosk.contract.settings",
+        "kiosk.contract.version",
     ]
