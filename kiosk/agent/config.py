@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict, get_args
 
 from kiosk.agent.i18n import Translate, untranslated
-from kiosk.contract.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
+from kiosk.contract.wire import (
+    BROKER_AUTOSAVE_INTERVAL_S,
+    CONTENT_URL_PATTERN,
+    ContractError,
+    validate_terminal_id,
+)
 
 if TYPE_CHECKING:
     from kiosk.settings_doc import SettingRow
@@ -480,7 +485,7 @@ class ContentSettings:
         ),
         "base_url": _Rule(
             _text,
-            pattern=r"^https?://[^\s]+$",
+            pattern=CONTENT_URL_PATTERN,
             doc="The fleet's published repository, e.g. `https://fleet.example.org/content`.",
         ),
         "trusted_root": _Rule(
