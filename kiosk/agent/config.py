@@ -183,6 +183,11 @@ class _Rule:
         return value
 
 
+def _one_of(names: Any, doc: str) -> _Rule:
+    """A key that takes one of the strings of the ``Literal`` type ``names``."""
+    return _Rule(_text, choices=get_args(names), doc=doc)
+
+
 def _terminal_id(value: Any) -> str:
     try:
         return validate_terminal_id(_text(value))
@@ -397,18 +402,16 @@ class SensorSettings:
     """``[sensors]``: where sensor readings come from."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(
-            _text,
-            choices=get_args(SensorBackendName),
-            doc=(
+        "backend": _one_of(
+            SensorBackendName,
+            (
                 "Where sensor readings come from: `psutil` (the machine itself) or `simulated` "
                 "(the demo and tests)."
             ),
         ),
-        "clock": _Rule(
-            _text,
-            choices=get_args(ClockSource),
-            doc=(
+        "clock": _one_of(
+            ClockSource,
+            (
                 "Where the clock's sync state comes from: `kernel` (adjtimex), or `none` for a "
                 "machine that cannot keep its own time (the demo in a container): health then says"
                 " nothing of the clock."
@@ -453,10 +456,9 @@ class EnclosureSettings:
     """``[enclosure]``: the street furniture's sensors (door, temperature, humidity, backlight)."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(
-            _text,
-            choices=get_args(EnclosureBackendName),
-            doc="The street furniture's sensors: `sysfs` (the files below), `simulated` or `none`.",
+        "backend": _one_of(
+            EnclosureBackendName,
+            "The street furniture's sensors: `sysfs` (the files below), `simulated` or `none`.",
         ),
         "door_gpio": _Rule(_path, doc="The sysfs file of the door switch."),
         "temperature": _Rule(_path, doc="The sysfs file of the enclosure's temperature sensor."),
@@ -518,10 +520,9 @@ class ActionSettings:
     """``[actions]``: how fleet commands act on the machine."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(
-            _text,
-            choices=get_args(ActionBackendName),
-            doc=(
+        "backend": _one_of(
+            ActionBackendName,
+            (
                 "How commands act on the machine: `systemd`, or `simulated`, which only logs what "
                 "it would do (the demo and tests)."
             ),

@@ -8,7 +8,6 @@ tool does with an answer, whoever sent it.
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 import tempfile
@@ -18,41 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from typer.testing import CliRunner
 
 from fleet.enrolment import agent_config_toml
 from kiosk.agent.config import load_settings
 from kiosk.contract.enrolment import EnrolmentAnswer
 from kiosk.contract.wire import is_valid_terminal_id
 from provisioning import client, enrol, files
-from provisioning.cli import build_app
+from tests.provisioning import test_provision_cli as provision_cli
+from tests.provisioning.test_checks import self_signed
 
-runner = CliRunner()
 REFUSED = "la réponse du parc est inutilisable"
 
 
 def self_signed_pem() -> str:
-    key = ed25519.Ed25519PrivateKey.generate()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, None)
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    with tempfile.TemporaryDirectory() as directory:
+        cert_file, _key_file = self_signed(Path(directory))
+        return cert_file.read_text()
 
 
 CA_PEM = self_signed_pem()
@@ -101,22 +84,7 @@ def fleet_answering(body: Any) -> Iterator[None]:
 
 def enroll(etc_dir: Path, body: Any) -> tuple[int, str]:
     with fleet_answering(body):
-        result = runner.invoke(
-            build_app("fr"),
-            [
-                "enroll",
-                "--code",
-                "ACDE-FHJK-MNPR-TUVW",
-                "--fleet",
-                "https://fleet.example.org",
-                "--etc-dir",
-                str(etc_dir),
-                "--no-systemctl",
-                "--wait",
-                "0",
-            ],
-        )
-    return result.exit_code, result.output
+        return provision_cli.enroll("https://fleet.example.org", "ACDE-FHJK-MNPR-TUVW", etc_dir)
 
 
 def test_an_honest_answer_is_written_and_the_agent_reads_it(tmp_path: Path) -> None:
