@@ -11,7 +11,7 @@ import hashlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rich.text import Text
 
 from kiosk.cli import N_, die
-from kiosk.contract.enrolment import EnrolmentAnswer, EnrolmentRequest
+from kiosk.contract.enrolment import EnrolmentAnswer, EnrolmentRequest, EnrolmentStatus
 from provisioning import client, files
 from provisioning.common import (
     DEFAULT_ETC_DIR,
@@ -51,7 +51,7 @@ def fields_of(error: ValidationError) -> str:
 
 def wait_online(
     fleet: str, terminal_id: str, token: str, ca: Path | None, deadline_s: float, poll_s: float
-) -> dict[str, Any] | None:
+) -> EnrolmentStatus | None:
     """The fleet's view of the terminal once it says online, or None after ``deadline_s``."""
     deadline = time.monotonic() + deadline_s
     while True:
@@ -63,9 +63,10 @@ def wait_online(
                 headers={"X-Terminal-Token": token},
                 ca_file=ca,
             )
-            if isinstance(answer.body, dict) and answer.body.get("state") == "online":
-                return answer.body
-        except client.FleetError:
+            seen = EnrolmentStatus.model_validate(answer.body)
+            if seen.state == "online":
+                return seen
+        except (client.FleetError, ValidationError):
             pass
         if time.monotonic() >= deadline:
             return None

@@ -12,6 +12,7 @@ writes) is refused whole.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Final, Self
 
 from pydantic import (
@@ -166,3 +167,18 @@ class EnrolmentAnswer(BaseModel):
         if (agent.content is None) != (self.content_root is None):
             raise ValueError("agent_config and content_root disagree")
         return self
+
+
+class EnrolmentStatus(BaseModel):
+    """``GET /api/v1/enrol/{terminal_id}/status``: the terminal's presence as the fleet sees it,
+    for the technician's tool (with the status token from the answer)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    terminal_id: TerminalId
+    #: ``unknown`` before the terminal's first status, then its presence (``online``...).
+    state: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+    last_seen_at: datetime | None
+    site_name: str | None
+    commune: str | None
+    decommissioned_at: datetime | None

@@ -26,6 +26,7 @@ from kiosk.agent.config import load_settings
 from kiosk.contract.enrolment import EnrolmentAnswer
 from kiosk.contract.wire import is_valid_terminal_id
 from provisioning import client, enrol, files
+from provisioning.cli import build_app
 from tests.provisioning import test_provision_cli as provision_cli
 from tests.provisioning.test_checks import self_signed
 
@@ -226,3 +227,26 @@ def test_an_answer_no_honest_fleet_sends_is_refused_and_nothing_is_written(
     assert code == 1, output
     assert REFUSED in output
     assert list(etc_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"terminal_id": "bdx-begles-001", "state": "\x1b[2Jonline"},
+        {"terminal_id": "fleet", "state": "online"},
+        ["online"],
+    ],
+)
+def test_a_status_no_honest_fleet_sends_is_not_shown(tmp_path: Path, body: Any) -> None:
+    record = {"fleet": "https://fleet.example.org", "terminal_id": "bdx-begles-001"}
+    (tmp_path / files.ENROLMENT).write_text(files.toml_text(record | {"status_token": "t"}))
+    with fleet_answering(body):
+        result = provision_cli.runner.invoke(
+            build_app("fr"), ["status", "--etc-dir", str(tmp_path), "--no-systemctl"]
+        )
+        # And enroll, waiting for "online", does not take it for one.
+        assert enrol.wait_online("https://fleet.example.org", "bdx-1", "t", None, 0, 0) is None
+    assert result.exit_code == 0, result.output
+    assert "réponse incomprise" in result.output
+    assert "\x1b" not in result.output
+    assert "online" not in result.output

@@ -37,7 +37,13 @@ from fleet.broker import BrokerError
 from fleet.core.config import FleetSettings
 from fleet.models import Terminal
 from kiosk.contract.agent_file import ContentUrl, MqttHost, Port
-from kiosk.contract.enrolment import CaPem, EnrolmentAnswer, EnrolmentRequest, TufRoot
+from kiosk.contract.enrolment import (
+    CaPem,
+    EnrolmentAnswer,
+    EnrolmentRequest,
+    EnrolmentStatus,
+    TufRoot,
+)
 
 router = APIRouter(tags=["enrolment"])
 
@@ -198,15 +204,6 @@ def create_enrolment_code(
 # API
 
 
-class TerminalStatusOut(BaseModel):
-    terminal_id: str
-    state: str
-    last_seen_at: datetime | None
-    site_name: str | None
-    commune: str | None
-    decommissioned_at: datetime | None
-
-
 def _refusal(
     kind: str, language: Language, detail: str = "", headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -297,7 +294,7 @@ def enrol(
 
 @router.get(
     "/api/v1/enrol/{terminal_id}/status",
-    response_model=TerminalStatusOut,
+    response_model=EnrolmentStatus,
     responses=errors.responses(401, 404, 422),
 )
 def enrolled_status(
@@ -305,14 +302,14 @@ def enrolled_status(
     session: SessionDep,
     settings: SettingsDep,
     x_terminal_token: Annotated[str | None, Header()] = None,
-) -> TerminalStatusOut:
+) -> EnrolmentStatus:
     """The terminal's presence, for the technician's tool (its status token from enrolment)."""
     if not enrolment.status_token_matches(settings, terminal_id, x_terminal_token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown terminal or wrong token")
     terminal = session.get(Terminal, terminal_id)
     if terminal is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown terminal")
-    return TerminalStatusOut(
+    return EnrolmentStatus(
         terminal_id=terminal.id,
         state=terminal.state,
         last_seen_at=terminal.last_seen_at,
