@@ -59,7 +59,8 @@ PRINTABLE: Final = r"^[^\x00-\x1f\x7f-\x9f]*$"
 PASSWORD_PATTERN: Final = r"^[!-~]{16,256}$"
 #: The status token: an HMAC-SHA-256 in hexadecimal (sent back as an HTTP header).
 STATUS_TOKEN_PATTERN: Final = r"^[0-9a-f]{64}$"
-MAX_CA_CHARS: Final = 64 * 1024
+#: A CA bundle (the system's public CAs are some 200 kB) may stand for one CA.
+MAX_CA_CHARS: Final = 1024 * 1024
 MAX_CONTENT_ROOT_CHARS: Final = 256 * 1024
 
 

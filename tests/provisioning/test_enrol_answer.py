@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from fleet.enrolment import agent_config_toml
 from kiosk.agent.config import load_settings
-from kiosk.contract.enrolment import EnrolmentAnswer
+from kiosk.contract.enrolment import MAX_CA_CHARS, EnrolmentAnswer
 from kiosk.contract.wire import is_valid_terminal_id
 from provisioning import client, enrol, files
 from provisioning.cli import build_app
@@ -158,7 +158,7 @@ _hostile: dict[str, st.SearchStrategy[Any]] = {
         st.text(max_size=100),
         st.just("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
         st.just(CA_PEM.replace("A", "B", 3)),
-        st.just(CA_PEM + "x" * 70_000),
+        st.just(CA_PEM + "x" * MAX_CA_CHARS),
     ),
     "content_root": st.one_of(
         st.text(max_size=50), st.just("[]"), st.just('{"signed": {"_type": "targets"}}')
