@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+import tomli_w
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select, update
@@ -36,28 +37,21 @@ from fleet.core.security import session_secret_key
 from fleet.models import EnrolmentCode, Terminal
 from fleet.states import TerminalState
 from kiosk.contract import paths
+from kiosk.contract.agent_file import AgentContent, AgentFile, AgentMqtt
+from kiosk.contract.enrolment import (
+    CODE_ALPHABET,
+    CODE_GROUP_LENGTH,
+    CODE_LENGTH,
+    CODE_SEPARATORS,
+    MAX_COMMUNE_LENGTH,
+    MAX_SITE_LENGTH,
+    PRINTABLE,
+)
 from kiosk.contract.mqtt import ContractError, validate_terminal_id
 
-#: Unambiguous on a keyboard and on paper: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, G/6.
-CODE_ALPHABET: Final = "ACDEFHJKMNPRTUVWXY3479"
-CODE_GROUPS: Final = 4
-CODE_GROUP_LENGTH: Final = 4
-CODE_LENGTH: Final = CODE_GROUPS * CODE_GROUP_LENGTH
-#: What may stand between the code's characters as typed (a regular expression class).
-CODE_SEPARATORS: Final = r"[ \t._-]"
-#: A code as it may be typed, either case, a few separators between characters at most (the
-#: API's declaration; normalize_code accepts all of it).
-CODE_PATTERN: Final = (
-    f"^{CODE_SEPARATORS}{{0,3}}(?:[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
-    f"{CODE_SEPARATORS}{{0,3}}){{{CODE_LENGTH}}}$"
-)
 DEFAULT_TTL_H: Final = 24.0
 #: Where the terminal's files go unless the technician's tool says otherwise.
-DEFAULT_CONFIG_DIR: Final = str(paths.ETC_DIR)
-DEFAULT_STATE_DIR: Final = str(paths.AGENT_STATE_DIR)
 DEFAULT_CONTENT_DIR: Final = str(paths.CONTENT_DIR)
-MAX_SITE_LENGTH: Final = 120
-MAX_COMMUNE_LENGTH: Final = 80
 ENROL_ACTOR_PREFIX: Final = "enrolment-code:"
 
 
@@ -137,6 +131,7 @@ ERROR_STATUS: Final = {
     "no_broker": 503,
     "broker_failed": 503,
     "rate_limited": 429,
+    "misconfigured": 503,
 }
 
 
@@ -186,6 +181,9 @@ def create_code(
         raise ValueError("site name: 1 to 120 characters")
     if commune is not None and len(commune.strip()) > MAX_COMMUNE_LENGTH:
         raise ValueError("commune: at most 80 characters")
+    if not re.fullmatch(PRINTABLE, site + (commune or "")):
+        # The enrolment answer carries them to the technician's screen (the contract's rule).
+        raise ValueError("site name and commune: no control characters")
     if (latitude is None) != (longitude is None):
         raise ValueError("latitude and longitude go together")
     if (
@@ -375,32 +373,35 @@ def agent_config_toml(
     content_base_url: str | None,
     content_dir: str = DEFAULT_CONTENT_DIR,
 ) -> str:
-    """The terminal's ``agent.toml``: the password stays in ``<config_dir>/mqtt-password``."""
+    """The terminal's ``agent.toml``: the password stays in ``<config_dir>/mqtt-password``.
 
-    def quoted(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
-    lines = [
-        "# Written by kiosk-provision from the fleet's enrolment answer.",
-        f"terminal_id = {quoted(terminal_id)}",
-        f"state_dir = {quoted(state_dir)}",
-        "",
-        "[mqtt]",
-        f"host = {quoted(mqtt_host)}",
-        f"port = {mqtt_port}",
-        f"password_file = {quoted(f'{config_dir}/{paths.MQTT_PASSWORD_NAME}')}",
-    ]
-    if with_ca:
-        lines.append(f"ca_file = {quoted(f'{config_dir}/{paths.CA_NAME}')}")
+    ValueError (pydantic's) if a value does not fit :class:`AgentFile`.
+    """
+    content = None
     if content_base_url is not None:
-        lines += [
-            "",
-            "[content]",
-            f"dir = {quoted(content_dir)}",
-            f"base_url = {quoted(content_base_url)}",
-            f"trusted_root = {quoted(f'{config_dir}/{paths.CONTENT_ROOT_NAME}')}",
-        ]
-    return "\n".join(lines) + "\n"
+        content = AgentContent(
+            dir=content_dir,
+            base_url=content_base_url,
+            trusted_root=f"{config_dir}/{paths.CONTENT_ROOT_NAME}",
+        )
+    agent_file = AgentFile(
+        terminal_id=terminal_id,
+        state_dir=state_dir,
+        mqtt=AgentMqtt(
+            host=mqtt_host,
+            port=mqtt_port,
+            password_file=f"{config_dir}/{paths.MQTT_PASSWORD_NAME}",
+            ca_file=f"{config_dir}/{paths.CA_NAME}" if with_ca else None,
+        ),
+        content=content,
+    )
+    return render_agent_file(agent_file)
+
+
+def render_agent_file(agent_file: AgentFile) -> str:
+    """``agent_file`` as TOML, every value quoted and escaped by the TOML writer."""
+    header = "# Written by kiosk-provision from the fleet's enrolment answer.\n"
+    return header + tomli_w.dumps(agent_file.toml_data())
 
 
 def status_token(settings: FleetSettings, terminal_id: str) -> str:

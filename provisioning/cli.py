@@ -19,11 +19,13 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
 from kiosk.cli import N_, die
 from kiosk.cli.typer_app import App
+from kiosk.contract.enrolment import EnrolmentStatus
 from kiosk.contract.paths import STATE_DIR
 from kiosk.contract.version import SOFTWARE_VERSION
 from kiosk.i18n import DEFAULT_LANGUAGE, cli_language
@@ -148,12 +150,15 @@ def status(
             headers={"X-Terminal-Token": str(record.get("status_token"))},
             ca_file=ca or _fleet_ca(record),
         )
-        seen = answer.body if isinstance(answer.body, dict) else {}
-        table.add_row(
-            _("Seen by the fleet"), f"{seen.get('state')} · {seen.get('last_seen_at') or '-'}"
-        )
+        seen = EnrolmentStatus.model_validate(answer.body).model_dump(mode="json")
+        table.add_row(_("Seen by the fleet"), f"{seen['state']} · {seen['last_seen_at'] or '-'}")
     except client.FleetError as error:
         table.add_row(_("Seen by the fleet"), _("fleet unreachable: {error}").format(error=error))
+    except ValidationError as error:
+        table.add_row(
+            _("Seen by the fleet"),
+            _("answer not understood ({fields})").format(fields=enrol.fields_of(error)),
+        )
     here.out.print(table)
 
 

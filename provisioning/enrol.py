@@ -11,13 +11,15 @@ import hashlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
+from pydantic import ValidationError
 from rich.text import Text
 
 from kiosk.cli import N_, die
+from kiosk.contract.enrolment import EnrolmentAnswer, EnrolmentRequest, EnrolmentStatus
 from provisioning import client, files
 from provisioning.common import (
     DEFAULT_ETC_DIR,
@@ -39,9 +41,17 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def fields_of(error: ValidationError) -> str:
+    """The fields ``error`` found wrong, e.g. ``mqtt_host, ca_pem`` (``*`` for the whole)."""
+    names = dict.fromkeys(
+        ".".join(str(part) for part in item["loc"]) or "*" for item in error.errors()
+    )
+    return ", ".join(names)
+
+
 def wait_online(
     fleet: str, terminal_id: str, token: str, ca: Path | None, deadline_s: float, poll_s: float
-) -> dict[str, Any] | None:
+) -> EnrolmentStatus | None:
     """The fleet's view of the terminal once it says online, or None after ``deadline_s``."""
     deadline = time.monotonic() + deadline_s
     while True:
@@ -53,9 +63,10 @@ def wait_online(
                 headers={"X-Terminal-Token": token},
                 ca_file=ca,
             )
-            if isinstance(answer.body, dict) and answer.body.get("state") == "online":
-                return answer.body
-        except client.FleetError:
+            seen = EnrolmentStatus.model_validate(answer.body)
+            if seen.state == "online":
+                return seen
+        except (client.FleetError, ValidationError):
             pass
         if time.monotonic() >= deadline:
             return None
@@ -125,16 +136,30 @@ def enroll(
             _("cannot write to {path}: {error}").format(path=etc_dir, error=error),
             _("Run as root (sudo), or check that the disk is not read-only."),
         )
-    body = {
-        "code": code,
-        "terminal_id": terminal_id,
-        "hardware": hardware_facts(),
-        "config_dir": str(etc_dir),
-        "state_dir": str(state_dir.absolute()),
-    }
+    try:
+        request = EnrolmentRequest(
+            code=code,
+            terminal_id=terminal_id,
+            hardware=hardware_facts(),
+            config_dir=str(etc_dir),
+            state_dir=str(state_dir.absolute()),
+        )
+    except ValidationError as error:
+        die(
+            _("the fleet would refuse this request ({fields}).").format(fields=fields_of(error)),
+            _(
+                "Check the code (16 letters and digits) and the directories "
+                "(absolute, letters, digits, '.', '_', '-' and '/' only)."
+            ),
+            code=EXIT_USAGE,
+        )
     try:
         answer = client.request(
-            fleet, "POST", f"/api/v1/enrol?lang={here.language}", body=body, ca_file=ca
+            fleet,
+            "POST",
+            f"/api/v1/enrol?lang={here.language}",
+            body=request.model_dump(mode="json"),
+            ca_file=ca,
         )
     except client.FleetError as error:
         if error.status is None:
@@ -153,35 +178,47 @@ def enroll(
             "rate_limited": _("Wait a quarter of an hour before trying again."),
         }.get(error.kind or "", _("Call the operations team with this message."))
         die(str(error), todo)
-    result: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
-    new_id = str(result.get("terminal_id", ""))
-    if site is not None and site.strip().casefold() != str(result.get("site_name", "")).casefold():
+    try:
+        result = EnrolmentAnswer.model_validate(answer.body)
+    except ValidationError as error:
+        die(
+            _(
+                "the fleet's answer cannot be used ({fields}): nothing was written in {path}."
+            ).format(fields=fields_of(error), path=etc_dir),
+            _(
+                "Check that this is your fleet's address and that kiosk-provision and the fleet "
+                "are of the same version; the code is now used: call the operations team with "
+                "this message."
+            ),
+        )
+    new_id = result.terminal_id
+    if site is not None and site.strip().casefold() != result.site_name.casefold():
         err.print(
             Text(
                 _("Warning: the code is for the site {site}, not {expected}.").format(
-                    site=result.get("site_name"), expected=site
+                    site=result.site_name, expected=site
                 ),
                 style="yellow",
             )
         )
     to_write = [
-        files.FileToWrite(files.AGENT_CONFIG, str(result["agent_config"])),
-        files.FileToWrite(files.MQTT_PASSWORD, str(result["mqtt_password"]) + "\n"),
+        files.FileToWrite(files.AGENT_CONFIG, result.agent_config),
+        files.FileToWrite(files.MQTT_PASSWORD, result.mqtt_password + "\n"),
     ]
-    if result.get("ca_pem"):
-        to_write.append(files.FileToWrite(files.CA_FILE, str(result["ca_pem"])))
-    if result.get("content_root"):
-        to_write.append(files.FileToWrite(files.CONTENT_ROOT, str(result["content_root"])))
+    if result.ca_pem is not None:
+        to_write.append(files.FileToWrite(files.CA_FILE, result.ca_pem))
+    if result.content_root is not None:
+        to_write.append(files.FileToWrite(files.CONTENT_ROOT, result.content_root))
     record = {
         "fleet": fleet,
         "terminal_id": new_id,
-        "site_name": result.get("site_name"),
-        "commune": result.get("commune"),
-        "latitude": result.get("latitude"),
-        "longitude": result.get("longitude"),
-        "mqtt_host": result.get("mqtt_host"),
-        "mqtt_port": result.get("mqtt_port"),
-        "status_token": result.get("status_token"),
+        "site_name": result.site_name,
+        "commune": result.commune,
+        "latitude": result.latitude,
+        "longitude": result.longitude,
+        "mqtt_host": result.mqtt_host,
+        "mqtt_port": result.mqtt_port,
+        "status_token": result.status_token,
         "fleet_ca": str(ca.absolute()) if ca else None,
         "code_sha256": code_hash(code),
         "enrolled_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -202,7 +239,7 @@ def enroll(
     out.print(
         Text(
             _("Enrolled as {id} at {site}; configuration written to {path}.").format(
-                id=new_id, site=result.get("site_name"), path=etc_dir
+                id=new_id, site=result.site_name, path=etc_dir
             ),
             style="green",
         )
@@ -226,7 +263,7 @@ def enroll(
     if wait_s <= 0:
         return
     out.print(Text(_("Waiting for the fleet to see {id} online...").format(id=new_id)))
-    seen = wait_online(fleet, new_id, str(record["status_token"]), ca, wait_s, poll_s)
+    seen = wait_online(fleet, new_id, result.status_token, ca, wait_s, poll_s)
     if seen is None:
         die(
             _("the fleet has not seen {id} online within {seconds:.0f} s.").format(

@@ -6,7 +6,7 @@ A Typer sub-app (``app``), registered under ``terminals`` by :mod:`fleet.cli`.
 from __future__ import annotations
 
 import os
-from typing import Annotated, Final
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -24,9 +24,7 @@ from fleet.cli.common import (
     out,
 )
 from fleet.core.db import make_session_factory
-
-MAX_SITE_LENGTH: Final = 120
-MAX_COMMUNE_LENGTH: Final = 80
+from kiosk.contract.enrolment import MAX_COMMUNE_LENGTH, MAX_SITE_LENGTH
 
 app = fleet_app(_("Manage the terminals of the fleet."))
 

@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypedDict, get_
 
 from kiosk.agent.i18n import Translate, untranslated
 from kiosk.contract import paths
-from kiosk.contract.wire import BROKER_AUTOSAVE_INTERVAL_S, ContractError, validate_terminal_id
+from kiosk.contract.wire import (
+    BROKER_AUTOSAVE_INTERVAL_S,
+    CONTENT_URL_PATTERN,
+    ContractError,
+    validate_terminal_id,
+)
 
 if TYPE_CHECKING:
     from kiosk.contract.settings_doc import SettingRow
@@ -177,6 +182,11 @@ class _Rule:
         if self.pattern is not None and not re.search(self.pattern, value):
             raise _Wrong("string_pattern_mismatch", pattern=self.pattern)
         return value
+
+
+def _one_of(names: Any, doc: str) -> _Rule:
+    """A key that takes one of the strings of the ``Literal`` type ``names``."""
+    return _Rule(_text, choices=get_args(names), doc=doc)
 
 
 def _terminal_id(value: Any) -> str:
@@ -393,18 +403,16 @@ class SensorSettings:
     """``[sensors]``: where sensor readings come from."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(
-            _text,
-            choices=get_args(SensorBackendName),
-            doc=(
+        "backend": _one_of(
+            SensorBackendName,
+            (
                 "Where sensor readings come from: `psutil` (the machine itself) or `simulated` "
                 "(the demo and tests)."
             ),
         ),
-        "clock": _Rule(
-            _text,
-            choices=get_args(ClockSource),
-            doc=(
+        "clock": _one_of(
+            ClockSource,
+            (
                 "Where the clock's sync state comes from: `kernel` (adjtimex), or `none` for a "
                 "machine that cannot keep its own time (the demo in a container): health then says"
                 " nothing of the clock."
@@ -449,10 +457,9 @@ class EnclosureSettings:
     """``[enclosure]``: the street furniture's sensors (door, temperature, humidity, backlight)."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(
-            _text,
-            choices=get_args(EnclosureBackendName),
-            doc="The street furniture's sensors: `sysfs` (the files below), `simulated` or `none`.",
+        "backend": _one_of(
+            EnclosureBackendName,
+            "The street furniture's sensors: `sysfs` (the files below), `simulated` or `none`.",
         ),
         "door_gpio": _Rule(_path, doc="The sysfs file of the door switch."),
         "temperature": _Rule(_path, doc="The sysfs file of the enclosure's temperature sensor."),
@@ -481,7 +488,7 @@ class ContentSettings:
         ),
         "base_url": _Rule(
             _text,
-            pattern=r"^https?://[^\s]+$",
+            pattern=CONTENT_URL_PATTERN,
             doc="The fleet's published repository, e.g. `https://fleet.example.org/content`.",
         ),
         "trusted_root": _Rule(
@@ -514,10 +521,9 @@ class ActionSettings:
     """``[actions]``: how fleet commands act on the machine."""
 
     RULES: ClassVar[dict[str, _Rule]] = {
-        "backend": _Rule(
-            _text,
-            choices=get_args(ActionBackendName),
-            doc=(
+        "backend": _one_of(
+            ActionBackendName,
+            (
                 "How commands act on the machine: `systemd`, or `simulated`, which only logs what "
                 "it would do (the demo and tests)."
             ),

@@ -16,6 +16,9 @@ Every side imports these modules and nothing else of the others (``tests/test_bo
   it, the state folders, the agent's socket).
 - :mod:`kiosk.contract.version`: the software's version, written once.
 - :mod:`kiosk.contract.settings_doc`: every side's settings page, rendered from its declaration.
+- :mod:`kiosk.contract.enrolment`: the enrolment request and the fleet's answer, which
+  ``kiosk-provision`` checks before it writes anything; :mod:`kiosk.contract.agent_file`, the
+  ``agent.toml`` the fleet writes at enrolment.
 
 Beside the contract, ``fleet`` and ``provisioning`` import of the kiosk only the shared
 translations (:mod:`kiosk.i18n`) and command-line support (:mod:`kiosk.cli`).

@@ -55,6 +55,9 @@ MAX_JSON_DEPTH: Final = 8
 EARLIEST_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_TIME: Final = datetime(9999, 1, 1, tzinfo=UTC)
 
+#: Where a terminal fetches signed content from (``content.base_url`` in ``agent.toml``).
+CONTENT_URL_PATTERN: Final = r"^https?://[^\s]+$"
+
 _TERMINAL_ID_RE = re.compile(TERMINAL_ID_PATTERN)
 
 

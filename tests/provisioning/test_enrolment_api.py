@@ -303,3 +303,20 @@ def test_the_fleet_cli_lists_codes_and_decommissions(
         env={**env, "FLEET_ENROLMENT_BROKER_PASSWORD_FILE": ""},
     )
     assert no_file.exit_code == 2
+
+
+def test_a_fleet_that_could_not_answer_fully_refuses_before_spending_the_code(
+    fleet_settings: FleetSettings, broker: TestBroker
+) -> None:
+    """A broker address no terminal could use (here with a space) is the fleet's mistake: the
+    technician is told so, and the code stays valid for when it is fixed."""
+    code = new_code(fleet_settings)
+    app = fleet_app(fleet_settings, broker, broker_public_host="broker example")
+    with TestClient(app) as client:
+        refused = client.post("/api/v1/enrol", json={"code": code})
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "misconfigured"
+        assert "appelez l'équipe d'exploitation" in refused.json()["detail"]
+    [stored] = rows(fleet_settings, EnrolmentCode)
+    assert stored.used_at is None
+    assert rows(fleet_settings, Terminal) == []

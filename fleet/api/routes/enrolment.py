@@ -14,7 +14,7 @@ from typing import Annotated, Any, Final
 from babel.units import format_unit
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from fleet import enrolment, second_factor, throttle
@@ -36,11 +36,22 @@ from fleet.api.deps import (
 from fleet.broker import BrokerError
 from fleet.core.config import FleetSettings
 from fleet.models import Terminal
-from kiosk.contract.mqtt import RESERVED_TERMINAL_IDS, TERMINAL_ID_PATTERN
+from kiosk.contract.agent_file import ContentUrl, MqttHost, Port
+from kiosk.contract.enrolment import (
+    CaPem,
+    EnrolmentAnswer,
+    EnrolmentRequest,
+    EnrolmentStatus,
+    TufRoot,
+)
 
 router = APIRouter(tags=["enrolment"])
 
-ABSOLUTE_PATH = r"^/[A-Za-z0-9._/-]{0,200}$"
+#: What the fleet itself puts in every answer (broker, CA, content root and address), checked
+#: against the contract before a code is spent.
+FLEET_PART: Final = TypeAdapter(
+    tuple[MqttHost, Port, CaPem | None, TufRoot | None, ContentUrl | None]
+)
 
 
 def enrolment_settings(request: Request) -> enrolment.EnrolmentSettings:
@@ -93,6 +104,10 @@ def error_message(kind: str, _: Callable[[str], str]) -> str:
         ),
         "rate_limited": _(
             "Too many failed attempts from this address: wait a few minutes and try again."
+        ),
+        "misconfigured": _(
+            "The fleet's broker address, CA certificate or content root cannot be given to a "
+            "terminal: call the operations team."
         ),
     }
     return messages.get(kind, kind)
@@ -189,57 +204,6 @@ def create_enrolment_code(
 # API
 
 
-#: A terminal id a technician may ask for (the contract's, the reserved ones aside).
-WANTED_TERMINAL_ID: Final = (
-    f"^(?!(?:{'|'.join(sorted(RESERVED_TERMINAL_IDS))})$){TERMINAL_ID_PATTERN}$"
-)
-
-
-class EnrolIn(BaseModel):
-    """What the technician's tool sends. ``code`` and ``terminal_id`` are declared with their
-    patterns, and checked by the enrolment itself, so that a mistyped one gets the translated
-    ``malformed`` or ``bad_terminal_id`` refusal the technician can act on."""
-
-    code: str = Field(
-        max_length=200,
-        description="The one-time code: 16 letters and digits, spaces or dashes between.",
-        json_schema_extra={"pattern": enrolment.CODE_PATTERN},
-    )
-    terminal_id: str | None = Field(
-        default=None,
-        description="The id to take (default: the next free one for the code's commune).",
-        json_schema_extra={"pattern": WANTED_TERMINAL_ID},
-    )
-    hardware: dict[str, Any] = Field(default_factory=dict)
-    config_dir: str = Field(default=enrolment.DEFAULT_CONFIG_DIR, pattern=ABSOLUTE_PATH)
-    state_dir: str = Field(default=enrolment.DEFAULT_STATE_DIR, pattern=ABSOLUTE_PATH)
-
-
-class EnrolOut(BaseModel):
-    terminal_id: str
-    site_name: str
-    commune: str | None
-    latitude: float | None
-    longitude: float | None
-    mqtt_host: str
-    mqtt_port: int
-    mqtt_username: str
-    mqtt_password: str
-    agent_config: str
-    ca_pem: str | None
-    content_root: str | None
-    status_token: str
-
-
-class TerminalStatusOut(BaseModel):
-    terminal_id: str
-    state: str
-    last_seen_at: datetime | None
-    site_name: str | None
-    commune: str | None
-    decommissioned_at: datetime | None
-
-
 def _refusal(
     kind: str, language: Language, detail: str = "", headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -251,17 +215,17 @@ def _refusal(
 
 @router.post(
     "/api/v1/enrol",
-    response_model=EnrolOut,
+    response_model=EnrolmentAnswer,
     responses=errors.responses(400, 404, 409, 410, 422, 429, 503),
 )
 def enrol(
     request: Request,
-    body: EnrolIn,
+    body: EnrolmentRequest,
     session: SessionDep,
     settings: SettingsDep,
     language: LanguageDep,
     clock: ClockDep,
-) -> Response | EnrolOut:
+) -> Response | EnrolmentAnswer:
     options = enrolment_settings(request)
     now = clock()
     attempt = throttle.Attempt(
@@ -287,6 +251,12 @@ def enrol(
             content_root = root_file.read_text()
             base = options.public_url or str(request.base_url)
             content_base_url = base.rstrip("/") + "/content"
+    host = options.broker_public_host or settings.broker_host
+    port = options.broker_public_port or settings.broker_port
+    try:
+        FLEET_PART.validate_python((host, port, ca_pem, content_root, content_base_url))
+    except ValidationError:
+        return _refusal("misconfigured", language)
     try:
         done = enrolment.enrol(
             session, body.code, body.terminal_id, body.hardware, now, options.credentials()
@@ -297,9 +267,7 @@ def enrol(
             attempt.failed()
             session.commit()
         return _refusal(error.kind, language, error.detail)
-    host = options.broker_public_host or settings.broker_host
-    port = options.broker_public_port or settings.broker_port
-    return EnrolOut(
+    return EnrolmentAnswer(
         terminal_id=done.terminal_id,
         site_name=done.site_name,
         commune=done.commune,
@@ -326,7 +294,7 @@ def enrol(
 
 @router.get(
     "/api/v1/enrol/{terminal_id}/status",
-    response_model=TerminalStatusOut,
+    response_model=EnrolmentStatus,
     responses=errors.responses(401, 404, 422),
 )
 def enrolled_status(
@@ -334,14 +302,14 @@ def enrolled_status(
     session: SessionDep,
     settings: SettingsDep,
     x_terminal_token: Annotated[str | None, Header()] = None,
-) -> TerminalStatusOut:
+) -> EnrolmentStatus:
     """The terminal's presence, for the technician's tool (its status token from enrolment)."""
     if not enrolment.status_token_matches(settings, terminal_id, x_terminal_token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown terminal or wrong token")
     terminal = session.get(Terminal, terminal_id)
     if terminal is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown terminal")
-    return TerminalStatusOut(
+    return EnrolmentStatus(
         terminal_id=terminal.id,
         state=terminal.state,
         last_seen_at=terminal.last_seen_at,
