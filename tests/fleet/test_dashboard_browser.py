@@ -144,10 +144,18 @@ def test_dashboard_live_plan_and_a_command_in_chromium(stack: DemoStack, shots: 
 
 def open_down_alert(stack: DemoStack, terminal_id: str) -> int:
     """What the alert keeper writes once a terminal is down past the grace period (2 min by
-    default): written straight in the demo's database rather than waited for."""
+    default): written straight in the demo's database rather than waited for.
+
+    The terminal is made lost since the same five minutes, or the keeper's next pass, which
+    comes first on a loaded machine, finds it down for seconds only and resolves the alert.
+    """
     engine = make_engine(f"sqlite:///{stack.state_dir / 'fleet.db'}")
     with make_session_factory(engine)() as session:
         now = crud.utc_now()
+        terminal = session.get(Terminal, terminal_id)
+        assert terminal is not None
+        assert terminal.state == "lost"
+        terminal.state_since = now - timedelta(minutes=5)
         alert = Alert(
             terminal_id=terminal_id,
             kind="down",
