@@ -25,7 +25,6 @@ object (figures written in ``docs/content.md``).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import platform
@@ -39,12 +38,10 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +67,7 @@ from kiosk.contract.mqtt import (
     utc_now,
 )
 from tests.agent.agent_process import write_config
+from tests.content.helpers import static_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,29 +76,6 @@ NEW_VERSION = "2026.01.2"
 TARGET_S = 60.0
 ASSET_FILES = 10  # the big payload is split in this many files
 STOP_TIMEOUT_S = 15.0
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        del format, args
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # every terminal may connect at the same moment
-
-
-@contextmanager
-def static_server(root: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(root))
-    server = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def make_bundle(folder: Path, version: str, asset_bytes: int) -> Path:

@@ -9,7 +9,6 @@ the Qt side hands it over to the GUI thread (a queued signal) before touching an
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import selectors
@@ -17,7 +16,6 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 from pydantic import ValidationError
@@ -38,6 +36,7 @@ from kiosk.contract.local import (
 )
 from kiosk.contract.mqtt import HelpUsage, SessionAssist
 from kiosk.contract.paths import AGENT_SOCKET
+from kiosk.wakeable import WakeableThread
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-class AgentLink:
+class AgentLink(WakeableThread):
     """Sends the UI's heartbeats and session events to the agent; receives its orders."""
 
     def __init__(
@@ -64,6 +63,7 @@ class AgentLink:
         retry_interval_s: float = DEFAULT_RETRY_INTERVAL_S,
         max_queued: int = DEFAULT_MAX_QUEUED,
     ) -> None:
+        super().__init__()
         self._path = path
         self._ui_version = ui_version
         self._on_message = on_message
@@ -74,40 +74,18 @@ class AgentLink:
         self._connected = False
         self._dropped = 0
         self._malformed = 0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)
 
     # ---------------------------------------------------------------------------------------
     # Life cycle
 
     def start(self) -> None:
         """Start connecting in the background; returns at once."""
-        self._thread = threading.Thread(target=self._run, name="kiosk-agentlink", daemon=True)
-        self._thread.start()
+        self._start_thread(self._run, "kiosk-agentlink")
 
     def stop(self) -> None:
         """Disconnect and stop the background thread."""
-        self._stopping.set()
-        self._wake()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._wake_reader.close()
-        self._wake_writer.close()
-
-    def __enter__(self) -> AgentLink:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._stop_thread()
+        self._close_wake()
 
     @property
     def connected(self) -> bool:
@@ -187,10 +165,6 @@ class AgentLink:
         self._wake()
         return True
 
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            self._wake_writer.send(b"\0")
-
     # ---------------------------------------------------------------------------------------
     # The background thread
 
@@ -246,8 +220,7 @@ class AgentLink:
                 selector.modify(sock, events, "agent")
                 for key, mask in selector.select(timeout=1.0):
                     if key.data == "wake":
-                        with contextlib.suppress(BlockingIOError):
-                            self._wake_reader.recv(4096)
+                        self._drain_wake()
                         continue
                     if mask & selectors.EVENT_WRITE:
                         try:

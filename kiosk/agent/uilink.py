@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 from kiosk.agent.messages import UiState
@@ -53,6 +52,7 @@ from kiosk.contract.wire import (
     Scalar,
     utc_now,
 )
+from kiosk.wakeable import WakeableThread
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _assembled(parts: dict[int, str] | None, max_bytes: int) -> bytes | None:
     return png
 
 
-class UiLinkServer:
+class UiLinkServer(WakeableThread):
     """Listens for kiosk UIs on a Unix socket; knows whether the UI is alive and what it did."""
 
     def __init__(
@@ -121,6 +121,7 @@ class UiLinkServer:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        super().__init__()
         self._path = path
         self._on_session_event = on_session_event
         self._liveness_timeout_s = liveness_timeout_s
@@ -147,12 +148,7 @@ class UiLinkServer:
         self._malformed_lines = 0
         self._oversized_lines = 0
         self._was_alive = False
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._listener: socket.socket | None = None
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)
         self._selector = selectors.DefaultSelector()
         self._socket_inode: int | None = None
 
@@ -173,16 +169,12 @@ class UiLinkServer:
         self._listener.setblocking(False)
         self._selector.register(self._listener, selectors.EVENT_READ, "listener")
         self._selector.register(self._wake_reader, selectors.EVENT_READ, "wake")
-        self._thread = threading.Thread(target=self._serve, name="kiosk-uilink", daemon=True)
-        self._thread.start()
+        self._start_thread(self._serve, "kiosk-uilink")
         log.info("terminal %s: listening for the kiosk UI on %s", self._terminal_id, self._path)
 
     def stop(self) -> None:
         """Close every connection and remove the socket file (if it is still ours)."""
-        self._stopping.set()
-        self._wake()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_thread()
         with self._lock:
             for connection in list(self._connections.values()):
                 self._close(connection)
@@ -192,23 +184,10 @@ class UiLinkServer:
             self._listener = None
             self._remove_socket_file()
         self._selector.close()
-        self._wake_reader.close()
-        self._wake_writer.close()
+        self._close_wake()
         with self._wipe_done:
             self._wipe_done.notify_all()
             self._screenshot_done.notify_all()
-
-    def __enter__(self) -> UiLinkServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _bind(self) -> socket.socket:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -355,10 +334,6 @@ class UiLinkServer:
             with self._lock:
                 self._screenshots.pop(request_id, None)
 
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            self._wake_writer.send(b"\0")
-
     # ---------------------------------------------------------------------------------------
     # The server thread
 
@@ -370,8 +345,7 @@ class UiLinkServer:
                 if key.data == "listener":
                     self._accept()
                 elif key.data == "wake":
-                    with contextlib.suppress(BlockingIOError):
-                        self._wake_reader.recv(4096)
+                    self._drain_wake()
                 elif isinstance(key.data, _Connection):
                     if mask & selectors.EVENT_READ:
                         self._read(key.data)

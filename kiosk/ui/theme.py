@@ -44,52 +44,34 @@ class Palette:
         return asdict(self)
 
 
-NORMAL: Final = Palette(
-    background="#0b2440",
-    text="#ffffff",
-    surface="#061629",
-    surfaceText="#ffffff",
-    card="#ffffff",
-    cardText="#0b2440",
-    cardSubtext="#2d3e50",
-    cardBorder="#ffffff",
-    pictogramBackground="#ffffff",
-    button="#ffffff",
-    buttonText="#0b2440",
-    buttonBorder="#ffffff",
-    prominent="#ffd34d",
-    prominentText="#0b2440",
-    pressed="#fff1c2",
-    pressedText="#0b2440",
-    pressedBorder="#e0a100",
-    accent="#ffd34d",
-    warning="#ffd34d",
-    warningText="#0b2440",
-)
+#: Each colour of a palette in the normal theme and in the high contrast one, whose yellow and
+#: white on black is the combination low-vision readers ask for most.
+_COLOURS: Final = {
+    #  field: (normal, high contrast)
+    "background": ("#0b2440", "#000000"),
+    "text": ("#ffffff", "#ffffff"),
+    "surface": ("#061629", "#000000"),
+    "surfaceText": ("#ffffff", "#ffff00"),
+    "card": ("#ffffff", "#000000"),
+    "cardText": ("#0b2440", "#ffff00"),
+    "cardSubtext": ("#2d3e50", "#ffffff"),
+    "cardBorder": ("#ffffff", "#ffff00"),
+    "pictogramBackground": ("#ffffff", "#ffffff"),
+    "button": ("#ffffff", "#000000"),
+    "buttonText": ("#0b2440", "#ffffff"),
+    "buttonBorder": ("#ffffff", "#ffffff"),
+    "prominent": ("#ffd34d", "#ffff00"),
+    "prominentText": ("#0b2440", "#000000"),
+    "pressed": ("#fff1c2", "#ffffff"),
+    "pressedText": ("#0b2440", "#000000"),
+    "pressedBorder": ("#e0a100", "#ffff00"),
+    "accent": ("#ffd34d", "#ffff00"),
+    "warning": ("#ffd34d", "#ffff00"),
+    "warningText": ("#0b2440", "#000000"),
+}
 
-#: Yellow and white on black: the combination low-vision readers ask for most.
-HIGH_CONTRAST: Final = Palette(
-    background="#000000",
-    text="#ffffff",
-    surface="#000000",
-    surfaceText="#ffff00",
-    card="#000000",
-    cardText="#ffff00",
-    cardSubtext="#ffffff",
-    cardBorder="#ffff00",
-    pictogramBackground="#ffffff",
-    button="#000000",
-    buttonText="#ffffff",
-    buttonBorder="#ffffff",
-    prominent="#ffff00",
-    prominentText="#000000",
-    pressed="#ffffff",
-    pressedText="#000000",
-    pressedBorder="#ffff00",
-    accent="#ffff00",
-    warning="#ffff00",
-    warningText="#000000",
-)
+NORMAL: Final = Palette(**{field: normal for field, (normal, _) in _COLOURS.items()})
+HIGH_CONTRAST: Final = Palette(**{field: high for field, (_, high) in _COLOURS.items()})
 
 PALETTES: Final = {"normal": NORMAL, "high-contrast": HIGH_CONTRAST}
 

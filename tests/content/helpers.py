@@ -39,11 +39,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         del format, args
 
 
+class _Server(ThreadingHTTPServer):
+    # The benchmark's whole fleet may connect at the same moment (bench/content_fleet.py).
+    request_queue_size = 256
+
+
 @contextmanager
 def static_server(root: Path) -> Iterator[str]:
     """Serve ``root`` over HTTP on a free port; yield its base URL."""
     handler = functools.partial(_QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

@@ -1,41 +1,32 @@
-"""Initial schema: terminals, health samples, events, command acks, users, rejections.
-
-Revision ID: 0001
-Revises: (none)
-Create Date: 2025-11-25
-"""
+"""Initial schema: terminals, health samples, events, command acks, users, rejections."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from fleet.migrations import ddl
+
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "rejected_messages",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=True),
+        ddl.id_column(),
+        ddl.terminal_id_column(nullable=True),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_detail", sa.String(length=300), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rejected_messages")),
-        sa.UniqueConstraint(
-            "terminal_id", "reason", name=op.f("uq_rejected_messages_terminal_id_reason")
-        ),
+        ddl.primary_key("rejected_messages"),
+        ddl.unique("rejected_messages", "terminal_id", "reason"),
     )
     op.create_table(
         "terminals",
-        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("id", sa.String(length=ddl.TERMINAL_ID_LENGTH), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("state_since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
@@ -54,11 +45,11 @@ def upgrade() -> None:
             "state IN ('unknown', 'online', 'offline', 'lost')",
             name=op.f("ck_terminals_state_known"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_terminals")),
+        ddl.primary_key("terminals"),
     )
     op.create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=256), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
@@ -66,29 +57,22 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "role IN ('viewer', 'operator', 'admin')", name=op.f("ck_users_role_known")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        ddl.primary_key("users"),
+        ddl.unique("users", "username"),
     )
     op.create_table(
         "command_acks",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.id_column(),
+        ddl.terminal_id_column(),
         sa.Column("command_id", sa.String(length=64), nullable=False),
         sa.Column("result", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_command_acks_terminal_id_terminals"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_command_acks")),
-        sa.UniqueConstraint(
-            "terminal_id", "seq", "sent_at", name=op.f("uq_command_acks_terminal_id_seq_sent_at")
-        ),
+        ddl.cascade("command_acks", "terminal_id", "terminals"),
+        ddl.primary_key("command_acks"),
+        ddl.unique("command_acks", "terminal_id", "seq", "sent_at"),
     )
     with op.batch_alter_table("command_acks", schema=None) as batch_op:
         batch_op.create_index(
@@ -97,45 +81,31 @@ def upgrade() -> None:
 
     op.create_table(
         "events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.id_column(),
+        ddl.terminal_id_column(),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_events_terminal_id_terminals"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
-        sa.UniqueConstraint(
-            "terminal_id", "seq", "sent_at", name=op.f("uq_events_terminal_id_seq_sent_at")
-        ),
+        ddl.cascade("events", "terminal_id", "terminals"),
+        ddl.primary_key("events"),
+        ddl.unique("events", "terminal_id", "seq", "sent_at"),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_received_at"), ["received_at"], unique=False)
 
     op.create_table(
         "health_samples",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.id_column(),
+        ddl.terminal_id_column(),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_health_samples_terminal_id_terminals"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_health_samples")),
-        sa.UniqueConstraint(
-            "terminal_id", "seq", "sent_at", name=op.f("uq_health_samples_terminal_id_seq_sent_at")
-        ),
+        ddl.cascade("health_samples", "terminal_id", "terminals"),
+        ddl.primary_key("health_samples"),
+        ddl.unique("health_samples", "terminal_id", "seq", "sent_at"),
     )
     with op.batch_alter_table("health_samples", schema=None) as batch_op:
         batch_op.create_index(

@@ -1,28 +1,21 @@
-"""Commands to terminals (the outbox and their states); richer latest health on terminals.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-25
-"""
+"""Commands to terminals (the outbox and their states); richer latest health on terminals."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from fleet.migrations import ddl
+
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "commands",
         sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.terminal_id_column(),
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
@@ -36,13 +29,8 @@ def upgrade() -> None:
             "state IN ('pending', 'accepted', 'done', 'failed', 'refused', 'expired')",
             name=op.f("ck_commands_state_known"),
         ),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_commands_terminal_id_terminals"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_commands")),
+        ddl.cascade("commands", "terminal_id", "terminals"),
+        ddl.primary_key("commands"),
     )
     with op.batch_alter_table("commands", schema=None) as batch_op:
         batch_op.create_index("ix_commands_state_expires_at", ["state", "expires_at"], unique=False)

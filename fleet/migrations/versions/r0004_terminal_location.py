@@ -1,21 +1,12 @@
-"""Where each terminal stands: site name, commune and coordinates.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-25
-"""
+"""Where each terminal stands: site name, commune and coordinates."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,21 +1,14 @@
-"""Disabled users, login failures for rate limiting, API tokens.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-25
-"""
+"""Disabled users, login failures for rate limiting, API tokens."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
+from fleet.migrations import ddl
+
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -26,17 +19,17 @@ def upgrade() -> None:
 
     op.create_table(
         "login_failures",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+        ddl.primary_key("login_failures"),
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.create_index("ix_login_failures_key_at", ["key", "at"])
 
     op.create_table(
         "api_tokens",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
@@ -47,8 +40,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "role IN ('viewer', 'operator', 'admin')", name=op.f("ck_api_tokens_role_known")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
-        sa.UniqueConstraint("secret_hash", name=op.f("uq_api_tokens_secret_hash")),
+        ddl.primary_key("api_tokens"),
+        ddl.unique("api_tokens", "secret_hash"),
     )
 
 

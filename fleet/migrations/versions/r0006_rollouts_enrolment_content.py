@@ -1,29 +1,21 @@
-"""Rollouts of content, enrolment codes, content versions and decommissioning of terminals.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-25 09:04:19.305916
-"""
+"""Rollouts of content, enrolment codes, content versions and decommissioning of terminals."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import fleet.models
+from fleet.migrations import ddl
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "enrolment_codes",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("site_name", sa.String(length=120), nullable=False),
         sa.Column("commune", sa.String(length=80), nullable=True),
@@ -33,13 +25,13 @@ def upgrade() -> None:
         sa.Column("created_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", fleet.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("terminal_id", sa.String(length=40), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_enrolment_codes")),
-        sa.UniqueConstraint("code_hash", name=op.f("uq_enrolment_codes_code_hash")),
+        ddl.terminal_id_column(nullable=True),
+        ddl.primary_key("enrolment_codes"),
+        ddl.unique("enrolment_codes", "code_hash"),
     )
     op.create_table(
         "rollouts",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("version", sa.String(length=64), nullable=False),
         sa.Column("previous_version", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
@@ -51,33 +43,21 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rollouts")),
+        ddl.primary_key("rollouts"),
     )
     op.create_table(
         "rollout_targets",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("rollout_id", sa.Integer(), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.terminal_id_column(),
         sa.Column("wave", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("updated_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["rollout_id"],
-            ["rollouts.id"],
-            name=op.f("fk_rollout_targets_rollout_id_rollouts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_rollout_targets_terminal_id_terminals"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rollout_targets")),
-        sa.UniqueConstraint(
-            "rollout_id", "terminal_id", name=op.f("uq_rollout_targets_rollout_id_terminal_id")
-        ),
+        ddl.cascade("rollout_targets", "rollout_id", "rollouts"),
+        ddl.cascade("rollout_targets", "terminal_id", "terminals"),
+        ddl.primary_key("rollout_targets"),
+        ddl.unique("rollout_targets", "rollout_id", "terminal_id"),
     )
     with op.batch_alter_table("terminals", schema=None) as batch_op:
         batch_op.add_column(sa.Column("content_version", sa.String(length=64), nullable=True))

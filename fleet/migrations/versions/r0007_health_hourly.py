@@ -1,48 +1,33 @@
-"""Hourly roll-ups of health reports, kept after the raw reports expire.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-25 09:40:00
-"""
+"""Hourly roll-ups of health reports, kept after the raw reports expire."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import fleet.models
+from fleet.migrations import ddl
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "health_hourly",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.id_column(),
+        ddl.terminal_id_column(),
         sa.Column("hour", fleet.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("cpu_avg", sa.Float(), nullable=True),
-        sa.Column("cpu_max", sa.Float(), nullable=True),
-        sa.Column("memory_avg", sa.Float(), nullable=True),
-        sa.Column("memory_max", sa.Float(), nullable=True),
-        sa.Column("disk_avg", sa.Float(), nullable=True),
-        sa.Column("disk_max", sa.Float(), nullable=True),
-        sa.Column("temperature_avg", sa.Float(), nullable=True),
-        sa.Column("temperature_max", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_health_hourly_terminal_id_terminals"),
-            ondelete="CASCADE",
+        # Each figure's average and maximum over the hour.
+        *(
+            sa.Column(f"{figure}_{statistic}", sa.Float(), nullable=True)
+            for figure in ("cpu", "memory", "disk", "temperature")
+            for statistic in ("avg", "max")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_health_hourly")),
-        sa.UniqueConstraint("terminal_id", "hour", name=op.f("uq_health_hourly_terminal_id_hour")),
+        ddl.cascade("health_hourly", "terminal_id", "terminals"),
+        ddl.primary_key("health_hourly"),
+        ddl.unique("health_hourly", "terminal_id", "hour"),
     )
     op.create_index(op.f("ix_health_hourly_hour"), "health_hourly", ["hour"], unique=False)
     op.create_index(

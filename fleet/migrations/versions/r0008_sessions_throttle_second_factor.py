@@ -4,25 +4,18 @@ The signed cookie alone could not be ended by a logout; sessions now live in ``w
 ``login_failures`` (a hard block per key) gives way to ``auth_failures`` (growing delays per
 address and account, for logins and enrolment codes alike): its rows are only counters, so none
 are carried over.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-11-26
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import fleet.models
+from fleet.migrations import ddl
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -41,7 +34,7 @@ def upgrade() -> None:
 
     op.create_table(
         "auth_failures",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("scope", sa.String(length=16), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("account", sa.String(length=100), nullable=True),
@@ -49,7 +42,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "scope IN ('login', 'enrolment')", name=op.f("ck_auth_failures_scope_known")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_failures")),
+        ddl.primary_key("auth_failures"),
     )
     with op.batch_alter_table("auth_failures", schema=None) as batch_op:
         batch_op.create_index("ix_auth_failures_scope_address_at", ["scope", "address", "at"])
@@ -57,7 +50,7 @@ def upgrade() -> None:
 
     op.create_table(
         "web_sessions",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("created_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
@@ -68,31 +61,21 @@ def upgrade() -> None:
         ),
         sa.Column("address", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_web_sessions_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
-        sa.UniqueConstraint("secret_hash", name=op.f("uq_web_sessions_secret_hash")),
+        ddl.cascade("web_sessions", "user_id", "users"),
+        ddl.primary_key("web_sessions"),
+        ddl.unique("web_sessions", "secret_hash"),
     )
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.create_index("ix_web_sessions_user_id", ["user_id"])
 
     op.create_table(
         "recovery_codes",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("used_at", fleet.models.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_recovery_codes_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
+        ddl.cascade("recovery_codes", "user_id", "users"),
+        ddl.primary_key("recovery_codes"),
     )
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.create_index("ix_recovery_codes_user_id", ["user_id"])
@@ -111,10 +94,10 @@ def downgrade() -> None:
     op.drop_table("auth_failures")
     op.create_table(
         "login_failures",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+        ddl.primary_key("login_failures"),
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.create_index("ix_login_failures_key_at", ["key", "at"])

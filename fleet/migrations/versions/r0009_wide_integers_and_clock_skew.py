@@ -3,16 +3,11 @@
 On PostgreSQL ``seq``, ``birth_seq``, ``dropped_samples``, rejection counts and the keys of the
 three report tables were 32-bit INTEGER, so a ``seq`` the contract allows (and SQLite, whose
 INTEGER is 64-bit, kept) failed there. SQLite needs no change of type.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-01 10:00:00
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -20,11 +15,10 @@ import sqlalchemy as sa
 from alembic import op
 
 import fleet.models
+from fleet.migrations import ddl
 
 revision: str = "0009"
 down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 #: (table, column) made 64-bit on PostgreSQL.
 WIDENED: Final = (
@@ -77,7 +71,7 @@ def upgrade() -> None:
         sa.Column("last_value", fleet.models.BigInt, nullable=False),
         sa.Column("total", fleet.models.BigInt, nullable=False),
         sa.Column("updated_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_broker_counters")),
+        ddl.primary_key("broker_counters", "name"),
     )
 
 

@@ -1,30 +1,22 @@
-"""Notification channels set in the dashboard: e-mail addresses and webhooks per alert kind.
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-03 15:20:00
-"""
+"""Notification channels set in the dashboard: e-mail addresses and webhooks per alert kind."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import fleet.models
+from fleet.migrations import ddl
 
 revision: str = "0010"
 # The coordinator re-chains the r0010 revisions at merge; "0009" is r0009's revision id.
 down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "notification_channels",
-        sa.Column("id", sa.Integer(), nullable=False),
+        ddl.id_column(),
         sa.Column("medium", sa.String(length=16), nullable=False),
         sa.Column("target", sa.String(length=500), nullable=False),
         sa.Column("alert_kinds", sa.String(length=400), nullable=False),
@@ -36,7 +28,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "medium IN ('email', 'webhook')", name=op.f("ck_notification_channels_medium_known")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_channels")),
+        ddl.primary_key("notification_channels"),
     )
 
 

@@ -1,31 +1,24 @@
 """Availability: daily roll-ups of each terminal's state history, and of the fleet's; an
 index on ``state_changes.at`` for the fleet's recent outages.
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-03 15:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import fleet.models
+from fleet.migrations import ddl
 
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
         "availability_days",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("terminal_id", sa.String(length=40), nullable=False),
+        ddl.terminal_id_column(),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("observed_s", sa.Float(), nullable=False),
         sa.Column("online_s", sa.Float(), nullable=False),
@@ -35,16 +28,9 @@ def upgrade() -> None:
         sa.Column("sessions", sa.Integer(), nullable=False),
         sa.Column("share", sa.Float(), nullable=True),
         sa.Column("complete", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["terminal_id"],
-            ["terminals.id"],
-            name=op.f("fk_availability_days_terminal_id_terminals"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_availability_days")),
-        sa.UniqueConstraint(
-            "day", "terminal_id", name=op.f("uq_availability_days_day_terminal_id")
-        ),
+        ddl.cascade("availability_days", "terminal_id", "terminals"),
+        ddl.primary_key("availability_days"),
+        ddl.unique("availability_days", "day", "terminal_id"),
     )
     op.create_index(
         "ix_availability_days_day_share",
@@ -65,7 +51,7 @@ def upgrade() -> None:
         sa.Column("alerts", sa.Integer(), nullable=False),
         sa.Column("complete", sa.Boolean(), nullable=False),
         sa.Column("computed_at", fleet.models.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("day", name=op.f("pk_availability_fleet_days")),
+        ddl.primary_key("availability_fleet_days", "day"),
     )
     op.create_index("ix_state_changes_at", "state_changes", ["at"], unique=False)
 

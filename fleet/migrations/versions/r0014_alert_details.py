@@ -4,23 +4,15 @@
 min"); ``alerts.details`` now holds the facts (``{"state": "lost", "since": ...}``) that pages and
 notifications render through the catalog. ``summary`` stays: the English rendering, for logs and
 for alerts opened before this revision (shown as stored).
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-03 15:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
 down_revision: str | None = "0013"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

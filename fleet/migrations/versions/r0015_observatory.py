@@ -1,13 +1,6 @@
-"""The observatory: a site's priority neighbourhood (QPV) code, and the role `observatoire`.
-
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-03
-"""
+"""The observatory: a site's priority neighbourhood (QPV) code, and the role `observatoire`."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +8,6 @@ from alembic import op
 revision: str = "0015"
 # r0009's own revision id is "0009" (its file is r0009_wide_integers_and_clock_skew.py).
 down_revision: str | None = "0014"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _OLD_ROLES = "role IN ('viewer', 'operator', 'admin')"
 _NEW_ROLES = "role IN ('viewer', 'operator', 'admin', 'observatoire')"

@@ -6,23 +6,16 @@ state, the very expressions of ``fleet.api.overview.table.grid_columns``, then t
 then counted from the index alone, without reading the table. ``ix_terminals_state`` serves the
 counts by state of the summary, ``ix_terminals_health`` its "degraded" count (the columns
 ``degraded_condition`` reads). Plain indexes: nothing to migrate in the data.
-
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-03 15:30:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from alembic import op
 
 revision: str = "0016"
 down_revision: str | None = "0015"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 #: The grid as of this revision (1/40 degree of longitude from -0.8, 1/60 of latitude from
 #: 45.0): a test checks that the dashboard's queries read this index.

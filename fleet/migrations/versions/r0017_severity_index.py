@@ -15,15 +15,10 @@ a table scan in id order read the whole fleet when fewer than a page of them wer
 kept by triggers and indexed by trigrams (FTS5's trigram tokenizer on SQLite, pg_trgm's GIN
 on PostgreSQL), so that the overview's "contains" search reads the terminals it matches,
 not every row. The rest are indexes: nothing else to migrate in the data.
-
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-12-04 02:20:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 import sqlalchemy as sa
@@ -31,8 +26,6 @@ from alembic import op
 
 revision: str = "0017"
 down_revision: str | None = "0016"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SEVERITY_COLUMNS: Final = (
     "state",

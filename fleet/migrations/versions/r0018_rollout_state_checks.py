@@ -6,10 +6,6 @@ typo in the code would have been kept. The constraints name the states of
 (a migration does not follow later changes of the enums: a later one would change them). A row
 outside them (none is written by the fleet) makes the upgrade fail on PostgreSQL, which checks
 the rows it has; SQLite rebuilds the table (batch mode), which checks them as it copies.
-
-Revision ID: 0018
-Revises: 0017
-Create Date: 2026-12-04 02:10:00
 """
 
 from __future__ import annotations
@@ -21,8 +17,6 @@ from alembic import op
 
 revision: str = "0018"
 down_revision: str | None = "0017"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 #: The states of each table, as of this revision.
 STATES: Final = {
