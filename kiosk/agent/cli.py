@@ -23,11 +23,11 @@ from typing import Final
 
 from kiosk.agent.config import DEFAULT_CONFIG_PATH, AgentSettings, ConfigError, load_settings
 from kiosk.agent.i18n import Translate, gettext_for, languages
+from kiosk.agent.mqtt.fleet_link import AgentSession
 from kiosk.agent.notify import SystemdNotifier, configure_logging
 from kiosk.agent.outbox import Outbox, OutboxLimits
 from kiosk.agent.runtime import AgentRuntime
 from kiosk.agent.sensors import PsutilSensors, SensorBackend, SimulatedSensors
-from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter, read_boot_id
 from kiosk.cli import explain, guarded, speak
 from kiosk.cli.argparse_app import Parser

@@ -29,8 +29,8 @@ from kiosk.agent.enclosure import (
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJournal, SystemdJournal
 from kiosk.agent.messages import CommandOutput, Desired
+from kiosk.agent.mqtt.fleet_link import AgentSession
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
-from kiosk.agent.session import AgentSession
 from kiosk.agent.settings import InvalidSettings
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agent.uimessages import ContentSwitch

@@ -13,9 +13,9 @@ import pytest
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.messages import Enclosure, UiState  # what the agent's parts hand it
+from kiosk.agent.mqtt.fleet_link import AgentSession
 from kiosk.agent.outbox import Outbox
 from kiosk.agent.sensors import SimulatedSensors
-from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter
 from kiosk.contract.mqtt import (
     FLEET_USERNAME,
