@@ -2,7 +2,7 @@
 
 Three threads besides paho's own:
 
-- the caller's (:meth:`~kiosk.agent.mqtt.fleet_link.AgentSession.run`, in :mod:`.fleet_link`)
+- the caller's (:meth:`~kiosk.agent.mqtt.fleet_link.FleetLink.run`, in :mod:`.fleet_link`)
   samples health, decides what to publish (deadbands in :mod:`kiosk.agent.health`) and puts it
   in the :class:`~kiosk.agent.outbox.Outbox`;
 - ``mqtt-connection`` (:mod:`.connection`) connects, waits for the link to drop, and reconnects

@@ -1,6 +1,6 @@
 """The terminal's MQTT link to the fleet, started and stopped: what the agent's parts publish.
 
-:class:`AgentSession` puts together the connection (:mod:`.connection`), the outbox's drain
+:class:`FleetLink` puts together the connection (:mod:`.connection`), the outbox's drain
 (:mod:`.drain`) and what the fleet sends (:mod:`.inbound`), and runs the caller's thread: health
 sampled and published when it matters (:mod:`kiosk.agent.health`), debug events, the outbox's
 upkeep, the ``on_loop`` hook. Events and acks from any thread are numbered and queued here.
@@ -45,7 +45,7 @@ _KIND_OF_CHANNEL: Final = {
 }
 
 
-class AgentSession:
+class FleetLink:
     """The MQTT side of the agent for one terminal.
 
     Hooks, all optional: ``health_extras`` is called at each sample for the UI's and the
@@ -68,7 +68,7 @@ class AgentSession:
         on_command: Callable[[Command], None] | None = None,
         on_loop: Callable[[], None] | None = None,
     ) -> None:
-        """Prepare the session; raise ``ssl.SSLError`` or ``OSError`` if the CA file is unusable."""
+        """Prepare the link; raise ``ssl.SSLError`` or ``OSError`` if the CA file is unusable."""
         self._settings = settings
         self._terminal_id = settings.terminal_id
         self._sensors = sensors
@@ -119,7 +119,7 @@ class AgentSession:
 
     @property
     def boot_id(self) -> str:
-        """The OS boot id this session announces in its birth and will."""
+        """The OS boot id this link announces in its birth and will."""
         return self._boot_id
 
     def publish_event(self, kind: str, data: dict[str, Scalar] | None = None) -> Event:
