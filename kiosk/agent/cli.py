@@ -23,11 +23,11 @@ from typing import Final
 
 from kiosk.agent.config import DEFAULT_CONFIG_PATH, AgentSettings, ConfigError, load_settings
 from kiosk.agent.i18n import Translate, gettext_for, languages
+from kiosk.agent.mqtt.fleet_link import FleetLink
 from kiosk.agent.notify import SystemdNotifier, configure_logging
 from kiosk.agent.outbox import Outbox, OutboxLimits
 from kiosk.agent.runtime import AgentRuntime
 from kiosk.agent.sensors import PsutilSensors, SensorBackend, SimulatedSensors
-from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter, read_boot_id
 from kiosk.cli import explain, guarded, speak
 from kiosk.cli.argparse_app import Parser
@@ -131,8 +131,8 @@ def make_sensors(settings: AgentSettings) -> SensorBackend:
     return PsutilSensors()
 
 
-def build_session(settings: AgentSettings, _: Translate) -> AgentSession:
-    """The agent's MQTT session, or :class:`ConfigError` if its files cannot be used."""
+def build_fleet_link(settings: AgentSettings, _: Translate) -> FleetLink:
+    """The agent's MQTT link to the fleet, or :class:`ConfigError` if its files cannot be used."""
     state_dir = settings.state_dir
     try:
         # One counter for health, events and acks, so that the fleet de-duplicates by seq;
@@ -156,7 +156,7 @@ def build_session(settings: AgentSettings, _: Translate) -> AgentSession:
     # A queue directory that cannot be used is not fatal: the outbox falls back to memory.
     outbox = Outbox(state_dir / "outbox" if state_dir else None, settings.terminal_id, limits)
     try:
-        return AgentSession(
+        return FleetLink(
             settings, make_sensors(settings), message_seq, birth_seq, read_boot_id(), outbox
         )
     except (ssl.SSLError, OSError) as exc:
@@ -219,7 +219,7 @@ def run(config: Path, log_level: str, _: Translate) -> int:
     configure_logging(log_level.upper())
     try:
         settings = load_settings(config, _)
-        session = build_session(settings, _)
+        fleet_link = build_fleet_link(settings, _)
     except ConfigError as exc:
         explain(str(exc), _("Fix the configuration file, then start the agent again."))
         return EXIT_CONFIG
@@ -228,7 +228,7 @@ def run(config: Path, log_level: str, _: Translate) -> int:
     stop = threading.Event()
     stop_on_signals(stop, settings.terminal_id)
     release_startup_memory()
-    AgentRuntime(settings, session, SystemdNotifier()).run(stop)
+    AgentRuntime(settings, fleet_link, SystemdNotifier()).run(stop)
     return 0
 
 

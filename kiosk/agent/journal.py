@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Journal entries looked at for each line asked: room for the lines left out.
 SCAN_FACTOR: Final = 4
-#: The project's loggers (``kiosk``, ``kiosk.agent.session``...).
+#: The project's loggers (``kiosk``, ``kiosk.agent.mqtt.connection``...).
 _OWN_LOGGER_RE: Final = re.compile(r"kiosk(\.[A-Za-z0-9_.]+)?")
 #: A line the kiosk UI's logging printed on stderr: ``INFO kiosk.ui.home: message``.
 _OWN_STDERR_RE: Final = re.compile(

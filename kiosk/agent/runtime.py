@@ -1,6 +1,6 @@
-"""The agent put together: MQTT session, UI link, command processor, enclosure and systemd.
+"""The agent put together: its link to the fleet, UI link, command processor, enclosure, systemd.
 
-:mod:`kiosk.agent.session` owns the MQTT connection and the outbox; this module plugs the other
+:mod:`kiosk.agent.mqtt` owns the MQTT connection and the outbox; this module plugs the other
 parts into its hooks and runs them for the lifetime of the process.
 """
 
@@ -29,8 +29,8 @@ from kiosk.agent.enclosure import (
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.journal import JournalBackend, JournalLogHandler, SimulatedJournal, SystemdJournal
 from kiosk.agent.messages import CommandOutput, Desired
+from kiosk.agent.mqtt.fleet_link import FleetLink
 from kiosk.agent.notify import SystemdNotifier, watchdog_interval
-from kiosk.agent.session import AgentSession
 from kiosk.agent.uilink import UiLinkServer
 from kiosk.agent.uimessages import ContentSwitch
 from kiosk.contract.settings import InvalidSettings
@@ -91,12 +91,12 @@ class AgentRuntime:
     """Everything the agent runs, built from its settings."""
 
     settings: AgentSettings
-    session: AgentSession
+    fleet_link: FleetLink
     notifier: SystemdNotifier
     _content: ContentService | None = field(default=None, init=False)
 
     def run(self, stop: threading.Event) -> None:
-        """Start the UI link and the command processor, run the session until ``stop``."""
+        """Start the UI link and the command processor, run the link to the fleet until ``stop``."""
         settings = self.settings
         with ExitStack() as cleanup:
             state_dir = settings.state_dir
@@ -109,7 +109,7 @@ class AgentRuntime:
                 state_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
             ui_link = self._start_ui_link(cleanup)
             enclosure = make_enclosure(settings)
-            self.session.health_extras = lambda: HealthExtras(
+            self.fleet_link.health_extras = lambda: HealthExtras(
                 ui=ui_link.ui_state() if ui_link else None,
                 enclosure=enclosure.read() if enclosure else None,
             )
@@ -129,7 +129,7 @@ class AgentRuntime:
                 refresh_content=self._content.refresh if self._content else None,
                 journal=journal,
             )
-            self.session.on_desired = lambda desired: self._on_desired(desired, actions)
+            self.fleet_link.on_desired = lambda desired: self._on_desired(desired, actions)
             # What the fleet set before a restart still holds.
             self._apply_settings(load_saved_settings(state_dir))
             processor = CommandProcessor(
@@ -137,16 +137,16 @@ class AgentRuntime:
                 ack=self._ack,
                 store=CommandStore(state_dir / COMMANDS_FILE),
                 terminal_id=settings.terminal_id,
-                boot_id=self.session.boot_id,
+                boot_id=self.fleet_link.boot_id,
                 ack_output=self._ack_output,
             )
             cleanup.callback(processor.close)
             processor.finish_interrupted()
-            self.session.on_command = processor.on_command
-            self.session.on_loop = WatchdogPinger(self.notifier, watchdog_interval())
+            self.fleet_link.on_command = processor.on_command
+            self.fleet_link.on_loop = WatchdogPinger(self.notifier, watchdog_interval())
             self.notifier.ready(f"terminal {settings.terminal_id}: running")
             try:
-                self.session.run(stop)
+                self.fleet_link.run(stop)
             finally:
                 self.notifier.stopping()
 
@@ -221,11 +221,11 @@ class AgentRuntime:
         """The settings that concern the agent itself (the UI gets its own through the link)."""
         interval = values.get("health_interval_s")
         if isinstance(interval, int | float) and not isinstance(interval, bool):
-            self.session.set_health_interval(float(interval))
+            self.fleet_link.set_health_interval(float(interval))
 
     def _ack_output(self, command_id: str, output: CommandOutput) -> None:
         try:
-            self.session.publish_ack(command_id, AckResult.DONE, None, output)
+            self.fleet_link.publish_ack(command_id, AckResult.DONE, None, output)
         except ValueError as exc:
             log.error(
                 "terminal %s: output of command %s not sent: %s",
@@ -237,7 +237,7 @@ class AgentRuntime:
 
     def _ack(self, command_id: str, result: AckResult, reason: str | None) -> None:
         try:
-            self.session.publish_ack(command_id, result, reason)
+            self.fleet_link.publish_ack(command_id, result, reason)
         except ValueError as exc:
             log.error(
                 "terminal %s: ack %s of command %s not sent: %s",
@@ -252,7 +252,7 @@ class AgentRuntime:
             # A version staged while the resident was there can now be shown.
             self._content.session_ended()
         try:
-            self.session.publish_event(kind, data)
+            self.fleet_link.publish_event(kind, data)
         except ValueError as exc:
             log.error("terminal %s: UI event %s not sent: %s", self.settings.terminal_id, kind, exc)
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import random
 
-from kiosk.agent.session import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, reconnect_delay
+from kiosk.agent.mqtt.connection import (
+    RECONNECT_MAX_DELAY_S,
+    RECONNECT_MIN_DELAY_S,
+    reconnect_delay,
+)
 
 
 def test_delays_stay_within_bounds() -> None:

@@ -77,11 +77,13 @@ def resident_journal() -> SimulatedJournal:
     """The journal of a terminal after a visit: the project's lines (some quoting an address,
     an e-mail or a number), and what Chromium, Qt or a page printed on the kiosk's stderr."""
     journal = SimulatedJournal()
-    journal.write("kiosk-agent.service", "terminal bdx-1: connected", logger="kiosk.agent.session")
+    journal.write(
+        "kiosk-agent.service", "terminal bdx-1: connected", logger="kiosk.agent.mqtt.connection"
+    )
     journal.write(
         "kiosk-agent.service",
         f"terminal bdx-1: odd reply from {RESIDENT_URL} for {RESIDENT_MAIL}",
-        logger="kiosk.agent.session",
+        logger="kiosk.agent.mqtt.connection",
         priority=4,
     )
     journal.write("kiosk-agent.service", f"paho: {RESIDENT_URL}", logger="paho.mqtt.client")
@@ -457,7 +459,7 @@ def test_a_real_journal_gives_nothing_a_foreign_process_wrote(
                 "UNIT": unit,
                 "_SYSTEMD_UNIT": unit,
                 "SYSLOG_IDENTIFIER": "kiosk-agent",
-                "LOGGER": "kiosk.agent.session",
+                "LOGGER": "kiosk.agent.mqtt.connection",
             },
         )
     journal: Any = importlib.import_module("systemd.journal")

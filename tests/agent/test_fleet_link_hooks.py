@@ -1,4 +1,4 @@
-"""The session's hooks, in-process against a real Mosquitto: what the lead wires other parts to."""
+"""The fleet link's hooks, in process against a real Mosquitto: what the lead wires parts to."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from kiosk.agent.config import AgentSettings
 from kiosk.agent.health import HealthExtras
 from kiosk.agent.messages import Enclosure, UiState  # what the agent's parts hand it
+from kiosk.agent.mqtt.fleet_link import FleetLink
 from kiosk.agent.outbox import Outbox
 from kiosk.agent.sensors import SimulatedSensors
-from kiosk.agent.session import AgentSession
 from kiosk.agent.state import PersistentCounter
 from kiosk.contract.mqtt import (
     FLEET_USERNAME,
@@ -64,7 +64,7 @@ def hooks() -> Hooks:
 
 
 @pytest.fixture
-def session(broker: TestBroker, tmp_path: Path, hooks: Hooks) -> Iterator[AgentSession]:
+def fleet_link(broker: TestBroker, tmp_path: Path, hooks: Hooks) -> Iterator[FleetLink]:
     settings = AgentSettings.from_mapping(
         {
             "terminal_id": TERMINAL,
@@ -77,7 +77,7 @@ def session(broker: TestBroker, tmp_path: Path, hooks: Hooks) -> Iterator[AgentS
             "health": {"interval_s": 0.2, "max_silence_s": 0.2},
         }
     )
-    agent = AgentSession(
+    agent = FleetLink(
         settings,
         SimulatedSensors(seed=TERMINAL),
         PersistentCounter(None),
@@ -100,7 +100,7 @@ def session(broker: TestBroker, tmp_path: Path, hooks: Hooks) -> Iterator[AgentS
 
 
 def test_hooks_feed_health_commands_acks_and_events(
-    session: AgentSession, listener: FleetListener, hooks: Hooks, broker: TestBroker
+    fleet_link: FleetLink, listener: FleetListener, hooks: Hooks, broker: TestBroker
 ) -> None:
     listener.expect(lambda r: isinstance(r.message, Status) and r.message.state == "online")
     health = listener.expect(lambda r: isinstance(r.message, Health)).message
@@ -118,8 +118,8 @@ def test_hooks_feed_health_commands_acks_and_events(
     )
     broker.send_command(TERMINAL, command)
     assert same_json(hooks.commands.get(timeout=10), command)
-    ack = session.publish_ack(command.id, "done")
-    event = session.publish_event("wipe_done", {"ok": True})
+    ack = fleet_link.publish_ack(command.id, "done")
+    event = fleet_link.publish_event("wipe_done", {"ok": True})
     assert event.seq == ack.seq + 1
 
     got_ack = listener.expect(lambda r: isinstance(r.message, CommandAck)).message
@@ -132,11 +132,11 @@ def test_hooks_feed_health_commands_acks_and_events(
     assert later.seq > event.seq > health.seq
 
 
-def test_an_invalid_event_is_refused_without_a_gap(session: AgentSession) -> None:
-    first = session.publish_event("probe")
+def test_an_invalid_event_is_refused_without_a_gap(fleet_link: FleetLink) -> None:
+    first = fleet_link.publish_event("probe")
     with pytest.raises(ValueError, match="kind"):
-        session.publish_event("Not A Name")
+        fleet_link.publish_event("Not A Name")
     with pytest.raises(ValueError, match="data"):
-        session.publish_event("probe", {"url": "https://example.org/private"})
-    second = session.publish_event("probe")
+        fleet_link.publish_event("probe", {"url": "https://example.org/private"})
+    second = fleet_link.publish_event("probe")
     assert second.seq > first.seq
