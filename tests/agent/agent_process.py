@@ -56,6 +56,8 @@ class AgentProcess:
 
     def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
+        # There before the reader thread opens it: a test may read it at once (nothing yet).
+        log_path.touch()
         self.lines: queue.Queue[str] = queue.Queue()
         self.process = subprocess.Popen(
             agent_command(config, "--log-level", "debug"),
