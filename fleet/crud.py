@@ -25,6 +25,7 @@ from fleet.models import (
     Terminal,
     User,
 )
+from fleet.roles import Role
 from fleet.states import TerminalState
 
 
@@ -142,7 +143,7 @@ def list_users(session: Session) -> Sequence[User]:
 
 
 def active_admin_count(session: Session) -> int:
-    query = select(func.count()).select_from(User).where(User.role == "admin", ~User.disabled)
+    query = select(func.count()).select_from(User).where(User.role == Role.ADMIN, ~User.disabled)
     return int(session.scalar(query) or 0)
 
 
@@ -154,14 +155,14 @@ def check_role(role: str) -> str:
 
 def _refuse_losing_last_admin(session: Session, user: User) -> None:
     """No change may leave the fleet without an enabled administrator."""
-    if user.role == "admin" and not user.disabled and active_admin_count(session) <= 1:
+    if user.role == Role.ADMIN and not user.disabled and active_admin_count(session) <= 1:
         raise UserChangeRefused("last_admin")
 
 
 def set_user_role(session: Session, user: User, role: str) -> None:
     """Change a user's role; the caller commits."""
     check_role(role)
-    if role != "admin":
+    if role != Role.ADMIN:
         _refuse_losing_last_admin(session, user)
     user.role = role
 

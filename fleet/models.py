@@ -32,6 +32,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from fleet.roles import Role
 from fleet.states import (
     AlertState,
     CommandState,
@@ -41,7 +42,7 @@ from fleet.states import (
     check_sql,
 )
 
-USER_ROLES: Final = ("viewer", "operator", "admin", "observatoire")
+USER_ROLES: Final = tuple(Role)
 #: The role of the observatory's people: the observatory's pages and nothing else.
 OBSERVATORY_ROLE: Final = "observatoire"
 
@@ -285,16 +286,12 @@ class User(Base):
     """A person of the operations team who may log in to the dashboard."""
 
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('viewer', 'operator', 'admin', 'observatoire')", name="role_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(check_sql("role", Role), name="role_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
     created_at: Mapped[datetime]
     #: A disabled user cannot log in, and their open sessions stop working at once.
     disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -483,11 +480,7 @@ class ApiToken(Base):
     """A named API token: only the SHA-256 of its secret is kept."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('viewer', 'operator', 'admin', 'observatoire')", name="role_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(check_sql("role", Role), name="role_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fleet.models import RecoveryCode, User
+from fleet.roles import SECOND_FACTOR_ROLES
 
 ISSUER: Final = "Bornes"
 #: Steps either side of now that are still accepted.
@@ -157,4 +158,4 @@ def unused_recovery_codes(session: Session, user: User) -> int:
 
 def required_for(user: User, required: bool) -> bool:
     """Whether this user must have a second factor before using the dashboard."""
-    return required and user.role in ("operator", "admin") and not user.uses_single_sign_on
+    return required and user.role in SECOND_FACTOR_ROLES and not user.uses_single_sign_on

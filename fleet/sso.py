@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from fleet import audit
 from fleet.core.config import FleetSettings
 from fleet.models import User
+from fleet.roles import SIGN_ON_ORDER, Role
 
 if TYPE_CHECKING:
     from authlib.integrations.starlette_client import OAuth
@@ -32,7 +33,7 @@ PROVIDER_NAME: Final = "directory"
 NO_PASSWORD: Final = "!sso"
 USERNAME_PATTERN: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 #: From the highest role down: the first whose groups the person is in wins.
-ROLE_ORDER: Final = ("admin", "operator", "viewer")
+ROLE_ORDER: Final = SIGN_ON_ORDER
 HTTP_TIMEOUT_S: Final = 10.0
 
 
@@ -57,9 +58,9 @@ def role_for(groups: object, settings: FleetSettings) -> str | None:
         return None
     member_of = {group for group in groups if isinstance(group, str)}
     mapping = {
-        "admin": _groups(settings.oidc_admin_groups),
-        "operator": _groups(settings.oidc_operator_groups),
-        "viewer": _groups(settings.oidc_viewer_groups),
+        Role.ADMIN: _groups(settings.oidc_admin_groups),
+        Role.OPERATOR: _groups(settings.oidc_operator_groups),
+        Role.VIEWER: _groups(settings.oidc_viewer_groups),
     }
     for role in ROLE_ORDER:
         if member_of & mapping[role]:

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from fleet import crud, second_factor, throttle, web_sessions
+from fleet import crud, roles, second_factor, throttle, web_sessions
 from fleet.api import formatting
 from fleet.api.templating import Templates
 from fleet.commands import Publisher
@@ -24,6 +24,7 @@ from fleet.core.config import FleetSettings
 from fleet.core.security import CSRF_SESSION_KEY, csrf_token_matches, new_csrf_token
 from fleet.i18n import fleet_translations, gettext_for, supported_or
 from fleet.models import OBSERVATORY_ROLE, ApiToken, User, WebSession
+from fleet.roles import Role
 from kiosk.contract.mqtt import TERMINAL_ID_PATTERN
 
 LANGUAGE_SESSION_KEY = "lang"
@@ -32,7 +33,7 @@ SESSION_SECRET_KEY = "sid"
 #: The header API clients echo the session's CSRF token in (the dashboard pages show it).
 CSRF_HEADER = "X-CSRF-Token"
 #: Who may send commands to terminals.
-COMMAND_ROLES = frozenset({"operator", "admin"})
+COMMAND_ROLES = roles.COMMAND_ROLES
 
 
 class LoginRequired(Exception):
@@ -350,7 +351,7 @@ def authenticated_by_token(request: Request) -> bool:
 def get_admin_page_user(user: PageUser, language: LanguageDep) -> User:
     """The logged-in administrator, or 403."""
     _ = language.gettext
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, _("Only administrators may manage this."))
     return user
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fleet import states
+from fleet import roles, states
 from fleet.alerts.labels import alert_kind_label, alert_since, alert_state_label, alert_text
 from fleet.api import formatting
 from fleet.api.deps import Language
@@ -50,10 +50,4 @@ def rollout_labels(language: Language) -> dict[str, Any]:
 
 
 def role_label(role: str, _: formatting.Gettext) -> str:
-    labels = {
-        "viewer": _("viewer"),
-        "operator": _("operator"),
-        "admin": _("administrator"),
-        "observatoire": _("observatory"),
-    }
-    return labels.get(role, role)
+    return roles.role_label(role, _)

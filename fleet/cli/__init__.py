@@ -36,6 +36,7 @@ from fleet.content.cli import app as content_app
 from fleet.core.db import make_session_factory
 from fleet.core.security import MIN_PASSWORD_LENGTH
 from fleet.ingest.supervisor import MAX_INGESTS, IngestSupervisor
+from fleet.roles import Role
 
 logger = logging.getLogger("fleet")
 
@@ -234,7 +235,7 @@ def create_admin(
     with database(settings) as engine, make_session_factory(engine)() as session:
         if crud.get_user(session, username) is not None:
             die(_("the user %(username)s already exists.") % {"username": username})
-        crud.create_user(session, username, password, role="admin")
+        crud.create_user(session, username, password, role=Role.ADMIN)
         # Whoever ran the command on the server: the dashboard has no session to name.
         operator = os.environ.get("SUDO_USER") or os.environ.get("USER") or "cli"
         audit.record(session, f"cli:{operator}", "admin_created", username)

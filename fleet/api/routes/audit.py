@@ -9,13 +9,14 @@ from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
 
-from fleet import audit
+from fleet import audit, roles
 from fleet.api import formatting
 from fleet.api.deps import (
     PageDep,
     SessionDep,
 )
 from fleet.i18n import N_
+from fleet.roles import Role
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -134,13 +135,8 @@ def audit_text(text: str | None, _: formatting.Gettext, depth: int = 0) -> str:
     typed, an id) as stored."""
     if not text:
         return formatting.MISSING
-    words = {
-        "viewer": _("viewer"),
-        "operator": _("operator"),
-        "admin": _("administrator"),
-    }
-    if text in words:
-        return words[text]
+    if text in roles.LABELS:
+        return roles.role_label(text, _)
     label = formatting.command_label(text, _)
     if label != text:
         return label
@@ -160,7 +156,7 @@ def audit_text(text: str | None, _: formatting.Gettext, depth: int = 0) -> str:
 @router.get("/audit", response_model=None)
 def audit_page(page: PageDep, session: SessionDep) -> Response:
     _ = page.language.gettext
-    if page.user.role != "admin":
+    if page.user.role != Role.ADMIN:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, _("Only administrators may read the audit log.")
         )

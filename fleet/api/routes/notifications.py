@@ -23,6 +23,7 @@ from fleet.alerts.rules import ALERT_KINDS
 from fleet.api import formatting
 from fleet.api.deps import CsrfForm, FormText, Page, PageDep, SessionDep, check_form_csrf
 from fleet.models import ALL_ALERT_KINDS, NotificationChannel
+from fleet.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def notifications_page(
     session: SessionDep,
     edit: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    if page.user.role != "admin":
+    if page.user.role != Role.ADMIN:
         return _refused(page)
     editing = session.get(NotificationChannel, edit) if edit is not None else None
     if edit is not None and editing is None:
@@ -220,7 +221,7 @@ def _save(
 
 def _admin_form(page: Page, form_csrf_token: str) -> Response | None:
     """The refusal for anyone but an administrator; 400 for a form without the CSRF token."""
-    if page.user.role != "admin":
+    if page.user.role != Role.ADMIN:
         return _refused(page)
     check_form_csrf(page.request, form_csrf_token)
     return None

@@ -22,6 +22,7 @@ from fleet.api.deps import (
 )
 from fleet.api.labels import role_label
 from fleet.models import USER_ROLES
+from fleet.roles import Role
 
 #: HTML pages: out of the API's OpenAPI document.
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -58,7 +59,7 @@ def create_token(
     page: AdminForm,
     session: SessionDep,
     name: FormText = "",
-    role: FormText = "viewer",
+    role: FormText = Role.VIEWER,
 ) -> Response:
     _ = page.language.gettext
     label = name.strip()

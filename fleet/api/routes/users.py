@@ -20,6 +20,7 @@ from fleet.api.deps import (
 from fleet.api.labels import role_label
 from fleet.core.security import MIN_PASSWORD_LENGTH
 from fleet.models import USER_ROLES
+from fleet.roles import Role
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 #: A user id in a path: SQL integers, positive.
@@ -60,7 +61,7 @@ def create_user(
     session: SessionDep,
     username: FormText = "",
     password: FormText = "",
-    role: FormText = "viewer",
+    role: FormText = Role.VIEWER,
 ) -> Response:
     _ = page.language.gettext
     name = username.strip()
