@@ -3,8 +3,8 @@
 The fleet renders :class:`AgentFile` to TOML (``fleet.enrolment.agent_config_toml``);
 ``kiosk-provision enroll`` reads the text back with :meth:`AgentFile.from_toml` before it writes
 anything; the agent reads the file with its own loader (:mod:`kiosk.agent.config`, without
-pydantic), which knows every other key too. ``tests/agent/test_agent_file.py`` checks that what
-the fleet writes is what the agent reads.
+pydantic), which knows every other key too. ``tests/agent/test_config_from_fleet.py`` checks
+that what the fleet writes is what the agent reads.
 
 Only what enrolment decides is here: the rest of ``agent.toml`` keeps the agent's defaults.
 Every value is bounded so that no answer can smuggle another key or section in: a host name is
