@@ -40,7 +40,6 @@ from kiosk.wakeable import WakeableThread
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOCKET_PATH: Final = AGENT_SOCKET
 DEFAULT_RETRY_INTERVAL_S: Final = 1.0
 #: Lines waiting for the socket before new ones are dropped.
 DEFAULT_MAX_QUEUED: Final = 64
@@ -56,7 +55,7 @@ class AgentLink(WakeableThread):
 
     def __init__(
         self,
-        path: Path = DEFAULT_SOCKET_PATH,
+        path: Path = AGENT_SOCKET,
         *,
         ui_version: str,
         on_message: Callable[[AgentMessage], None] | None = None,

@@ -26,12 +26,11 @@ from rich.text import Text
 from kiosk.cli import N_, die
 from kiosk.cli.typer_app import App
 from kiosk.contract.enrolment import EnrolmentStatus
-from kiosk.contract.paths import STATE_DIR
+from kiosk.contract.paths import AGENT_CONFIG_NAME, CA_NAME, ETC_DIR, STATE_DIR
 from kiosk.contract.version import SOFTWARE_VERSION
 from kiosk.i18n import DEFAULT_LANGUAGE, cli_language
 from provisioning import checks, client, enrol, files
 from provisioning.common import (
-    DEFAULT_ETC_DIR,
     EXIT_FAILED,
     EXIT_USAGE,
     SERVICES,
@@ -76,7 +75,7 @@ def check(
     ca: Annotated[
         Path | None, typer.Option("--ca", help=N_("CA certificate of the fleet and broker."))
     ] = None,
-    etc_dir: EtcDir = DEFAULT_ETC_DIR,
+    etc_dir: EtcDir = ETC_DIR,
     sys_root: Annotated[Path, typer.Option("--sys-root", hidden=True)] = Path("/sys"),
     proc_root: Annotated[Path, typer.Option("--proc-root", hidden=True)] = Path("/proc"),
     dev_root: Annotated[Path, typer.Option("--dev-root", hidden=True)] = Path("/dev"),
@@ -86,8 +85,8 @@ def check(
     _ = here._
     enrolled = files.read_enrolment(etc_dir) or {}
     fleet = fleet or enrolled.get("fleet")
-    if ca is None and (etc_dir / files.CA_FILE).is_file():
-        ca = etc_dir / files.CA_FILE
+    if ca is None and (etc_dir / CA_NAME).is_file():
+        ca = etc_dir / CA_NAME
     target = None
     if broker:
         host, _sep, port = broker.rpartition(":")
@@ -100,7 +99,7 @@ def check(
         target = (host, int(port))
     elif enrolled.get("mqtt_host"):
         target = (str(enrolled["mqtt_host"]), int(enrolled.get("mqtt_port", 8883)))
-    paths = checks.Paths(sys_root, proc_root, dev_root, state_dir, etc_dir / files.AGENT_CONFIG)
+    paths = checks.Paths(sys_root, proc_root, dev_root, state_dir, etc_dir / AGENT_CONFIG_NAME)
     results = checks.run_all(paths, checks.Targets(fleet, target, ca), _)
     labels = {
         checks.Verdict.PASS: Text(_("pass"), style="green"),
@@ -123,7 +122,7 @@ def check(
 
 def status(
     ctx: typer.Context,
-    etc_dir: EtcDir = DEFAULT_ETC_DIR,
+    etc_dir: EtcDir = ETC_DIR,
     no_systemctl: NoSystemctl = False,
     ca: FleetCa = None,
 ) -> None:
@@ -164,7 +163,7 @@ def status(
 
 def label(
     ctx: typer.Context,
-    etc_dir: EtcDir = DEFAULT_ETC_DIR,
+    etc_dir: EtcDir = ETC_DIR,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help=N_("PNG file to write (default: <id>.png).")),
@@ -206,7 +205,7 @@ def decommission(
             envvar="KIOSK_FLEET_TOKEN",
         ),
     ],
-    etc_dir: EtcDir = DEFAULT_ETC_DIR,
+    etc_dir: EtcDir = ETC_DIR,
     no_systemctl: NoSystemctl = False,
     ca: FleetCa = None,
 ) -> None:

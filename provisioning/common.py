@@ -18,13 +18,10 @@ import typer
 from rich.console import Console
 
 from kiosk.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, N_
-from kiosk.contract import paths
 from kiosk.i18n import DEFAULT_LANGUAGE, translator
 
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 DOMAIN: Final = "provisioning"
-DEFAULT_ETC_DIR: Final = paths.ETC_DIR
-DEFAULT_STATE_DIR: Final = paths.AGENT_STATE_DIR
 SERVICES: Final = ("kiosk-agent.service", "kiosk-ui.service")
 #: Exit codes: done; refused or failed (see what to do); the command line must be fixed.
 #: (``check`` has its own: 0 all pass, 1 some warn, 2 some fail; 70 is an unexpected error.)

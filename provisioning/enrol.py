@@ -20,10 +20,18 @@ from rich.text import Text
 
 from kiosk.cli import N_, die
 from kiosk.contract.enrolment import EnrolmentAnswer, EnrolmentRequest, EnrolmentStatus
+from kiosk.contract.paths import (
+    AGENT_CONFIG_NAME,
+    AGENT_STATE_DIR,
+    CA_NAME,
+    CONTENT_ROOT_NAME,
+    ENROLMENT_NAME,
+    ETC_DIR,
+    MQTT_PASSWORD_NAME,
+)
+from kiosk.contract.wire import Presence
 from provisioning import client, files
 from provisioning.common import (
-    DEFAULT_ETC_DIR,
-    DEFAULT_STATE_DIR,
     EXIT_OK,
     EXIT_USAGE,
     SERVICES,
@@ -64,7 +72,7 @@ def wait_online(
                 ca_file=ca,
             )
             seen = EnrolmentStatus.model_validate(answer.body)
-            if seen.state == "online":
+            if seen.state == Presence.ONLINE:
                 return seen
         except (client.FleetError, ValidationError):
             pass
@@ -93,10 +101,10 @@ def enroll(
         Path | None,
         typer.Option("--ca", help=N_("CA certificate of the fleet (HTTPS).")),
     ] = None,
-    etc_dir: EtcDir = DEFAULT_ETC_DIR,
+    etc_dir: EtcDir = ETC_DIR,
     state_dir: Annotated[
         Path, typer.Option("--state-dir", help=N_("The agent's state directory."))
-    ] = DEFAULT_STATE_DIR,
+    ] = AGENT_STATE_DIR,
     no_systemctl: NoSystemctl = False,
     wait_s: Annotated[
         float,
@@ -202,13 +210,13 @@ def enroll(
             )
         )
     to_write = [
-        files.FileToWrite(files.AGENT_CONFIG, result.agent_config),
-        files.FileToWrite(files.MQTT_PASSWORD, result.mqtt_password + "\n"),
+        files.FileToWrite(AGENT_CONFIG_NAME, result.agent_config),
+        files.FileToWrite(MQTT_PASSWORD_NAME, result.mqtt_password + "\n"),
     ]
     if result.ca_pem is not None:
-        to_write.append(files.FileToWrite(files.CA_FILE, result.ca_pem))
+        to_write.append(files.FileToWrite(CA_NAME, result.ca_pem))
     if result.content_root is not None:
-        to_write.append(files.FileToWrite(files.CONTENT_ROOT, result.content_root))
+        to_write.append(files.FileToWrite(CONTENT_ROOT_NAME, result.content_root))
     record = {
         "fleet": fleet,
         "terminal_id": new_id,
@@ -223,7 +231,7 @@ def enroll(
         "code_sha256": code_hash(code),
         "enrolled_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    to_write.append(files.FileToWrite(files.ENROLMENT, files.toml_text(record)))
+    to_write.append(files.FileToWrite(ENROLMENT_NAME, files.toml_text(record)))
     try:
         files.write_all(etc_dir, to_write)
     except OSError as error:

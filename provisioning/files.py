@@ -15,17 +15,18 @@ from typing import Any, Final
 
 from kiosk.contract import paths
 
-AGENT_CONFIG: Final = paths.AGENT_CONFIG_NAME
-MQTT_PASSWORD: Final = paths.MQTT_PASSWORD_NAME
-CA_FILE: Final = paths.CA_NAME
-CONTENT_ROOT: Final = paths.CONTENT_ROOT_NAME
-#: What kiosk-provision knows of the enrolment (fleet address, terminal, site, status token).
-ENROLMENT: Final = paths.ENROLMENT_NAME
-SECRET_FILES: Final = frozenset({AGENT_CONFIG, MQTT_PASSWORD, ENROLMENT})
+#: Mode 0600, owned by the agent's user; the other files are 0644.
+SECRET_FILES: Final = frozenset(
+    {paths.AGENT_CONFIG_NAME, paths.MQTT_PASSWORD_NAME, paths.ENROLMENT_NAME}
+)
 #: The agent's user: it must read its secrets, the UI must not (docs/systemd.md).
 AGENT_USER: Final = "kiosk-agent"
 #: Files removed by decommissioning: everything that identifies or authenticates the terminal.
-CREDENTIAL_FILES: Final = (AGENT_CONFIG, MQTT_PASSWORD, ENROLMENT)
+CREDENTIAL_FILES: Final = (
+    paths.AGENT_CONFIG_NAME,
+    paths.MQTT_PASSWORD_NAME,
+    paths.ENROLMENT_NAME,
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def toml_text(values: Mapping[str, Any]) -> str:
 
 
 def read_enrolment(etc_dir: Path) -> dict[str, Any] | None:
-    path = etc_dir / ENROLMENT
+    path = etc_dir / paths.ENROLMENT_NAME
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -103,7 +104,7 @@ def write_all(etc_dir: Path, files: list[FileToWrite]) -> None:
             os.chmod(staged, item.mode)
             if owner is not None and item.name in SECRET_FILES:
                 os.chown(staged, *owner)
-        ordered = sorted(files, key=lambda f: f.name == ENROLMENT)
+        ordered = sorted(files, key=lambda f: f.name == paths.ENROLMENT_NAME)
         for item in ordered:
             target = etc_dir / item.name
             backup: Path | None = None

@@ -21,7 +21,7 @@ from pathlib import Path
 from textwrap import indent
 from typing import Final
 
-from kiosk.agent.config import DEFAULT_CONFIG_PATH, AgentSettings, ConfigError, load_settings
+from kiosk.agent.config import AgentSettings, ConfigError, load_settings
 from kiosk.agent.i18n import Translate, gettext_for, languages
 from kiosk.agent.mqtt.fleet_link import FleetLink
 from kiosk.agent.notify import SystemdNotifier, configure_logging
@@ -32,6 +32,7 @@ from kiosk.agent.state import PersistentCounter, read_boot_id
 from kiosk.cli import explain, guarded, speak
 from kiosk.cli.argparse_app import Parser
 from kiosk.contract import paths
+from kiosk.contract.paths import AGENT_CONFIG
 from kiosk.i18n import DEFAULT_LANGUAGE
 
 log = logging.getLogger("kiosk.agent")
@@ -188,11 +189,9 @@ def build_parser(_: Translate) -> argparse.ArgumentParser:
         "-c",
         "--config",
         type=Path,
-        default=DEFAULT_CONFIG_PATH,
+        default=AGENT_CONFIG,
         metavar=_("FILE"),
-        help=_("The agent's TOML configuration file (default: {path}).").format(
-            path=DEFAULT_CONFIG_PATH
-        ),
+        help=_("The agent's TOML configuration file (default: {path}).").format(path=AGENT_CONFIG),
     )
     parser.add_argument(
         "--log-level",

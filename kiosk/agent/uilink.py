@@ -56,7 +56,6 @@ from kiosk.wakeable import WakeableThread
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOCKET_PATH: Final = AGENT_SOCKET
 DEFAULT_LIVENESS_TIMEOUT_S: Final = 10.0
 #: Bytes queued for one UI before it is considered stuck and disconnected.
 MAX_OUTBOUND_BYTES: Final = 256 * 1024
@@ -111,7 +110,7 @@ class UiLinkServer(WakeableThread):
 
     def __init__(
         self,
-        path: Path = DEFAULT_SOCKET_PATH,
+        path: Path = AGENT_SOCKET,
         *,
         on_session_event: SessionEventCallback | None = None,
         liveness_timeout_s: float = DEFAULT_LIVENESS_TIMEOUT_S,

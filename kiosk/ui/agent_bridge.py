@@ -60,8 +60,6 @@ END_REASONS: Final[dict[str, SessionEndReason]] = {
     EndReason.MAX_LENGTH.value: "max_length",
     EndReason.WIPE_NOW.value: "command",
 }
-#: The fleet's settings the UI applies while running (others belong to the agent).
-LIVE_SETTINGS: Final = UI_SETTINGS
 
 #: The widths tried for the picture of the screen, largest first, until its PNG fits the bound.
 SCREENSHOT_WIDTHS: Final = (1280, 960, 800, 640, 480, 360, 240)
@@ -264,7 +262,7 @@ class AgentBridge(QObject):
         return None
 
     def _apply_settings(self, message: Settings) -> None:
-        changes = {key: value for key, value in message.settings.items() if key in LIVE_SETTINGS}
+        changes = {key: value for key, value in message.settings.items() if key in UI_SETTINGS}
         if not changes:
             return
         try:

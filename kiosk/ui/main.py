@@ -15,6 +15,7 @@ from kiosk import __version__
 from kiosk.cli import guarded, speak
 from kiosk.cli.argparse_app import Parser
 from kiosk.contract.catalog import CatalogError, default_bundle_dir, load_catalog
+from kiosk.contract.paths import KIOSK_CONFIG
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ui.browser import prepare_web_engine
 from kiosk.ui.home import HomeLoadError, HomeScreen
@@ -28,7 +29,7 @@ from kiosk.ui.qt import (
     prepare_virtual_keyboard,
 )
 from kiosk.ui.session import SessionTimeouts
-from kiosk.ui.startsettings import DEFAULT_CONFIG_PATH, StartSettings, read_start_settings
+from kiosk.ui.startsettings import StartSettings, read_start_settings
 
 if TYPE_CHECKING:
     from kiosk.ui.agent_bridge import AgentBridge
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar=_("FILE.toml"),
-        help=_("Settings file (default: {path}, if it exists).").format(path=DEFAULT_CONFIG_PATH),
+        help=_("Settings file (default: {path}, if it exists).").format(path=KIOSK_CONFIG),
     )
     options.add_argument(
         "--catalog",

@@ -26,8 +26,6 @@ from kiosk.contract.paths import KIOSK_CONFIG
 from kiosk.contract.settings import IDLE_TIMEOUT_S, SETTING_BOUNDS
 from kiosk.i18n import DEFAULT_LANGUAGE
 
-#: Where a terminal keeps the kiosk's settings; a missing file there means the defaults.
-DEFAULT_CONFIG_PATH: Final = KIOSK_CONFIG
 #: The languages offered on the terminal unless the settings say otherwise.
 DEFAULT_LANGUAGES: Final = ("fr", "en", "es", "pt", "ar", "uk")
 LANGUAGE_PATTERN: Final = r"^[a-z]{2,3}$"
@@ -123,7 +121,7 @@ def plain_start_settings(values: Mapping[str, object], source: Path | None) -> S
 def read_start_settings(path: Path | None) -> StartSettings | None:
     """The first frame's settings from ``path`` (or the default file), or None when the model
     must decide (a file that cannot be read, a value the plain check is not sure of)."""
-    source = path if path is not None else DEFAULT_CONFIG_PATH
+    source = path if path is not None else KIOSK_CONFIG
     try:
         with source.open("rb") as handle:
             values = tomllib.load(handle)

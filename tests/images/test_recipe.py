@@ -302,20 +302,20 @@ def test_no_package_maintenance_timers() -> None:
 
 
 def test_technician_console_only_until_enrolled() -> None:
-    from kiosk.agent.config import DEFAULT_CONFIG_PATH
+    from kiosk.contract.paths import AGENT_CONFIG
 
     units = EXTRA / "usr/lib/systemd/system"
     technician = units / "kiosk-technician.service"
     unit = _ini(technician, "Unit")
     service = _ini(technician, "Service")
     ui = _ini(units / "kiosk-ui.service.d/50-enrolled.conf", "Unit")
-    assert unit["ConditionPathExists"] == f"!{DEFAULT_CONFIG_PATH}"
+    assert unit["ConditionPathExists"] == f"!{AGENT_CONFIG}"
     # Checked again before every restart: after the enrolment it stops for good.
-    assert service["ExecCondition"] == f"/usr/bin/test ! -e {DEFAULT_CONFIG_PATH}"
-    assert ui["ConditionPathExists"] == str(DEFAULT_CONFIG_PATH)
+    assert service["ExecCondition"] == f"/usr/bin/test ! -e {AGENT_CONFIG}"
+    assert ui["ConditionPathExists"] == str(AGENT_CONFIG)
     # The file the agent unit reads is the one the conditions name.
     agent = _ini(SYSTEMD / "kiosk-agent.service", "Service")
-    assert f"--config {DEFAULT_CONFIG_PATH}" in agent["ExecStart"]
+    assert f"--config {AGENT_CONFIG}" in agent["ExecStart"]
     assert "--autologin root tty1" in service["ExecStart"]
     assert service["TTYPath"] == "/dev/tty1"
     # No Conflicts= with kiosk-ui: systemd would drop one of the two start jobs at boot.

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from fleet.enrolment import agent_config_toml
 from kiosk.agent.config import load_settings
+from kiosk.contract import paths
 from kiosk.contract.enrolment import MAX_CA_CHARS, EnrolmentAnswer
 from kiosk.contract.wire import is_valid_terminal_id
 from provisioning import client, enrol, files
@@ -92,9 +93,14 @@ def test_an_honest_answer_is_written_and_the_agent_reads_it(tmp_path: Path) -> N
     etc_dir = tmp_path / "etc"
     code, output = enroll(etc_dir, honest_answer(etc_dir))
     assert code == 0, output
-    names = [files.AGENT_CONFIG, files.MQTT_PASSWORD, files.CA_FILE, files.CONTENT_ROOT]
-    assert sorted(p.name for p in etc_dir.iterdir()) == sorted([*names, files.ENROLMENT])
-    settings = load_settings(etc_dir / files.AGENT_CONFIG)
+    names = [
+        paths.AGENT_CONFIG_NAME,
+        paths.MQTT_PASSWORD_NAME,
+        paths.CA_NAME,
+        paths.CONTENT_ROOT_NAME,
+    ]
+    assert sorted(p.name for p in etc_dir.iterdir()) == sorted([*names, paths.ENROLMENT_NAME])
+    settings = load_settings(etc_dir / paths.AGENT_CONFIG_NAME)
     assert settings.terminal_id == "bdx-begles-001"
     assert (settings.mqtt.host, settings.mqtt.port) == ("broker.example.org", 8883)
     assert settings.mqtt.password is not None
@@ -239,7 +245,7 @@ def test_an_answer_no_honest_fleet_sends_is_refused_and_nothing_is_written(
 )
 def test_a_status_no_honest_fleet_sends_is_not_shown(tmp_path: Path, body: Any) -> None:
     record = {"fleet": "https://fleet.example.org", "terminal_id": "bdx-begles-001"}
-    (tmp_path / files.ENROLMENT).write_text(files.toml_text(record | {"status_token": "t"}))
+    (tmp_path / paths.ENROLMENT_NAME).write_text(files.toml_text(record | {"status_token": "t"}))
     with fleet_answering(body):
         result = provision_cli.runner.invoke(
             build_app("fr"), ["status", "--etc-dir", str(tmp_path), "--no-systemctl"]

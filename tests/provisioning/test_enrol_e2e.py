@@ -24,7 +24,7 @@ from fleet.cli.enrolment import app as enrolment_app
 from fleet.core.config import FleetSettings
 from fleet.core.db import make_engine, make_session_factory
 from fleet.models import Terminal
-from provisioning import files
+from kiosk.contract import paths
 from provisioning.cli import build_app
 from tests.conftest import TestBroker
 from tests.helpers import served, wait_until
@@ -61,7 +61,7 @@ class AgentRunner:
         # sensors, no reboot, a UI socket in the test's directory.
         config = self.work / "agent-test.toml"
         config.write_text(
-            (self.etc_dir / files.AGENT_CONFIG).read_text()
+            (self.etc_dir / paths.AGENT_CONFIG_NAME).read_text()
             + f'[ui]\nsocket = "{self.work / "agent.sock"}"\n'
             + '[actions]\nbackend = "simulated"\n'
             + '[sensors]\nbackend = "simulated"\n'
@@ -172,11 +172,11 @@ def test_enrol_see_online_decommission_and_the_broker_refuses_it(
             ["systemctl", "enable", "kiosk-agent.service", "kiosk-ui.service"],
             ["systemctl", "restart", "kiosk-agent.service", "kiosk-ui.service"],
         ]
-        for name in (files.AGENT_CONFIG, files.MQTT_PASSWORD, files.ENROLMENT):
+        for name in (paths.AGENT_CONFIG_NAME, paths.MQTT_PASSWORD_NAME, paths.ENROLMENT_NAME):
             assert (etc_dir / name).stat().st_mode & 0o777 == 0o600
-        config = tomllib.loads((etc_dir / files.AGENT_CONFIG).read_text())
+        config = tomllib.loads((etc_dir / paths.AGENT_CONFIG_NAME).read_text())
         assert config["terminal_id"] == "bdx-bordeaux-001"
-        assert config["mqtt"]["password_file"] == str(etc_dir / files.MQTT_PASSWORD)
+        assert config["mqtt"]["password_file"] == str(etc_dir / paths.MQTT_PASSWORD_NAME)
         terminal = terminal_row(fleet_settings, "bdx-bordeaux-001")
         assert terminal is not None
         assert terminal.state == "online"
@@ -194,7 +194,7 @@ def test_enrol_see_online_decommission_and_the_broker_refuses_it(
         assert "bdx-bordeaux-001" in status.output
 
         # Decommission from the unit, with an operator's token.
-        password = (etc_dir / files.MQTT_PASSWORD).read_text().strip()
+        password = (etc_dir / paths.MQTT_PASSWORD_NAME).read_text().strip()
         log = broker.running.config_dir / "mosquitto.log"
         log_before = len(log.read_text())
         gone = runner.invoke(
@@ -209,8 +209,8 @@ def test_enrol_see_online_decommission_and_the_broker_refuses_it(
             ],
         )
         assert gone.exit_code == 0, gone.output
-        assert not (etc_dir / files.MQTT_PASSWORD).exists()
-        assert not (etc_dir / files.AGENT_CONFIG).exists()
+        assert not (etc_dir / paths.MQTT_PASSWORD_NAME).exists()
+        assert not (etc_dir / paths.AGENT_CONFIG_NAME).exists()
 
         # The agent (still running: --no-systemctl) was dropped by the broker at once, and
         # its reconnections are refused.

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fleet.broker import free_port
 from fleet.core.config import FleetSettings
+from kiosk.contract import paths
 from provisioning import files, unit
 from provisioning.cli import build_app
 from tests.conftest import TestBroker
@@ -113,7 +114,7 @@ def test_decommission_with_a_bad_token_wipes_nothing(
     )
     assert refused.exit_code == 1
     assert "nothing was wiped" in refused.output
-    assert (etc_dir / files.MQTT_PASSWORD).exists()
+    assert (etc_dir / paths.MQTT_PASSWORD_NAME).exists()
 
 
 def test_a_failed_swap_puts_every_file_back(
@@ -121,7 +122,7 @@ def test_a_failed_swap_puts_every_file_back(
 ) -> None:
     etc_dir = tmp_path / "etc"
     etc_dir.mkdir()
-    (etc_dir / files.AGENT_CONFIG).write_text("old\n")
+    (etc_dir / paths.AGENT_CONFIG_NAME).write_text("old\n")
     real_replace = os.replace
     calls = []
 
@@ -136,14 +137,14 @@ def test_a_failed_swap_puts_every_file_back(
         files.write_all(
             etc_dir,
             [
-                files.FileToWrite(files.AGENT_CONFIG, "new\n"),
-                files.FileToWrite(files.MQTT_PASSWORD, "secret\n"),
-                files.FileToWrite(files.ENROLMENT, "x = 1\n"),
+                files.FileToWrite(paths.AGENT_CONFIG_NAME, "new\n"),
+                files.FileToWrite(paths.MQTT_PASSWORD_NAME, "secret\n"),
+                files.FileToWrite(paths.ENROLMENT_NAME, "x = 1\n"),
             ],
         )
     monkeypatch.undo()
-    assert sorted(p.name for p in etc_dir.iterdir()) == [files.AGENT_CONFIG]
-    assert (etc_dir / files.AGENT_CONFIG).read_text() == "old\n"
+    assert sorted(p.name for p in etc_dir.iterdir()) == [paths.AGENT_CONFIG_NAME]
+    assert (etc_dir / paths.AGENT_CONFIG_NAME).read_text() == "old\n"
 
 
 def _sysfs(root: Path, files: dict[str, str]) -> Path:

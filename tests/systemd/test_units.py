@@ -183,12 +183,11 @@ def test_every_program_is_a_declared_console_script_or_a_system_program() -> Non
 
 def test_the_agent_unit_matches_the_agent_defaults() -> None:
     from kiosk.agent.actions import UI_UNIT
-    from kiosk.agent.config import DEFAULT_CONFIG_PATH
-    from kiosk.agentlink import DEFAULT_SOCKET_PATH
+    from kiosk.contract.paths import AGENT_CONFIG, AGENT_SOCKET
 
     agent = (UNIT_DIR / "kiosk-agent.service").read_text()
-    assert f"--config {DEFAULT_CONFIG_PATH}" in agent
-    assert f"RuntimeDirectory={DEFAULT_SOCKET_PATH.parent.name}\n" in agent
+    assert f"--config {AGENT_CONFIG}" in agent
+    assert f"RuntimeDirectory={AGENT_SOCKET.parent.name}\n" in agent
     assert (UNIT_DIR / UI_UNIT).exists()
     assert (
         f'action.lookup("unit") === "{UI_UNIT}"'

@@ -98,7 +98,7 @@ def test_a_file_overrides_some_settings(tmp_path: Path) -> None:
 def test_missing_default_file_means_defaults(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("kiosk.ui.settings.DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    monkeypatch.setattr("kiosk.ui.settings.KIOSK_CONFIG", tmp_path / "absent.toml")
     assert load_settings(None) == KioskSettings()
 
 
