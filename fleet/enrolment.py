@@ -50,9 +50,11 @@ from kiosk.contract.enrolment import (
 from kiosk.contract.mqtt import ContractError, validate_terminal_id
 
 DEFAULT_TTL_H: Final = 24.0
-#: Where the terminal's files go unless the technician's tool says otherwise.
-DEFAULT_CONTENT_DIR: Final = str(paths.CONTENT_DIR)
 ENROL_ACTOR_PREFIX: Final = "enrolment-code:"
+
+
+class UnprintableText(ValueError):
+    """A site name or commune holding a control character (a tab, a line break, an escape)."""
 
 
 class EnrolmentSettings(BaseSettings):
@@ -181,9 +183,9 @@ def create_code(
         raise ValueError("site name: 1 to 120 characters")
     if commune is not None and len(commune.strip()) > MAX_COMMUNE_LENGTH:
         raise ValueError("commune: at most 80 characters")
-    if not re.fullmatch(PRINTABLE, site + (commune or "")):
+    if not re.fullmatch(PRINTABLE, site + (commune or "").strip()):
         # The enrolment answer carries them to the technician's screen (the contract's rule).
-        raise ValueError("site name and commune: no control characters")
+        raise UnprintableText("site name and commune: no control characters")
     if (latitude is None) != (longitude is None):
         raise ValueError("latitude and longitude go together")
     if (
@@ -371,7 +373,7 @@ def agent_config_toml(
     state_dir: str,
     with_ca: bool,
     content_base_url: str | None,
-    content_dir: str = DEFAULT_CONTENT_DIR,
+    content_dir: str = str(paths.CONTENT_DIR),
 ) -> str:
     """The terminal's ``agent.toml``: the password stays in ``<config_dir>/mqtt-password``.
 

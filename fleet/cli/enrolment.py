@@ -63,6 +63,15 @@ def create(
             created = enrolment.create_code(
                 session, site, commune, latitude, longitude, _operator(), crud.utc_now(), ttl
             )
+        except enrolment.UnprintableText:
+            die(
+                _(
+                    "the site name and the commune may not hold a tab, a line break or another "
+                    "control character."
+                ),
+                _("Type them on one line, between quotes."),
+                code=EXIT_USAGE,
+            )
         except ValueError:
             die(
                 _(

@@ -320,3 +320,30 @@ def test_a_fleet_that_could_not_answer_fully_refuses_before_spending_the_code(
     [stored] = rows(fleet_settings, EnrolmentCode)
     assert stored.used_at is None
     assert rows(fleet_settings, Terminal) == []
+
+
+@pytest.mark.parametrize("site", ["Mairie\tde Bègles", "Mairie\nde Bègles", "Mairie \x1b[2J"])
+def test_a_site_with_a_control_character_is_refused_in_words_that_say_so(
+    fleet_settings: FleetSettings, broker: TestBroker, site: str
+) -> None:
+    """The answer would carry it to the technician's screen: the form and the command line
+    refuse it, saying what is wrong, and no code is made."""
+    from typer.testing import CliRunner
+
+    from fleet.cli.enrolment import app as enrolment_app
+
+    with TestClient(fleet_app(fleet_settings, broker)) as client:
+        assert log_in(client).status_code == 303
+        token = csrf_token_of(client.get("/enrolment").text)
+        refused = client.post(
+            "/enrolment", data={"site": site, "commune": "Bègles", "csrf_token": token}
+        )
+    assert refused.status_code == 400
+    assert "ni tabulation, ni retour à la ligne" in refused.text
+    env = {"FLEET_DATABASE_URL": fleet_settings.database_url, "FLEET_DEFAULT_LANGUAGE": "fr"}
+    typed = CliRunner().invoke(
+        enrolment_app, ["create", "--site", site, "--commune", "Bègles"], env=env
+    )
+    assert typed.exit_code == 2
+    assert "ni tabulation, ni retour à la ligne" in typed.output
+    assert rows(fleet_settings, EnrolmentCode) == []

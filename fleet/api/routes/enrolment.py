@@ -185,6 +185,17 @@ def create_enrolment_code(
             page.now,
             ttl,
         )
+    except enrolment.UnprintableText:
+        session.rollback()
+        return _render(
+            page,
+            session,
+            error=_(
+                "The site name and the commune may not hold a tab, a line break or another "
+                "control character: type them on one line."
+            ),
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
     except ValueError:
         session.rollback()
         return _render(
