@@ -24,7 +24,7 @@ from kiosk.ui.settings import KioskSettings
 from tests.ui.conftest import OpenKiosk
 from tests.ui.standin import ALLOWED_HOST, TYPED_SECRET, Standin
 from tests.ui.test_agent_bridge import socket_path as socket_path
-from tests.ui.web import focus_field, open_standin, settled_value, type_text, wait_title
+from tests.ui.web import focus_field, open_standin, settled_value, type_text, url_of, wait_title
 
 pytestmark = pytest.mark.qt
 
@@ -119,7 +119,13 @@ def test_nothing_typed_or_visited_reaches_the_kiosk_logs(
     """Everything the kiosk logs during a visit (address visited, text typed), as the journal
     of kiosk-ui.service would hold it, gives nothing of the resident through the filter."""
     caplog.set_level(logging.DEBUG)
-    view = open_standin(kiosk.home, qtbot, standin.url("/?q=" + TYPED_SECRET))
+    visited = standin.url("/?q=" + TYPED_SECRET)
+    view = open_standin(kiosk.home, qtbot, visited)
+    # The tile's first page has the same title: wait for this one to be loaded, or the script
+    # that finds the field runs in the page being left and its answer is lost.
+    qtbot.waitUntil(
+        lambda: url_of(view) == visited and not view.property("loading"), timeout=10_000
+    )
     wait_title(qtbot, view, lambda title: title == "standin-home")
     focus_field(kiosk.home, qtbot, view, "#field")
     type_text(kiosk.home, TYPED_SECRET)
