@@ -22,10 +22,10 @@ from kiosk.contract.wire import (
     COMMAND_ID_PATTERN,
     LOCAL_PROTOCOL_VERSION,
     MAX_HELP_COUNT,
-    MAX_LINE_BYTES,
     SCREENSHOT_MAX_BYTES,
     LocalProtocolError,
     Scalar,
+    decode_local_line,
 )
 
 #: A catalog tile id: :data:`kiosk.contract.catalog.ID_PATTERN` (a test keeps the two the same; the
@@ -345,17 +345,7 @@ def _known_fields(kind: type[Any], raw: Mapping[str, Any], where: str) -> dict[s
 
 def decode_ui_message(line: bytes) -> UiMessage:
     """Decode one line sent by the UI, or raise :class:`LocalProtocolError`."""
-    if len(line) > MAX_LINE_BYTES:
-        raise LocalProtocolError("oversized", f"{len(line)} bytes > {MAX_LINE_BYTES}")
-    try:
-        raw: Any = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LocalProtocolError("bad_json", str(exc)) from exc
-    if not isinstance(raw, dict):
-        raise LocalProtocolError("bad_json", "line is not a JSON object")
-    version = raw.get("v")
-    if type(version) is not int or version != LOCAL_PROTOCOL_VERSION:
-        raise LocalProtocolError("unknown_version", f"v={version!r}, this side speaks v=1")
+    raw = decode_local_line(line)
     name = raw.get("type")
     kind = _UI_TYPES.get(name) if isinstance(name, str) else None
     if kind is None:

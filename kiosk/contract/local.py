@@ -11,8 +11,7 @@ identifiers where possible, and free text refuses anything containing ``://``.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -31,6 +30,7 @@ from kiosk.contract.wire import LOCAL_PROTOCOL_VERSION as LOCAL_PROTOCOL_VERSION
 from kiosk.contract.wire import MAX_LINE_BYTES as MAX_LINE_BYTES
 from kiosk.contract.wire import LineSplitter as LineSplitter
 from kiosk.contract.wire import LocalProtocolError as LocalProtocolError
+from kiosk.contract.wire import decode_local_line
 
 
 def _no_url(value: str) -> str:
@@ -195,20 +195,6 @@ def encode(message: LocalMessage) -> bytes:
     return message.model_dump_json().encode() + b"\n"
 
 
-def _parse(line: bytes) -> dict[str, Any]:
-    if len(line) > MAX_LINE_BYTES:
-        raise LocalProtocolError("oversized", f"{len(line)} bytes > {MAX_LINE_BYTES}")
-    try:
-        raw: Any = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LocalProtocolError("bad_json", str(exc)) from exc
-    if not isinstance(raw, dict):
-        raise LocalProtocolError("bad_json", "line is not a JSON object")
-    if raw.get("v") != LOCAL_PROTOCOL_VERSION:
-        raise LocalProtocolError("unknown_version", f"v={raw.get('v')!r}, this side speaks v=1")
-    return raw
-
-
 def _validation_error(exc: ValidationError) -> LocalProtocolError:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
@@ -217,7 +203,7 @@ def _validation_error(exc: ValidationError) -> LocalProtocolError:
 
 def decode_ui_message(line: bytes) -> UiMessage:
     """Decode one line sent by the UI, or raise :class:`LocalProtocolError`."""
-    raw = _parse(line)
+    raw = decode_local_line(line)
     try:
         return _UI_MESSAGES.validate_python(raw)
     except ValidationError as exc:
@@ -226,7 +212,7 @@ def decode_ui_message(line: bytes) -> UiMessage:
 
 def decode_agent_message(line: bytes) -> AgentMessage:
     """Decode one line sent by the agent, or raise :class:`LocalProtocolError`."""
-    raw = _parse(line)
+    raw = decode_local_line(line)
     try:
         return _AGENT_MESSAGES.validate_python(raw)
     except ValidationError as exc:

@@ -492,6 +492,23 @@ class LocalProtocolError(ValueError):
         self.detail = detail
 
 
+def decode_local_line(line: bytes) -> dict[str, Any]:
+    """One line of the local socket as a JSON object of this protocol's version, not yet a
+    message (each side makes its own of it); raise :class:`LocalProtocolError` if it is not."""
+    if len(line) > MAX_LINE_BYTES:
+        raise LocalProtocolError("oversized", f"{len(line)} bytes > {MAX_LINE_BYTES}")
+    try:
+        raw: Any = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LocalProtocolError("bad_json", str(exc)) from exc
+    if not isinstance(raw, dict):
+        raise LocalProtocolError("bad_json", "line is not a JSON object")
+    version = raw.get("v")
+    if type(version) is not int or version != LOCAL_PROTOCOL_VERSION:
+        raise LocalProtocolError("unknown_version", f"v={version!r}, this side speaks v=1")
+    return raw
+
+
 class LineSplitter:
     """Cuts a byte stream into lines, refusing any line longer than :data:`MAX_LINE_BYTES`."""
 

@@ -46,7 +46,6 @@ UI_SAMPLES: list[localproto.LocalMessage] = [
 
 def test_the_constants_are_the_models_constants() -> None:
     assert uimessages.TILE_ID_PATTERN == catalog.ID_PATTERN
-    assert uimessages.MAX_LINE_BYTES == localproto.MAX_LINE_BYTES
     assert uimessages.SCREENSHOT_PART_CHARS == localproto.SCREENSHOT_PART_CHARS
     assert uimessages.SCREENSHOT_MAX_PARTS == localproto.SCREENSHOT_MAX_PARTS
 
