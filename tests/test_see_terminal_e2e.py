@@ -188,8 +188,11 @@ def test_the_panel_in_chromium_at_both_widths(stack: DemoStack, tmp_path: Path) 
             expect(page.locator("#terminal")).to_have_attribute(
                 "data-state", "online", timeout=20_000
             )
-            page.click("#see-ask-logs")
-            page.click("#see-ask-screenshot")
+            # Each button posts its form: the page it leads to is waited for, or the next click
+            # or reload lands on the page being left.
+            for button in ("#see-ask-logs", "#see-ask-screenshot"):
+                with page.expect_navigation():
+                    page.click(button)
 
             def answered() -> bool:
                 page.reload()
@@ -215,7 +218,8 @@ def test_the_panel_in_chromium_at_both_widths(stack: DemoStack, tmp_path: Path) 
             with ui._lock:
                 ui.session_open = True
             ui.link.heartbeat(session_open=True)
-            page.click("#see-ask-screenshot")
+            with page.expect_navigation():
+                page.click("#see-ask-screenshot")
 
             def refused() -> bool:
                 page.reload()
