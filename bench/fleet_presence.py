@@ -173,8 +173,7 @@ def bare_terminal(
         str(broker.port),
         "--username",
         terminal_id,
-        "--password",
-        password,
+        f"--password={password}",  # one argument: a generated password may begin with "-"
         "--topic",
         topic_for(terminal_id, Channel.STATUS),
         "--keepalive",
